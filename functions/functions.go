@@ -1,0 +1,39 @@
+// Package functions lists every Lambda function of the deployment: its
+// name (the folder under functions/ and the template's resource), how it is
+// built, and its schedule. The dev server mounts the same list, and the
+// template check compares it with template.yaml.
+package functions
+
+import (
+	"time"
+
+	"wxchannel/shared/app"
+	"wxchannel/shared/authorization"
+	"wxchannel/shared/componentpush"
+	"wxchannel/shared/release"
+	"wxchannel/shared/terminaluser"
+	"wxchannel/shared/tokens"
+	"wxchannel/shared/workorder"
+)
+
+// Function is one deployable function: either HTTP (routes come from its
+// handler) or scheduled.
+type Function struct {
+	Name string
+	HTTP app.HandlerFactory
+	Job  app.JobFactory
+	// Every is the schedule of a job; template.yaml declares it as
+	// rate(...) and the dev server runs it on a ticker.
+	Every time.Duration
+}
+
+// All is every function, in the order the README lists them.
+var All = []Function{
+	{Name: "ticketpush", HTTP: componentpush.NewHandler},
+	{Name: "authcallback", HTTP: authorization.NewHandler},
+	{Name: "userlogin", HTTP: terminaluser.NewHandler},
+	{Name: "workordercreate", HTTP: workorder.NewHandler},
+	{Name: "reviewsubmit", HTTP: release.NewHandler},
+	{Name: "wechatevents", HTTP: release.NewEventsHandler},
+	{Name: "tokenrefresh", Job: tokens.NewRefreshJob, Every: 5 * time.Minute},
+}

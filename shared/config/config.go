@@ -1,0 +1,146 @@
+// Package config reads the deployment's configuration from the environment
+// and resolves secrets from the environment (locally) or AWS Secrets Manager
+// (deployed), so that every function is configured the same way.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Environment variable names. They are the configuration reference of the
+// README and of template.yaml's Globals.
+const (
+	EnvStage            = "STAGE"
+	EnvPlatformTable    = "PLATFORM_TABLE"
+	EnvServiceTable     = "SERVICE_TABLE"
+	EnvDynamoDBEndpoint = "DYNAMODB_ENDPOINT"
+	EnvRegion           = "AWS_REGION"
+	EnvComponentAppID   = "COMPONENT_APPID"
+	EnvPublicAppID      = "PUBLIC_APPID"
+	EnvWeChatBaseURL    = "WECHAT_API_BASE"
+	EnvAPIBaseURL       = "API_BASE_URL"
+	EnvSecretsARN       = "SECRETS_ARN"
+	EnvLogLevel         = "LOG_LEVEL"
+	EnvMaxBodyBytes     = "MAX_BODY_BYTES"
+	EnvUploadBucket     = "UPLOAD_BUCKET"
+	EnvS3Endpoint       = "S3_ENDPOINT"
+)
+
+// DefaultWeChatBaseURL is WeChat's API host.
+const DefaultWeChatBaseURL = "https://api.weixin.qq.com"
+
+// DefaultMaxBodyBytes bounds every JSON request body.
+const DefaultMaxBodyBytes = 64 << 10
+
+// Config is the non-secret configuration of a function. Secrets are not
+// here: they are fetched through a SecretSource when first needed.
+type Config struct {
+	Stage            string
+	PlatformTable    string
+	ServiceTable     string
+	DynamoDBEndpoint string // empty in AWS; the embedded server's URL locally
+	Region           string
+	ComponentAppID   string
+	PublicAppID      string
+	WeChatBaseURL    string
+	APIBaseURL       string // public base URL of our HTTP API, for redirect URIs and ext_json
+	SecretsARN       string // empty: secrets come from the environment
+	LogLevel         string
+	MaxBodyBytes     int64
+	UploadBucket     string
+	S3Endpoint       string
+	// RequestTimeout bounds one request's work; API Gateway gives up at 30 s.
+	RequestTimeout time.Duration
+}
+
+// MissingError names every required variable that is not set.
+type MissingError struct{ Names []string }
+
+func (e *MissingError) Error() string {
+	return "missing configuration: " + strings.Join(e.Names, ", ")
+}
+
+// FromEnv reads the configuration with getenv (os.Getenv in production, a map
+// in tests). Table names are required by every function; the rest is checked
+// by the parts that need it (see Require).
+func FromEnv(getenv func(string) string) (Config, error) {
+	c := Config{
+		Stage:            def(getenv(EnvStage), "local"),
+		PlatformTable:    getenv(EnvPlatformTable),
+		ServiceTable:     getenv(EnvServiceTable),
+		DynamoDBEndpoint: getenv(EnvDynamoDBEndpoint),
+		Region:           def(getenv(EnvRegion), "us-east-1"),
+		ComponentAppID:   getenv(EnvComponentAppID),
+		PublicAppID:      getenv(EnvPublicAppID),
+		WeChatBaseURL:    def(getenv(EnvWeChatBaseURL), DefaultWeChatBaseURL),
+		APIBaseURL:       strings.TrimRight(getenv(EnvAPIBaseURL), "/"),
+		SecretsARN:       getenv(EnvSecretsARN),
+		LogLevel:         def(getenv(EnvLogLevel), "info"),
+		MaxBodyBytes:     DefaultMaxBodyBytes,
+		UploadBucket:     getenv(EnvUploadBucket),
+		S3Endpoint:       getenv(EnvS3Endpoint),
+		RequestTimeout:   25 * time.Second,
+	}
+	if v := getenv(EnvMaxBodyBytes); v != "" {
+		var n int64
+		if _, err := fmt.Sscan(v, &n); err != nil || n <= 0 || n > 6<<20 {
+			return Config{}, fmt.Errorf("%s must be a positive byte count up to 6 MiB, got %q", EnvMaxBodyBytes, v)
+		}
+		c.MaxBodyBytes = n
+	}
+	if err := c.Require(EnvPlatformTable, EnvServiceTable); err != nil {
+		return Config{}, err
+	}
+	for name, raw := range map[string]string{EnvWeChatBaseURL: c.WeChatBaseURL, EnvDynamoDBEndpoint: c.DynamoDBEndpoint, EnvAPIBaseURL: c.APIBaseURL} {
+		if raw == "" {
+			continue
+		}
+		if u, err := url.Parse(raw); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return Config{}, fmt.Errorf("%s must be an http(s) URL, got %q", name, raw)
+		}
+	}
+	return c, nil
+}
+
+// Require reports every named variable that is empty in c.
+func (c Config) Require(names ...string) error {
+	values := map[string]string{
+		EnvPlatformTable:  c.PlatformTable,
+		EnvServiceTable:   c.ServiceTable,
+		EnvComponentAppID: c.ComponentAppID,
+		EnvPublicAppID:    c.PublicAppID,
+		EnvAPIBaseURL:     c.APIBaseURL,
+		EnvUploadBucket:   c.UploadBucket,
+	}
+	var missing []string
+	for _, n := range names {
+		v, known := values[n]
+		if !known {
+			return fmt.Errorf("config.Require: unknown variable %s", n)
+		}
+		if v == "" {
+			missing = append(missing, n)
+		}
+	}
+	if len(missing) > 0 {
+		return &MissingError{Names: missing}
+	}
+	return nil
+}
+
+// IsMissing reports whether err is a configuration error naming missing values.
+func IsMissing(err error) bool {
+	var m *MissingError
+	return errors.As(err, &m)
+}
+
+func def(v, fallback string) string {
+	if v == "" {
+		return fallback
+	}
+	return v
+}

@@ -1,0 +1,20 @@
+package release
+
+import (
+	"context"
+	"net/http"
+
+	"wxchannel/shared/app"
+	"wxchannel/shared/httpapi"
+)
+
+// NewEventsHandler builds the wechatevents function's handler: WeChat's
+// message and event URL for authorized mini programs (audit results).
+func NewEventsHandler(ctx context.Context, d *app.Deps) (http.Handler, error) {
+	rt := httpapi.NewRouter(d.Log)
+	rt.Handle("GET /health/wechatevents", httpapi.Health("wechatevents"))
+	rt.Handle("POST /wechat/events/{appid}", func(w http.ResponseWriter, r *http.Request) error {
+		return httpapi.Errorf(http.StatusNotImplemented, "not_implemented", "this endpoint is not available yet")
+	})
+	return rt, nil
+}
