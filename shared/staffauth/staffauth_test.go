@@ -1,0 +1,97 @@
+package staffauth_test
+
+import (
+	"encoding/base64"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"wxchannel/shared/app"
+	"wxchannel/shared/config"
+	"wxchannel/shared/httpapi"
+	"wxchannel/shared/staffauth"
+)
+
+const key = "0123456789abcdef0123456789abcdef-admin"
+
+func verifier(now time.Time) *staffauth.Verifier {
+	return staffauth.NewVerifier(&app.Deps{
+		Secrets: config.EnvSecrets{Getenv: func(k string) string {
+			if k == config.SecretAdminSigningKey {
+				return key
+			}
+			return ""
+		}},
+		Now: func() time.Time { return now },
+	})
+}
+
+func TestAuthenticate(t *testing.T) {
+	now := time.Date(2026, 11, 24, 8, 0, 0, 0, time.UTC)
+	admin, err := staffauth.Issue([]byte(key), staffauth.Claims{TenantID: "t1", Subject: "alice", Role: staffauth.RoleAdmin}, time.Hour, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	engineer, _ := staffauth.Issue([]byte(key), staffauth.Claims{TenantID: "t1", Subject: "bob", Role: staffauth.RoleEngineer}, time.Hour, now)
+	otherKey, _ := staffauth.Issue([]byte(strings.Repeat("x", 40)), staffauth.Claims{TenantID: "t1", Subject: "eve", Role: staffauth.RoleAdmin}, time.Hour, now)
+	expired, _ := staffauth.Issue([]byte(key), staffauth.Claims{TenantID: "t1", Subject: "alice", Role: staffauth.RoleAdmin}, time.Minute, now.Add(-time.Hour))
+	tooLong, _ := staffauth.Issue([]byte(key), staffauth.Claims{TenantID: "t1", Subject: "alice", Role: staffauth.RoleAdmin}, 48*time.Hour, now)
+	none := jwt.NewWithClaims(jwt.SigningMethodNone, jwt.MapClaims{"tenant": "t1", "role": "admin", "sub": "x", "iss": staffauth.Issuer, "aud": staffauth.Audience, "exp": now.Add(time.Hour).Unix()})
+	noneToken, _ := none.SignedString(jwt.UnsafeAllowNoneSignatureType)
+
+	cases := []struct {
+		name       string
+		header     string
+		roles      []string
+		wantStatus int
+		wantCode   string
+		wantTenant string
+	}{
+		{"admin token for admin route", "Bearer " + admin, []string{staffauth.RoleAdmin}, 200, "", "t1"},
+		{"any role when none required", "Bearer " + engineer, nil, 200, "", "t1"},
+		{"engineer on admin route", "Bearer " + engineer, []string{staffauth.RoleAdmin}, 403, "forbidden_role", ""},
+		{"missing header", "", nil, 401, "missing_token", ""},
+		{"basic auth scheme", "Basic abc", nil, 401, "missing_token", ""},
+		{"garbage", "Bearer not.a.jwt", nil, 401, "invalid_token", ""},
+		{"signed with another key", "Bearer " + otherKey, nil, 401, "invalid_token", ""},
+		{"alg none", "Bearer " + noneToken, nil, 401, "invalid_token", ""},
+		{"expired", "Bearer " + expired, nil, 401, "token_expired", ""},
+		{"lifetime over the maximum", "Bearer " + tooLong, nil, 401, "invalid_token", ""},
+		{"tampered payload", "Bearer " + tamper(admin), nil, 401, "invalid_token", ""},
+	}
+	v := verifier(now)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := httptest.NewRequest("GET", "/admin/x", nil)
+			if tc.header != "" {
+				r.Header.Set("Authorization", tc.header)
+			}
+			c, err := v.Authenticate(r, tc.roles...)
+			if tc.wantStatus == 200 {
+				if err != nil {
+					t.Fatalf("unexpected error %v", err)
+				}
+				if c.TenantID != tc.wantTenant {
+					t.Fatalf("tenant %q, want %q", c.TenantID, tc.wantTenant)
+				}
+				return
+			}
+			he := httpapi.AsError(err)
+			if he.Status != tc.wantStatus || he.Code != tc.wantCode {
+				t.Fatalf("got %d %s, want %d %s", he.Status, he.Code, tc.wantStatus, tc.wantCode)
+			}
+		})
+	}
+}
+
+// tamper swaps the tenant in the payload while keeping the signature.
+func tamper(tok string) string {
+	parts := strings.Split(tok, ".")
+	payload, _ := jwt.NewParser().DecodeSegment(parts[1])
+	forged := strings.Replace(string(payload), `"tenant":"t1"`, `"tenant":"t2"`, 1)
+	parts[1] = base64.RawURLEncoding.EncodeToString([]byte(forged))
+	return strings.Join(parts, ".")
+}
