@@ -1,0 +1,142 @@
+// Package localdynamo runs an in-process DynamoDB-protocol server for the dev
+// server and the tests: minidyn's server mode behind a small compatibility
+// layer (compat.go), so that the real AWS SDK and guregu/dynamo talk HTTP to
+// it exactly as they talk to DynamoDB.
+package localdynamo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	miniserver "github.com/truora/minidyn/server"
+)
+
+// Server is an embedded DynamoDB-protocol server on a loopback address.
+type Server struct {
+	// URL is the endpoint to give the SDK, e.g. http://127.0.0.1:41234.
+	URL string
+
+	mini    *miniserver.Server
+	handler http.Handler
+	http    *http.Server
+	ln      net.Listener
+
+	mu    sync.Mutex
+	calls map[string]int
+}
+
+// Start listens on a free loopback port.
+func Start() (*Server, error) { return StartOn("127.0.0.1:0") }
+
+// StartOn listens on addr (keep it on loopback).
+func StartOn(addr string) (*Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen %s: %w", addr, err)
+	}
+	s := &Server{mini: miniserver.NewServer(), ln: ln, calls: map[string]int{}}
+	s.handler = compat{next: s.mini, count: s.count}
+	s.URL = "http://" + ln.Addr().String()
+	s.http = &http.Server{Handler: s.handler, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			panic(fmt.Sprintf("embedded DynamoDB server stopped: %v", err))
+		}
+	}()
+	return s, nil
+}
+
+// Close stops the server.
+func (s *Server) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	return s.http.Shutdown(ctx)
+}
+
+// Handler is the compatibility-wrapped handler, for mounting elsewhere.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+func (s *Server) count(op string) {
+	s.mu.Lock()
+	s.calls[op]++
+	s.mu.Unlock()
+}
+
+// Calls returns how many requests of each operation ("Query", "PutItem",
+// ...) reached the server since the last ResetCalls.
+func (s *Server) Calls() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]int, len(s.calls))
+	for k, v := range s.calls {
+		out[k] = v
+	}
+	return out
+}
+
+// ResetCalls zeroes the counters.
+func (s *Server) ResetCalls() {
+	s.mu.Lock()
+	s.calls = map[string]int{}
+	s.mu.Unlock()
+}
+
+// FailAll makes every operation fail with an internal server error (on) or
+// work again (off).
+func (s *Server) FailAll(on bool) {
+	s.mini.EmulateFailure(condition(on))
+}
+
+// FailTable makes operations on one table (and its indexes) fail.
+func (s *Server) FailTable(table string, on bool) {
+	s.mini.EmulateFailureForTable(table, condition(on))
+}
+
+// FailIndex makes operations on one index of a table fail.
+func (s *Server) FailIndex(table, index string, on bool) {
+	s.mini.EmulateFailureForTable(table, condition(on), index)
+}
+
+// LeaveUnprocessed leaves the batch sub-requests that match in
+// UnprocessedItems/UnprocessedKeys; nil clears every matcher.
+func (s *Server) LeaveUnprocessed(table string, match func(n int, item map[string]*miniserver.AttributeValue) bool) {
+	if match == nil {
+		s.mini.ClearUnprocessedItems()
+		return
+	}
+	s.mini.EmulateUnprocessedItems(table, match)
+}
+
+func condition(on bool) miniserver.FailureCondition {
+	if on {
+		return miniserver.FailureConditionInternalServerError
+	}
+	return miniserver.FailureConditionNone
+}
+
+// NewClient returns an SDK client for this server. maxAttempts overrides the
+// SDK's retry attempts when given (fault tests use 1 to fail fast).
+func (s *Server) NewClient(maxAttempts ...int) *dynamodb.Client {
+	return dynamodb.New(dynamodb.Options{
+		Region:                          "us-east-1",
+		BaseEndpoint:                    aws.String(s.URL),
+		Credentials:                     credentials.NewStaticCredentialsProvider("local", "local", ""),
+		DisableValidateResponseChecksum: true,
+		RetryMaxAttempts:                first(maxAttempts, 0),
+	})
+}
+
+func first(v []int, def int) int {
+	if len(v) > 0 {
+		return v[0]
+	}
+	return def
+}
