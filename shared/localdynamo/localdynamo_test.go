@@ -103,7 +103,9 @@ func TestGureguQueriesReturnExactlyTheExpectedItems(t *testing.T) {
 		{"greater or equal", func() *dynamo.Query { return table.Get("pk", "h").Range("sk", dynamo.GreaterOrEqual, "h") }, []string{"h", "i", "j"}},
 		{"begins with", func() *dynamo.Query { return table.Get("pk", "h").Range("sk", dynamo.BeginsWith, "d") }, []string{"d"}},
 		{"between", func() *dynamo.Query { return table.Get("pk", "h").Range("sk", dynamo.Between, "c", "e") }, []string{"c", "d", "e"}},
-		{"descending", func() *dynamo.Query { return table.Get("pk", "h").Range("sk", dynamo.Less, "d").Order(dynamo.Descending) }, []string{"c", "b", "a"}},
+		{"descending", func() *dynamo.Query {
+			return table.Get("pk", "h").Range("sk", dynamo.Less, "d").Order(dynamo.Descending)
+		}, []string{"c", "b", "a"}},
 		{"with filter", func() *dynamo.Query { return table.Get("pk", "h").Filter("n > ?", 6) }, []string{"h", "i", "j"}},
 		{"index hash only", func() *dynamo.Query { return table.Get("gsi1pk", "even").Index("gsi1") }, []string{"a", "c", "e", "g", "i", "a"}},
 		{"index range", func() *dynamo.Query {
