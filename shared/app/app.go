@@ -30,6 +30,8 @@ type Deps struct {
 	Now func() time.Time
 	// HTTPClient is used for outbound calls (WeChat).
 	HTTPClient *http.Client
+
+	lazy lazyParts
 }
 
 // HandlerFactory builds an HTTP function's handler.

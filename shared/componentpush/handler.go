@@ -1,21 +1,196 @@
 // Package componentpush receives WeChat's pushes to the authorization event
-// URL (component_verify_ticket and authorization events).
+// URL (component_verify_ticket and authorization events): it verifies,
+// decrypts and stores them durably, and replies "success".
 package componentpush
 
 import (
 	"context"
+	"crypto/sha1"
+	"encoding/hex"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
 	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/guregu/dynamo/v2"
 
 	"wxchannel/shared/app"
 	"wxchannel/shared/httpapi"
+	"wxchannel/shared/storage"
+	"wxchannel/shared/tokens"
+	"wxchannel/shared/wxcrypt"
 )
+
+// MaxSkew is how far a push's timestamp may be from our clock; older
+// pushes are refused as replays.
+const MaxSkew = 5 * time.Minute
+
+// dedupeFor keeps a processed push's fingerprint at least as long as its
+// timestamp is acceptable.
+const dedupeFor = 2 * MaxSkew
+
+// Message is the decrypted inner XML of a push to the authorization event URL.
+type Message struct {
+	AppID                        string `xml:"AppId"`
+	CreateTime                   int64  `xml:"CreateTime"`
+	InfoType                     string `xml:"InfoType"`
+	ComponentVerifyTicket        string `xml:"ComponentVerifyTicket"`
+	AuthorizerAppid              string `xml:"AuthorizerAppid"`
+	AuthorizationCode            string `xml:"AuthorizationCode"`
+	AuthorizationCodeExpiredTime int64  `xml:"AuthorizationCodeExpiredTime"`
+	PreAuthCode                  string `xml:"PreAuthCode"`
+}
+
+// Info types.
+const (
+	InfoTicket           = "component_verify_ticket"
+	InfoAuthorized       = "authorized"
+	InfoUpdateAuthorized = "updateauthorized"
+	InfoUnauthorized     = "unauthorized"
+)
+
+type dedupeItem struct {
+	PK  string `dynamo:"pk,hash"`
+	SK  string `dynamo:"sk,range"`
+	TTL int64  `dynamo:"ttl"`
+}
+
+type handler struct {
+	d      *app.Deps
+	tokens *tokens.Store
+	events *EventStore
+}
 
 // NewHandler builds the ticketpush function's handler.
 func NewHandler(ctx context.Context, d *app.Deps) (http.Handler, error) {
+	h := &handler{d: d, tokens: tokens.NewStore(d.DB), events: NewEventStore(d.DB)}
 	rt := httpapi.NewRouter(d.Log)
 	rt.Handle("GET /health/ticketpush", httpapi.Health("ticketpush"))
-	rt.Handle("POST /wechat/component/events", func(w http.ResponseWriter, r *http.Request) error {
-		return httpapi.Errorf(http.StatusNotImplemented, "not_implemented", "this endpoint is not available yet")
-	})
+	rt.Handle("POST /wechat/component/events", h.receive)
 	return rt, nil
 }
+
+// Open verifies and decrypts a push (either push URL): body limit,
+// signatures, decryption, appid, and timestamp freshness. Errors are
+// *httpapi.Error with the status to answer.
+func Open(r *http.Request, d *app.Deps) ([]byte, wxcrypt.PushParams, error) {
+	p := wxcrypt.ParsePushParams(r.URL.Query())
+	body, err := io.ReadAll(io.LimitReader(r.Body, wxcrypt.MaxPushBytes+1))
+	if err != nil {
+		return nil, p, httpapi.BadRequest("unreadable_body", "the push body could not be read")
+	}
+	if len(body) > wxcrypt.MaxPushBytes {
+		return nil, p, httpapi.Errorf(http.StatusRequestEntityTooLarge, "body_too_large", "a push is at most %d bytes", wxcrypt.MaxPushBytes)
+	}
+	if p.Signature == "" || p.MsgSignature == "" || p.Timestamp == "" || p.Nonce == "" {
+		return nil, p, httpapi.Unauthorized("unsigned_push", "signature, msg_signature, timestamp and nonce are required")
+	}
+	ts, err := strconv.ParseInt(p.Timestamp, 10, 64)
+	if err != nil {
+		return nil, p, httpapi.BadRequest("bad_timestamp", "timestamp must be epoch seconds")
+	}
+	if skew := d.Now().Sub(time.Unix(ts, 0)); skew > MaxSkew || skew < -MaxSkew {
+		return nil, p, httpapi.Unauthorized("stale_push", "the push timestamp is outside the accepted window")
+	}
+	c, err := d.Crypter(r.Context())
+	if err != nil {
+		return nil, p, err
+	}
+	inner, err := c.Open(p, body)
+	switch {
+	case errors.Is(err, wxcrypt.ErrSignature):
+		return nil, p, httpapi.Unauthorized("invalid_signature", "the push signature does not verify")
+	case errors.Is(err, wxcrypt.ErrAppID):
+		return nil, p, httpapi.Forbidden("wrong_appid", "the push is not addressed to this platform")
+	case err != nil:
+		return nil, p, httpapi.BadRequest("malformed_push", "the push could not be decrypted")
+	}
+	return inner, p, nil
+}
+
+// Fingerprint identifies one push for de-duplication.
+func Fingerprint(p wxcrypt.PushParams) string {
+	sum := sha1.Sum([]byte(p.MsgSignature + "|" + p.Timestamp + "|" + p.Nonce))
+	return "push#" + hex.EncodeToString(sum[:])
+}
+
+func (h *handler) receive(w http.ResponseWriter, r *http.Request) error {
+	inner, p, err := Open(r, h.d)
+	if err != nil {
+		return err
+	}
+	var msg Message
+	if err := xml.Unmarshal(inner, &msg); err != nil {
+		return httpapi.BadRequest("malformed_push", "the decrypted push is not valid XML")
+	}
+	if msg.AppID != h.d.Config.ComponentAppID {
+		return httpapi.Forbidden("wrong_appid", "the push is not addressed to this platform")
+	}
+	if created := time.Unix(msg.CreateTime, 0); h.d.Now().Sub(created) > MaxSkew+time.Minute || created.Sub(h.d.Now()) > MaxSkew {
+		return httpapi.Unauthorized("stale_push", "the push CreateTime is outside the accepted window")
+	}
+	ctx := r.Context()
+	now := h.d.Now()
+	effect, err := h.effect(msg, now)
+	if err != nil {
+		return err
+	}
+	// The fingerprint and the effect are written together: a push is
+	// either fully recorded or not at all, and a repeat is recognised.
+	tx := h.d.DB.Dynamo.WriteTx()
+	tx.Put(h.d.DB.Platform.Put(dedupeItem{PK: Fingerprint(p), SK: "push", TTL: now.Add(dedupeFor).Unix()}).If("attribute_not_exists('pk')"))
+	tx.Put(effect)
+	err = tx.Run(ctx)
+	if dynamo.IsCondCheckFailed(err) {
+		// Either WeChat (or someone) repeated a push we processed, or the
+		// effect is already superseded (an older ticket, a duplicate event).
+		// Neither changes anything; WeChat only needs "success".
+		h.d.Log.InfoContext(ctx, "push already processed or superseded", "info_type", msg.InfoType)
+		err = nil
+	}
+	if err != nil {
+		return fmt.Errorf("store %s push: %w", msg.InfoType, err)
+	}
+	h.d.Log.InfoContext(ctx, "push stored", "info_type", msg.InfoType, "authorizer_appid", msg.AuthorizerAppid)
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = io.WriteString(w, "success")
+	return nil
+}
+
+// effect is the durable write a push causes.
+func (h *handler) effect(msg Message, now time.Time) (*dynamo.Put, error) {
+	switch msg.InfoType {
+	case InfoTicket:
+		if msg.ComponentVerifyTicket == "" || len(msg.ComponentVerifyTicket) > 512 {
+			return nil, httpapi.BadRequest("malformed_push", "the ticket push carries no valid ticket")
+		}
+		return h.tokens.TicketPut(msg.AppID, msg.ComponentVerifyTicket, time.Unix(msg.CreateTime, 0), now), nil
+	case InfoAuthorized, InfoUpdateAuthorized, InfoUnauthorized:
+		if !validAppID(msg.AuthorizerAppid) {
+			return nil, httpapi.BadRequest("malformed_push", "the authorization event names no valid authorizer appid")
+		}
+		if msg.InfoType != InfoUnauthorized && (msg.AuthorizationCode == "" || len(msg.AuthorizationCode) > 512) {
+			return nil, httpapi.BadRequest("malformed_push", "the authorization event carries no authorization code")
+		}
+		return h.events.put(msg, now), nil
+	}
+	return nil, httpapi.BadRequest("unknown_info_type", "unsupported InfoType")
+}
+
+func validAppID(s string) bool {
+	if len(s) < 3 || len(s) > 32 || s[:2] != "wx" {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c >= 'A' && c <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
+// ErrNotFound is returned when no event matches.
+var ErrNotFound = storage.ErrNotFound

@@ -4,8 +4,13 @@ package tokens
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
 
 	"wxchannel/shared/app"
+	"wxchannel/shared/wechat"
 )
 
 // RefreshSummary is what one scheduled refresh run did.
@@ -13,15 +18,98 @@ type RefreshSummary struct {
 	Refreshed int `json:"refreshed"`
 	Skipped   int `json:"skipped"`
 	Failed    int `json:"failed"`
+	// Halted is set when WeChat's quota ran out and the run stopped early.
+	Halted bool `json:"halted,omitempty"`
 }
 
-type refreshJob struct{ d *app.Deps }
+// Concurrency bounds parallel authorizer refreshes in one run.
+const Concurrency = 8
+
+type refreshJob struct {
+	m *Manager
+}
 
 // NewRefreshJob builds the scheduled token refresher.
 func NewRefreshJob(ctx context.Context, d *app.Deps) (app.Job, error) {
-	return &refreshJob{d: d}, nil
+	return &refreshJob{m: NewManager(d)}, nil
 }
 
-func (j *refreshJob) Run(ctx context.Context) (any, error) {
-	return RefreshSummary{}, nil
+func (j *refreshJob) Run(ctx context.Context) (any, error) { return j.m.RefreshDue(ctx) }
+
+// RefreshDue refreshes the component token when due, then every authorizer
+// token due within the refresh window, found through the due index.
+func (m *Manager) RefreshDue(ctx context.Context) (RefreshSummary, error) {
+	var sum RefreshSummary
+	comp := tokenKey{kind: "component", appid: m.d.Config.ComponentAppID}
+	if _, err := m.refresh(ctx, comp, "", false); err != nil {
+		sum.Failed++
+		// Without a component token no authorizer can be refreshed.
+		return sum, fmt.Errorf("component token: %w", err)
+	}
+	due, err := m.store.dueBefore(ctx, m.d.Now().Add(RefreshWindow))
+	if err != nil {
+		return sum, fmt.Errorf("query due tokens: %w", err)
+	}
+	var (
+		mu      sync.Mutex
+		wg      sync.WaitGroup
+		slots   = make(chan struct{}, Concurrency)
+		halted  = false
+		lastErr error
+	)
+	for _, it := range due {
+		if it.Kind != "authorizer" {
+			continue
+		}
+		mu.Lock()
+		stop := halted
+		mu.Unlock()
+		if stop {
+			sum.Skipped++
+			continue
+		}
+		slots <- struct{}{}
+		wg.Add(1)
+		go func(appid string) {
+			defer func() { <-slots; wg.Done() }()
+			err := m.refreshWithBackoff(ctx, tokenKey{kind: "authorizer", appid: appid})
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				sum.Refreshed++
+			case wechat.IsCode(err, wechat.CodeQuotaDaily):
+				sum.Failed++
+				halted, sum.Halted = true, true
+				lastErr = err
+			default:
+				sum.Failed++
+				lastErr = err
+				m.d.Log.WarnContext(ctx, "authorizer token refresh failed", "appid", appid, "err", err.Error())
+			}
+		}(it.AppID)
+	}
+	wg.Wait()
+	if sum.Halted {
+		return sum, fmt.Errorf("quota exhausted, stopped early: %w", lastErr)
+	}
+	return sum, nil
+}
+
+// refreshWithBackoff retries quota and busy errors a few times with a
+// growing pause; a daily quota error is returned at once.
+func (m *Manager) refreshWithBackoff(ctx context.Context, k tokenKey) error {
+	pause := 200 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		_, err := m.refresh(ctx, k, "", false)
+		if err == nil || attempt == 3 || !wechat.IsCode(err, wechat.CodeQuotaMinute, wechat.CodeBusy) || errors.Is(err, ErrNeedsReauth) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(pause):
+		}
+		pause *= 2
+	}
 }

@@ -1,0 +1,56 @@
+package componentpush
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/guregu/dynamo/v2"
+
+	"wxchannel/shared/storage"
+)
+
+// Event is an authorization event recorded from a push, for the
+// authorization flow to process.
+type Event struct {
+	PK                string `dynamo:"pk,hash" json:"-"`
+	SK                string `dynamo:"sk,range" json:"-"`
+	AuthorizerAppID   string `dynamo:"authorizer_appid" json:"authorizer_appid"`
+	InfoType          string `dynamo:"info_type" json:"info_type"`
+	CreateTime        int64  `dynamo:"create_time" json:"create_time"`
+	AuthorizationCode string `dynamo:"authorization_code,omitempty" json:"-"`
+	CodeExpiresAt     int64  `dynamo:"code_expires_at,omitempty" json:"code_expires_at,omitempty"`
+	ReceivedAt        int64  `dynamo:"received_at" json:"received_at"`
+	Processed         bool   `dynamo:"processed" json:"processed"`
+	// TTL: events are kept 90 days for the binding history.
+	TTL int64 `dynamo:"ttl" json:"-"`
+}
+
+// EventStore holds authorization events under the authorizer's partition:
+// pk authorizer#<appid>, sk event#<create time>#<info type>.
+type EventStore struct{ table dynamo.Table }
+
+// NewEventStore returns the event store of db.
+func NewEventStore(db *storage.DB) *EventStore { return &EventStore{table: db.Platform} }
+
+func (s *EventStore) put(msg Message, now time.Time) *dynamo.Put {
+	ev := Event{
+		PK: "authorizer#" + msg.AuthorizerAppid, SK: fmt.Sprintf("event#%012d#%s", msg.CreateTime, msg.InfoType),
+		AuthorizerAppID: msg.AuthorizerAppid, InfoType: msg.InfoType, CreateTime: msg.CreateTime,
+		AuthorizationCode: msg.AuthorizationCode, CodeExpiresAt: msg.AuthorizationCodeExpiredTime,
+		ReceivedAt: now.Unix(), TTL: now.Add(90 * 24 * time.Hour).Unix(),
+	}
+	return s.table.Put(ev).If("attribute_not_exists('pk')")
+}
+
+// Events lists an authorizer's events, oldest first.
+func (s *EventStore) Events(ctx context.Context, appid string) ([]Event, error) {
+	var out []Event
+	err := s.table.Get("pk", "authorizer#"+appid).Range("sk", dynamo.BeginsWith, "event#").Consistent(true).All(ctx, &out)
+	return out, err
+}
+
+// MarkProcessed flags an event as handled (idempotent).
+func (s *EventStore) MarkProcessed(ctx context.Context, ev Event) error {
+	return s.table.Update("pk", ev.PK).Range("sk", ev.SK).Set("processed", true).If("attribute_exists('pk')").Run(ctx)
+}

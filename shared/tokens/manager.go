@@ -1,0 +1,359 @@
+package tokens
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/guregu/dynamo/v2"
+
+	"wxchannel/shared/app"
+	"wxchannel/shared/storage"
+	"wxchannel/shared/wechat"
+)
+
+// Timing of refreshes.
+const (
+	// RefreshWindow: a token is refreshed this long before it expires.
+	RefreshWindow = 15 * time.Minute
+	// leaseFor bounds how long one refresher may hold a token's lease.
+	leaseFor = 30 * time.Second
+	// cacheFor bounds the in-process cache of a token read from DynamoDB.
+	cacheFor = 60 * time.Second
+)
+
+// Errors callers branch on.
+var (
+	// ErrNoTicket: no usable verify ticket is stored; a push was requested.
+	ErrNoTicket = errors.New("no component_verify_ticket yet: asked WeChat to push one")
+	// ErrNeedsReauth: the authorizer's refresh token is invalid; the tenant
+	// admin must authorize the mini program again.
+	ErrNeedsReauth = errors.New("authorizer must be authorized again")
+	// ErrUnauthorized: the authorizer revoked the platform's access.
+	ErrUnauthorized = errors.New("authorizer revoked the authorization")
+)
+
+// Manager keeps the component token and authorizer tokens durable and
+// fresh. Safe for concurrent use; several Lambdas may run one each.
+type Manager struct {
+	d     *app.Deps
+	store *Store
+	owner string
+
+	mu    sync.Mutex
+	cache map[string]cached
+}
+
+type cached struct {
+	token string
+	until time.Time
+}
+
+// NewManager returns a manager over d's platform table and WeChat client.
+func NewManager(d *app.Deps) *Manager {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return &Manager{d: d, store: NewStore(d.DB), owner: hex.EncodeToString(b[:]), cache: map[string]cached{}}
+}
+
+// Store exposes the manager's store (tickets for the push handler).
+func (m *Manager) Store() *Store { return m.store }
+
+type source struct {
+	m   *Manager
+	key tokenKey
+}
+
+func (s source) Token(ctx context.Context) (string, error) { return s.m.token(ctx, s.key) }
+func (s source) Refresh(ctx context.Context, stale string) (string, error) {
+	return s.m.refresh(ctx, s.key, stale, true)
+}
+
+type tokenKey struct {
+	kind  string // component | authorizer
+	appid string
+}
+
+func (k tokenKey) pk() string {
+	if k.kind == "component" {
+		return componentPK(k.appid)
+	}
+	return authorizerPK(k.appid)
+}
+
+// ComponentTokenSource is the component_access_token for WeChat calls.
+func (m *Manager) ComponentTokenSource() wechat.TokenSource {
+	return source{m: m, key: tokenKey{kind: "component", appid: m.d.Config.ComponentAppID}}
+}
+
+// AuthorizerTokenSource is an authorizer's access token.
+func (m *Manager) AuthorizerTokenSource(appid string) wechat.TokenSource {
+	return source{m: m, key: tokenKey{kind: "authorizer", appid: appid}}
+}
+
+func (m *Manager) token(ctx context.Context, k tokenKey) (string, error) {
+	now := m.d.Now()
+	m.mu.Lock()
+	c, ok := m.cache[k.pk()]
+	m.mu.Unlock()
+	if ok && now.Before(c.until) {
+		return c.token, nil
+	}
+	it, err := m.store.getToken(ctx, k.pk())
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return "", fmt.Errorf("read %s token: %w", k.kind, err)
+	}
+	if err := statusErr(it); err != nil {
+		return "", err
+	}
+	if it.valid(now) {
+		m.remember(k, it)
+		return it.AccessToken, nil
+	}
+	// Missing or expired (the schedule fell behind): refresh now.
+	return m.refresh(ctx, k, "", false)
+}
+
+func statusErr(it tokenItem) error {
+	switch it.Status {
+	case StatusNeedsReauth:
+		return fmt.Errorf("%s: %w (%s)", it.AppID, ErrNeedsReauth, it.Reason)
+	case StatusUnauthorized:
+		return fmt.Errorf("%s: %w", it.AppID, ErrUnauthorized)
+	}
+	return nil
+}
+
+func (m *Manager) remember(k tokenKey, it tokenItem) {
+	until := m.d.Now().Add(cacheFor)
+	if exp := time.Unix(it.ExpiresAt, 0).Add(-time.Minute); exp.Before(until) {
+		until = exp
+	}
+	m.mu.Lock()
+	m.cache[k.pk()] = cached{token: it.AccessToken, until: until}
+	m.mu.Unlock()
+}
+
+func (m *Manager) forget(k tokenKey) {
+	m.mu.Lock()
+	delete(m.cache, k.pk())
+	m.mu.Unlock()
+}
+
+// refresh obtains a new token under the lease. With force (WeChat rejected
+// stale), it refreshes unless the stored token already differs from stale;
+// without force, only when the stored token is missing or due.
+func (m *Manager) refresh(ctx context.Context, k tokenKey, stale string, force bool) (string, error) {
+	m.forget(k)
+	first, err := m.store.getToken(ctx, k.pk())
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return "", fmt.Errorf("read %s token: %w", k.kind, err)
+	}
+	if err := statusErr(first); err != nil {
+		return "", err
+	}
+	if done, ok := m.noRefreshNeeded(first, stale, force); ok {
+		return done, nil
+	}
+	// Single flight across processes: whoever takes the lease refreshes;
+	// the others wait for its result.
+	for attempt := 0; ; attempt++ {
+		got, err := m.store.acquireLease(ctx, k.pk(), m.owner, m.d.Now(), leaseFor)
+		if err != nil {
+			return "", err
+		}
+		if got {
+			break
+		}
+		if attempt >= 50 {
+			return "", fmt.Errorf("%s token: %w", k.kind, errLeaseBusy)
+		}
+		select {
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-time.After(time.Duration(20+attempt*10) * time.Millisecond):
+		}
+		cur, err := m.store.getToken(ctx, k.pk())
+		if err == nil && cur.Version != first.Version {
+			if err := statusErr(cur); err != nil {
+				return "", err
+			}
+			if cur.valid(m.d.Now()) {
+				m.remember(k, cur)
+				return cur.AccessToken, nil
+			}
+		}
+	}
+	defer func() {
+		// Release with a fresh context: the caller's may be cancelled.
+		rctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		if err := m.store.releaseLease(rctx, k.pk(), m.owner); err != nil {
+			m.d.Log.WarnContext(ctx, "lease release failed", "token", k.kind, "appid", k.appid, "err", err.Error())
+		}
+	}()
+	// Double-check under the lease: someone may have refreshed meanwhile.
+	cur, err := m.store.getToken(ctx, k.pk())
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return "", fmt.Errorf("read %s token: %w", k.kind, err)
+	}
+	if err := statusErr(cur); err != nil {
+		return "", err
+	}
+	if cur.Version != first.Version && cur.valid(m.d.Now()) {
+		m.remember(k, cur)
+		return cur.AccessToken, nil
+	}
+	if done, ok := m.noRefreshNeeded(cur, stale, force); ok {
+		return done, nil
+	}
+	next, err := m.mint(ctx, k, cur)
+	if err != nil {
+		return "", err
+	}
+	if err := m.store.casToken(ctx, next, cur.Version); err != nil {
+		return "", fmt.Errorf("store %s token: %w", k.kind, err)
+	}
+	m.remember(k, next)
+	return next.AccessToken, nil
+}
+
+// noRefreshNeeded returns the stored token when it may be used as is.
+func (m *Manager) noRefreshNeeded(it tokenItem, stale string, force bool) (string, bool) {
+	now := m.d.Now()
+	if !it.valid(now) {
+		return "", false
+	}
+	if force {
+		return it.AccessToken, it.AccessToken != stale
+	}
+	return it.AccessToken, now.Add(RefreshWindow).Unix() < it.ExpiresAt
+}
+
+// mint calls WeChat for a new token and returns the item to store.
+func (m *Manager) mint(ctx context.Context, k tokenKey, cur tokenItem) (tokenItem, error) {
+	wx, err := m.d.WeChat(ctx)
+	if err != nil {
+		return tokenItem{}, err
+	}
+	now := m.d.Now()
+	next := tokenItem{PK: k.pk(), SK: skToken, Kind: k.kind, AppID: k.appid, Status: StatusActive,
+		Version: now.UnixNano(), RefreshedAt: now.Unix(), RefreshToken: cur.RefreshToken}
+	switch k.kind {
+	case "component":
+		ticket, _, err := m.store.Ticket(ctx, k.appid)
+		if errors.Is(err, storage.ErrNotFound) {
+			return tokenItem{}, m.requestTicket(ctx, wx, "no ticket stored")
+		}
+		if err != nil {
+			return tokenItem{}, fmt.Errorf("read ticket: %w", err)
+		}
+		tok, err := wx.ComponentToken(ctx, ticket)
+		if wechat.IsCode(err, wechat.CodeTicketExpired, wechat.CodeTicketInvalid) {
+			return tokenItem{}, m.requestTicket(ctx, wx, err.Error())
+		}
+		if err != nil {
+			return tokenItem{}, err
+		}
+		next.AccessToken, next.ExpiresAt = tok.AccessToken, now.Unix()+int64(tok.ExpiresIn)
+	default:
+		tok, err := m.authorizerToken(ctx, wx, k.appid, cur)
+		if err != nil {
+			return tokenItem{}, err
+		}
+		next.AccessToken, next.ExpiresAt, next.RefreshToken = tok.AccessToken, now.Unix()+int64(tok.ExpiresIn), tok.RefreshToken
+	}
+	due := time.Unix(next.ExpiresAt, 0).Add(-RefreshWindow)
+	next.DuePK, next.DueSK = dueIndexPK, dueSK(due, k.kind, k.appid)
+	return next, nil
+}
+
+func (m *Manager) requestTicket(ctx context.Context, wx *wechat.Client, why string) error {
+	if err := wx.StartPushTicket(ctx); err != nil {
+		return fmt.Errorf("%w (%s); start push failed: %w", ErrNoTicket, why, err)
+	}
+	m.d.Log.WarnContext(ctx, "asked WeChat to push a verify ticket", "reason", why)
+	return fmt.Errorf("%w (%s)", ErrNoTicket, why)
+}
+
+// authorizerToken refreshes with the stored refresh token; on 61023 it tries
+// to recover the current refresh token from the authorizer list before
+// marking the authorizer as needing re-authorization.
+func (m *Manager) authorizerToken(ctx context.Context, wx *wechat.Client, appid string, cur tokenItem) (wechat.AuthorizerToken, error) {
+	cat := m.ComponentTokenSource()
+	tok, err := wx.AuthorizerToken(ctx, cat, appid, cur.RefreshToken)
+	if wechat.IsCode(err, wechat.CodeRefreshTokenInvalid) {
+		if recovered := m.recoverRefreshToken(ctx, wx, appid); recovered != "" && recovered != cur.RefreshToken {
+			tok, err = wx.AuthorizerToken(ctx, cat, appid, recovered)
+		}
+	}
+	switch {
+	case wechat.IsCode(err, wechat.CodeRefreshTokenInvalid):
+		if merr := m.store.markStatus(ctx, appid, StatusNeedsReauth, "refresh token rejected by WeChat (61023)", m.d.Now()); merr != nil {
+			return tok, fmt.Errorf("%w; marking it failed: %w", err, merr)
+		}
+		return tok, fmt.Errorf("%s: %w: %w", appid, ErrNeedsReauth, err)
+	case wechat.IsCode(err, wechat.CodeNotAuthorized):
+		if merr := m.store.markStatus(ctx, appid, StatusUnauthorized, "authorization revoked (61003)", m.d.Now()); merr != nil {
+			return tok, fmt.Errorf("%w; marking it failed: %w", err, merr)
+		}
+		return tok, fmt.Errorf("%s: %w: %w", appid, ErrUnauthorized, err)
+	}
+	return tok, err
+}
+
+func (m *Manager) recoverRefreshToken(ctx context.Context, wx *wechat.Client, appid string) string {
+	cat := m.ComponentTokenSource()
+	for offset := 0; offset < 100000; offset += 500 {
+		list, err := wx.AuthorizerList(ctx, cat, offset, 500)
+		if err != nil {
+			return ""
+		}
+		for _, a := range list.List {
+			if a.AuthorizerAppID == appid {
+				return a.RefreshToken
+			}
+		}
+		if offset+500 >= list.TotalCount {
+			return ""
+		}
+	}
+	return ""
+}
+
+// AuthorizerTokensPut stores the tokens api_query_auth returned; add the
+// put to the transaction that writes the binding so the refresh token and
+// the binding are never written apart. A re-authorization replaces the
+// previous refresh token, which WeChat has invalidated.
+func (m *Manager) AuthorizerTokensPut(info wechat.AuthorizationInfo) *dynamo.Put {
+	now := m.d.Now()
+	exp := now.Unix() + int64(info.ExpiresIn)
+	return m.store.table.Put(tokenItem{
+		PK: authorizerPK(info.AuthorizerAppID), SK: skToken, Kind: "authorizer", AppID: info.AuthorizerAppID,
+		AccessToken: info.AuthorizerAccessToken, ExpiresAt: exp, RefreshToken: info.AuthorizerRefreshToken,
+		Status: StatusActive, Version: now.UnixNano(), RefreshedAt: now.Unix(),
+		DuePK: dueIndexPK, DueSK: dueSK(time.Unix(exp, 0).Add(-RefreshWindow), "authorizer", info.AuthorizerAppID),
+	})
+}
+
+// AuthorizerStatus is what the admin API shows about an authorizer's tokens.
+type AuthorizerStatus struct {
+	Status      string    `json:"status"`
+	Reason      string    `json:"reason,omitempty"`
+	NeedsReauth bool      `json:"needs_reauth"`
+	ExpiresAt   time.Time `json:"expires_at"`
+}
+
+// AuthorizerStatus reports an authorizer's token state.
+func (m *Manager) AuthorizerStatus(ctx context.Context, appid string) (AuthorizerStatus, error) {
+	it, err := m.store.getToken(ctx, authorizerPK(appid))
+	if err != nil {
+		return AuthorizerStatus{}, err
+	}
+	return AuthorizerStatus{Status: it.Status, Reason: it.Reason, NeedsReauth: it.Status == StatusNeedsReauth,
+		ExpiresAt: time.Unix(it.ExpiresAt, 0).UTC()}, nil
+}

@@ -1,0 +1,160 @@
+package tokens
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/guregu/dynamo/v2"
+
+	"wxchannel/shared/storage"
+)
+
+// Index keys: every refreshable token is in gsi1 under dueIndexPK, sorted
+// by the time its refresh is due, so the scheduler queries "due before T"
+// instead of scanning. An authorizer that needs re-authorization leaves the
+// index.
+const dueIndexPK = "tokendue"
+
+// Token item states.
+const (
+	StatusActive       = "active"
+	StatusNeedsReauth  = "needs_reauth"
+	StatusUnauthorized = "unauthorized"
+)
+
+// tokenItem is the durable record of one access token.
+type tokenItem struct {
+	PK           string `dynamo:"pk,hash"`
+	SK           string `dynamo:"sk,range"`
+	DuePK        string `dynamo:"gsi1pk,omitempty"`
+	DueSK        string `dynamo:"gsi1sk,omitempty"`
+	Kind         string `dynamo:"kind"` // component | authorizer
+	AppID        string `dynamo:"appid"`
+	AccessToken  string `dynamo:"access_token,omitempty"`
+	ExpiresAt    int64  `dynamo:"expires_at"` // unix seconds
+	RefreshToken string `dynamo:"refresh_token,omitempty"`
+	Status       string `dynamo:"status"`
+	Reason       string `dynamo:"reason,omitempty"`
+	// Version changes with every write; writes are conditional on the
+	// version read, so an older token never overwrites a newer one.
+	Version     int64 `dynamo:"version"`
+	RefreshedAt int64 `dynamo:"refreshed_at"`
+}
+
+func (t tokenItem) valid(now time.Time) bool {
+	return t.AccessToken != "" && now.Unix() < t.ExpiresAt
+}
+
+// ticketItem is the latest component_verify_ticket.
+type ticketItem struct {
+	PK         string `dynamo:"pk,hash"`
+	SK         string `dynamo:"sk,range"`
+	Ticket     string `dynamo:"ticket"`
+	CreateTime int64  `dynamo:"create_time"`
+	ReceivedAt int64  `dynamo:"received_at"`
+}
+
+type leaseItem struct {
+	PK        string `dynamo:"pk,hash"`
+	SK        string `dynamo:"sk,range"`
+	Owner     string `dynamo:"owner"`
+	ExpiresMS int64  `dynamo:"expires_ms"`
+	TTL       int64  `dynamo:"ttl"`
+}
+
+func componentPK(appid string) string  { return "component#" + appid }
+func authorizerPK(appid string) string { return "authorizer#" + appid }
+
+const (
+	skToken  = "token"
+	skTicket = "ticket"
+	skLease  = "lease#token"
+)
+
+func dueSK(due time.Time, kind, appid string) string {
+	return fmt.Sprintf("%012d#%s#%s", due.Unix(), kind, appid)
+}
+
+// Store holds the access patterns of tokens in the platform table.
+type Store struct{ table dynamo.Table }
+
+// NewStore returns the token store of db.
+func NewStore(db *storage.DB) *Store { return &Store{table: db.Platform} }
+
+func (s *Store) getToken(ctx context.Context, pk string) (tokenItem, error) {
+	var it tokenItem
+	err := s.table.Get("pk", pk).Range("sk", dynamo.Equal, skToken).Consistent(true).One(ctx, &it)
+	return it, storage.TranslateErr(err)
+}
+
+// Ticket returns the stored verify ticket.
+func (s *Store) Ticket(ctx context.Context, componentAppID string) (string, time.Time, error) {
+	var it ticketItem
+	err := s.table.Get("pk", componentPK(componentAppID)).Range("sk", dynamo.Equal, skTicket).Consistent(true).One(ctx, &it)
+	if err != nil {
+		return "", time.Time{}, storage.TranslateErr(err)
+	}
+	return it.Ticket, time.Unix(it.CreateTime, 0), nil
+}
+
+// TicketPut stores a ticket unless a newer one is stored already; the put
+// is returned so a caller can add it to a transaction.
+func (s *Store) TicketPut(componentAppID, ticket string, created, received time.Time) *dynamo.Put {
+	return s.table.Put(ticketItem{PK: componentPK(componentAppID), SK: skTicket, Ticket: ticket,
+		CreateTime: created.Unix(), ReceivedAt: received.Unix()}).
+		If("attribute_not_exists('pk') OR 'create_time' < ?", created.Unix())
+}
+
+// acquireLease takes the refresh lease of pk for d, or reports false when
+// someone else holds an unexpired one.
+func (s *Store) acquireLease(ctx context.Context, pk, owner string, now time.Time, d time.Duration) (bool, error) {
+	exp := now.Add(d)
+	err := s.table.Put(leaseItem{PK: pk, SK: skLease, Owner: owner, ExpiresMS: exp.UnixMilli(), TTL: exp.Add(time.Hour).Unix()}).
+		If("attribute_not_exists('pk') OR 'expires_ms' < ?", now.UnixMilli()).Run(ctx)
+	if err == nil {
+		return true, nil
+	}
+	if dynamo.IsCondCheckFailed(err) {
+		return false, nil
+	}
+	return false, fmt.Errorf("acquire lease: %w", err)
+}
+
+func (s *Store) releaseLease(ctx context.Context, pk, owner string) error {
+	err := s.table.Delete("pk", pk).Range("sk", skLease).If("'owner' = ?", owner).Run(ctx)
+	if err != nil && !dynamo.IsCondCheckFailed(err) {
+		return fmt.Errorf("release lease: %w", err)
+	}
+	return nil
+}
+
+// casToken writes next if the stored version is still expected (0: no item).
+func (s *Store) casToken(ctx context.Context, next tokenItem, expected int64) error {
+	put := s.table.Put(next)
+	if expected == 0 {
+		put = put.If("attribute_not_exists(pk)")
+	} else {
+		put = put.If("'version' = ?", expected)
+	}
+	return storage.TranslateErr(put.Run(ctx))
+}
+
+// markStatus takes an authorizer out of the refresh index with a reason.
+func (s *Store) markStatus(ctx context.Context, appid, status, reason string, now time.Time) error {
+	err := s.table.Update("pk", authorizerPK(appid)).Range("sk", skToken).
+		Set("status", status).Set("reason", reason).Set("version", now.UnixNano()).
+		Remove("gsi1pk", "gsi1sk").If("attribute_exists(pk)").Run(ctx)
+	return storage.TranslateErr(err)
+}
+
+// dueBefore lists token items whose refresh is due before t, oldest first.
+func (s *Store) dueBefore(ctx context.Context, t time.Time) ([]tokenItem, error) {
+	var out []tokenItem
+	err := s.table.Get("gsi1pk", dueIndexPK).Index(storage.IndexGSI1).
+		Range("gsi1sk", dynamo.LessOrEqual, fmt.Sprintf("%012d~", t.Unix())).All(ctx, &out)
+	return out, err
+}
+
+var errLeaseBusy = errors.New("another refresher holds the lease")

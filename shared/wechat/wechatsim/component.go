@@ -1,0 +1,337 @@
+package wechatsim
+
+import (
+	"net/http"
+	"sort"
+	"time"
+)
+
+// Authorizer is an account that can authorize the platform.
+type Authorizer struct {
+	AppID         string
+	Name          string
+	UserName      string // original id, gh_...
+	PrincipalName string
+	HeadImg       string
+	Signature     string
+	// MiniProgram is false for an official account.
+	MiniProgram bool
+	// VerifyType is -1 for uncertified, 0 for WeChat-certified.
+	VerifyType  int
+	ServiceType int
+	Permissions []int
+	Categories  []Category
+	// AuthorizedElsewhere marks an account already bound to another
+	// platform's application: the authorization page refuses it.
+	AuthorizedElsewhere bool
+
+	authorized   bool
+	refreshToken string
+	tokens       *tokenSet
+	authTime     time.Time
+}
+
+// Category is a mini program service category.
+type Category struct{ First, Second string }
+
+type authCode struct {
+	appid  string
+	expiry time.Time
+	used   bool
+}
+
+// AddAuthorizer registers (or replaces) an account.
+func (s *Sim) AddAuthorizer(a Authorizer) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if old, ok := s.authorizers[a.AppID]; ok {
+		a.authorized, a.refreshToken, a.tokens, a.authTime = old.authorized, old.refreshToken, old.tokens, old.authTime
+	}
+	if a.tokens == nil {
+		a.tokens = newTokenSet()
+	}
+	s.authorizers[a.AppID] = &a
+}
+
+// Authorize grants the platform access to appid as the authorization page
+// does: it issues a new refresh token (invalidating the previous one) and a
+// single-use authorization code valid for 10 minutes.
+func (s *Sim) Authorize(appid string) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.authorizeLocked(appid)
+}
+
+func (s *Sim) authorizeLocked(appid string) (string, error) {
+	a, ok := s.authorizers[appid]
+	if !ok {
+		return "", errUnknownAccount
+	}
+	now := s.opts.Now()
+	a.authorized = true
+	a.authTime = now
+	a.refreshToken = "refreshtoken@@@" + randomHex(16)
+	a.tokens.invalidate()
+	code := "queryauthcode@@@" + randomHex(16)
+	s.authCodes[code] = &authCode{appid: appid, expiry: now.Add(10 * time.Minute)}
+	return code, nil
+}
+
+// Unauthorize revokes the platform's access to appid.
+func (s *Sim) Unauthorize(appid string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if a, ok := s.authorizers[appid]; ok {
+		a.authorized = false
+		a.refreshToken = ""
+		a.tokens.invalidate()
+	}
+}
+
+// CurrentRefreshToken is appid's valid refresh token ("" when unauthorized).
+func (s *Sim) CurrentRefreshToken(appid string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if a, ok := s.authorizers[appid]; ok {
+		return a.refreshToken
+	}
+	return ""
+}
+
+// ValidAuthorizerToken reports whether token is a valid access token of appid now.
+func (s *Sim) ValidAuthorizerToken(appid, token string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, ok := s.authorizers[appid]
+	return ok && a.authorized && a.tokens.check(token, s.opts.Now()) == 0
+}
+
+// ValidComponentToken reports whether token is a valid component token now.
+func (s *Sim) ValidComponentToken(token string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.compTokens.check(token, s.opts.Now()) == 0
+}
+
+// RevokeComponentTokens invalidates every component token, as happens when
+// another environment mints one with the same credentials.
+func (s *Sim) RevokeComponentTokens() {
+	s.mu.Lock()
+	s.compTokens.invalidate()
+	s.mu.Unlock()
+}
+
+// IssueTicket creates a new valid verify ticket without pushing it.
+func (s *Sim) IssueTicket() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.issueTicketLocked()
+}
+
+func (s *Sim) issueTicketLocked() string {
+	t := "ticket@@@" + randomHex(24)
+	s.tickets[t] = s.opts.Now()
+	s.latestTicket = t
+	return t
+}
+
+func (s *Sim) componentTokenParam(r *http.Request) string {
+	if t := r.URL.Query().Get("component_access_token"); t != "" {
+		return t
+	}
+	return r.URL.Query().Get("access_token")
+}
+
+// checkComponent validates the component token of a request.
+func (s *Sim) checkComponent(r *http.Request) int {
+	return s.compTokens.check(s.componentTokenParam(r), s.opts.Now())
+}
+
+func (s *Sim) routes() {
+	s.handle("POST", "/cgi-bin/component/api_component_token", "api_component_token", s.componentToken)
+	s.handle("POST", "/cgi-bin/component/api_start_push_ticket", "api_start_push_ticket", s.startPushTicket)
+	s.handle("POST", "/cgi-bin/component/api_create_preauthcode", "api_create_preauthcode", s.createPreAuthCode)
+	s.handle("POST", "/cgi-bin/component/api_query_auth", "api_query_auth", s.queryAuth)
+	s.handle("POST", "/cgi-bin/component/api_authorizer_token", "api_authorizer_token", s.authorizerToken)
+	s.handle("POST", "/cgi-bin/component/api_get_authorizer_info", "api_get_authorizer_info", s.authorizerInfo)
+	s.handle("POST", "/cgi-bin/component/api_get_authorizer_list", "api_get_authorizer_list", s.authorizerList)
+	s.handle("GET", "/sns/component/jscode2session", "component_jscode2session", s.componentJSCode2Session)
+	s.handle("GET", "/sns/jscode2session", "jscode2session", s.jsCode2Session)
+}
+
+func (s *Sim) componentToken(r *http.Request, body []byte) (any, int) {
+	var req struct {
+		AppID  string `json:"component_appid"`
+		Secret string `json:"component_appsecret"`
+		Ticket string `json:"component_verify_ticket"`
+	}
+	if c := decode(body, &req); c != 0 {
+		return nil, c
+	}
+	if req.AppID != s.opts.ComponentAppID {
+		return nil, 40013
+	}
+	if req.Secret != s.opts.ComponentSecret {
+		return nil, 40125
+	}
+	issued, ok := s.tickets[req.Ticket]
+	if !ok {
+		return nil, 61006
+	}
+	if !s.opts.Now().Before(issued.Add(s.opts.TicketTTL)) {
+		return nil, 61005
+	}
+	tok := s.compTokens.issue("componenttoken@@@", s.opts.Now(), s.opts.TokenTTL, s.opts.OldTokenGrace)
+	return map[string]any{"component_access_token": tok, "expires_in": int(s.opts.TokenTTL.Seconds())}, 0
+}
+
+func (s *Sim) startPushTicket(r *http.Request, body []byte) (any, int) {
+	var req struct {
+		AppID  string `json:"component_appid"`
+		Secret string `json:"component_secret"`
+	}
+	if c := decode(body, &req); c != 0 {
+		return nil, c
+	}
+	if req.AppID != s.opts.ComponentAppID {
+		return nil, 40013
+	}
+	if req.Secret != s.opts.ComponentSecret {
+		return nil, 40125
+	}
+	if s.pushURL != "" {
+		s.pushSoon(s.pushURL)
+	}
+	return map[string]any{"errcode": 0, "errmsg": "ok"}, 0
+}
+
+func (s *Sim) createPreAuthCode(r *http.Request, body []byte) (any, int) {
+	if c := s.checkComponent(r); c != 0 {
+		return nil, c
+	}
+	code := "preauthcode@@@" + randomHex(16)
+	s.preAuth[code] = s.opts.Now().Add(30 * time.Minute)
+	return map[string]any{"pre_auth_code": code, "expires_in": 1800}, 0
+}
+
+func (s *Sim) queryAuth(r *http.Request, body []byte) (any, int) {
+	if c := s.checkComponent(r); c != 0 {
+		return nil, c
+	}
+	var req struct {
+		Code string `json:"authorization_code"`
+	}
+	if c := decode(body, &req); c != 0 {
+		return nil, c
+	}
+	ac, ok := s.authCodes[req.Code]
+	if !ok || ac.used {
+		return nil, 61009
+	}
+	if !s.opts.Now().Before(ac.expiry) {
+		return nil, 61010
+	}
+	ac.used = true
+	a := s.authorizers[ac.appid]
+	if a == nil || !a.authorized {
+		return nil, 61003
+	}
+	tok := a.tokens.issue("authorizertoken@@@", s.opts.Now(), s.opts.TokenTTL, s.opts.OldTokenGrace)
+	return map[string]any{"authorization_info": map[string]any{
+		"authorizer_appid": a.AppID, "authorizer_access_token": tok, "expires_in": int(s.opts.TokenTTL.Seconds()),
+		"authorizer_refresh_token": a.refreshToken, "func_info": funcInfo(a.Permissions),
+	}}, 0
+}
+
+func funcInfo(ids []int) []map[string]any {
+	out := []map[string]any{}
+	for _, id := range ids {
+		out = append(out, map[string]any{"funcscope_category": map[string]int{"id": id},
+			"confirm_info": map[string]int{"need_confirm": 0, "already_confirm": 0, "can_confirm": 0}})
+	}
+	return out
+}
+
+func (s *Sim) authorizerToken(r *http.Request, body []byte) (any, int) {
+	if c := s.checkComponent(r); c != 0 {
+		return nil, c
+	}
+	var req struct {
+		AppID        string `json:"authorizer_appid"`
+		RefreshToken string `json:"authorizer_refresh_token"`
+	}
+	if c := decode(body, &req); c != 0 {
+		return nil, c
+	}
+	a, ok := s.authorizers[req.AppID]
+	if !ok || !a.authorized {
+		return nil, 61003
+	}
+	if req.RefreshToken == "" || req.RefreshToken != a.refreshToken {
+		return nil, 61023
+	}
+	tok := a.tokens.issue("authorizertoken@@@", s.opts.Now(), s.opts.TokenTTL, s.opts.OldTokenGrace)
+	return map[string]any{"authorizer_access_token": tok, "expires_in": int(s.opts.TokenTTL.Seconds()),
+		"authorizer_refresh_token": a.refreshToken}, 0
+}
+
+func (s *Sim) authorizerInfo(r *http.Request, body []byte) (any, int) {
+	if c := s.checkComponent(r); c != 0 {
+		return nil, c
+	}
+	var req struct {
+		AppID string `json:"authorizer_appid"`
+	}
+	if c := decode(body, &req); c != 0 {
+		return nil, c
+	}
+	a, ok := s.authorizers[req.AppID]
+	if !ok || !a.authorized {
+		return nil, 61003
+	}
+	info := map[string]any{
+		"nick_name": a.Name, "head_img": a.HeadImg, "user_name": a.UserName, "principal_name": a.PrincipalName,
+		"signature": a.Signature, "service_type_info": map[string]int{"id": a.ServiceType},
+		"verify_type_info": map[string]int{"id": a.VerifyType}, "account_status": 1,
+		"basic_config": map[string]bool{"is_phone_configured": true, "is_email_configured": true},
+	}
+	if a.MiniProgram {
+		cats := []map[string]string{}
+		for _, c := range a.Categories {
+			cats = append(cats, map[string]string{"first": c.First, "second": c.Second})
+		}
+		info["MiniProgramInfo"] = map[string]any{"network": map[string][]string{"RequestDomain": {}}, "categories": cats, "visit_status": 0}
+	}
+	return map[string]any{"authorizer_info": info, "authorization_info": map[string]any{
+		"authorizer_appid": a.AppID, "authorizer_refresh_token": a.refreshToken, "func_info": funcInfo(a.Permissions),
+	}}, 0
+}
+
+func (s *Sim) authorizerList(r *http.Request, body []byte) (any, int) {
+	if c := s.checkComponent(r); c != 0 {
+		return nil, c
+	}
+	var req struct {
+		Offset int `json:"offset"`
+		Count  int `json:"count"`
+	}
+	if c := decode(body, &req); c != 0 {
+		return nil, c
+	}
+	if req.Count <= 0 || req.Count > 500 || req.Offset < 0 {
+		return nil, 47001
+	}
+	var ids []string
+	for id, a := range s.authorizers {
+		if a.authorized {
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	list := []map[string]any{}
+	for i := req.Offset; i < len(ids) && i < req.Offset+req.Count; i++ {
+		a := s.authorizers[ids[i]]
+		list = append(list, map[string]any{"authorizer_appid": a.AppID, "refresh_token": a.refreshToken, "auth_time": a.authTime.Unix()})
+	}
+	return map[string]any{"total_count": len(ids), "list": list}, 0
+}

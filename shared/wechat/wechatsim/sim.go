@@ -1,0 +1,257 @@
+// Package wechatsim is a WeChat simulator for tests and the dev server: it
+// speaks the real protocol over HTTP (paths, JSON fields, error codes,
+// encrypted and signed pushes) and keeps tokens, tickets and codes with
+// their real lifetimes on a clock the caller can control.
+package wechatsim
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"wxchannel/shared/wxcrypt"
+)
+
+// Options configure a simulator.
+type Options struct {
+	ComponentAppID, ComponentSecret string
+	// Token and EncodingAESKey are the platform's message crypto settings;
+	// pushes are sealed with them.
+	Token, EncodingAESKey string
+	// Now is the simulated clock (default time.Now).
+	Now func() time.Time
+	// TokenTTL is the lifetime of access tokens (default 7200 s).
+	TokenTTL time.Duration
+	// OldTokenGrace keeps the previous token valid this long after a new
+	// one is issued (default 5 min).
+	OldTokenGrace time.Duration
+	// TicketTTL is the lifetime of a verify ticket (default 12 h).
+	TicketTTL time.Duration
+	// LoginQuotaPerMinute bounds code2session calls per openid per minute
+	// (default 100), answered with 45011 beyond.
+	LoginQuotaPerMinute int
+	Logger              *slog.Logger
+}
+
+// Sim is the simulator. It is safe for concurrent use.
+type Sim struct {
+	// URL is the base URL when started with Start.
+	URL string
+
+	opts    Options
+	crypter *wxcrypt.Crypter
+	mux     *http.ServeMux
+	srv     *http.Server
+	client  *http.Client
+
+	mu           sync.Mutex
+	calls        map[string]int
+	faults       map[string][]fault
+	tickets      map[string]time.Time // ticket → issued at
+	latestTicket string
+	compTokens   *tokenSet
+	preAuth      map[string]time.Time // pre-auth code → expiry
+	authCodes    map[string]*authCode
+	authorizers  map[string]*Authorizer
+	jsCodes      map[string]*jsCode
+	logins       map[string][]time.Time // appid/openid → recent logins
+	publicApps   map[string]string      // appid → secret
+	pushURL      string
+}
+
+type fault struct {
+	code  int
+	delay time.Duration
+}
+
+// New builds a simulator without listening.
+func New(opts Options) (*Sim, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.TokenTTL == 0 {
+		opts.TokenTTL = 7200 * time.Second
+	}
+	if opts.OldTokenGrace == 0 {
+		opts.OldTokenGrace = 5 * time.Minute
+	}
+	if opts.TicketTTL == 0 {
+		opts.TicketTTL = 12 * time.Hour
+	}
+	if opts.LoginQuotaPerMinute == 0 {
+		opts.LoginQuotaPerMinute = 100
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	c, err := wxcrypt.New(opts.Token, opts.EncodingAESKey, opts.ComponentAppID, "")
+	if err != nil {
+		return nil, fmt.Errorf("simulator crypto: %w", err)
+	}
+	s := &Sim{
+		opts: opts, crypter: c, mux: http.NewServeMux(), client: &http.Client{Timeout: 10 * time.Second},
+		calls: map[string]int{}, faults: map[string][]fault{}, tickets: map[string]time.Time{},
+		compTokens: newTokenSet(), preAuth: map[string]time.Time{}, authCodes: map[string]*authCode{},
+		authorizers: map[string]*Authorizer{}, jsCodes: map[string]*jsCode{}, logins: map[string][]time.Time{},
+		publicApps: map[string]string{},
+	}
+	s.routes()
+	return s, nil
+}
+
+// Start builds a simulator listening on a free loopback port.
+func Start(opts Options) (*Sim, error) {
+	s, err := New(opts)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	s.URL = "http://" + ln.Addr().String()
+	s.srv = &http.Server{Handler: s.mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = s.srv.Serve(ln) }()
+	return s, nil
+}
+
+// Close stops a started simulator.
+func (s *Sim) Close() {
+	if s.srv != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = s.srv.Shutdown(ctx)
+	}
+}
+
+// Handler serves the simulated API.
+func (s *Sim) Handler() http.Handler { return s.mux }
+
+// apiFunc handles one API with the state lock held; it returns the reply
+// object or an error code.
+type apiFunc func(r *http.Request, body []byte) (any, int)
+
+// handle registers an API under its name (used by Calls and InjectError).
+func (s *Sim) handle(method, path, api string, fn apiFunc) {
+	s.mux.HandleFunc(method+" "+path, func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+		s.mu.Lock()
+		s.calls[api]++
+		var f *fault
+		if q := s.faults[api]; len(q) > 0 {
+			f = &q[0]
+			s.faults[api] = q[1:]
+		}
+		s.mu.Unlock()
+		if f != nil && f.delay > 0 {
+			select {
+			case <-time.After(f.delay):
+			case <-r.Context().Done():
+				return
+			}
+		}
+		if f != nil && f.code != 0 {
+			writeErr(w, f.code)
+			return
+		}
+		s.mu.Lock()
+		out, code := fn(r, body)
+		s.mu.Unlock()
+		if code != 0 {
+			writeErr(w, code)
+			return
+		}
+		switch v := out.(type) {
+		case binaryReply:
+			w.Header().Set("Content-Type", v.contentType)
+			_, _ = w.Write(v.data)
+		default:
+			w.Header().Set("Content-Type", "application/json; charset=utf-8")
+			_ = json.NewEncoder(w).Encode(v)
+		}
+	})
+}
+
+type binaryReply struct {
+	contentType string
+	data        []byte
+}
+
+var errMessages = map[int]string{
+	-1: "system error", 40001: "invalid credential, access_token is invalid or not latest", 40013: "invalid appid",
+	40014: "invalid access_token", 40029: "invalid code", 40125: "invalid appsecret", 40163: "code been used",
+	41001: "access_token missing", 42001: "access_token expired", 44002: "empty post data", 45009: "reach max api daily quota limit",
+	45011: "api minute-quota reach limit  mustslower  retry next minute", 47001: "data format error",
+	61003: "component is not authorized by this account", 61005: "component ticket is expired",
+	61006: "component ticket is invalid", 61009: "code is invalid", 61010: "code is expired",
+	61023: "refresh_token is invalid",
+}
+
+func writeErr(w http.ResponseWriter, code int) {
+	msg := errMessages[code]
+	if msg == "" {
+		msg = "error"
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	_ = json.NewEncoder(w).Encode(map[string]any{"errcode": code, "errmsg": msg + " rid: " + randomHex(8)})
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// Calls returns how many times api (e.g. "api_component_token") was called.
+func (s *Sim) Calls(api string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.calls[api]
+}
+
+// ResetCalls zeroes every counter.
+func (s *Sim) ResetCalls() {
+	s.mu.Lock()
+	s.calls = map[string]int{}
+	s.mu.Unlock()
+}
+
+// InjectError makes the next times calls of api fail with code (-1 is
+// "system busy").
+func (s *Sim) InjectError(api string, code int, times int) {
+	s.mu.Lock()
+	for i := 0; i < times; i++ {
+		s.faults[api] = append(s.faults[api], fault{code: code})
+	}
+	s.mu.Unlock()
+}
+
+// InjectDelay delays the next times calls of api by d before answering.
+func (s *Sim) InjectDelay(api string, d time.Duration, times int) {
+	s.mu.Lock()
+	for i := 0; i < times; i++ {
+		s.faults[api] = append(s.faults[api], fault{delay: d})
+	}
+	s.mu.Unlock()
+}
+
+func decode(body []byte, v any) int {
+	if len(body) == 0 {
+		return 44002
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return 47001
+	}
+	return 0
+}
+
+var errNotSuccess = errors.New("push reply was not exactly success")
