@@ -18,7 +18,7 @@ import (
 
 // world is a test environment with the ticket push endpoint served through
 // the Lambda adapter and a pushed ticket.
-func world(t *testing.T) (*testenv.Env, *tokens.Manager) {
+func world(t testing.TB) (*testenv.Env, *tokens.Manager) {
 	t.Helper()
 	env := testenv.New(t)
 	h, err := componentpush.NewHandler(context.Background(), env.Deps)
@@ -116,7 +116,7 @@ func TestPushRefreshRotateEndToEnd(t *testing.T) {
 
 var ticketURLs sync.Map
 
-func ticketURL(t *testing.T, env *testenv.Env) string {
+func ticketURL(t testing.TB, env *testenv.Env) string {
 	t.Helper()
 	if u, ok := ticketURLs.Load(env); ok {
 		return u.(string)

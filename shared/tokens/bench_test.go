@@ -1,0 +1,72 @@
+package tokens_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"wxchannel/shared/wechat"
+	"wxchannel/shared/wechat/wechatsim"
+)
+
+// BenchmarkRefreshRun10000Authorizers measures one scheduled run that finds
+// 10,000 due authorizer tokens through the due index and refreshes each
+// against the simulator (8 at a time), counting WeChat and DynamoDB calls.
+func BenchmarkRefreshRun10000Authorizers(b *testing.B) {
+	if testing.Short() {
+		b.Skip("seeds 10,000 authorizers")
+	}
+	const n = 10000
+	env, m := world(b)
+	ctx := context.Background()
+	if _, err := m.RefreshDue(ctx); err != nil {
+		b.Fatal(err)
+	}
+	seed := make([]*wechatsimAuth, 0, n)
+	for i := 0; i < n; i++ {
+		appid := fmt.Sprintf("wx%016d", i+1)
+		env.Sim.AddAuthorizer(wechatsim.Authorizer{AppID: appid, MiniProgram: true})
+		if _, err := env.Sim.Authorize(appid); err != nil {
+			b.Fatal(err)
+		}
+		seed = append(seed, &wechatsimAuth{appid: appid, refresh: env.Sim.CurrentRefreshToken(appid)})
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		// Every authorizer's token expires within the window.
+		for _, s := range seed {
+			if err := m.AuthorizerTokensPut(wechat.AuthorizationInfo{AuthorizerAppID: s.appid,
+				AuthorizerAccessToken: "old", ExpiresIn: 600, AuthorizerRefreshToken: s.refresh}).Run(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+		env.Sim.ResetCalls()
+		env.Dynamo.ResetCalls()
+		b.StartTimer()
+		start := time.Now()
+		sum, err := m.RefreshDue(ctx)
+		elapsed := time.Since(start)
+		b.StopTimer()
+		if err != nil || sum.Refreshed != n {
+			b.Fatalf("summary %+v, err %v", sum, err)
+		}
+		calls := env.Dynamo.Calls()
+		b.ReportMetric(float64(env.Sim.Calls("api_authorizer_token")), "wechat-calls/run")
+		b.ReportMetric(float64(calls["Query"]), "ddb-queries/run")
+		total := 0
+		for _, c := range calls {
+			total += c
+		}
+		b.ReportMetric(float64(total)/n, "ddb-calls/token")
+		b.ReportMetric(float64(elapsed.Microseconds())/n, "µs/token")
+		env.Clock.Advance(time.Minute) // leases of this run expire
+		b.StartTimer()
+	}
+}
+
+type wechatsimAuth struct{ appid, refresh string }
+
+
+
