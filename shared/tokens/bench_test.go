@@ -67,6 +67,3 @@ func BenchmarkRefreshRun10000Authorizers(b *testing.B) {
 }
 
 type wechatsimAuth struct{ appid, refresh string }
-
-
-
