@@ -2,7 +2,7 @@
 # `make test` need nothing but Go: modules come through the Go module proxy.
 
 GO        ?= go
-FUNCTIONS := $(notdir $(patsubst %/,%,$(wildcard functions/*/)))
+FUNCTIONS := $(filter-out testdata,$(notdir $(patsubst %/,%,$(wildcard functions/*/))))
 BUILD_DIR ?= build
 LDFLAGS   := -s -w -buildid=
 GOFLAGS_LAMBDA := -trimpath -tags lambda.norpc -ldflags '$(LDFLAGS)'
