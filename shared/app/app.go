@@ -11,9 +11,9 @@ import (
 	"os"
 	"time"
 
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"wxchannel/shared/awsconf"
 	"wxchannel/shared/config"
 	"wxchannel/shared/logging"
 	"wxchannel/shared/storage"
@@ -74,9 +74,9 @@ func FromEnv(ctx context.Context) (*Deps, error) {
 // secretsManager reads the JSON secret bundle on first use.
 func secretsManager(ctx context.Context, cfg config.Config) config.Secrets {
 	return &config.BundleSecrets{Fetch: func(ctx context.Context) (string, error) {
-		awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(cfg.Region))
+		awsCfg, err := awsconf.FromEnv(cfg.Region, false)
 		if err != nil {
-			return "", fmt.Errorf("load aws config: %w", err)
+			return "", fmt.Errorf("aws config: %w", err)
 		}
 		out, err := secretsmanager.NewFromConfig(awsCfg).GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: &cfg.SecretsARN})
 		if err != nil {

@@ -7,10 +7,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/guregu/dynamo/v2"
+
+	"wxchannel/shared/awsconf"
 )
 
 // Errors callers branch on; the HTTP layer maps them to statuses.
@@ -45,14 +45,9 @@ type Options struct {
 // come from the environment (Lambda's role), or static dummies when an
 // endpoint override points at a local server.
 func Open(ctx context.Context, o Options) (*DB, error) {
-	var loadOpts []func(*awsconfig.LoadOptions) error
-	loadOpts = append(loadOpts, awsconfig.WithRegion(o.Region))
-	if o.Endpoint != "" {
-		loadOpts = append(loadOpts, awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("local", "local", "")))
-	}
-	cfg, err := awsconfig.LoadDefaultConfig(ctx, loadOpts...)
+	cfg, err := awsconf.FromEnv(o.Region, o.Endpoint != "")
 	if err != nil {
-		return nil, fmt.Errorf("load aws config: %w", err)
+		return nil, fmt.Errorf("aws config: %w", err)
 	}
 	client := dynamodb.NewFromConfig(cfg, func(opt *dynamodb.Options) {
 		if o.Endpoint != "" {
