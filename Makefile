@@ -62,6 +62,7 @@ build-$(1):
 endef
 $(eval $(call sam_target,TicketPushFunction,ticketpush))
 $(eval $(call sam_target,AuthCallbackFunction,authcallback))
+$(eval $(call sam_target,AdminBindingFunction,adminbinding))
 $(eval $(call sam_target,UserLoginFunction,userlogin))
 $(eval $(call sam_target,WorkOrderCreateFunction,workordercreate))
 $(eval $(call sam_target,ReviewSubmitFunction,reviewsubmit))

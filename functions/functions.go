@@ -9,7 +9,6 @@ import (
 
 	"wxchannel/shared/app"
 	"wxchannel/shared/authorization"
-	"wxchannel/shared/componentpush"
 	"wxchannel/shared/release"
 	"wxchannel/shared/terminaluser"
 	"wxchannel/shared/tokens"
@@ -29,8 +28,9 @@ type Function struct {
 
 // All is every function, in the order the README lists them.
 var All = []Function{
-	{Name: "ticketpush", HTTP: componentpush.NewHandler},
+	{Name: "ticketpush", HTTP: authorization.NewTicketPushHandler},
 	{Name: "authcallback", HTTP: authorization.NewHandler},
+	{Name: "adminbinding", HTTP: authorization.NewAdminHandler},
 	{Name: "userlogin", HTTP: terminaluser.NewHandler},
 	{Name: "workordercreate", HTTP: workorder.NewHandler},
 	{Name: "reviewsubmit", HTTP: release.NewHandler},

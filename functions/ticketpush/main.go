@@ -1,9 +1,9 @@
-// Command ticketpush is the ticketpush Lambda function.
+// Command ticketpush is the Lambda behind WeChat's authorization event URL.
 package main
 
 import (
-	"wxchannel/shared/componentpush"
+	"wxchannel/shared/authorization"
 	"wxchannel/shared/lambdarun"
 )
 
-func main() { lambdarun.HTTP("ticketpush", componentpush.NewHandler) }
+func main() { lambdarun.HTTP("ticketpush", authorization.NewTicketPushHandler) }

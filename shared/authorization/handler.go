@@ -1,21 +1,53 @@
 // Package authorization connects a tenant's own mini program to the platform:
-// the authorization flow, its callback and the binding rules.
+// the authorization flow, its callback, the binding rules and the admin API
+// that shows the binding and the portal settings.
 package authorization
 
 import (
 	"context"
+	"errors"
 	"net/http"
 
 	"wxchannel/shared/app"
+	"wxchannel/shared/componentpush"
 	"wxchannel/shared/httpapi"
 )
 
-// NewHandler builds the authcallback function's handler.
+// NewHandler builds the authcallback function's handler: WeChat redirects
+// the admin's browser here after the authorization page.
 func NewHandler(ctx context.Context, d *app.Deps) (http.Handler, error) {
+	svc := NewService(d)
 	rt := httpapi.NewRouter(d.Log)
 	rt.Handle("GET /health/authcallback", httpapi.Health("authcallback"))
 	rt.Handle("GET /wechat/auth/callback", func(w http.ResponseWriter, r *http.Request) error {
-		return httpapi.Errorf(http.StatusNotImplemented, "not_implemented", "this endpoint is not available yet")
+		q := r.URL.Query()
+		state, code := q.Get("state"), q.Get("auth_code")
+		if state == "" || code == "" || len(code) > 512 {
+			return httpapi.BadRequest("missing_parameters", "state and auth_code are required")
+		}
+		res, err := svc.Callback(r.Context(), state, code)
+		switch {
+		case errors.Is(err, ErrStateInvalid):
+			return httpapi.BadRequest("invalid_state", "the authorization link is not valid; start again from the console")
+		case errors.Is(err, ErrStateExpired):
+			return httpapi.BadRequest("state_expired", "the authorization link expired; start again from the console")
+		case errors.Is(err, ErrStateUsed):
+			return httpapi.Conflict("state_used", "this authorization link was already used; start again from the console")
+		case err != nil:
+			return err
+		}
+		status := http.StatusOK
+		if !res.Bound {
+			status = http.StatusUnprocessableEntity
+		}
+		httpapi.WriteJSON(w, status, res)
+		return nil
 	})
 	return rt, nil
+}
+
+// NewTicketPushHandler is the ticketpush function's handler with the
+// authorization flow processing authorized / unauthorized events.
+func NewTicketPushHandler(ctx context.Context, d *app.Deps) (http.Handler, error) {
+	return componentpush.NewHandlerWith(ctx, d, NewService(d))
 }

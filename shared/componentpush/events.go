@@ -20,6 +20,7 @@ type Event struct {
 	CreateTime        int64  `dynamo:"create_time" json:"create_time"`
 	AuthorizationCode string `dynamo:"authorization_code,omitempty" json:"-"`
 	CodeExpiresAt     int64  `dynamo:"code_expires_at,omitempty" json:"code_expires_at,omitempty"`
+	PreAuthCode       string `dynamo:"pre_auth_code,omitempty" json:"-"`
 	ReceivedAt        int64  `dynamo:"received_at" json:"received_at"`
 	Processed         bool   `dynamo:"processed" json:"processed"`
 	// TTL: events are kept 90 days for the binding history.
@@ -33,13 +34,16 @@ type EventStore struct{ table dynamo.Table }
 // NewEventStore returns the event store of db.
 func NewEventStore(db *storage.DB) *EventStore { return &EventStore{table: db.Platform} }
 
-func (s *EventStore) put(msg Message, now time.Time) *dynamo.Put {
-	ev := Event{
+func eventOf(msg Message, now time.Time) Event {
+	return Event{
 		PK: "authorizer#" + msg.AuthorizerAppid, SK: fmt.Sprintf("event#%012d#%s", msg.CreateTime, msg.InfoType),
 		AuthorizerAppID: msg.AuthorizerAppid, InfoType: msg.InfoType, CreateTime: msg.CreateTime,
-		AuthorizationCode: msg.AuthorizationCode, CodeExpiresAt: msg.AuthorizationCodeExpiredTime,
+		AuthorizationCode: msg.AuthorizationCode, CodeExpiresAt: msg.AuthorizationCodeExpiredTime, PreAuthCode: msg.PreAuthCode,
 		ReceivedAt: now.Unix(), TTL: now.Add(90 * 24 * time.Hour).Unix(),
 	}
+}
+
+func (s *EventStore) put(ev Event) *dynamo.Put {
 	return s.table.Put(ev).If("attribute_not_exists('pk')")
 }
 

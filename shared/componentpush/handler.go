@@ -58,15 +58,29 @@ type dedupeItem struct {
 	TTL int64  `dynamo:"ttl"`
 }
 
-type handler struct {
-	d      *app.Deps
-	tokens *tokens.Store
-	events *EventStore
+// EventProcessor acts on a recorded authorization event (the authorization
+// flow binds or unbinds the mini program).
+type EventProcessor interface {
+	ProcessEvent(ctx context.Context, ev Event) error
 }
 
-// NewHandler builds the ticketpush function's handler.
+type handler struct {
+	d         *app.Deps
+	tokens    *tokens.Store
+	events    *EventStore
+	processor EventProcessor
+}
+
+// NewHandler builds the ticketpush handler that only records events.
 func NewHandler(ctx context.Context, d *app.Deps) (http.Handler, error) {
-	h := &handler{d: d, tokens: tokens.NewStore(d.DB), events: NewEventStore(d.DB)}
+	return NewHandlerWith(ctx, d, nil)
+}
+
+// NewHandlerWith builds the ticketpush handler that also hands each newly
+// recorded authorization event to p. A processing failure leaves the event
+// unprocessed for a later retry; the push itself is already durable.
+func NewHandlerWith(ctx context.Context, d *app.Deps, p EventProcessor) (http.Handler, error) {
+	h := &handler{d: d, tokens: tokens.NewStore(d.DB), events: NewEventStore(d.DB), processor: p}
 	rt := httpapi.NewRouter(d.Log)
 	rt.Handle("GET /health/ticketpush", httpapi.Health("ticketpush"))
 	rt.Handle("POST /wechat/component/events", h.receive)
@@ -134,7 +148,7 @@ func (h *handler) receive(w http.ResponseWriter, r *http.Request) error {
 	}
 	ctx := r.Context()
 	now := h.d.Now()
-	effect, err := h.effect(msg, now)
+	effect, ev, err := h.effect(msg, now)
 	if err != nil {
 		return err
 	}
@@ -144,40 +158,47 @@ func (h *handler) receive(w http.ResponseWriter, r *http.Request) error {
 	tx.Put(h.d.DB.Platform.Put(dedupeItem{PK: Fingerprint(p), SK: "push", TTL: now.Add(dedupeFor).Unix()}).If("attribute_not_exists('pk')"))
 	tx.Put(effect)
 	err = tx.Run(ctx)
+	fresh := true
 	if dynamo.IsCondCheckFailed(err) {
 		// Either WeChat (or someone) repeated a push we processed, or the
 		// effect is already superseded (an older ticket, a duplicate event).
 		// Neither changes anything; WeChat only needs "success".
 		h.d.Log.InfoContext(ctx, "push already processed or superseded", "info_type", msg.InfoType)
-		err = nil
+		err, fresh = nil, false
 	}
 	if err != nil {
 		return fmt.Errorf("store %s push: %w", msg.InfoType, err)
 	}
 	h.d.Log.InfoContext(ctx, "push stored", "info_type", msg.InfoType, "authorizer_appid", msg.AuthorizerAppid)
+	if fresh && ev != nil && h.processor != nil {
+		if err := h.processor.ProcessEvent(ctx, *ev); err != nil {
+			h.d.Log.WarnContext(ctx, "authorization event left for retry", "appid", ev.AuthorizerAppID, "err", err.Error())
+		}
+	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	_, _ = io.WriteString(w, "success")
 	return nil
 }
 
-// effect is the durable write a push causes.
-func (h *handler) effect(msg Message, now time.Time) (*dynamo.Put, error) {
+// effect is the durable write a push causes (and the event it records).
+func (h *handler) effect(msg Message, now time.Time) (*dynamo.Put, *Event, error) {
 	switch msg.InfoType {
 	case InfoTicket:
 		if msg.ComponentVerifyTicket == "" || len(msg.ComponentVerifyTicket) > 512 {
-			return nil, httpapi.BadRequest("malformed_push", "the ticket push carries no valid ticket")
+			return nil, nil, httpapi.BadRequest("malformed_push", "the ticket push carries no valid ticket")
 		}
-		return h.tokens.TicketPut(msg.AppID, msg.ComponentVerifyTicket, time.Unix(msg.CreateTime, 0), now), nil
+		return h.tokens.TicketPut(msg.AppID, msg.ComponentVerifyTicket, time.Unix(msg.CreateTime, 0), now), nil, nil
 	case InfoAuthorized, InfoUpdateAuthorized, InfoUnauthorized:
 		if !validAppID(msg.AuthorizerAppid) {
-			return nil, httpapi.BadRequest("malformed_push", "the authorization event names no valid authorizer appid")
+			return nil, nil, httpapi.BadRequest("malformed_push", "the authorization event names no valid authorizer appid")
 		}
-		if msg.InfoType != InfoUnauthorized && (msg.AuthorizationCode == "" || len(msg.AuthorizationCode) > 512) {
-			return nil, httpapi.BadRequest("malformed_push", "the authorization event carries no authorization code")
+		if msg.InfoType != InfoUnauthorized && (msg.AuthorizationCode == "" || len(msg.AuthorizationCode) > 512 || len(msg.PreAuthCode) > 512) {
+			return nil, nil, httpapi.BadRequest("malformed_push", "the authorization event carries no authorization code")
 		}
-		return h.events.put(msg, now), nil
+		ev := eventOf(msg, now)
+		return h.events.put(ev), &ev, nil
 	}
-	return nil, httpapi.BadRequest("unknown_info_type", "unsupported InfoType")
+	return nil, nil, httpapi.BadRequest("unknown_info_type", "unsupported InfoType")
 }
 
 func validAppID(s string) bool {

@@ -357,3 +357,14 @@ func (m *Manager) AuthorizerStatus(ctx context.Context, appid string) (Authorize
 	return AuthorizerStatus{Status: it.Status, Reason: it.Reason, NeedsReauth: it.Status == StatusNeedsReauth,
 		ExpiresAt: time.Unix(it.ExpiresAt, 0).UTC()}, nil
 }
+
+// MarkUnauthorized stops refreshing an authorizer's tokens (unbound or
+// revoked); a later authorization stores fresh tokens.
+func (m *Manager) MarkUnauthorized(ctx context.Context, appid, reason string) error {
+	err := m.store.markStatus(ctx, appid, StatusUnauthorized, reason, m.d.Now())
+	if errors.Is(err, storage.ErrConflict) {
+		return nil // no token item: nothing to stop
+	}
+	m.forget(tokenKey{kind: "authorizer", appid: appid})
+	return err
+}

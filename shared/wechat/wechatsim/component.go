@@ -35,9 +35,10 @@ type Authorizer struct {
 type Category struct{ First, Second string }
 
 type authCode struct {
-	appid  string
-	expiry time.Time
-	used   bool
+	appid   string
+	expiry  time.Time
+	used    bool
+	preAuth string
 }
 
 // AddAuthorizer registers (or replaces) an account.

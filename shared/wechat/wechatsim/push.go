@@ -93,8 +93,12 @@ func (s *Sim) PushAuthEvent(ctx context.Context, url, infoType, appid, authCode 
 	inner := fmt.Sprintf("<xml><AppId><![CDATA[%s]]></AppId><CreateTime>%d</CreateTime><InfoType><![CDATA[%s]]></InfoType><AuthorizerAppid><![CDATA[%s]]></AuthorizerAppid>",
 		s.opts.ComponentAppID, now.Unix(), infoType, appid)
 	if infoType != "unauthorized" {
-		inner += fmt.Sprintf("<AuthorizationCode><![CDATA[%s]]></AuthorizationCode><AuthorizationCodeExpiredTime>%d</AuthorizationCodeExpiredTime><PreAuthCode><![CDATA[preauthcode@@@%s]]></PreAuthCode>",
-			authCode, now.Add(10*time.Minute).Unix(), randomHex(8))
+		pre := s.PreAuthCodeOf(authCode)
+		if pre == "" {
+			pre = "preauthcode@@@" + randomHex(8)
+		}
+		inner += fmt.Sprintf("<AuthorizationCode><![CDATA[%s]]></AuthorizationCode><AuthorizationCodeExpiredTime>%d</AuthorizationCodeExpiredTime><PreAuthCode><![CDATA[%s]]></PreAuthCode>",
+			authCode, now.Add(10*time.Minute).Unix(), pre)
 	}
 	inner += "</xml>"
 	return s.Push(ctx, url, "AppId", s.opts.ComponentAppID, []byte(inner))

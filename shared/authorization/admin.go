@@ -1,0 +1,127 @@
+package authorization
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"wxchannel/shared/app"
+	"wxchannel/shared/httpapi"
+	"wxchannel/shared/staffauth"
+	"wxchannel/shared/storage"
+	"wxchannel/shared/tenant"
+	"wxchannel/shared/tokens"
+)
+
+// Status is what the admin console shows under "WeChat Mini Program".
+type Status struct {
+	// Mode is "enterprise" when a mini program is bound, else "public".
+	Mode        string                   `json:"mode"`
+	Binding     *Binding                 `json:"binding,omitempty"`
+	Tokens      *tokens.AuthorizerStatus `json:"tokens,omitempty"`
+	NeedsReauth bool                     `json:"needs_reauth"`
+	LastError   *Problem                 `json:"last_error,omitempty"`
+	Problems    []Problem                `json:"problems,omitempty"`
+}
+
+// NewAdminHandler builds the adminbinding function's handler.
+func NewAdminHandler(ctx context.Context, d *app.Deps) (http.Handler, error) {
+	svc := NewService(d)
+	auth := staffauth.NewVerifier(d)
+	settings := tenant.NewStore(d.DB)
+	rt := httpapi.NewRouter(d.Log)
+	admin := func(h func(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error) httpapi.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) error {
+			c, err := auth.Authenticate(r, staffauth.RoleAdmin)
+			if err != nil {
+				return err
+			}
+			return h(w, r, c)
+		}
+	}
+	rt.Handle("GET /health/adminbinding", httpapi.Health("adminbinding"))
+	rt.Handle("POST /admin/miniprogram/authorization", admin(func(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {
+		links, err := svc.Start(r.Context(), c.TenantID)
+		if err != nil {
+			return err
+		}
+		httpapi.WriteJSON(w, http.StatusCreated, links)
+		return nil
+	}))
+	rt.Handle("GET /admin/miniprogram/binding", admin(func(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {
+		st, err := svc.Status(r.Context(), c.TenantID)
+		if err != nil {
+			return err
+		}
+		httpapi.WriteJSON(w, http.StatusOK, st)
+		return nil
+	}))
+	rt.Handle("DELETE /admin/miniprogram/binding", admin(func(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {
+		err := svc.Unbind(r.Context(), c.TenantID)
+		if errors.Is(err, errNoBinding) {
+			return httpapi.NotFound("no mini program is bound")
+		}
+		if err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}))
+	rt.Handle("GET /admin/portal/settings", admin(func(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {
+		st, err := settings.Settings(r.Context(), c.TenantID)
+		if err != nil {
+			return err
+		}
+		httpapi.WriteJSON(w, http.StatusOK, st)
+		return nil
+	}))
+	rt.Handle("PUT /admin/portal/settings", admin(func(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {
+		var st tenant.Settings
+		if err := httpapi.DecodeJSON(r, &st, d.Config.MaxBodyBytes); err != nil {
+			return err
+		}
+		if err := st.Validate(); err != nil {
+			return httpapi.BadRequest("invalid_settings", err.Error())
+		}
+		saved, err := settings.PutSettings(r.Context(), c.TenantID, st)
+		if errors.Is(err, storage.ErrConflict) {
+			return httpapi.Conflict("version_conflict", "the settings changed since you loaded them; reload and try again")
+		}
+		if err != nil {
+			return err
+		}
+		httpapi.WriteJSON(w, http.StatusOK, saved)
+		return nil
+	}))
+	return rt, nil
+}
+
+// Status reports the tenant's binding, its token health and the last
+// failed authorization with its fix.
+func (s *Service) Status(ctx context.Context, tenantID string) (Status, error) {
+	st := Status{Mode: "public"}
+	b, err := s.store.BindingByTenant(ctx, tenantID)
+	switch {
+	case err == nil && b.Status == StatusBound:
+		st.Mode = "enterprise"
+		st.Binding = &b
+		if ts, terr := s.tokens.AuthorizerStatus(ctx, b.AppID); terr == nil {
+			st.Tokens = &ts
+			st.NeedsReauth = ts.NeedsReauth
+			if ts.NeedsReauth {
+				p := ProblemFor(ReasonRevoked, "")
+				p.Message = "WeChat no longer accepts the platform's access to this Mini Program (" + ts.Reason + ")."
+				st.LastError = &p
+			}
+		}
+	case err == nil:
+		st.Binding = &b // unbound: shown as history
+	case !errors.Is(err, storage.ErrNotFound):
+		return Status{}, err
+	}
+	if a, err := s.store.lastAttempt(ctx, tenantID); err == nil && st.LastError == nil {
+		st.LastError = &a.Problem
+		st.Problems = a.Problems
+	}
+	return st, nil
+}

@@ -1,0 +1,114 @@
+package authorization
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"wxchannel/shared/wechat"
+)
+
+// RequiredPermissions are the permission sets the product needs: 18 code
+// management (commit, review, release), 17 mini program codes (QR codes),
+// 30 basic information and categories.
+var RequiredPermissions = []int{18, 17, 30}
+
+var permissionNames = map[int]string{
+	18: "Mini Program development and data analysis (18)",
+	17: "Mini Program codes (17)",
+	30: "Mini Program basic information management (30)",
+}
+
+// Reason codes an admin sees when an authorization cannot be used.
+const (
+	ReasonNotMiniProgram     = "not_mini_program"
+	ReasonNotCertified       = "not_certified"
+	ReasonMissingPermissions = "missing_permissions"
+	ReasonIncompleteInfo     = "incomplete_info"
+	ReasonBoundElsewhere     = "bound_elsewhere"
+	ReasonOtherBound         = "other_bound"
+	ReasonAccountAbnormal    = "account_abnormal"
+	ReasonAuthCodeExpired    = "auth_code_expired"
+	ReasonRevoked            = "authorization_revoked"
+)
+
+// Problem is a failure reason with what the admin should do about it.
+type Problem struct {
+	Code     string `json:"code" dynamo:"code"`
+	Message  string `json:"message" dynamo:"message"`
+	Solution string `json:"solution" dynamo:"solution"`
+}
+
+// Solutions per reason, as the admin reads them.
+var solutions = map[string]Problem{
+	ReasonNotMiniProgram: {ReasonNotMiniProgram, "The account you authorized is an Official Account, not a Mini Program.",
+		"Scan the authorization QR code again and choose your enterprise's Mini Program (not its Official Account)."},
+	ReasonNotCertified: {ReasonNotCertified, "The Mini Program has not completed WeChat certification.",
+		"Complete WeChat certification (微信认证) for the Mini Program on mp.weixin.qq.com, wait for approval, then authorize again."},
+	ReasonMissingPermissions: {ReasonMissingPermissions, "Some permission sets the service needs were not granted.",
+		"Authorize again and keep every listed permission selected. If code management (18) is held by another service provider, revoke that provider's authorization on mp.weixin.qq.com first."},
+	ReasonIncompleteInfo: {ReasonIncompleteInfo, "The Mini Program's basic information is incomplete.",
+		"On mp.weixin.qq.com, set the Mini Program's name, icon, description and at least one service category, then authorize again."},
+	ReasonBoundElsewhere: {ReasonBoundElsewhere, "This Mini Program already serves another enterprise on our platform; a Mini Program can serve exactly one application.",
+		"Use a Mini Program that belongs to your enterprise, or ask the other enterprise's administrator to unbind it first."},
+	ReasonOtherBound: {ReasonOtherBound, "Your enterprise already has a different Mini Program connected.",
+		"Unbind the current Mini Program in Settings > WeChat Mini Program, then authorize the new one."},
+	ReasonAccountAbnormal: {ReasonAccountAbnormal, "The Mini Program's account is not in normal status (banned, frozen or deregistered).",
+		"Resolve the account status on mp.weixin.qq.com, then authorize again."},
+	ReasonAuthCodeExpired: {ReasonAuthCodeExpired, "The authorization took too long and its code expired.",
+		"Start the authorization again from Settings > WeChat Mini Program and finish it within 10 minutes."},
+	ReasonRevoked: {ReasonRevoked, "The Mini Program's authorization was revoked in WeChat.",
+		"Authorize the Mini Program again from Settings > WeChat Mini Program."},
+}
+
+// ProblemFor returns the admin-facing problem for a reason code; detail is
+// appended to the message (e.g. which permissions are missing).
+func ProblemFor(code, detail string) Problem {
+	p := solutions[code]
+	if detail != "" {
+		p.Message += " " + detail
+	}
+	return p
+}
+
+// Diagnose checks an authorizer against the product's requirements and
+// returns every problem found, most fundamental first.
+func Diagnose(resp wechat.AuthorizerInfoResponse, granted []int) []Problem {
+	info := resp.AuthorizerInfo
+	if info.MiniProgramInfo == nil {
+		return []Problem{ProblemFor(ReasonNotMiniProgram, "")}
+	}
+	var out []Problem
+	if info.VerifyTypeInfo.ID == -1 {
+		out = append(out, ProblemFor(ReasonNotCertified, ""))
+	}
+	if info.AccountStatus != 0 && info.AccountStatus != 1 {
+		out = append(out, ProblemFor(ReasonAccountAbnormal, fmt.Sprintf("(account status %d)", info.AccountStatus)))
+	}
+	var missing []string
+	for _, id := range RequiredPermissions {
+		if !slices.Contains(granted, id) {
+			missing = append(missing, permissionNames[id])
+		}
+	}
+	if len(missing) > 0 {
+		out = append(out, ProblemFor(ReasonMissingPermissions, "Missing: "+strings.Join(missing, ", ")+"."))
+	}
+	var incomplete []string
+	if strings.TrimSpace(info.NickName) == "" {
+		incomplete = append(incomplete, "name")
+	}
+	if strings.TrimSpace(info.HeadImg) == "" {
+		incomplete = append(incomplete, "icon")
+	}
+	if strings.TrimSpace(info.Signature) == "" {
+		incomplete = append(incomplete, "description")
+	}
+	if len(info.MiniProgramInfo.Categories) == 0 {
+		incomplete = append(incomplete, "service categories")
+	}
+	if len(incomplete) > 0 {
+		out = append(out, ProblemFor(ReasonIncompleteInfo, "Missing: "+strings.Join(incomplete, ", ")+"."))
+	}
+	return out
+}

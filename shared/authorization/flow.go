@@ -1,0 +1,268 @@
+package authorization
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+
+	"wxchannel/shared/app"
+	"wxchannel/shared/componentpush"
+	"wxchannel/shared/config"
+	"wxchannel/shared/storage"
+	"wxchannel/shared/tokens"
+	"wxchannel/shared/wechat"
+)
+
+// Authorization page hosts.
+const (
+	pcAuthPage     = "https://mp.weixin.qq.com/cgi-bin/componentloginpage"
+	mobileAuthPage = "https://open.weixin.qq.com/wxaopen/safe/bindcomponent"
+)
+
+// Service runs the authorization flow.
+type Service struct {
+	d      *app.Deps
+	store  *Store
+	tokens *tokens.Manager
+	events *componentpush.EventStore
+}
+
+// NewService returns the flow over d.
+func NewService(d *app.Deps) *Service {
+	return &Service{d: d, store: NewStore(d.DB), tokens: tokens.NewManager(d), events: componentpush.NewEventStore(d.DB)}
+}
+
+// Links are where the admin authorizes: a PC page with a QR code and a
+// link to open inside WeChat on a phone.
+type Links struct {
+	PCURL     string    `json:"pc_url"`
+	MobileURL string    `json:"mobile_url"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// Start creates a pre-auth code and a signed, single-use state for the
+// tenant, and returns both authorization links.
+func (s *Service) Start(ctx context.Context, tenantID string) (Links, error) {
+	if err := s.d.Config.Require(config.EnvAPIBaseURL); err != nil {
+		return Links{}, err
+	}
+	key, err := s.d.Secrets.Get(ctx, config.SecretStateSigningKey)
+	if err != nil {
+		return Links{}, err
+	}
+	wx, err := s.d.WeChat(ctx)
+	if err != nil {
+		return Links{}, err
+	}
+	pre, err := wx.CreatePreAuthCode(ctx, s.tokens.ComponentTokenSource())
+	if err != nil {
+		return Links{}, fmt.Errorf("create pre-auth code: %w", err)
+	}
+	now := s.d.Now()
+	expires := now.Add(StateTTL)
+	if codeExp := now.Add(time.Duration(pre.ExpiresIn) * time.Second); pre.ExpiresIn > 0 && codeExp.Before(expires) {
+		expires = codeExp
+	}
+	st := flowState{Tenant: tenantID, Nonce: newNonce(), Expires: expires.Unix()}
+	if err := s.store.putFlow(ctx, "authstate#"+st.Nonce, tenantID, expires.Add(time.Hour)); err != nil {
+		return Links{}, fmt.Errorf("store state: %w", err)
+	}
+	if err := s.store.putFlow(ctx, "preauth#"+pre.Code, tenantID, expires.Add(24*time.Hour)); err != nil {
+		return Links{}, fmt.Errorf("store pre-auth code: %w", err)
+	}
+	redirect := s.d.Config.APIBaseURL + "/wechat/auth/callback?" + url.Values{"state": {signState([]byte(key), st)}}.Encode()
+	q := url.Values{"component_appid": {s.d.Config.ComponentAppID}, "pre_auth_code": {pre.Code},
+		"redirect_uri": {redirect}, "auth_type": {"2"}}
+	mq := url.Values{"action": {"bindcomponent"}, "no_scan": {"1"}, "component_appid": {s.d.Config.ComponentAppID},
+		"pre_auth_code": {pre.Code}, "redirect_uri": {redirect}, "auth_type": {"2"}}
+	return Links{PCURL: pcAuthPage + "?" + q.Encode(), MobileURL: mobileAuthPage + "?" + mq.Encode() + "#wechat_redirect",
+		ExpiresAt: expires.UTC()}, nil
+}
+
+// Result is the outcome of an authorization, as the admin sees it.
+type Result struct {
+	Bound    bool      `json:"bound"`
+	AppID    string    `json:"appid,omitempty"`
+	Binding  *Binding  `json:"binding,omitempty"`
+	Problems []Problem `json:"problems,omitempty"`
+}
+
+// Callback completes the flow from WeChat's redirect: the state proves the
+// tenant and is consumed once.
+func (s *Service) Callback(ctx context.Context, rawState, authCode string) (Result, error) {
+	key, err := s.d.Secrets.Get(ctx, config.SecretStateSigningKey)
+	if err != nil {
+		return Result{}, err
+	}
+	st, err := verifyState([]byte(key), rawState, s.d.Now())
+	if err != nil {
+		return Result{}, err
+	}
+	if err := s.store.consumeState(ctx, st.Nonce, st.Tenant); err != nil {
+		if errors.Is(err, storage.ErrConflict) {
+			return Result{}, ErrStateUsed
+		}
+		return Result{}, err
+	}
+	return s.complete(ctx, st.Tenant, authCode)
+}
+
+// ErrStateUsed: the state was consumed already (a replayed callback).
+var ErrStateUsed = errors.New("authorization state already used")
+
+// complete exchanges the code and binds, once per code: the push and the
+// callback carry the same code, and whichever comes second reads the
+// recorded outcome.
+func (s *Service) complete(ctx context.Context, tenantID, authCode string) (Result, error) {
+	if o, err := s.store.outcome(ctx, authCode); err == nil {
+		return s.resultOf(ctx, o)
+	}
+	wx, err := s.d.WeChat(ctx)
+	if err != nil {
+		return Result{}, err
+	}
+	cat := s.tokens.ComponentTokenSource()
+	info, err := wx.QueryAuth(ctx, cat, authCode)
+	if wechat.IsCode(err, wechat.CodeAuthCodeInvalid) {
+		// Used by the other path a moment ago: wait for its outcome.
+		for i := 0; i < 20; i++ {
+			time.Sleep(100 * time.Millisecond)
+			if o, oerr := s.store.outcome(ctx, authCode); oerr == nil {
+				return s.resultOf(ctx, o)
+			}
+		}
+	}
+	if wechat.IsCode(err, wechat.CodeAuthCodeExpired, wechat.CodeAuthCodeInvalid) {
+		return Result{Problems: []Problem{ProblemFor(ReasonAuthCodeExpired, "")}}, nil
+	}
+	if err != nil {
+		return Result{}, fmt.Errorf("query auth: %w", err)
+	}
+	res, err := s.bindAuthorized(ctx, tenantID, info)
+	if err != nil {
+		return Result{}, err
+	}
+	o := outcomeItem{TenantID: tenantID, AppID: info.AuthorizerAppID, Bound: res.Bound, Problems: res.Problems}
+	if err := s.store.putOutcome(ctx, authCode, o, s.d.Now()); err != nil {
+		s.d.Log.WarnContext(ctx, "record authorization outcome", "err", err.Error())
+	}
+	return res, nil
+}
+
+func (s *Service) resultOf(ctx context.Context, o outcomeItem) (Result, error) {
+	res := Result{Bound: o.Bound, AppID: o.AppID, Problems: o.Problems}
+	if o.Bound {
+		b, err := s.store.BindingByAppID(ctx, o.AppID)
+		if err == nil {
+			res.Binding = &b
+		}
+	}
+	return res, nil
+}
+
+// bindAuthorized diagnoses the authorizer and binds it to the tenant.
+func (s *Service) bindAuthorized(ctx context.Context, tenantID string, info wechat.AuthorizationInfo) (Result, error) {
+	wx, err := s.d.WeChat(ctx)
+	if err != nil {
+		return Result{}, err
+	}
+	now := s.d.Now()
+	details, err := wx.AuthorizerInfo(ctx, s.tokens.ComponentTokenSource(), info.AuthorizerAppID)
+	if err != nil {
+		return Result{}, fmt.Errorf("authorizer info: %w", err)
+	}
+	appid := info.AuthorizerAppID
+	if problems := Diagnose(details, info.PermissionIDs()); len(problems) > 0 {
+		if err := s.store.recordAttempt(ctx, tenantID, appid, problems, now); err != nil {
+			return Result{}, fmt.Errorf("record attempt: %w", err)
+		}
+		return Result{AppID: appid, Problems: problems}, nil
+	}
+	ai := details.AuthorizerInfo
+	b := Binding{TenantID: tenantID, AppID: appid, Status: StatusBound, Name: ai.NickName, HeadImg: ai.HeadImg,
+		UserName: ai.UserName, PrincipalName: ai.PrincipalName, Certified: ai.VerifyTypeInfo.ID != -1,
+		Permissions: info.PermissionIDs(), BoundAt: now.Unix(), UpdatedAt: now.Unix()}
+	for _, c := range ai.MiniProgramInfo.Categories {
+		b.Categories = append(b.Categories, c.First+" > "+c.Second)
+	}
+	if prev, err := s.store.BindingByAppID(ctx, appid); err == nil && prev.TenantID == tenantID && prev.Status == StatusBound {
+		b.BoundAt = prev.BoundAt // re-authorization: same binding, new permissions and refresh token
+	}
+	err = s.store.bind(ctx, b, s.tokens.AuthorizerTokensPut(info), now)
+	if errors.Is(err, storage.ErrConflict) {
+		reason := s.store.conflictReason(ctx, tenantID, appid)
+		if reason == "" {
+			return Result{}, fmt.Errorf("bind: %w", err)
+		}
+		problems := []Problem{ProblemFor(reason, "")}
+		if err := s.store.recordAttempt(ctx, tenantID, appid, problems, now); err != nil {
+			return Result{}, fmt.Errorf("record attempt: %w", err)
+		}
+		return Result{AppID: appid, Problems: problems}, nil
+	}
+	if err != nil {
+		return Result{}, fmt.Errorf("bind: %w", err)
+	}
+	return Result{Bound: true, AppID: appid, Binding: &b}, nil
+}
+
+// ProcessEvent handles an authorized / updateauthorized / unauthorized push
+// recorded by the ticket push handler. It is idempotent and gives the same
+// outcome as the callback, whichever arrives first.
+func (s *Service) ProcessEvent(ctx context.Context, ev componentpush.Event) error {
+	var err error
+	switch ev.InfoType {
+	case componentpush.InfoUnauthorized:
+		err = s.revoked(ctx, ev.AuthorizerAppID)
+	case componentpush.InfoAuthorized, componentpush.InfoUpdateAuthorized:
+		tenantID := ""
+		if b, berr := s.store.BindingByAppID(ctx, ev.AuthorizerAppID); berr == nil && b.Status == StatusBound {
+			tenantID = b.TenantID
+		} else if ev.PreAuthCode != "" {
+			tenantID, _ = s.store.tenantForPreAuth(ctx, ev.PreAuthCode)
+		}
+		if tenantID == "" {
+			// Not started from our console: nothing to bind it to.
+			s.d.Log.WarnContext(ctx, "authorization event without a known tenant", "appid", ev.AuthorizerAppID)
+			break
+		}
+		_, err = s.complete(ctx, tenantID, ev.AuthorizationCode)
+	}
+	if err != nil {
+		return err
+	}
+	return s.events.MarkProcessed(ctx, ev)
+}
+
+// revoked handles an unauthorized push: the binding is kept as history and
+// marked unbound, and the tokens are no longer refreshed.
+func (s *Service) revoked(ctx context.Context, appid string) error {
+	b, err := s.store.BindingByAppID(ctx, appid)
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && b.Status != StatusBound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.store.unbind(ctx, b, ReasonRevoked, s.d.Now()); err != nil && !errors.Is(err, storage.ErrConflict) {
+		return err
+	}
+	return s.tokens.MarkUnauthorized(ctx, appid, "authorization revoked in WeChat")
+}
+
+// Unbind ends the tenant's use of its mini program (admin action).
+func (s *Service) Unbind(ctx context.Context, tenantID string) error {
+	b, err := s.store.BindingByTenant(ctx, tenantID)
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && b.Status != StatusBound) {
+		return errNoBinding
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.store.unbind(ctx, b, "unbound by the administrator", s.d.Now()); err != nil {
+		return err
+	}
+	return s.tokens.MarkUnauthorized(ctx, b.AppID, "unbound by the administrator")
+}

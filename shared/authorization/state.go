@@ -1,0 +1,77 @@
+package authorization
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"strings"
+	"time"
+)
+
+// StateTTL bounds an authorization flow from start to callback.
+const StateTTL = 30 * time.Minute
+
+// State errors.
+var (
+	ErrStateInvalid = errors.New("authorization state is forged or malformed")
+	ErrStateExpired = errors.New("authorization state expired")
+)
+
+// flowState is what the signed state carries through WeChat's redirect.
+type flowState struct {
+	Tenant  string `json:"t"`
+	Nonce   string `json:"n"`
+	Expires int64  `json:"e"`
+}
+
+func newNonce() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// signState returns payload.signature, both base64url.
+func signState(key []byte, s flowState) string {
+	payload, _ := json.Marshal(s)
+	p := base64.RawURLEncoding.EncodeToString(payload)
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte(p))
+	return p + "." + base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+}
+
+// verifyState checks the signature and expiry. Single use is enforced by
+// the caller with the nonce's item.
+func verifyState(key []byte, raw string, now time.Time) (flowState, error) {
+	if len(raw) > 512 {
+		return flowState{}, ErrStateInvalid
+	}
+	p, sig, ok := strings.Cut(raw, ".")
+	if !ok {
+		return flowState{}, ErrStateInvalid
+	}
+	got, err := base64.RawURLEncoding.DecodeString(sig)
+	if err != nil {
+		return flowState{}, ErrStateInvalid
+	}
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte(p))
+	if !hmac.Equal(got, mac.Sum(nil)) {
+		return flowState{}, ErrStateInvalid
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(p)
+	if err != nil {
+		return flowState{}, ErrStateInvalid
+	}
+	var s flowState
+	if err := json.Unmarshal(payload, &s); err != nil || s.Tenant == "" || s.Nonce == "" {
+		return flowState{}, ErrStateInvalid
+	}
+	if now.Unix() >= s.Expires {
+		return flowState{}, ErrStateExpired
+	}
+	return s, nil
+}
