@@ -33,11 +33,11 @@ type Binding struct {
 	UserName      string   `dynamo:"user_name" json:"user_name"`
 	PrincipalName string   `dynamo:"principal_name" json:"principal_name"`
 	Certified     bool     `dynamo:"certified" json:"certified"`
-	Permissions   []int    `dynamo:"permissions" json:"permissions"`
+	Permissions   []int    `dynamo:"permissions,omitempty" json:"permissions"`
 	BoundAt       int64    `dynamo:"bound_at" json:"bound_at"`
 	UpdatedAt     int64    `dynamo:"updated_at" json:"updated_at"`
 	UnboundReason string   `dynamo:"unbound_reason,omitempty" json:"unbound_reason,omitempty"`
-	Categories    []string `dynamo:"categories" json:"categories"`
+	Categories    []string `dynamo:"categories,omitempty" json:"categories"`
 }
 
 // attempt is the last failed authorization of a tenant, shown with its fix.
@@ -47,7 +47,7 @@ type attempt struct {
 	AppID   string  `dynamo:"appid"`
 	Problem Problem `dynamo:"problem"`
 	// Problems lists every reason found.
-	Problems []Problem `dynamo:"problems"`
+	Problems []Problem `dynamo:"problems,omitempty"`
 	At       int64     `dynamo:"at"`
 }
 
@@ -77,7 +77,7 @@ type outcomeItem struct {
 	TenantID string    `dynamo:"tenant_id"`
 	AppID    string    `dynamo:"appid"`
 	Bound    bool      `dynamo:"bound"`
-	Problems []Problem `dynamo:"problems"`
+	Problems []Problem `dynamo:"problems,omitempty"`
 	TTL      int64     `dynamo:"ttl"`
 }
 
@@ -165,7 +165,7 @@ func (s *Store) bind(ctx context.Context, b Binding, tokens *dynamo.Put, now tim
 	tx.Put(s.table.Put(byApp).If("attribute_not_exists('pk') OR 'tenant_id' = ? OR 'status' = ?", b.TenantID, StatusUnbound))
 	tx.Put(s.table.Put(byTenant).If("attribute_not_exists('pk') OR 'appid' = ? OR 'status' = ?", b.AppID, StatusUnbound))
 	tx.Put(tokens)
-	tx.Put(s.table.Put(historyItem{PK: tenantPK(b.TenantID), SK: fmt.Sprintf("bindinghistory#%019d#%s", now.UnixNano(), b.AppID),
+	tx.Put(s.table.Put(historyItem{PK: tenantPK(b.TenantID), SK: fmt.Sprintf("bindinghistory#%019d#%s#%s", now.UnixNano(), b.AppID, newNonce()[:8]),
 		AppID: b.AppID, Event: "bound", At: now.Unix()}))
 	tx.Delete(s.table.Delete("pk", tenantPK(b.TenantID)).Range("sk", skAttempt))
 	return storage.TranslateErr(tx.Run(ctx))
@@ -190,7 +190,7 @@ func (s *Store) unbind(ctx context.Context, b Binding, reason string, now time.T
 		Set("unbound_reason", reason).Set("updated_at", now.Unix()).If("'tenant_id' = ?", b.TenantID))
 	tx.Update(s.table.Update("pk", tenantPK(b.TenantID)).Range("sk", skBinding).Set("status", StatusUnbound).
 		Set("unbound_reason", reason).Set("updated_at", now.Unix()).If("'appid' = ?", b.AppID))
-	tx.Put(s.table.Put(historyItem{PK: tenantPK(b.TenantID), SK: fmt.Sprintf("bindinghistory#%019d#%s", now.UnixNano(), b.AppID),
+	tx.Put(s.table.Put(historyItem{PK: tenantPK(b.TenantID), SK: fmt.Sprintf("bindinghistory#%019d#%s#%s", now.UnixNano(), b.AppID, newNonce()[:8]),
 		AppID: b.AppID, Event: "unbound", Detail: reason, At: now.Unix()}))
 	return storage.TranslateErr(tx.Run(ctx))
 }

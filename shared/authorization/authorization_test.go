@@ -1,0 +1,480 @@
+package authorization_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"wxchannel/shared/authorization"
+	"wxchannel/shared/httpapi"
+	"wxchannel/shared/staffauth"
+	"wxchannel/shared/testenv"
+	"wxchannel/shared/tokens"
+	"wxchannel/shared/wechat/wechatsim"
+)
+
+// world serves the admin API, the callback (through the Lambda adapter,
+// as API Gateway invokes it) and the ticket push URL, with a ticket pushed
+// and the component token minted.
+type world struct {
+	env      *testenv.Env
+	admin    string // base URL of the admin API
+	callback string // base URL of the callback function
+	push     string // authorization event URL
+}
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	env := testenv.New(t)
+	ctx := context.Background()
+	mount := func(name string, f func(context.Context, *testenv.Env) http.Handler) string {
+		return testenv.ServeThroughLambda(t, httpapi.Middleware(name, env.Deps.Log, time.Minute, f(ctx, env)))
+	}
+	w := &world{env: env}
+	w.admin = mount("adminbinding", func(ctx context.Context, e *testenv.Env) http.Handler {
+		h, _ := authorization.NewAdminHandler(ctx, e.Deps)
+		return h
+	})
+	w.callback = mount("authcallback", func(ctx context.Context, e *testenv.Env) http.Handler {
+		h, _ := authorization.NewHandler(ctx, e.Deps)
+		return h
+	})
+	w.push = mount("ticketpush", func(ctx context.Context, e *testenv.Env) http.Handler {
+		h, _ := authorization.NewTicketPushHandler(ctx, e.Deps)
+		return h
+	}) + "/wechat/component/events"
+	if _, err := env.Sim.PushTicket(ctx, w.push); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tokens.NewManager(env.Deps).RefreshDue(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+func (w *world) token(t *testing.T, tenant, role string) string {
+	t.Helper()
+	tok, err := staffauth.Issue([]byte(testenv.SigningKey+"-admin"), staffauth.Claims{TenantID: tenant, Subject: "u-" + tenant, Role: role}, time.Hour, w.env.Clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+func (w *world) call(t *testing.T, method, path, tenant, body string, out any) int {
+	t.Helper()
+	req, _ := http.NewRequest(method, w.admin+path, strings.NewReader(body))
+	if tenant != "" {
+		req.Header.Set("Authorization", "Bearer "+w.token(t, tenant, staffauth.RoleAdmin))
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if out != nil && len(raw) > 0 {
+		if err := json.Unmarshal(raw, out); err != nil {
+			t.Fatalf("%s %s: %s", method, path, raw)
+		}
+	}
+	return resp.StatusCode
+}
+
+// start asks for authorization links as the tenant's admin.
+func (w *world) start(t *testing.T, tenant string) authorization.Links {
+	t.Helper()
+	var links authorization.Links
+	if status := w.call(t, "POST", "/admin/miniprogram/authorization", tenant, "", &links); status != 201 {
+		t.Fatalf("start: %d", status)
+	}
+	return links
+}
+
+// scan lets the simulator play the admin on WeChat's page, and returns the
+// callback URL rewritten to our test server.
+func (w *world) scan(t *testing.T, links authorization.Links, appid string) string {
+	t.Helper()
+	redirect, err := w.env.Sim.ScanAuthorization(links.PCURL, appid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(redirect)
+	return w.callback + u.Path + "?" + u.RawQuery
+}
+
+type callbackReply struct {
+	authorization.Result
+	Error struct{ Code, Message string } `json:"error"`
+}
+
+func get(t *testing.T, u string) (int, callbackReply) {
+	t.Helper()
+	resp, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var r callbackReply
+	raw, _ := io.ReadAll(resp.Body)
+	if err := json.Unmarshal(raw, &r); err != nil {
+		t.Fatalf("callback reply %s", raw)
+	}
+	return resp.StatusCode, r
+}
+
+func miniProgram(appid string) wechatsim.Authorizer {
+	return wechatsim.Authorizer{AppID: appid, Name: "Acme Service", UserName: "gh_" + appid[2:12], PrincipalName: "Acme Ltd",
+		HeadImg: "https://img.example/acme.png", Signature: "After-sales service for Acme equipment", MiniProgram: true,
+		VerifyType: 0, Permissions: []int{17, 18, 30}, Categories: []wechatsim.Category{{First: "Tools", Second: "Equipment management"}}}
+}
+
+func TestHappyPathThroughAdminCallbackAndStatus(t *testing.T) {
+	w := newWorld(t)
+	w.env.Sim.AddAuthorizer(miniProgram("wxacme0000000001"))
+	var before authorization.Status
+	w.call(t, "GET", "/admin/miniprogram/binding", "acme", "", &before)
+	if before.Mode != "public" || before.Binding != nil {
+		t.Fatalf("before binding: %+v", before)
+	}
+	links := w.start(t, "acme")
+	if !strings.Contains(links.PCURL, "auth_type=2") || !strings.Contains(links.MobileURL, "bindcomponent") || !strings.HasSuffix(links.MobileURL, "#wechat_redirect") {
+		t.Fatalf("links %+v", links)
+	}
+	status, res := get(t, w.scan(t, links, "wxacme0000000001"))
+	if status != 200 || !res.Bound || res.Binding.Name != "Acme Service" {
+		t.Fatalf("callback %d %+v", status, res)
+	}
+	var st authorization.Status
+	w.call(t, "GET", "/admin/miniprogram/binding", "acme", "", &st)
+	if st.Mode != "enterprise" || st.Binding.AppID != "wxacme0000000001" || !st.Binding.Certified || st.NeedsReauth || st.Tokens == nil {
+		t.Fatalf("status %+v", st)
+	}
+	// The refresh token was stored with the binding: the token source works.
+	tok, err := tokens.NewManager(w.env.Deps).AuthorizerTokenSource("wxacme0000000001").Token(context.Background())
+	if err != nil || !w.env.Sim.ValidAuthorizerToken("wxacme0000000001", tok) {
+		t.Fatalf("authorizer token: %v", err)
+	}
+	// Another tenant's admin sees nothing of it.
+	var other authorization.Status
+	w.call(t, "GET", "/admin/miniprogram/binding", "globex", "", &other)
+	if other.Mode != "public" {
+		t.Fatalf("cross-tenant status %+v", other)
+	}
+}
+
+func TestEveryFailureReasonHasItsCodeAndSolution(t *testing.T) {
+	cases := []struct {
+		name     string
+		account  func(a wechatsim.Authorizer) wechatsim.Authorizer
+		code     string
+		solution string
+		detail   string
+	}{
+		{"official account chosen", func(a wechatsim.Authorizer) wechatsim.Authorizer { a.MiniProgram = false; return a },
+			authorization.ReasonNotMiniProgram, "choose your enterprise's Mini Program (not its Official Account)", ""},
+		{"not certified", func(a wechatsim.Authorizer) wechatsim.Authorizer { a.VerifyType = -1; return a },
+			authorization.ReasonNotCertified, "Complete WeChat certification", ""},
+		{"missing permission sets", func(a wechatsim.Authorizer) wechatsim.Authorizer { a.Permissions = []int{30}; return a },
+			authorization.ReasonMissingPermissions, "keep every listed permission selected", "Mini Program development and data analysis (18), Mini Program codes (17)"},
+		{"code management held by another platform", func(a wechatsim.Authorizer) wechatsim.Authorizer { a.AuthorizedElsewhere = true; return a },
+			authorization.ReasonMissingPermissions, "revoke that provider's authorization", "(18)"},
+		{"incomplete info", func(a wechatsim.Authorizer) wechatsim.Authorizer {
+			a.HeadImg, a.Signature, a.Categories = "", "", nil
+			return a
+		}, authorization.ReasonIncompleteInfo, "set the Mini Program's name, icon, description and at least one service category", "icon, description, service categories"},
+	}
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t)
+			appid := fmt.Sprintf("wxbad0000000000%d", i)
+			w.env.Sim.AddAuthorizer(tc.account(miniProgram(appid)))
+			status, res := get(t, w.scan(t, w.start(t, "acme"), appid))
+			if status != 422 || res.Bound || len(res.Problems) == 0 {
+				t.Fatalf("callback %d %+v", status, res)
+			}
+			p := res.Problems[0]
+			if p.Code != tc.code || !strings.Contains(p.Solution, tc.solution) || !strings.Contains(p.Message, tc.detail) {
+				t.Fatalf("problem %+v", p)
+			}
+			var st authorization.Status
+			w.call(t, "GET", "/admin/miniprogram/binding", "acme", "", &st)
+			if st.Mode != "public" || st.LastError == nil || st.LastError.Code != tc.code {
+				t.Fatalf("status %+v", st)
+			}
+			if _, err := tokens.NewManager(w.env.Deps).AuthorizerStatus(context.Background(), appid); err == nil {
+				t.Fatal("tokens of an unusable authorization were stored")
+			}
+		})
+	}
+}
+
+func TestBindingRules(t *testing.T) {
+	w := newWorld(t)
+	w.env.Sim.AddAuthorizer(miniProgram("wxacme0000000001"))
+	w.env.Sim.AddAuthorizer(miniProgram("wxacme0000000002"))
+	if status, _ := get(t, w.scan(t, w.start(t, "acme"), "wxacme0000000001")); status != 200 {
+		t.Fatal("first binding failed")
+	}
+	// Another tenant authorizes the same mini program.
+	status, res := get(t, w.scan(t, w.start(t, "globex"), "wxacme0000000001"))
+	if status != 422 || res.Problems[0].Code != authorization.ReasonBoundElsewhere {
+		t.Fatalf("bound elsewhere: %d %+v", status, res)
+	}
+	// The tenant authorizes a second mini program while one is bound.
+	status, res = get(t, w.scan(t, w.start(t, "acme"), "wxacme0000000002"))
+	if status != 422 || res.Problems[0].Code != authorization.ReasonOtherBound {
+		t.Fatalf("other bound: %d %+v", status, res)
+	}
+	// Re-authorizing the same one updates in place with the new refresh
+	// token (WeChat invalidated the old one).
+	w.env.Sim.AddAuthorizer(func() wechatsim.Authorizer {
+		a := miniProgram("wxacme0000000001")
+		a.Permissions = []int{17, 18, 30, 19}
+		return a
+	}())
+	status, res = get(t, w.scan(t, w.start(t, "acme"), "wxacme0000000001"))
+	if status != 200 || len(res.Binding.Permissions) != 4 {
+		t.Fatalf("re-authorization: %d %+v", status, res)
+	}
+	m := tokens.NewManager(w.env.Deps)
+	w.env.Clock.Advance(2*time.Hour - 10*time.Minute)
+	if _, err := m.RefreshDue(context.Background()); err != nil {
+		t.Fatalf("refresh with the new refresh token: %v", err)
+	}
+	// Unbind, then bind the other one.
+	if status := w.call(t, "DELETE", "/admin/miniprogram/binding", "acme", "", nil); status != 204 {
+		t.Fatalf("unbind %d", status)
+	}
+	if status := w.call(t, "DELETE", "/admin/miniprogram/binding", "acme", "", nil); status != 404 {
+		t.Fatalf("second unbind %d", status)
+	}
+	status, res = get(t, w.scan(t, w.start(t, "acme"), "wxacme0000000002"))
+	if status != 200 || res.Binding.AppID != "wxacme0000000002" {
+		t.Fatalf("bind after unbind: %d %+v", status, res)
+	}
+	// The unbound mini program may now serve another tenant.
+	status, _ = get(t, w.scan(t, w.start(t, "globex"), "wxacme0000000001"))
+	if status != 200 {
+		t.Fatalf("globex binding the released mini program: %d", status)
+	}
+	history, err := authorization.NewStore(w.env.DB).History(context.Background(), "acme")
+	if err != nil || len(history) != 4 { // bound, bound (re-auth), unbound, bound
+		t.Fatalf("history %d %v", len(history), err)
+	}
+}
+
+func TestTwoTenantsRaceForOneMiniProgram(t *testing.T) {
+	w := newWorld(t)
+	w.env.Sim.AddAuthorizer(miniProgram("wxrace0000000001"))
+	tenants := []string{"acme", "globex", "initech", "umbrella"}
+	var urls []string
+	for _, tenant := range tenants {
+		urls = append(urls, w.scan(t, w.start(t, tenant), "wxrace0000000001"))
+	}
+	var wg sync.WaitGroup
+	results := make([]callbackReply, len(urls))
+	statuses := make([]int, len(urls))
+	for i, u := range urls {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			statuses[i], results[i] = get(t, u)
+		}()
+	}
+	wg.Wait()
+	winners := 0
+	for i := range urls {
+		switch {
+		case statuses[i] == 200 && results[i].Bound:
+			winners++
+		case statuses[i] == 422 && results[i].Problems[0].Code == authorization.ReasonBoundElsewhere:
+		default:
+			t.Errorf("tenant %s: %d %+v", tenants[i], statuses[i], results[i])
+		}
+	}
+	if winners != 1 {
+		t.Fatalf("%d tenants bound the same mini program", winners)
+	}
+}
+
+func TestStateAndCodeAttacks(t *testing.T) {
+	w := newWorld(t)
+	w.env.Sim.AddAuthorizer(miniProgram("wxacme0000000001"))
+	u := w.scan(t, w.start(t, "acme"), "wxacme0000000001")
+	forge := func(f func(q url.Values)) string {
+		p, _ := url.Parse(u)
+		q := p.Query()
+		f(q)
+		p.RawQuery = q.Encode()
+		return p.String()
+	}
+	parts := strings.SplitN(mustQuery(u, "state"), ".", 2)
+	cases := []struct {
+		name, url string
+		status    int
+		code      string
+	}{
+		{"no state", forge(func(q url.Values) { q.Del("state") }), 400, "missing_parameters"},
+		{"no code", forge(func(q url.Values) { q.Del("auth_code") }), 400, "missing_parameters"},
+		{"garbage state", forge(func(q url.Values) { q.Set("state", "abc") }), 400, "invalid_state"},
+		{"state signed with another key", forge(func(q url.Values) { q.Set("state", parts[0]+".AAAA") }), 400, "invalid_state"},
+		{"state payload swapped to another tenant", forge(func(q url.Values) {
+			q.Set("state", strings.Replace(parts[0], parts[0][:4], "eyJ0", 1)+"x."+parts[1])
+		}), 400, "invalid_state"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			status, r := get(t, tc.url)
+			if status != tc.status || r.Error.Code != tc.code {
+				t.Fatalf("got %d %+v", status, r.Error)
+			}
+		})
+	}
+	if status, _ := get(t, u); status != 200 {
+		t.Fatalf("the genuine callback failed: %d", status)
+	}
+	if status, r := get(t, u); status != 409 || r.Error.Code != "state_used" {
+		t.Fatalf("replayed callback: %d %+v", status, r.Error)
+	}
+	// An expired state.
+	late := w.scan(t, w.start(t, "acme"), "wxacme0000000001")
+	w.env.Clock.Advance(authorization.StateTTL + time.Minute)
+	if status, r := get(t, late); status != 400 || r.Error.Code != "state_expired" {
+		t.Fatalf("expired state: %d %+v", status, r.Error)
+	}
+}
+
+func TestExpiredAuthCode(t *testing.T) {
+	w := newWorld(t)
+	w.env.Sim.AddAuthorizer(miniProgram("wxacme0000000001"))
+	u := w.scan(t, w.start(t, "acme"), "wxacme0000000001")
+	w.env.Sim.ExpireAuthCode(mustQuery(u, "auth_code"))
+	status, res := get(t, u)
+	if status != 422 || res.Problems[0].Code != authorization.ReasonAuthCodeExpired {
+		t.Fatalf("got %d %+v", status, res)
+	}
+}
+
+func mustQuery(u, key string) string {
+	p, _ := url.Parse(u)
+	return p.Query().Get(key)
+}
+
+func TestPushAndCallbackInEitherOrder(t *testing.T) {
+	ctx := context.Background()
+	for _, order := range []string{"callback first", "push first"} {
+		t.Run(order, func(t *testing.T) {
+			w := newWorld(t)
+			w.env.Sim.AddAuthorizer(miniProgram("wxacme0000000001"))
+			u := w.scan(t, w.start(t, "acme"), "wxacme0000000001")
+			code := mustQuery(u, "auth_code")
+			push := func() {
+				if err := w.env.Sim.PushAuthEvent(ctx, w.push, "authorized", "wxacme0000000001", code); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var status int
+			var res callbackReply
+			if order == "callback first" {
+				status, res = get(t, u)
+				push()
+			} else {
+				push()
+				status, res = get(t, u)
+			}
+			if status != 200 || !res.Bound {
+				t.Fatalf("callback %d %+v", status, res)
+			}
+			if w.env.Sim.Calls("api_query_auth") != 1 {
+				t.Fatalf("the code was exchanged %d times", w.env.Sim.Calls("api_query_auth"))
+			}
+			b, err := authorization.NewStore(w.env.DB).BindingByTenant(ctx, "acme")
+			if err != nil || b.AppID != "wxacme0000000001" || b.Status != authorization.StatusBound {
+				t.Fatalf("binding %+v %v", b, err)
+			}
+		})
+	}
+}
+
+func TestUnauthorizedPushUnbinds(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	w.env.Sim.AddAuthorizer(miniProgram("wxacme0000000001"))
+	if status, _ := get(t, w.scan(t, w.start(t, "acme"), "wxacme0000000001")); status != 200 {
+		t.Fatal("bind failed")
+	}
+	w.env.Sim.Unauthorize("wxacme0000000001")
+	if err := w.env.Sim.PushAuthEvent(ctx, w.push, "unauthorized", "wxacme0000000001", ""); err != nil {
+		t.Fatal(err)
+	}
+	var st authorization.Status
+	w.call(t, "GET", "/admin/miniprogram/binding", "acme", "", &st)
+	if st.Mode != "public" || st.Binding == nil || st.Binding.Status != authorization.StatusUnbound || st.Binding.UnboundReason != authorization.ReasonRevoked {
+		t.Fatalf("status %+v", st)
+	}
+	ts, _ := tokens.NewManager(w.env.Deps).AuthorizerStatus(ctx, "wxacme0000000001")
+	if ts.Status != tokens.StatusUnauthorized {
+		t.Fatalf("tokens %+v", ts)
+	}
+}
+
+func TestAdminAPIRequiresAnAdminOfTheTenant(t *testing.T) {
+	w := newWorld(t)
+	if status := w.call(t, "GET", "/admin/miniprogram/binding", "", "", nil); status != 401 {
+		t.Fatalf("anonymous: %d", status)
+	}
+	req, _ := http.NewRequest("POST", w.admin+"/admin/miniprogram/authorization", nil)
+	req.Header.Set("Authorization", "Bearer "+w.token(t, "acme", staffauth.RoleEngineer))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 403 {
+		t.Fatalf("engineer: %d", resp.StatusCode)
+	}
+}
+
+func TestPortalSettings(t *testing.T) {
+	w := newWorld(t)
+	var st struct {
+		GuestAccess     bool `json:"guest_access"`
+		InvitationCodes bool `json:"invitation_codes"`
+		Version         int  `json:"version"`
+	}
+	if status := w.call(t, "GET", "/admin/portal/settings", "acme", "", &st); status != 200 || !st.GuestAccess {
+		t.Fatalf("defaults %d %+v", status, st)
+	}
+	body := `{"display_name":"Acme","guest_access":false,"invitation_codes":true,"serial_registration":true,"max_checkin_distance_m":300,"auto_release":true,"location_reason":"To find your equipment","version":0}`
+	if status := w.call(t, "PUT", "/admin/portal/settings", "acme", body, &st); status != 200 || st.Version != 1 || st.GuestAccess {
+		t.Fatalf("save %d %+v", status, st)
+	}
+	if status := w.call(t, "PUT", "/admin/portal/settings", "acme", body, nil); status != 409 {
+		t.Fatalf("stale version: %d", status)
+	}
+	bad := strings.Replace(body, `"max_checkin_distance_m":300`, `"max_checkin_distance_m":1`, 1)
+	if status := w.call(t, "PUT", "/admin/portal/settings", "acme", bad, nil); status != 400 {
+		t.Fatalf("out of range: %d", status)
+	}
+	if status := w.call(t, "PUT", "/admin/portal/settings", "acme", `{"tenant":"globex"}`, nil); status != 400 {
+		t.Fatalf("unknown field: %d", status)
+	}
+	var other struct {
+		GuestAccess bool `json:"guest_access"`
+	}
+	w.call(t, "GET", "/admin/portal/settings", "globex", "", &other)
+	if !other.GuestAccess {
+		t.Fatal("settings leaked across tenants")
+	}
+}
