@@ -67,6 +67,8 @@ $(eval $(call sam_target,UserLoginFunction,userlogin))
 $(eval $(call sam_target,WorkOrderCreateFunction,workordercreate))
 $(eval $(call sam_target,ReviewSubmitFunction,reviewsubmit))
 $(eval $(call sam_target,WeChatEventsFunction,wechatevents))
+$(eval $(call sam_target,PortalRegisterFunction,portalregister))
+$(eval $(call sam_target,AdminPortalFunction,adminportal))
 $(eval $(call sam_target,TokenRefreshFunction,tokenrefresh))
 
 clean:

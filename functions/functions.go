@@ -32,6 +32,8 @@ var All = []Function{
 	{Name: "authcallback", HTTP: authorization.NewHandler},
 	{Name: "adminbinding", HTTP: authorization.NewAdminHandler},
 	{Name: "userlogin", HTTP: terminaluser.NewHandler},
+	{Name: "portalregister", HTTP: terminaluser.NewRegistrationHandler},
+	{Name: "adminportal", HTTP: terminaluser.NewAdminHandler},
 	{Name: "workordercreate", HTTP: workorder.NewHandler},
 	{Name: "reviewsubmit", HTTP: release.NewHandler},
 	{Name: "wechatevents", HTTP: release.NewEventsHandler},

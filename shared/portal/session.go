@@ -1,0 +1,143 @@
+// Package portal authenticates terminal users of the mini programs: our own
+// short-lived session tokens (never WeChat's session_key) and the signed QR
+// scenes that open a tenant's portal.
+package portal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"wxchannel/shared/app"
+	"wxchannel/shared/config"
+	"wxchannel/shared/httpapi"
+)
+
+// Lifetimes of terminal-user tokens.
+const (
+	SessionTTL = 2 * time.Hour
+	RefreshTTL = 30 * 24 * time.Hour
+)
+
+const (
+	issuer      = "wxchannel"
+	audSession  = "portal-session"
+	audRefresh  = "portal-refresh"
+	leewayClock = 30 * time.Second
+)
+
+// Claims identify a terminal user. The tenant of every portal request comes
+// from here.
+type Claims struct {
+	TenantID string
+	UserID   string
+	// AppID is the mini program the user signed in with.
+	AppID string
+}
+
+type tokenClaims struct {
+	Tenant string `json:"tenant"`
+	App    string `json:"app"`
+	jwt.RegisteredClaims
+}
+
+// Sessions issues and verifies terminal-user tokens with the session
+// signing key (read from the secrets on first use).
+type Sessions struct {
+	d   *app.Deps
+	mu  sync.Mutex
+	key []byte
+}
+
+// NewSessions returns the session issuer/verifier of d.
+func NewSessions(d *app.Deps) *Sessions { return &Sessions{d: d} }
+
+func (s *Sessions) signingKey(ctx context.Context) ([]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.key != nil {
+		return s.key, nil
+	}
+	k, err := s.d.Secrets.Get(ctx, config.SecretSessionSigningKey)
+	if err != nil {
+		return nil, fmt.Errorf("session signing key: %w", err)
+	}
+	if len(k) < 32 {
+		return nil, errors.New("session signing key must be at least 32 bytes")
+	}
+	s.key = []byte(k)
+	return s.key, nil
+}
+
+// Tokens are what a login or refresh returns to the mini program.
+type Tokens struct {
+	SessionToken string    `json:"session_token"`
+	ExpiresAt    time.Time `json:"expires_at"`
+	RefreshToken string    `json:"refresh_token"`
+}
+
+// Issue signs a session and a refresh token for c.
+func (s *Sessions) Issue(ctx context.Context, c Claims) (Tokens, error) {
+	key, err := s.signingKey(ctx)
+	if err != nil {
+		return Tokens{}, err
+	}
+	now := s.d.Now()
+	sign := func(aud string, ttl time.Duration) (string, error) {
+		return jwt.NewWithClaims(jwt.SigningMethodHS256, tokenClaims{Tenant: c.TenantID, App: c.AppID,
+			RegisteredClaims: jwt.RegisteredClaims{Issuer: issuer, Subject: c.UserID, Audience: jwt.ClaimStrings{aud},
+				IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(ttl))}}).SignedString(key)
+	}
+	session, err := sign(audSession, SessionTTL)
+	if err != nil {
+		return Tokens{}, err
+	}
+	refresh, err := sign(audRefresh, RefreshTTL)
+	if err != nil {
+		return Tokens{}, err
+	}
+	return Tokens{SessionToken: session, ExpiresAt: now.Add(SessionTTL).UTC(), RefreshToken: refresh}, nil
+}
+
+func (s *Sessions) verify(ctx context.Context, raw, aud string) (Claims, error) {
+	key, err := s.signingKey(ctx)
+	if err != nil {
+		return Claims{}, err
+	}
+	var c tokenClaims
+	_, err = jwt.ParseWithClaims(raw, &c, func(*jwt.Token) (any, error) { return key, nil },
+		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}), jwt.WithIssuer(issuer), jwt.WithAudience(aud),
+		jwt.WithExpirationRequired(), jwt.WithTimeFunc(s.d.Now), jwt.WithLeeway(leewayClock))
+	if errors.Is(err, jwt.ErrTokenExpired) {
+		return Claims{}, httpapi.Unauthorized("session_expired", "the session expired; refresh it or log in again")
+	}
+	if err != nil || c.Tenant == "" || c.Subject == "" {
+		return Claims{}, httpapi.Unauthorized("invalid_session", "the session token is not valid")
+	}
+	return Claims{TenantID: c.Tenant, UserID: c.Subject, AppID: c.App}, nil
+}
+
+// Authenticate returns the claims of the request's session token.
+func (s *Sessions) Authenticate(r *http.Request) (Claims, error) {
+	raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || raw == "" {
+		return Claims{}, httpapi.Unauthorized("missing_session", "log in first: an Authorization: Bearer session token is required")
+	}
+	return s.verify(r.Context(), raw, audSession)
+}
+
+// Refresh exchanges a refresh token for new tokens.
+func (s *Sessions) Refresh(ctx context.Context, refreshToken string) (Tokens, Claims, error) {
+	c, err := s.verify(ctx, refreshToken, audRefresh)
+	if err != nil {
+		return Tokens{}, Claims{}, err
+	}
+	t, err := s.Issue(ctx, c)
+	return t, c, err
+}

@@ -1,0 +1,80 @@
+package terminaluser
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base32"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/guregu/dynamo/v2"
+
+	"wxchannel/shared/storage"
+)
+
+// Registration states of a terminal user.
+const (
+	StatusGuest      = "guest"
+	StatusPending    = "pending"
+	StatusRegistered = "registered"
+)
+
+// User is a terminal user of one tenant, identified by the mini program's
+// openid. Its id is derived from (tenant, appid, openid), so a login is one
+// idempotent upsert, and each guest is their own user.
+type User struct {
+	PK         string `dynamo:"pk,hash" json:"-"`
+	SK         string `dynamo:"sk,range" json:"-"`
+	TenantID   string `dynamo:"tenant_id" json:"tenant_id"`
+	UserID     string `dynamo:"user_id" json:"user_id"`
+	AppID      string `dynamo:"appid" json:"-"`
+	OpenID     string `dynamo:"openid" json:"-"`
+	UnionID    string `dynamo:"unionid,omitempty" json:"-"`
+	Status     string `dynamo:"status" json:"status"`
+	CustomerID string `dynamo:"customer_id,omitempty" json:"customer_id,omitempty"`
+	DeviceSN   string `dynamo:"device_sn,omitempty" json:"device_sn,omitempty"`
+	CreatedAt  int64  `dynamo:"created_at" json:"created_at"`
+	LastLogin  int64  `dynamo:"last_login" json:"last_login"`
+}
+
+// UserID derives the user id of an openid within a tenant.
+func UserID(tenantID, appid, openid string) string {
+	sum := sha256.Sum256([]byte(tenantID + "\x00" + appid + "\x00" + openid))
+	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(sum[:15]))
+}
+
+func userPK(tenantID, userID string) string { return "tenant#" + tenantID + "#user#" + userID }
+
+// Store holds terminal users, invitations and registrations in the service table.
+type Store struct {
+	db    *storage.DB
+	table dynamo.Table
+}
+
+// NewStore returns the store of db.
+func NewStore(db *storage.DB) *Store { return &Store{db: db, table: db.Service} }
+
+// Upsert records a login: it creates the user as a guest the first time
+// and refreshes the login time and unionid afterwards.
+func (s *Store) Upsert(ctx context.Context, tenantID, appid, openid, unionid string, now time.Time) (User, error) {
+	id := UserID(tenantID, appid, openid)
+	u := s.table.Update("pk", userPK(tenantID, id)).Range("sk", "profile").
+		Set("tenant_id", tenantID).Set("user_id", id).Set("appid", appid).Set("openid", openid).
+		Set("last_login", now.Unix()).SetIfNotExists("status", StatusGuest).SetIfNotExists("created_at", now.Unix())
+	if unionid != "" {
+		u = u.Set("unionid", unionid)
+	}
+	var out User
+	if err := u.Value(ctx, &out); err != nil {
+		return User{}, fmt.Errorf("upsert user: %w", err)
+	}
+	return out, nil
+}
+
+// Get returns a user of the tenant.
+func (s *Store) Get(ctx context.Context, tenantID, userID string) (User, error) {
+	var u User
+	err := s.table.Get("pk", userPK(tenantID, userID)).Range("sk", dynamo.Equal, "profile").Consistent(true).One(ctx, &u)
+	return u, storage.TranslateErr(err)
+}
