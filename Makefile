@@ -69,6 +69,8 @@ $(eval $(call sam_target,ReviewSubmitFunction,reviewsubmit))
 $(eval $(call sam_target,WeChatEventsFunction,wechatevents))
 $(eval $(call sam_target,PortalRegisterFunction,portalregister))
 $(eval $(call sam_target,AdminPortalFunction,adminportal))
+$(eval $(call sam_target,WorkOrdersFunction,workorders))
+$(eval $(call sam_target,EngineerApiFunction,engineerapi))
 $(eval $(call sam_target,TokenRefreshFunction,tokenrefresh))
 
 clean:

@@ -35,6 +35,8 @@ var All = []Function{
 	{Name: "portalregister", HTTP: terminaluser.NewRegistrationHandler},
 	{Name: "adminportal", HTTP: terminaluser.NewAdminHandler},
 	{Name: "workordercreate", HTTP: workorder.NewHandler},
+	{Name: "workorders", HTTP: workorder.NewFollowUpHandler},
+	{Name: "engineerapi", HTTP: workorder.NewEngineerHandler},
 	{Name: "reviewsubmit", HTTP: release.NewHandler},
 	{Name: "wechatevents", HTTP: release.NewEventsHandler},
 	{Name: "tokenrefresh", Job: tokens.NewRefreshJob, Every: 5 * time.Minute},

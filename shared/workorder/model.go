@@ -1,0 +1,160 @@
+package workorder
+
+import (
+	"fmt"
+	"math"
+	"regexp"
+	"strings"
+
+	"github.com/mmcloughlin/geohash"
+
+	"wxchannel/shared/httpapi"
+	"wxchannel/shared/terminaluser"
+)
+
+// Statuses of a work order and who may move it where.
+const (
+	StatusSubmitted  = "submitted"
+	StatusAccepted   = "accepted"
+	StatusEnRoute    = "en_route"
+	StatusInProgress = "in_progress"
+	StatusCompleted  = "completed"
+	StatusCancelled  = "cancelled"
+)
+
+// engineerMoves lists the status changes an engineer may make.
+var engineerMoves = map[string][]string{
+	StatusAccepted:   {StatusEnRoute},
+	StatusEnRoute:    {StatusInProgress},
+	StatusInProgress: {StatusCompleted},
+}
+
+// Categories a terminal user can choose.
+var Categories = []string{"repair", "installation", "maintenance", "inspection", "consultation", "complaint"}
+
+// CellPrecision is the geohash length of the nearby index: cells of about
+// 39 × 20 km, so a cell and its 8 neighbours cover any radius up to
+// MaxNearbyKm anywhere in China.
+const (
+	CellPrecision = 4
+	MaxNearbyKm   = 15
+)
+
+// Event is one entry of the user-visible status timeline.
+type Event struct {
+	Status string `dynamo:"status" json:"status"`
+	At     int64  `dynamo:"at" json:"at"`
+	Note   string `dynamo:"note,omitempty" json:"note,omitempty"`
+}
+
+// Order is a work order.
+type Order struct {
+	PK          string   `dynamo:"pk,hash" json:"-"`
+	SK          string   `dynamo:"sk,range" json:"-"`
+	UserPK      string   `dynamo:"gsi1pk,omitempty" json:"-"`
+	UserSK      string   `dynamo:"gsi1sk,omitempty" json:"-"`
+	CellPK      string   `dynamo:"gsi2pk,omitempty" json:"-"`
+	CellSK      string   `dynamo:"gsi2sk,omitempty" json:"-"`
+	ID          string   `dynamo:"id" json:"id"`
+	TenantID    string   `dynamo:"tenant_id" json:"-"`
+	UserID      string   `dynamo:"user_id" json:"-"`
+	Category    string   `dynamo:"category" json:"category"`
+	Description string   `dynamo:"description" json:"description"`
+	DeviceSN    string   `dynamo:"device_sn,omitempty" json:"device_sn,omitempty"`
+	ContactName string   `dynamo:"contact_name" json:"contact_name"`
+	Phone       string   `dynamo:"phone" json:"phone"`
+	Address     string   `dynamo:"address" json:"address"`
+	Latitude    float64  `dynamo:"latitude" json:"latitude"`
+	Longitude   float64  `dynamo:"longitude" json:"longitude"`
+	Photos      []string `dynamo:"photos,omitempty" json:"photos,omitempty"`
+	Status      string   `dynamo:"status" json:"status"`
+	EngineerID  string   `dynamo:"engineer_id,omitempty" json:"engineer_id,omitempty"`
+	Timeline    []Event  `dynamo:"timeline" json:"timeline"`
+	Rating      int      `dynamo:"rating,omitempty" json:"rating,omitempty"`
+	Comment     string   `dynamo:"comment,omitempty" json:"comment,omitempty"`
+	CreatedAt   int64    `dynamo:"created_at" json:"created_at"`
+	Version     int      `dynamo:"version" json:"version"`
+	// DistanceKm is filled for nearby results.
+	DistanceKm float64 `dynamo:"-" json:"distance_km,omitempty"`
+}
+
+// Open reports whether the order still needs work.
+func (o Order) Open() bool { return o.Status != StatusCompleted && o.Status != StatusCancelled }
+
+func orderPK(tenantID, id string) string { return "tenant#" + tenantID + "#wo#" + id }
+func userOrdersPK(tenantID, userID string) string {
+	return "tenant#" + tenantID + "#user#" + userID + "#orders"
+}
+func cellPK(tenantID, cell string) string { return "open#" + tenantID + "#" + cell }
+
+// Cell is the nearby-index cell of a location.
+func Cell(lat, lng float64) string { return geohash.EncodeWithPrecision(lat, lng, CellPrecision) }
+
+// NearbyCells lists the cell of a location and its neighbours.
+func NearbyCells(lat, lng float64) []string {
+	c := Cell(lat, lng)
+	return append([]string{c}, geohash.Neighbors(c)...)
+}
+
+// DistanceKm is the great-circle distance between two points.
+func DistanceKm(lat1, lng1, lat2, lng2 float64) float64 {
+	const r = 6371.0088
+	rad := math.Pi / 180
+	dLat, dLng := (lat2-lat1)*rad, (lng2-lng1)*rad
+	a := math.Sin(dLat/2)*math.Sin(dLat/2) + math.Cos(lat1*rad)*math.Cos(lat2*rad)*math.Sin(dLng/2)*math.Sin(dLng/2)
+	return 2 * r * math.Asin(math.Min(1, math.Sqrt(a)))
+}
+
+// CreateRequest is what the portal submits.
+type CreateRequest struct {
+	Category    string   `json:"category"`
+	Description string   `json:"description"`
+	DeviceSN    string   `json:"device_sn,omitempty"`
+	Scene       string   `json:"scene,omitempty"`
+	ContactName string   `json:"contact_name"`
+	Phone       string   `json:"phone"`
+	Address     string   `json:"address"`
+	Latitude    float64  `json:"latitude"`
+	Longitude   float64  `json:"longitude"`
+	Photos      []string `json:"photos,omitempty"`
+}
+
+var (
+	phonePattern  = regexp.MustCompile(`^1[3-9][0-9]{9}$`)
+	serialPattern = regexp.MustCompile(`^[A-Za-z0-9-]{4,40}$`)
+	photoPattern  = regexp.MustCompile(`^uploads/[A-Za-z0-9_-]{1,40}/[A-Za-z0-9_-]{1,40}/[A-Za-z0-9_-]{8,64}\.(jpg|jpeg|png)$`)
+)
+
+func runeLen(s string) int { return len([]rune(s)) }
+
+// Validate checks every field and returns the first problem.
+func (c CreateRequest) Validate() error {
+	ok := false
+	for _, cat := range Categories {
+		ok = ok || c.Category == cat
+	}
+	switch {
+	case !ok:
+		return httpapi.Invalid("category", "one of "+strings.Join(Categories, ", "))
+	case runeLen(strings.TrimSpace(c.Description)) < 5 || runeLen(c.Description) > 1000:
+		return httpapi.Invalid("description", "5–1000 characters")
+	case c.DeviceSN != "" && !serialPattern.MatchString(c.DeviceSN):
+		return httpapi.Invalid("device_sn", "4–40 letters, digits or dashes")
+	case len(c.Scene) > 32:
+		return httpapi.Invalid("scene", "not a device QR code")
+	case runeLen(strings.TrimSpace(c.ContactName)) < 1 || runeLen(c.ContactName) > 40:
+		return httpapi.Invalid("contact_name", "1–40 characters")
+	case !phonePattern.MatchString(c.Phone):
+		return httpapi.Invalid("phone", "an 11-digit mainland mobile number")
+	case runeLen(strings.TrimSpace(c.Address)) < 4 || runeLen(c.Address) > 200:
+		return httpapi.Invalid("address", "4–200 characters")
+	case len(c.Photos) > 9:
+		return httpapi.Invalid("photos", "at most 9")
+	}
+	for i, p := range c.Photos {
+		if !photoPattern.MatchString(p) {
+			return httpapi.Invalid(fmt.Sprintf("photos[%d]", i), "use a key returned by /portal/uploads")
+		}
+	}
+	return terminaluser.ValidLocation(c.Latitude, c.Longitude)
+}
