@@ -1,0 +1,374 @@
+package workorder_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"wxchannel/functions"
+	"wxchannel/shared/httpapi"
+	"wxchannel/shared/staffauth"
+	"wxchannel/shared/testenv"
+	"wxchannel/shared/tokens"
+)
+
+// api serves every function through the Lambda adapter on one base URL,
+// as API Gateway routes them.
+type api struct {
+	t    *testing.T
+	env  *testenv.Env
+	base string
+}
+
+func newAPI(t *testing.T) *api {
+	t.Helper()
+	env := testenv.New(t)
+	ctx := context.Background()
+	mux := http.NewServeMux()
+	for _, f := range functions.All {
+		if f.HTTP == nil {
+			continue
+		}
+		h, err := f.HTTP(ctx, env.Deps)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wrapped := httpapi.Middleware(f.Name, env.Deps.Log, time.Minute, h)
+		for _, p := range h.(interface{ Patterns() []string }).Patterns() {
+			mux.Handle(p, wrapped)
+		}
+	}
+	a := &api{t: t, env: env, base: testenv.ServeThroughLambda(t, mux)}
+	if _, err := env.Sim.PushTicket(ctx, a.base+"/wechat/component/events"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tokens.NewManager(env.Deps).RefreshDue(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+func (a *api) staff(tenant, subject, role string) string {
+	tok, err := staffauth.Issue([]byte(testenv.SigningKey+"-admin"), staffauth.Claims{TenantID: tenant, Subject: subject, Role: role}, time.Hour, a.env.Clock.Now())
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	return tok
+}
+
+type reply struct {
+	status int
+	body   map[string]any
+	raw    string
+}
+
+func (r reply) str(path ...string) string {
+	var v any = r.body
+	for _, p := range path {
+		m, _ := v.(map[string]any)
+		v = m[p]
+	}
+	s, _ := v.(string)
+	return s
+}
+
+func (a *api) do(method, path, token string, body any, headers ...string) reply {
+	a.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, a.base+path, rd)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	out := reply{status: resp.StatusCode, raw: string(raw)}
+	_ = json.Unmarshal(raw, &out.body)
+	return out
+}
+
+func (a *api) must(r reply, status int) reply {
+	a.t.Helper()
+	if r.status != status {
+		a.t.Fatalf("status %d, want %d: %s", r.status, status, r.raw)
+	}
+	return r
+}
+
+// login scans a tenant's QR scene in the public mini program.
+func (a *api) login(scene, openid string) reply {
+	a.t.Helper()
+	code := a.env.Sim.IssueJSCode(testenv.PublicAppID, openid, "")
+	return a.do("POST", "/portal/login", "", map[string]any{"code": code, "scene": scene})
+}
+
+func order(lat, lng float64, device string) map[string]any {
+	return map[string]any{"category": "repair", "description": "The compressor makes a grinding noise", "device_sn": device,
+		"contact_name": "Li Lei", "phone": "13800138000", "address": "88 Century Avenue, Pudong, Shanghai",
+		"latitude": lat, "longitude": lng}
+}
+
+func TestTerminalUserAndEngineerStory(t *testing.T) {
+	a := newAPI(t)
+	admin := a.staff("acme", "admin-1", staffauth.RoleAdmin)
+	engineer := a.staff("acme", "eng-7", staffauth.RoleEngineer)
+
+	// The admin prints a device QR code; a customer scans it and logs in.
+	scene := a.must(a.do("POST", "/admin/qr-scenes", admin, map[string]any{"device_sn": "AC-2024-0001"}), 201).str("scene")
+	if len(scene) > 32 {
+		t.Fatalf("scene %q is longer than WeChat allows", scene)
+	}
+	login := a.must(a.login(scene, "openid-li"), 200)
+	if strings.Contains(login.raw, "session_key") || login.str("device_sn") != "AC-2024-0001" || login.body["can_create_work_orders"] != true {
+		t.Fatalf("login reply %s", login.raw)
+	}
+	session := login.str("session_token")
+
+	// Refresh works and returns a usable session.
+	refreshed := a.must(a.do("POST", "/portal/session/refresh", "", map[string]any{"refresh_token": login.str("refresh_token")}), 200)
+	if refreshed.str("session_token") == "" {
+		t.Fatal("no session from refresh")
+	}
+
+	// Create, then retry with the same key, then submit the same fault
+	// again: one order.
+	body := order(31.2304, 121.4737, "")
+	body["scene"] = scene
+	created := a.must(a.do("POST", "/portal/work-orders", session, body, "Idempotency-Key", "k-0000000001"), 201)
+	id := created.str("work_order", "id")
+	retry := a.must(a.do("POST", "/portal/work-orders", session, body, "Idempotency-Key", "k-0000000001"), 200)
+	if retry.str("work_order", "id") != id || retry.body["replayed"] != true {
+		t.Fatalf("idempotent retry %s", retry.raw)
+	}
+	dup := a.must(a.do("POST", "/portal/work-orders", session, body, "Idempotency-Key", "k-0000000002"), 200)
+	if dup.str("work_order", "id") != id || dup.body["duplicate"] != true {
+		t.Fatalf("duplicate %s", dup.raw)
+	}
+	changed := order(31.2304, 121.4737, "")
+	changed["description"] = "Something else entirely"
+	a.must(a.do("POST", "/portal/work-orders", session, changed, "Idempotency-Key", "k-0000000001"), 409)
+
+	// My work orders.
+	mine := a.must(a.do("GET", "/portal/work-orders", session, nil), 200)
+	if list := mine.body["work_orders"].([]any); len(list) != 1 {
+		t.Fatalf("mine %s", mine.raw)
+	}
+
+	// An engineer 2 km away sees it; one 40 km away does not.
+	near := a.must(a.do("GET", "/engineer/work-orders/nearby?lat=31.2404&lng=121.4900&radius_km=5", engineer, nil), 200)
+	if list := near.body["work_orders"].([]any); len(list) != 1 || list[0].(map[string]any)["id"] != id {
+		t.Fatalf("nearby %s", near.raw)
+	}
+	far := a.must(a.do("GET", "/engineer/work-orders/nearby?lat=31.5&lng=121.1&radius_km=15", engineer, nil), 200)
+	if list := far.body["work_orders"].([]any); len(list) != 0 {
+		t.Fatalf("far %s", far.raw)
+	}
+
+	// Accept, on the way, check in on site (too far first), work, check out, complete.
+	a.must(a.do("POST", "/engineer/work-orders/"+id+"/accept", engineer, nil), 200)
+	a.must(a.do("POST", "/engineer/work-orders/"+id+"/accept", a.staff("acme", "eng-8", staffauth.RoleEngineer), nil), 409)
+	a.must(a.do("POST", "/portal/work-orders/"+id+"/cancel", session, nil), 200).str() // cancel before en route works
+	// The customer cancelled; submit again and go on with the new one.
+	created = a.must(a.do("POST", "/portal/work-orders", session, body, "Idempotency-Key", "k-0000000003"), 201)
+	id = created.str("work_order", "id")
+	a.must(a.do("POST", "/engineer/work-orders/"+id+"/accept", engineer, nil), 200)
+	a.must(a.do("POST", "/engineer/work-orders/"+id+"/status", engineer, map[string]any{"status": "en_route"}), 200)
+	a.must(a.do("POST", "/portal/work-orders/"+id+"/cancel", session, nil), 409)
+	tooFar := a.must(a.do("POST", "/engineer/work-orders/"+id+"/check-in", engineer, map[string]any{"latitude": 31.25, "longitude": 121.4737}), 422)
+	if !strings.Contains(tooFar.raw, "too_far_from_site") {
+		t.Fatal(tooFar.raw)
+	}
+	a.must(a.do("POST", "/engineer/work-orders/"+id+"/check-in", engineer, map[string]any{"latitude": 31.2306, "longitude": 121.4739}), 201)
+	a.must(a.do("POST", "/engineer/work-orders/"+id+"/check-in", engineer, map[string]any{"latitude": 31.2306, "longitude": 121.4739}), 409)
+	a.must(a.do("POST", "/engineer/work-orders/"+id+"/status", engineer, map[string]any{"status": "in_progress"}), 200)
+	a.env.Clock.Advance(time.Hour)
+	a.must(a.do("POST", "/engineer/work-orders/"+id+"/check-out", engineer, map[string]any{"latitude": 31.2306, "longitude": 121.4739}), 200)
+	a.must(a.do("POST", "/engineer/work-orders/"+id+"/status", engineer, map[string]any{"status": "completed", "note": "Replaced the bearing"}), 200)
+
+	// A second visit the same day, 10 km away, for another customer.
+	other := a.must(a.login(a.must(a.do("POST", "/admin/qr-scenes", admin, map[string]any{}), 201).str("scene"), "openid-han"), 200).str("session_token")
+	second := a.must(a.do("POST", "/portal/work-orders", other, order(31.3204, 121.4737, "AC-2024-0002")), 201).str("work_order", "id")
+	a.must(a.do("POST", "/engineer/work-orders/"+second+"/accept", engineer, nil), 200)
+	a.must(a.do("POST", "/engineer/work-orders/"+second+"/status", engineer, map[string]any{"status": "en_route"}), 200)
+	a.must(a.do("POST", "/engineer/work-orders/"+second+"/check-in", engineer, map[string]any{"latitude": 31.3204, "longitude": 121.4737}), 201)
+	a.must(a.do("POST", "/engineer/work-orders/"+second+"/check-out", engineer, map[string]any{"latitude": 31.3204, "longitude": 121.4737}), 200)
+
+	// The customer sees the timeline and rates once.
+	detail := a.must(a.do("GET", "/portal/work-orders/"+id, session, nil), 200)
+	var statuses []string
+	for _, e := range detail.body["timeline"].([]any) {
+		statuses = append(statuses, e.(map[string]any)["status"].(string))
+	}
+	if strings.Join(statuses, ",") != "submitted,accepted,en_route,in_progress,completed" {
+		t.Fatalf("timeline %v", statuses)
+	}
+	a.must(a.do("POST", "/portal/work-orders/"+id+"/rating", session, map[string]any{"stars": 5, "comment": "Quick and tidy"}), 200)
+	a.must(a.do("POST", "/portal/work-orders/"+id+"/rating", session, map[string]any{"stars": 1}), 409)
+
+	// Mileage: 10 km between the two check-ins of the day.
+	day := a.env.Clock.Now().UTC().Format("2006-01-02")
+	mileage := a.must(a.do("GET", "/engineer/mileage?from="+day+"&to="+day, engineer, nil), 200)
+	if km := mileage.body["total_km"].(float64); km < 9.9 || km > 10.1 {
+		t.Fatalf("mileage %s", mileage.raw)
+	}
+
+	// Tenant isolation: another tenant's engineer and customer see nothing.
+	globexEng := a.staff("globex", "eng-9", staffauth.RoleEngineer)
+	a.must(a.do("POST", "/engineer/work-orders/"+second+"/accept", globexEng, nil), 404)
+	gNear := a.must(a.do("GET", "/engineer/work-orders/nearby?lat=31.2304&lng=121.4737&radius_km=15", globexEng, nil), 200)
+	if len(gNear.body["work_orders"].([]any)) != 0 {
+		t.Fatalf("cross-tenant nearby %s", gNear.raw)
+	}
+	a.must(a.do("GET", "/portal/work-orders/"+second, session, nil), 404) // another user's order
+}
+
+func TestRegistrationModes(t *testing.T) {
+	a := newAPI(t)
+	admin := a.staff("acme", "admin-1", staffauth.RoleAdmin)
+	a.must(a.do("PUT", "/admin/portal/settings", admin, map[string]any{"guest_access": false, "invitation_codes": true,
+		"serial_registration": true, "max_checkin_distance_m": 500, "version": 0}), 200)
+	scene := a.must(a.do("POST", "/admin/qr-scenes", admin, map[string]any{}), 201).str("scene")
+
+	// Guests cannot submit when guest access is off.
+	guest := a.must(a.login(scene, "openid-guest"), 200)
+	if guest.body["can_create_work_orders"] != false {
+		t.Fatalf("login %s", guest.raw)
+	}
+	a.must(a.do("POST", "/portal/work-orders", guest.str("session_token"), order(31.2, 121.4, "")), 403)
+
+	// Invitation code: bound to a customer, limited uses, revocable.
+	inv := a.must(a.do("POST", "/admin/invitations", admin, map[string]any{"customer_id": "cust-42", "max_uses": 1, "expires_in_days": 7}), 201)
+	code := inv.str("code")
+	reg := a.must(a.do("POST", "/portal/registration/invitation", guest.str("session_token"), map[string]any{"code": code}), 200)
+	if reg.str("user", "customer_id") != "cust-42" || reg.str("user", "status") != "registered" {
+		t.Fatalf("redeem %s", reg.raw)
+	}
+	a.must(a.do("POST", "/portal/work-orders", guest.str("session_token"), order(31.2, 121.4, "")), 201)
+	second := a.must(a.login(scene, "openid-second"), 200).str("session_token")
+	a.must(a.do("POST", "/portal/registration/invitation", second, map[string]any{"code": code}), 409) // used up
+	inv2 := a.must(a.do("POST", "/admin/invitations", admin, map[string]any{"customer_id": "cust-43", "max_uses": 5, "expires_in_days": 1}), 201).str("code")
+	a.must(a.do("DELETE", "/admin/invitations/"+inv2, admin, nil), 204)
+	a.must(a.do("POST", "/portal/registration/invitation", second, map[string]any{"code": inv2}), 409) // revoked
+	inv3 := a.must(a.do("POST", "/admin/invitations", admin, map[string]any{"customer_id": "cust-44", "max_uses": 5, "expires_in_days": 1}), 201).str("code")
+	a.env.Clock.Advance(25 * time.Hour)
+	admin = a.staff("acme", "admin-1", staffauth.RoleAdmin) // the earlier token expired too
+	third := a.must(a.login(scene, "openid-third"), 200).str("session_token")
+	a.must(a.do("POST", "/portal/registration/invitation", third, map[string]any{"code": inv3}), 409) // expired
+
+	// Serial number registration: pending until approved.
+	pending := a.must(a.do("POST", "/portal/registration/device", third, map[string]any{"device_sn": "AC-2024-0042",
+		"latitude": 31.2, "longitude": 121.4, "address": "1 Lujiazui Ring Road"}), 202)
+	a.must(a.do("POST", "/portal/work-orders", third, order(31.2, 121.4, "")), 403)
+	list := a.must(a.do("GET", "/admin/registrations", admin, nil), 200)
+	if n := len(list.body["pending"].([]any)); n != 1 {
+		t.Fatalf("pending %s", list.raw)
+	}
+	a.must(a.do("GET", "/admin/registrations", a.staff("globex", "admin-2", staffauth.RoleAdmin), nil), 200)
+	a.must(a.do("POST", "/admin/registrations/"+pending.str("id")+"/approve", a.staff("globex", "admin-2", staffauth.RoleAdmin), nil), 404)
+	a.must(a.do("POST", "/admin/registrations/"+pending.str("id")+"/approve", admin, nil), 204)
+	a.must(a.do("POST", "/portal/work-orders", third, order(31.2, 121.4, "")), 201)
+}
+
+func TestBadInputWritesNothing(t *testing.T) {
+	a := newAPI(t)
+	admin := a.staff("acme", "admin-1", staffauth.RoleAdmin)
+	scene := a.must(a.do("POST", "/admin/qr-scenes", admin, map[string]any{}), 201).str("scene")
+	session := a.must(a.login(scene, "openid-x"), 200).str("session_token")
+	mut := func(k string, v any) map[string]any {
+		b := order(31.2, 121.4, "")
+		if v == nil {
+			delete(b, k)
+		} else {
+			b[k] = v
+		}
+		return b
+	}
+	cases := []struct {
+		name   string
+		body   map[string]any
+		status int
+		code   string
+	}{
+		{"unknown category", mut("category", "magic"), 400, "invalid_field"},
+		{"missing description", mut("description", nil), 400, "invalid_field"},
+		{"description too long", mut("description", strings.Repeat("长", 1001)), 400, "invalid_field"},
+		{"latitude out of range", mut("latitude", 91.0), 400, "invalid_field"},
+		{"longitude out of range", mut("longitude", -181.0), 400, "invalid_field"},
+		{"no location", map[string]any{"category": "repair", "description": "broken unit", "contact_name": "Li", "phone": "13800138000", "address": "somewhere 1"}, 400, "invalid_field"},
+		{"bad phone", mut("phone", "12345"), 400, "invalid_field"},
+		{"injection-looking serial", mut("device_sn", "x' OR 1=1 --"), 400, "invalid_field"},
+		{"photo not from uploads", mut("photos", []string{"https://evil.example/x.jpg"}), 400, "invalid_field"},
+		{"unknown field", mut("tenant_id", "globex"), 400, "unknown_field"},
+		{"forged scene", mut("scene", "AAAAAAAAAA.BBBBBBBBBBB"), 400, "invalid_field"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := a.do("POST", "/portal/work-orders", session, tc.body)
+			if r.status != tc.status || r.str("error", "code") != tc.code {
+				t.Fatalf("got %d %s", r.status, r.raw)
+			}
+		})
+	}
+	r := a.do("POST", "/portal/work-orders", session, map[string]any{"description": strings.Repeat("x", 20<<10)})
+	if r.status != 413 {
+		t.Fatalf("oversized: %d", r.status)
+	}
+	a.must(a.do("POST", "/portal/work-orders", "", order(31.2, 121.4, "")), 401)
+	a.must(a.do("POST", "/portal/work-orders", session+"x", order(31.2, 121.4, "")), 401)
+	a.must(a.do("POST", "/portal/work-orders", session, order(31.2, 121.4, ""), "Idempotency-Key", "bad key!"), 400)
+	mine := a.must(a.do("GET", "/portal/work-orders", session, nil), 200)
+	if n := len(mine.body["work_orders"].([]any)); n != 0 {
+		t.Fatalf("bad input wrote %d orders", n)
+	}
+	// Engineer endpoints.
+	eng := a.staff("acme", "eng-1", staffauth.RoleEngineer)
+	a.must(a.do("GET", "/engineer/work-orders/nearby?lat=abc&lng=1", eng, nil), 400)
+	a.must(a.do("GET", "/engineer/work-orders/nearby?lat=31&lng=121&radius_km=500", eng, nil), 400)
+	a.must(a.do("GET", "/engineer/work-orders/nearby?lat=31&lng=121", session, nil), 401)
+	a.must(a.do("GET", "/engineer/mileage?from=2026-12-01&to=2026-11-01", eng, nil), 400)
+	a.must(a.do("POST", "/engineer/work-orders/not-an-id/accept", eng, nil), 404)
+	// Login errors.
+	a.must(a.do("POST", "/portal/login", "", map[string]any{"code": "000000000000bogus", "scene": scene}), 401)
+	used := a.env.Sim.IssueJSCode(testenv.PublicAppID, "openid-y", "")
+	a.must(a.do("POST", "/portal/login", "", map[string]any{"code": used, "scene": scene}), 200)
+	a.must(a.do("POST", "/portal/login", "", map[string]any{"code": used, "scene": scene}), 409)
+	a.must(a.do("POST", "/portal/login", "", map[string]any{"code": "abcdefgh1234", "scene": "forged.scene"}), 400)
+	a.must(a.do("POST", "/portal/login", "", map[string]any{"code": "abcdefgh1234", "appid": "wx00000000000000ab"}), 403)
+	// One for the session above, one bogus, the used code twice; the
+	// forged scene and the unconnected appid never reach WeChat.
+	if calls := a.env.Sim.Calls("jscode2session"); calls != 4 {
+		t.Fatalf("code2session calls %d: a code must reach WeChat once per login attempt", calls)
+	}
+}
+
+func TestRateLimitAgainstSpam(t *testing.T) {
+	a := newAPI(t)
+	admin := a.staff("acme", "admin-1", staffauth.RoleAdmin)
+	session := a.must(a.login(a.must(a.do("POST", "/admin/qr-scenes", admin, map[string]any{}), 201).str("scene"), "openid-spam"), 200).str("session_token")
+	for i := 0; i < 10; i++ {
+		a.must(a.do("POST", "/portal/work-orders", session, order(31.2, 121.4, fmt.Sprintf("SN-%04d", i))), 201)
+	}
+	r := a.must(a.do("POST", "/portal/work-orders", session, order(31.2, 121.4, "SN-9999")), 429)
+	if r.str("error", "code") != "rate_limited" {
+		t.Fatal(r.raw)
+	}
+}
