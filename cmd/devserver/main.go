@@ -101,6 +101,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	vars[config.EnvDynamoDBEndpoint] = *dynamoEndpoint
 
+	if getenv(config.EnvUploadBucket) == "" {
+		s3URL, stopS3, err := startS3(devUploadBucket)
+		if err != nil {
+			return err
+		}
+		defer stopS3()
+		vars[config.EnvUploadBucket], vars[config.EnvS3Endpoint] = devUploadBucket, s3URL
+	} else {
+		vars[config.EnvUploadBucket], vars[config.EnvS3Endpoint] = getenv(config.EnvUploadBucket), getenv(config.EnvS3Endpoint)
+	}
+
 	var sim *wechatsim.Sim
 	if *wechatBase == "" {
 		sim, err = wechatsim.Start(wechatsim.Options{
@@ -249,6 +260,7 @@ wxchannel dev server
   listening on        %s
   DynamoDB endpoint   %s
   WeChat simulator    %s
+  S3 (photo uploads)  %s
   tenant              %s
   admin token         %s
   engineer token      %s
@@ -257,7 +269,7 @@ Try:
   curl -s %s/health/ticketpush
   curl -s -H "Authorization: Bearer $ADMIN_TOKEN" %s/admin/miniprogram/binding
 Stop with Ctrl-C.
-`, base, cfg.DynamoDBEndpoint, simURL, DemoTenant, admin, engineer, base, base)
+`, base, cfg.DynamoDBEndpoint, simURL, cfg.S3Endpoint, DemoTenant, admin, engineer, base, base)
 	return err
 }
 

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
+
 	"wxchannel/shared/app"
 	"wxchannel/shared/config"
 	"wxchannel/shared/localdynamo"
@@ -61,6 +63,8 @@ type Env struct {
 	DB     *storage.DB
 	Deps   *app.Deps
 	Clock  *Clock
+	// S3 is the in-memory backend of the upload bucket's S3 server.
+	S3 *s3mem.Backend
 	// Vars is the configuration environment (including secrets) the
 	// dependencies were built from.
 	Vars map[string]string
@@ -92,6 +96,7 @@ func New(t testing.TB) *Env {
 	t.Cleanup(sim.Close)
 	sim.AddPublicApp(PublicAppID, PublicAppSecret)
 
+	s3URL, s3Backend := StartS3(t)
 	n := tableSeq.Add(1)
 	vars := map[string]string{
 		config.EnvStage:                "test",
@@ -102,6 +107,8 @@ func New(t testing.TB) *Env {
 		config.EnvPublicAppID:          PublicAppID,
 		config.EnvWeChatBaseURL:        sim.URL,
 		config.EnvAPIBaseURL:           "https://api.example.test",
+		config.EnvUploadBucket:         UploadBucket,
+		config.EnvS3Endpoint:           s3URL,
 		config.SecretComponentSecret:   ComponentSecret,
 		config.SecretComponentToken:    ComponentToken,
 		config.SecretEncodingAESKey:    EncodingAESKey,
@@ -124,5 +131,5 @@ func New(t testing.TB) *Env {
 		Secrets: config.EnvSecrets{Getenv: getenv}, Now: clock.Now,
 		HTTPClient: &http.Client{Timeout: 5 * time.Second},
 	}
-	return &Env{Dynamo: dyn, Sim: sim, DB: db, Deps: deps, Clock: clock, Vars: vars}
+	return &Env{Dynamo: dyn, Sim: sim, DB: db, Deps: deps, Clock: clock, Vars: vars, S3: s3Backend}
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/guregu/dynamo/v2"
@@ -19,6 +20,7 @@ import (
 	"wxchannel/shared/portal"
 	"wxchannel/shared/tenant"
 	"wxchannel/shared/terminaluser"
+	"wxchannel/shared/uploads"
 )
 
 var (
@@ -41,9 +43,14 @@ func newPortalDeps(d *app.Deps) *portalDeps {
 // NewHandler builds the workordercreate function's handler.
 func NewHandler(ctx context.Context, d *app.Deps) (http.Handler, error) {
 	p := newPortalDeps(d)
+	presigner, err := uploads.NewPresigner(d)
+	if err != nil {
+		return nil, err
+	}
 	rt := httpapi.NewRouter(d.Log)
 	rt.Handle("GET /health/workordercreate", httpapi.Health("workordercreate"))
 	rt.Handle("POST /portal/work-orders", p.create)
+	rt.Handle("POST /portal/uploads", presigner.Handle(p.sessions))
 	return rt, nil
 }
 
@@ -62,6 +69,11 @@ func (p *portalDeps) create(w http.ResponseWriter, r *http.Request) error {
 	}
 	if err := req.Validate(); err != nil {
 		return err
+	}
+	for i, photo := range req.Photos {
+		if !strings.HasPrefix(photo, "uploads/"+c.TenantID+"/"+c.UserID+"/") {
+			return httpapi.Invalid("photos["+strconv.Itoa(i)+"]", "use a key returned by /portal/uploads for you")
+		}
 	}
 	ctx := r.Context()
 	if req.Scene != "" {
