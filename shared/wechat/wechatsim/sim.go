@@ -66,6 +66,7 @@ type Sim struct {
 	logins       map[string][]time.Time // appid/openid → recent logins
 	publicApps   map[string]string      // appid → secret
 	pushURL      string
+	codes        *codeMgmt
 }
 
 type fault struct {
@@ -102,7 +103,7 @@ func New(opts Options) (*Sim, error) {
 		calls: map[string]int{}, faults: map[string][]fault{}, tickets: map[string]time.Time{},
 		compTokens: newTokenSet(), preAuth: map[string]time.Time{}, authCodes: map[string]*authCode{},
 		authorizers: map[string]*Authorizer{}, jsCodes: map[string]*jsCode{}, logins: map[string][]time.Time{},
-		publicApps: map[string]string{},
+		publicApps: map[string]string{}, codes: newCodeMgmt(),
 	}
 	s.routes()
 	return s, nil
