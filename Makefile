@@ -71,7 +71,9 @@ $(eval $(call sam_target,PortalRegisterFunction,portalregister))
 $(eval $(call sam_target,AdminPortalFunction,adminportal))
 $(eval $(call sam_target,WorkOrdersFunction,workorders))
 $(eval $(call sam_target,EngineerApiFunction,engineerapi))
+$(eval $(call sam_target,ReleaseAdminFunction,releaseadmin))
 $(eval $(call sam_target,TokenRefreshFunction,tokenrefresh))
+$(eval $(call sam_target,AuditReconcileFunction,auditreconcile))
 
 clean:
 	rm -rf $(BUILD_DIR)

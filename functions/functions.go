@@ -39,5 +39,7 @@ var All = []Function{
 	{Name: "engineerapi", HTTP: workorder.NewEngineerHandler},
 	{Name: "reviewsubmit", HTTP: release.NewHandler},
 	{Name: "wechatevents", HTTP: release.NewEventsHandler},
+	{Name: "releaseadmin", HTTP: release.NewAdminHandler},
 	{Name: "tokenrefresh", Job: tokens.NewRefreshJob, Every: 5 * time.Minute},
+	{Name: "auditreconcile", Job: release.NewReconcileJob, Every: 10 * time.Minute},
 }

@@ -2,25 +2,126 @@ package release
 
 import (
 	"context"
+	"encoding/xml"
+	"errors"
+	"io"
 	"net/http"
+
+	"github.com/guregu/dynamo/v2"
 
 	"wxchannel/shared/app"
 	"wxchannel/shared/componentpush"
 	"wxchannel/shared/httpapi"
+	"wxchannel/shared/storage"
+	"wxchannel/shared/wechat"
 )
+
+type auditEvent struct {
+	ToUserName string `xml:"ToUserName"`
+	MsgType    string `xml:"MsgType"`
+	Event      string `xml:"Event"`
+	Reason     string `xml:"Reason"`
+	ScreenShot string `xml:"ScreenShot"`
+	CreateTime int64  `xml:"CreateTime"`
+}
 
 // NewEventsHandler builds the wechatevents function's handler: WeChat's
 // message and event URL for authorized mini programs (audit results).
 func NewEventsHandler(ctx context.Context, d *app.Deps) (http.Handler, error) {
+	svc := NewService(d)
 	rt := httpapi.NewRouter(d.Log)
 	rt.Handle("GET /health/wechatevents", httpapi.Health("wechatevents"))
 	rt.Handle("POST /wechat/events/{appid}", func(w http.ResponseWriter, r *http.Request) error {
-		// Pushes are verified before anything else; audit handling comes
-		// with the release pipeline.
-		if _, _, err := componentpush.Open(r, d); err != nil {
+		inner, params, err := componentpush.Open(r, d)
+		if err != nil {
 			return err
 		}
-		return httpapi.Errorf(http.StatusNotImplemented, "not_implemented", "this endpoint is not available yet")
+		var ev auditEvent
+		if err := xml.Unmarshal(inner, &ev); err != nil {
+			return httpapi.BadRequest("malformed_push", "the decrypted event is not valid XML")
+		}
+		ctx := r.Context()
+		appid := r.PathValue("appid")
+		b, err := svc.bindings.BindingByAppID(ctx, appid)
+		if errors.Is(err, storage.ErrNotFound) || (err == nil && b.UserName != ev.ToUserName) {
+			return httpapi.Forbidden("unknown_mini_program", "the event does not belong to a bound mini program")
+		}
+		if err != nil {
+			return err
+		}
+		// The same push delivered twice is processed once.
+		err = d.DB.Platform.Put(struct {
+			PK  string `dynamo:"pk,hash"`
+			SK  string `dynamo:"sk,range"`
+			TTL int64  `dynamo:"ttl"`
+		}{componentpush.Fingerprint(params), "push", d.Now().Add(componentpush.MaxSkew * 2).Unix()}).If("attribute_not_exists('pk')").Run(ctx)
+		if dynamo.IsCondCheckFailed(err) {
+			return reply(w)
+		}
+		if err != nil {
+			return err
+		}
+		p, err := svc.Get(ctx, appid)
+		if err != nil {
+			return err
+		}
+		status := -1
+		switch ev.Event {
+		case "weapp_audit_success":
+			status = 0
+		case "weapp_audit_fail":
+			status = 1
+		case "weapp_audit_delay":
+			status = 4
+		}
+		if status >= 0 && p.TenantID != "" {
+			if _, err := svc.applyStatus(ctx, p, wechat.AuditStatus{AuditID: p.AuditID, Status: status, Reason: ev.Reason, ScreenShot: ev.ScreenShot}); err != nil {
+				d.Log.WarnContext(ctx, "audit event left to the reconcile schedule", "appid", appid, "err", err.Error())
+			}
+		}
+		return reply(w)
 	})
 	return rt, nil
+}
+
+func reply(w http.ResponseWriter) error {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = io.WriteString(w, "success")
+	return nil
+}
+
+type reconcileJob struct{ svc *Service }
+
+// NewReconcileJob builds the scheduled auditreconcile function: it follows
+// every pipeline waiting on WeChat, for pushes that never came.
+func NewReconcileJob(ctx context.Context, d *app.Deps) (app.Job, error) {
+	return &reconcileJob{svc: NewService(d)}, nil
+}
+
+// ReconcileSummary is what one run did.
+type ReconcileSummary struct {
+	Checked int `json:"checked"`
+	Changed int `json:"changed"`
+	Failed  int `json:"failed"`
+}
+
+func (j *reconcileJob) Run(ctx context.Context) (any, error) {
+	pending, err := j.svc.Pending(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var sum ReconcileSummary
+	for _, p := range pending {
+		sum.Checked++
+		out, err := j.svc.Reconcile(ctx, p)
+		if err != nil {
+			sum.Failed++
+			j.svc.d.Log.WarnContext(ctx, "reconcile failed", "appid", p.AppID, "err", err.Error())
+			continue
+		}
+		if out.State != p.State {
+			sum.Changed++
+		}
+	}
+	return sum, nil
 }

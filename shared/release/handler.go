@@ -1,26 +1,199 @@
 // Package release takes a bound mini program from code commit through WeChat
-// review to release.
+// review to release, and serves its QR codes.
 package release
 
 import (
 	"context"
-	"encoding/json"
+	"encoding/base64"
 	"net/http"
 
 	"wxchannel/shared/app"
 	"wxchannel/shared/httpapi"
+	"wxchannel/shared/portal"
+	"wxchannel/shared/staffauth"
+	"wxchannel/shared/wechat"
 )
+
+func adminOnly(d *app.Deps, h func(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error) httpapi.HandlerFunc {
+	auth := staffauth.NewVerifier(d)
+	return func(w http.ResponseWriter, r *http.Request) error {
+		c, err := auth.Authenticate(r, staffauth.RoleAdmin)
+		if err != nil {
+			return err
+		}
+		return h(w, r, c)
+	}
+}
+
+// Status is the admin's view of the pipeline.
+type Status struct {
+	Pipeline
+	NextActions []string `json:"next_actions"`
+}
+
+func statusOf(p Pipeline) Status { return Status{Pipeline: p, NextActions: p.NextActions()} }
 
 // NewHandler builds the reviewsubmit function's handler.
 func NewHandler(ctx context.Context, d *app.Deps) (http.Handler, error) {
+	svc := NewService(d)
 	rt := httpapi.NewRouter(d.Log)
 	rt.Handle("GET /health/reviewsubmit", httpapi.Health("reviewsubmit"))
-	rt.Handle("POST /admin/miniprogram/review", func(w http.ResponseWriter, r *http.Request) error {
-		var body map[string]json.RawMessage
-		if err := httpapi.DecodeJSON(r, &body, d.Config.MaxBodyBytes); err != nil {
+	rt.Handle("POST /admin/miniprogram/review", adminOnly(d, func(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {
+		var req struct {
+			TemplateID int64 `json:"template_id"`
+			Manual     bool  `json:"manual"`
+		}
+		if err := httpapi.DecodeJSON(r, &req, 1<<10); err != nil {
 			return err
 		}
-		return httpapi.Errorf(http.StatusNotImplemented, "not_implemented", "this endpoint is not available yet")
-	})
+		p, err := svc.Submit(r.Context(), c.TenantID, req.TemplateID, req.Manual)
+		if err != nil {
+			return err
+		}
+		httpapi.WriteJSON(w, http.StatusAccepted, statusOf(p))
+		return nil
+	}))
+	return rt, nil
+}
+
+// NewAdminHandler builds the releaseadmin function's handler: status,
+// versions, release, undo, rollback and QR codes.
+func NewAdminHandler(ctx context.Context, d *app.Deps) (http.Handler, error) {
+	svc := NewService(d)
+	sessions := portal.NewSessions(d)
+	rt := httpapi.NewRouter(d.Log)
+	rt.Handle("GET /health/releaseadmin", httpapi.Health("releaseadmin"))
+	rt.Handle("GET /admin/miniprogram/release-status", adminOnly(d, func(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {
+		b, err := svc.boundApp(r.Context(), c.TenantID)
+		if err != nil {
+			return err
+		}
+		p, err := svc.Get(r.Context(), b.AppID)
+		if err != nil {
+			return err
+		}
+		httpapi.WriteJSON(w, http.StatusOK, statusOf(p))
+		return nil
+	}))
+	rt.Handle("GET /admin/miniprogram/versions", adminOnly(d, func(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {
+		wx, err := d.WeChat(r.Context())
+		if err != nil {
+			return err
+		}
+		templates, err := wx.TemplateList(r.Context(), svc.tokens.ComponentTokenSource())
+		if err != nil {
+			return err
+		}
+		out := map[string]any{"templates": templates, "mode": "public"}
+		if latest := latestTemplate(templates); latest != nil {
+			out["latest"] = latest
+		}
+		if b, err := svc.boundApp(r.Context(), c.TenantID); err == nil {
+			p, err := svc.Get(r.Context(), b.AppID)
+			if err != nil {
+				return err
+			}
+			latest := latestTemplate(templates)
+			pending := p.State == StateUnderReview || p.State == StateDelayed
+			out["mode"] = "enterprise"
+			out["pipeline"] = statusOf(p)
+			out["new_version_available"] = latest != nil && !pending && p.ReleasedVersion != latest.UserVersion
+		}
+		httpapi.WriteJSON(w, http.StatusOK, out)
+		return nil
+	}))
+	rt.Handle("POST /admin/miniprogram/release", adminOnly(d, func(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {
+		p, err := svc.Release(r.Context(), c.TenantID)
+		if err != nil {
+			return err
+		}
+		httpapi.WriteJSON(w, http.StatusOK, statusOf(p))
+		return nil
+	}))
+	rt.Handle("POST /admin/miniprogram/undo-review", adminOnly(d, func(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {
+		b, err := svc.boundApp(r.Context(), c.TenantID)
+		if err != nil {
+			return err
+		}
+		p, err := svc.Get(r.Context(), b.AppID)
+		if err != nil {
+			return err
+		}
+		wx, err := d.WeChat(r.Context())
+		if err != nil {
+			return err
+		}
+		if err := wx.UndoAudit(r.Context(), svc.tokens.AuthorizerTokenSource(b.AppID)); err != nil {
+			_, ferr := svc.fail(r.Context(), p, p.State, err)
+			return ferr
+		}
+		p.State, p.LastError = StateWithdrawn, nil
+		if p, err = svc.save(r.Context(), p); err != nil {
+			return err
+		}
+		httpapi.WriteJSON(w, http.StatusOK, statusOf(p))
+		return nil
+	}))
+	rt.Handle("POST /admin/miniprogram/rollback", adminOnly(d, func(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {
+		b, err := svc.boundApp(r.Context(), c.TenantID)
+		if err != nil {
+			return err
+		}
+		p, err := svc.Get(r.Context(), b.AppID)
+		if err != nil {
+			return err
+		}
+		wx, err := d.WeChat(r.Context())
+		if err != nil {
+			return err
+		}
+		if err := wx.RevertRelease(r.Context(), svc.tokens.AuthorizerTokenSource(b.AppID)); err != nil {
+			_, ferr := svc.fail(r.Context(), p, p.State, err)
+			return ferr
+		}
+		p.ReleasedVersion, p.PreviousReleased, p.LastError = p.PreviousReleased, "", nil
+		if p, err = svc.save(r.Context(), p); err != nil {
+			return err
+		}
+		httpapi.WriteJSON(w, http.StatusOK, statusOf(p))
+		return nil
+	}))
+	rt.Handle("GET /admin/miniprogram/qrcode", adminOnly(d, func(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {
+		b, err := svc.boundApp(r.Context(), c.TenantID)
+		if err != nil {
+			return err
+		}
+		p, err := svc.Get(r.Context(), b.AppID)
+		if err != nil {
+			return err
+		}
+		wx, err := d.WeChat(r.Context())
+		if err != nil {
+			return err
+		}
+		aat := svc.tokens.AuthorizerTokenSource(b.AppID)
+		var ct string
+		var img []byte
+		kind := "release"
+		if p.ReleasedVersion == "" {
+			// Before the first release only the trial version exists.
+			kind = "trial"
+			ct, img, err = wx.TrialQRCode(r.Context(), aat, "pages/portal/index")
+		} else {
+			scene, serr := sessions.EncodeScene(r.Context(), c.TenantID, r.URL.Query().Get("device_sn"))
+			if serr != nil {
+				return serr
+			}
+			ct, img, err = wx.WxaCodeUnlimit(r.Context(), aat, scene, "pages/portal/index", "release")
+		}
+		if wechat.IsCode(err, 41030) {
+			return httpapi.Conflict("not_released", "release the mini program before generating its QR code")
+		}
+		if err != nil {
+			return err
+		}
+		httpapi.WriteJSON(w, http.StatusOK, map[string]string{"kind": kind, "content_type": ct, "image_base64": base64.StdEncoding.EncodeToString(img)})
+		return nil
+	}))
 	return rt, nil
 }

@@ -1,0 +1,372 @@
+package release
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/guregu/dynamo/v2"
+
+	"wxchannel/shared/app"
+	"wxchannel/shared/authorization"
+	"wxchannel/shared/httpapi"
+	"wxchannel/shared/storage"
+	"wxchannel/shared/tenant"
+	"wxchannel/shared/tokens"
+	"wxchannel/shared/wechat"
+)
+
+// Pipeline states.
+const (
+	StateIdle          = "idle"
+	StateWaitingScan   = "waiting_privacy_scan"
+	StateUnderReview   = "under_review"
+	StateDelayed       = "review_delayed"
+	StateRejected      = "rejected"
+	StateApproved      = "approved"
+	StateReleased      = "released"
+	StateReleaseFailed = "release_failed"
+	StateSubmitFailed  = "submit_failed"
+	StateWithdrawn     = "withdrawn"
+)
+
+// pendingIndexPK lists pipelines the reconcile schedule must look at.
+const pendingIndexPK = "release#pending"
+
+// Problem is the last error with its fix.
+type Problem struct {
+	Code     string `dynamo:"code" json:"code"`
+	Message  string `dynamo:"message" json:"message"`
+	Solution string `dynamo:"solution" json:"solution"`
+}
+
+// Pipeline is one bound mini program's way from commit to release.
+type Pipeline struct {
+	PK               string   `dynamo:"pk,hash" json:"-"`
+	SK               string   `dynamo:"sk,range" json:"-"`
+	PendingPK        string   `dynamo:"gsi1pk,omitempty" json:"-"`
+	PendingSK        string   `dynamo:"gsi1sk,omitempty" json:"-"`
+	AppID            string   `dynamo:"appid" json:"appid"`
+	TenantID         string   `dynamo:"tenant_id" json:"tenant_id"`
+	State            string   `dynamo:"state" json:"state"`
+	TemplateID       int64    `dynamo:"template_id" json:"template_id"`
+	Version          string   `dynamo:"user_version" json:"version"`
+	AuditID          int64    `dynamo:"audit_id" json:"audit_id,omitempty"`
+	AuditReason      string   `dynamo:"audit_reason,omitempty" json:"audit_reason,omitempty"`
+	ReleasedVersion  string   `dynamo:"released_version,omitempty" json:"released_version,omitempty"`
+	PreviousReleased string   `dynamo:"previous_released,omitempty" json:"previous_released,omitempty"`
+	LastError        *Problem `dynamo:"last_error,omitempty" json:"last_error,omitempty"`
+	UpdatedAt        int64    `dynamo:"updated_at" json:"updated_at"`
+	Rev              int64    `dynamo:"rev" json:"-"`
+}
+
+// NextActions tells the admin what can be done in the pipeline's state; no
+// state is without one.
+func (p Pipeline) NextActions() []string {
+	switch p.State {
+	case StateIdle, StateSubmitFailed, StateRejected, StateWithdrawn:
+		return []string{"submit_for_review"}
+	case StateWaitingScan:
+		return []string{"wait (resubmitted automatically)", "submit_for_review"}
+	case StateUnderReview, StateDelayed:
+		return []string{"wait for the review", "undo_review"}
+	case StateApproved, StateReleaseFailed:
+		return []string{"release", "submit_for_review"}
+	case StateReleased:
+		return []string{"get_qrcode", "submit_for_review", "rollback"}
+	}
+	return []string{"submit_for_review"}
+}
+
+var problems = map[int]Problem{
+	61039: {"privacy_scan_pending", "WeChat is still scanning the new code for privacy interfaces.", "Nothing to do: the submission is retried automatically in a few minutes."},
+	61040: {"privacy_not_declared", "WeChat reports a privacy interface (location) used without declaration or permission.", "Run Prepare so the location interface is applied for and declared, then submit again."},
+	85085: {"review_quota_exceeded", "Too many review submissions in the last 7 days.", "Wait a few days before submitting again, or use WeChat's speed-up quota."},
+	86002: {"basic_info_incomplete", "The mini program's name, icon or description is not set.", "Complete them on mp.weixin.qq.com, then submit again."},
+	85019: {"no_approved_version", "There is no approved version to release.", "Submit the code for review and release after approval."},
+	85020: {"not_releasable", "The review status does not allow release.", "Wait for the review to finish, then release."},
+	87013: {"undo_quota_exceeded", "The review can be withdrawn at most 5 times a day.", "Wait for the review result instead."},
+	87011: {"no_previous_version", "There is no previous release to roll back to.", "Submit a fixed version for review instead."},
+	85014: {"template_missing", "The chosen code template no longer exists.", "Pick the latest version from the catalogue."},
+}
+
+func problemOf(err error) (Problem, bool) {
+	var e *wechat.APIError
+	if errors.As(err, &e) {
+		p, ok := problems[e.Code]
+		return p, ok
+	}
+	return Problem{}, false
+}
+
+// Service runs the pipeline.
+type Service struct {
+	d        *app.Deps
+	tokens   *tokens.Manager
+	bindings *authorization.Store
+	settings *tenant.Store
+	table    dynamo.Table
+}
+
+// NewService returns the pipeline over d.
+func NewService(d *app.Deps) *Service {
+	return &Service{d: d, tokens: tokens.NewManager(d), bindings: authorization.NewStore(d.DB), settings: tenant.NewStore(d.DB), table: d.DB.Platform}
+}
+
+func pipelinePK(appid string) string { return "authorizer#" + appid }
+
+// Get returns the pipeline of appid (idle when none).
+func (s *Service) Get(ctx context.Context, appid string) (Pipeline, error) {
+	var p Pipeline
+	err := s.table.Get("pk", pipelinePK(appid)).Range("sk", dynamo.Equal, "release").Consistent(true).One(ctx, &p)
+	if errors.Is(err, dynamo.ErrNotFound) {
+		return Pipeline{PK: pipelinePK(appid), SK: "release", AppID: appid, State: StateIdle}, nil
+	}
+	return p, err
+}
+
+// save writes p if nobody changed it since it was read (rev).
+func (s *Service) save(ctx context.Context, p Pipeline) (Pipeline, error) {
+	expected := p.Rev
+	p.Rev = s.d.Now().UnixNano()
+	p.UpdatedAt = s.d.Now().Unix()
+	p.PendingPK, p.PendingSK = "", ""
+	switch p.State {
+	case StateWaitingScan, StateUnderReview, StateDelayed, StateApproved:
+		p.PendingPK, p.PendingSK = pendingIndexPK, fmt.Sprintf("%012d#%s", p.UpdatedAt, p.AppID)
+	}
+	put := s.table.Put(p)
+	if expected == 0 {
+		put = put.If("attribute_not_exists('pk')")
+	} else {
+		put = put.If("'rev' = ?", expected)
+	}
+	if err := put.Run(ctx); err != nil {
+		if dynamo.IsCondCheckFailed(err) {
+			return Pipeline{}, httpapi.Conflict("pipeline_changed", "the release pipeline changed meanwhile; reload and retry")
+		}
+		return Pipeline{}, err
+	}
+	return p, nil
+}
+
+// boundApp returns the tenant's bound mini program.
+func (s *Service) boundApp(ctx context.Context, tenantID string) (authorization.Binding, error) {
+	b, err := s.bindings.BindingByTenant(ctx, tenantID)
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && b.Status != authorization.StatusBound) {
+		return b, httpapi.Conflict("no_mini_program", "connect your enterprise mini program first")
+	}
+	return b, err
+}
+
+// ExtJSON is the tenant's configuration carried into the mini program.
+func (s *Service) ExtJSON(appid, tenantID, displayName string) string {
+	ext := map[string]any{
+		"extEnable": true, "extAppid": appid, "directCommit": false,
+		"ext":                  map[string]any{"apiBaseUrl": s.d.Config.APIBaseURL, "tenantId": tenantID, "displayName": displayName},
+		"requiredPrivateInfos": []string{"getLocation", "chooseLocation"},
+		"permission":           map[string]any{"scope.userLocation": map[string]string{"desc": "to locate the equipment that needs service"}},
+	}
+	b, _ := json.Marshal(ext)
+	return string(b)
+}
+
+// Submit commits the chosen template and submits it for review. Twice in a
+// row never makes two reviews: the state machine refuses while one is
+// pending, and 85009 reconciles instead of failing.
+func (s *Service) Submit(ctx context.Context, tenantID string, templateID int64, manual bool) (Pipeline, error) {
+	b, err := s.boundApp(ctx, tenantID)
+	if err != nil {
+		return Pipeline{}, err
+	}
+	p, err := s.Get(ctx, b.AppID)
+	if err != nil {
+		return Pipeline{}, err
+	}
+	if p.State == StateUnderReview || p.State == StateDelayed {
+		return Pipeline{}, httpapi.Conflict("review_pending", "a review is already in progress; wait for it or undo it")
+	}
+	wx, err := s.d.WeChat(ctx)
+	if err != nil {
+		return Pipeline{}, err
+	}
+	templates, err := wx.TemplateList(ctx, s.tokens.ComponentTokenSource())
+	if err != nil {
+		return Pipeline{}, fmt.Errorf("template list: %w", err)
+	}
+	latest := latestTemplate(templates)
+	if latest == nil {
+		return Pipeline{}, httpapi.Conflict("no_template", "the platform has no code template yet")
+	}
+	chosen := latest
+	if templateID != 0 && templateID != latest.TemplateID {
+		chosen = nil
+		for i := range templates {
+			if templates[i].TemplateID == templateID {
+				chosen = &templates[i]
+			}
+		}
+		if chosen == nil {
+			return Pipeline{}, httpapi.NotFound("no such template version")
+		}
+		if !manual {
+			return Pipeline{}, httpapi.BadRequest("manual_required", "versions other than the latest need \"manual\": true")
+		}
+	}
+	st, err := s.settings.Settings(ctx, tenantID)
+	if err != nil {
+		return Pipeline{}, err
+	}
+	aat := s.tokens.AuthorizerTokenSource(b.AppID)
+	if p.State != StateWaitingScan || p.TemplateID != chosen.TemplateID {
+		// Commit only what is not committed yet: after 61039 the next try
+		// submits the same commit.
+		if err := wx.Commit(ctx, aat, chosen.TemplateID, s.ExtJSON(b.AppID, tenantID, st.DisplayName), chosen.UserVersion, chosen.UserDesc); err != nil {
+			return s.fail(ctx, p, StateSubmitFailed, err)
+		}
+	}
+	p.TenantID, p.TemplateID, p.Version = tenantID, chosen.TemplateID, chosen.UserVersion
+	return s.submit(ctx, wx, p)
+}
+
+func latestTemplate(ts []wechat.Template) *wechat.Template {
+	var best *wechat.Template
+	for i := range ts {
+		if best == nil || ts[i].CreateTime > best.CreateTime || (ts[i].CreateTime == best.CreateTime && ts[i].TemplateID > best.TemplateID) {
+			best = &ts[i]
+		}
+	}
+	return best
+}
+
+func (s *Service) submit(ctx context.Context, wx *wechat.Client, p Pipeline) (Pipeline, error) {
+	aat := s.tokens.AuthorizerTokenSource(p.AppID)
+	id, err := wx.SubmitAudit(ctx, aat, wechat.SubmitAuditRequest{VersionDesc: "After-sales service portal " + p.Version})
+	switch {
+	case err == nil:
+		p.State, p.AuditID, p.AuditReason, p.LastError = StateUnderReview, id, "", nil
+		return s.save(ctx, p)
+	case wechat.IsCode(err, 61039):
+		pr := problems[61039]
+		p.State, p.LastError = StateWaitingScan, &pr
+		return s.save(ctx, p)
+	case wechat.IsCode(err, 85009):
+		// WeChat already has a review pending: follow it instead.
+		st, serr := wx.LatestAuditStatus(ctx, aat)
+		if serr != nil {
+			return Pipeline{}, fmt.Errorf("reconcile after 85009: %w", serr)
+		}
+		return s.applyStatus(ctx, p, st)
+	}
+	return s.fail(ctx, p, StateSubmitFailed, err)
+}
+
+// fail records a WeChat error with its fix and returns it to the admin.
+func (s *Service) fail(ctx context.Context, p Pipeline, state string, err error) (Pipeline, error) {
+	pr, known := problemOf(err)
+	if !known {
+		return Pipeline{}, err
+	}
+	p.State, p.LastError = state, &pr
+	if _, serr := s.save(ctx, p); serr != nil {
+		return Pipeline{}, serr
+	}
+	return p, &httpapi.Error{Status: 422, Code: pr.Code, Message: pr.Message, Details: map[string]any{"solution": pr.Solution, "state": state}, Err: err}
+}
+
+// applyStatus moves the pipeline to what WeChat reports.
+func (s *Service) applyStatus(ctx context.Context, p Pipeline, st wechat.AuditStatus) (Pipeline, error) {
+	p.AuditID = st.AuditID
+	switch st.Status {
+	case 0:
+		p.State, p.AuditReason, p.LastError = StateApproved, "", nil
+	case 1:
+		p.State, p.AuditReason = StateRejected, st.Reason
+		p.LastError = &Problem{Code: "review_rejected", Message: "WeChat rejected the review: " + strings.ReplaceAll(st.Reason, "<br>", " "),
+			Solution: "Fix what the reason says, then submit for review again."}
+	case 2:
+		p.State = StateUnderReview
+	case 3:
+		p.State = StateWithdrawn
+	case 4:
+		p.State, p.AuditReason = StateDelayed, st.Reason
+	}
+	p, err := s.save(ctx, p)
+	if err != nil {
+		return p, err
+	}
+	if p.State == StateApproved {
+		return s.autoRelease(ctx, p)
+	}
+	return p, nil
+}
+
+func (s *Service) autoRelease(ctx context.Context, p Pipeline) (Pipeline, error) {
+	st, err := s.settings.Settings(ctx, p.TenantID)
+	if err != nil || !st.AutoRelease {
+		return p, err
+	}
+	out, err := s.Release(ctx, p.TenantID)
+	if err != nil {
+		var he *httpapi.Error
+		if errors.As(err, &he) {
+			return s.Get(ctx, p.AppID) // release_failed is recorded
+		}
+		return p, err
+	}
+	return out, nil
+}
+
+// Release publishes the approved version.
+func (s *Service) Release(ctx context.Context, tenantID string) (Pipeline, error) {
+	b, err := s.boundApp(ctx, tenantID)
+	if err != nil {
+		return Pipeline{}, err
+	}
+	p, err := s.Get(ctx, b.AppID)
+	if err != nil {
+		return Pipeline{}, err
+	}
+	wx, err := s.d.WeChat(ctx)
+	if err != nil {
+		return Pipeline{}, err
+	}
+	if err := wx.Release(ctx, s.tokens.AuthorizerTokenSource(b.AppID)); err != nil {
+		return s.fail(ctx, p, StateReleaseFailed, err)
+	}
+	p.State, p.PreviousReleased, p.ReleasedVersion, p.LastError = StateReleased, p.ReleasedVersion, p.Version, nil
+	return s.save(ctx, p)
+}
+
+// Reconcile follows a pipeline whose push may never come.
+func (s *Service) Reconcile(ctx context.Context, p Pipeline) (Pipeline, error) {
+	wx, err := s.d.WeChat(ctx)
+	if err != nil {
+		return p, err
+	}
+	switch p.State {
+	case StateWaitingScan:
+		return s.submit(ctx, wx, p)
+	case StateUnderReview, StateDelayed:
+		st, err := wx.LatestAuditStatus(ctx, s.tokens.AuthorizerTokenSource(p.AppID))
+		if err != nil {
+			return p, err
+		}
+		if st.AuditID == p.AuditID && st.Status == 2 && p.State == StateUnderReview {
+			return p, nil
+		}
+		return s.applyStatus(ctx, p, st)
+	case StateApproved:
+		return s.autoRelease(ctx, p)
+	}
+	return p, nil
+}
+
+// Pending lists pipelines waiting on WeChat (index query, no scan).
+func (s *Service) Pending(ctx context.Context) ([]Pipeline, error) {
+	var out []Pipeline
+	err := s.table.Get("gsi1pk", pendingIndexPK).Index(storage.IndexGSI1).All(ctx, &out)
+	return out, err
+}
