@@ -334,7 +334,11 @@ func (s *Service) Release(ctx context.Context, tenantID string) (Pipeline, error
 		return Pipeline{}, err
 	}
 	if err := wx.Release(ctx, s.tokens.AuthorizerTokenSource(b.AppID)); err != nil {
-		return s.fail(ctx, p, StateReleaseFailed, err)
+		state := StateReleaseFailed
+		if wechat.IsCode(err, 85020) {
+			state = p.State // still under review: nothing failed yet
+		}
+		return s.fail(ctx, p, state, err)
 	}
 	p.State, p.PreviousReleased, p.ReleasedVersion, p.LastError = StateReleased, p.ReleasedVersion, p.Version, nil
 	return s.save(ctx, p)

@@ -1,0 +1,248 @@
+package release_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"testing"
+	"time"
+
+	"wxchannel/functions"
+	"wxchannel/shared/httpapi"
+	"wxchannel/shared/release"
+	"wxchannel/shared/staffauth"
+	"wxchannel/shared/testenv"
+	"wxchannel/shared/tokens"
+	"wxchannel/shared/wechat/wechatsim"
+)
+
+type world struct {
+	t     *testing.T
+	env   *testenv.Env
+	base  string
+	admin string
+}
+
+const appid = "wxacme00000000r1"
+
+// newWorld serves every function through the Lambda adapter, pushes a
+// ticket, and binds the tenant's mini program through the real flow.
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	env := testenv.New(t)
+	ctx := context.Background()
+	mux := http.NewServeMux()
+	for _, f := range functions.All {
+		if f.HTTP == nil {
+			continue
+		}
+		h, err := f.HTTP(ctx, env.Deps)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wrapped := httpapi.Middleware(f.Name, env.Deps.Log, time.Minute, h)
+		for _, p := range h.(interface{ Patterns() []string }).Patterns() {
+			mux.Handle(p, wrapped)
+		}
+	}
+	w := &world{t: t, env: env, base: testenv.ServeThroughLambda(t, mux)}
+	if _, err := env.Sim.PushTicket(ctx, w.base+"/wechat/component/events"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tokens.NewManager(env.Deps).RefreshDue(ctx); err != nil {
+		t.Fatal(err)
+	}
+	env.Sim.SetMessageURL(w.base + "/wechat/events/$APPID$")
+	env.Sim.AddTemplate(wechatsim.Template{ID: 11, Version: "1.0.0", Desc: "first"})
+	env.Sim.AddTemplate(wechatsim.Template{ID: 12, Version: "1.1.0", Desc: "latest"})
+	env.Sim.SetPrivacyScanDelay(0)
+	env.Sim.AddAuthorizer(wechatsim.Authorizer{AppID: appid, Name: "Acme Service", UserName: "gh_acme00r1", PrincipalName: "Acme Ltd",
+		HeadImg: "https://img.example/a.png", Signature: "Acme after-sales", MiniProgram: true, Permissions: []int{17, 18, 30},
+		Categories: []wechatsim.Category{{First: "Tools", Second: "Equipment management"}}})
+	tok, _ := staffauth.Issue([]byte(testenv.SigningKey+"-admin"), staffauth.Claims{TenantID: "acme", Subject: "admin", Role: staffauth.RoleAdmin}, 12*time.Hour, env.Clock.Now())
+	w.admin = tok
+	links := w.call("POST", "/admin/miniprogram/authorization", nil, 201)
+	redirect, err := env.Sim.ScanAuthorization(links["pc_url"].(string), appid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(redirect)
+	w.call("GET", u.Path+"?"+u.RawQuery, nil, 200)
+	return w
+}
+
+func (w *world) call(method, path string, body any, want int) map[string]any {
+	w.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, w.base+path, rd)
+	req.Header.Set("Authorization", "Bearer "+w.admin)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var out map[string]any
+	_ = json.Unmarshal(raw, &out)
+	if resp.StatusCode != want {
+		w.t.Fatalf("%s %s: %d, want %d: %s", method, path, resp.StatusCode, want, raw)
+	}
+	return out
+}
+
+func TestSubmitRejectResubmitApproveReleaseQR(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	// Before release only the trial QR code exists.
+	if qr := w.call("GET", "/admin/miniprogram/qrcode", nil, 200); qr["kind"] != "trial" {
+		t.Fatalf("qr %v", qr)
+	}
+	w.env.Sim.ScriptAudit(appid, wechatsim.AuditOutcome{Status: 1, Reason: "Service category does not match<br>the content"})
+	st := w.call("POST", "/admin/miniprogram/review", map[string]any{}, 202)
+	if st["state"] != release.StateUnderReview || st["version"] != "1.1.0" {
+		t.Fatalf("submit %v", st)
+	}
+	// Submitting twice does not create a second review.
+	w.call("POST", "/admin/miniprogram/review", map[string]any{}, 409)
+	if n := w.env.Sim.Calls("submit_audit"); n != 1 {
+		t.Fatalf("submit_audit calls %d", n)
+	}
+	if err := w.env.Sim.FinishAudit(ctx, appid, true); err != nil {
+		t.Fatal(err)
+	}
+	st = w.call("GET", "/admin/miniprogram/release-status", nil, 200)
+	if st["state"] != release.StateRejected || st["last_error"].(map[string]any)["code"] != "review_rejected" {
+		t.Fatalf("after rejection %v", st)
+	}
+	// An older version needs an explicit manual submission.
+	w.call("POST", "/admin/miniprogram/review", map[string]any{"template_id": 11}, 400)
+	w.call("POST", "/admin/miniprogram/review", map[string]any{}, 202)
+	if err := w.env.Sim.FinishAudit(ctx, appid, true); err != nil {
+		t.Fatal(err)
+	}
+	st = w.call("GET", "/admin/miniprogram/release-status", nil, 200)
+	if st["state"] != release.StateApproved {
+		t.Fatalf("after approval %v", st)
+	}
+	st = w.call("POST", "/admin/miniprogram/release", nil, 200)
+	if st["state"] != release.StateReleased || w.env.Sim.ReleasedVersion(appid) != "1.1.0" {
+		t.Fatalf("release %v", st)
+	}
+	if qr := w.call("GET", "/admin/miniprogram/qrcode", nil, 200); qr["kind"] != "release" || qr["image_base64"] == "" {
+		t.Fatalf("qr %v", qr)
+	}
+	v := w.call("GET", "/admin/miniprogram/versions", nil, 200)
+	if v["new_version_available"] != false || v["mode"] != "enterprise" {
+		t.Fatalf("versions %v", v)
+	}
+}
+
+func TestLostPushIsFinishedByTheSchedule(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	w.call("PUT", "/admin/portal/settings", map[string]any{"guest_access": true, "auto_release": true, "max_checkin_distance_m": 500, "version": 0}, 200)
+	w.env.Sim.SetPrivacyScanDelay(5 * time.Minute)
+	st := w.call("POST", "/admin/miniprogram/review", map[string]any{}, 202)
+	if st["state"] != release.StateWaitingScan {
+		t.Fatalf("submit during the privacy scan: %v", st)
+	}
+	job, _ := release.NewReconcileJob(ctx, w.env.Deps)
+	w.env.Clock.Advance(6 * time.Minute)
+	if _, err := job.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := w.env.Sim.Calls("commit"); n != 1 {
+		t.Fatalf("commit calls %d: the resubmission must not re-commit", n)
+	}
+	st = w.call("GET", "/admin/miniprogram/release-status", nil, 200)
+	if st["state"] != release.StateUnderReview {
+		t.Fatalf("after the scan %v", st)
+	}
+	// WeChat approves but the push is lost; the schedule notices and,
+	// with automatic release on, releases.
+	if err := w.env.Sim.FinishAudit(ctx, appid, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := job.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st = w.call("GET", "/admin/miniprogram/release-status", nil, 200)
+	if st["state"] != release.StateReleased || w.env.Sim.ReleasedVersion(appid) != "1.1.0" {
+		t.Fatalf("after reconcile %v", st)
+	}
+}
+
+func TestWeChatErrorsShowStateAndFix(t *testing.T) {
+	cases := []struct {
+		name  string
+		setup func(w *world)
+		code  string
+		state string
+	}{
+		{"privacy interface undeclared (61040)", func(w *world) { w.env.Sim.InjectError("submit_audit", 61040, 1) }, "privacy_not_declared", release.StateSubmitFailed},
+		{"review quota (85085)", func(w *world) { w.env.Sim.InjectError("submit_audit", 85085, 1) }, "review_quota_exceeded", release.StateSubmitFailed},
+		{"basic info incomplete (86002)", func(w *world) { w.env.Sim.InjectError("submit_audit", 86002, 1) }, "basic_info_incomplete", release.StateSubmitFailed},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t)
+			tc.setup(w)
+			out := w.call("POST", "/admin/miniprogram/review", map[string]any{}, 422)
+			if out["error"].(map[string]any)["code"] != tc.code {
+				t.Fatalf("error %v", out)
+			}
+			st := w.call("GET", "/admin/miniprogram/release-status", nil, 200)
+			le := st["last_error"].(map[string]any)
+			if st["state"] != tc.state || le["code"] != tc.code || le["solution"] == "" || len(st["next_actions"].([]any)) == 0 {
+				t.Fatalf("status %v", st)
+			}
+			// The next action works: submit again.
+			w.call("POST", "/admin/miniprogram/review", map[string]any{}, 202)
+		})
+	}
+	t.Run("85009 reconciles instead of failing", func(t *testing.T) {
+		w := newWorld(t)
+		w.call("POST", "/admin/miniprogram/review", map[string]any{}, 202)
+		// Our record is lost track of (e.g. a withdrawn-then-resubmitted
+		// review made outside); WeChat says one is pending.
+		w.call("POST", "/admin/miniprogram/undo-review", nil, 200)
+		w.env.Sim.InjectError("submit_audit", 85009, 1)
+		st := w.call("POST", "/admin/miniprogram/review", map[string]any{}, 202)
+		if st["state"] == release.StateSubmitFailed {
+			t.Fatalf("85009 must reconcile: %v", st)
+		}
+	})
+	t.Run("release without approval (85019) then resubmit", func(t *testing.T) {
+		w := newWorld(t)
+		out := w.call("POST", "/admin/miniprogram/release", nil, 422)
+		if out["error"].(map[string]any)["code"] != "no_approved_version" {
+			t.Fatalf("%v", out)
+		}
+		st := w.call("GET", "/admin/miniprogram/release-status", nil, 200)
+		if st["state"] != release.StateReleaseFailed {
+			t.Fatalf("%v", st)
+		}
+		w.call("POST", "/admin/miniprogram/review", map[string]any{}, 202)
+	})
+	t.Run("release while under review (85020)", func(t *testing.T) {
+		w := newWorld(t)
+		w.call("POST", "/admin/miniprogram/review", map[string]any{}, 202)
+		out := w.call("POST", "/admin/miniprogram/release", nil, 422)
+		if out["error"].(map[string]any)["code"] != "not_releasable" {
+			t.Fatalf("%v", out)
+		}
+		if st := w.call("GET", "/admin/miniprogram/release-status", nil, 200); st["state"] != release.StateUnderReview {
+			t.Fatalf("a refused release must not lose the pending review: %v", st)
+		}
+	})
+}
