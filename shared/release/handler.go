@@ -63,6 +63,7 @@ func NewAdminHandler(ctx context.Context, d *app.Deps) (http.Handler, error) {
 	sessions := portal.NewSessions(d)
 	rt := httpapi.NewRouter(d.Log)
 	rt.Handle("GET /health/releaseadmin", httpapi.Health("releaseadmin"))
+	prepareRoute(svc)(rt)
 	rt.Handle("GET /admin/miniprogram/release-status", adminOnly(d, func(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {
 		b, err := svc.boundApp(r.Context(), c.TenantID)
 		if err != nil {

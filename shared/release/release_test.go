@@ -103,6 +103,26 @@ func (w *world) call(method, path string, body any, want int) map[string]any {
 func TestSubmitRejectResubmitApproveReleaseQR(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
+	// Prepare: every step reported; the location interface waits for
+	// WeChat; running it again only finishes what is missing.
+	steps := stepsOf(w.call("POST", "/admin/miniprogram/prepare", nil, 200))
+	want := map[string]string{"categories": "done", "location_privacy_interface": "under_review", "privacy_settings": "done", "server_domains": "done", "ext_json": "done"}
+	for name, status := range want {
+		if steps[name] != status {
+			t.Fatalf("prepare step %s = %q, want %q (%v)", name, steps[name], status, steps)
+		}
+	}
+	if d := w.env.Sim.ServerDomains(appid); len(d) != 1 || d[0] != "https://api.example.test" {
+		t.Fatalf("server domains %v", d)
+	}
+	w.env.Sim.ApprovePrivacyInterface(appid)
+	steps = stepsOf(w.call("POST", "/admin/miniprogram/prepare", nil, 200))
+	if steps["location_privacy_interface"] != "done" || steps["categories"] != "done" {
+		t.Fatalf("second prepare %v", steps)
+	}
+	if n := w.env.Sim.Calls("addcategory"); n != 1 {
+		t.Fatalf("categories added %d times", n)
+	}
 	// Before release only the trial QR code exists.
 	if qr := w.call("GET", "/admin/miniprogram/qrcode", nil, 200); qr["kind"] != "trial" {
 		t.Fatalf("qr %v", qr)
@@ -245,4 +265,13 @@ func TestWeChatErrorsShowStateAndFix(t *testing.T) {
 			t.Fatalf("a refused release must not lose the pending review: %v", st)
 		}
 	})
+}
+
+func stepsOf(out map[string]any) map[string]string {
+	steps := map[string]string{}
+	for _, s := range out["steps"].([]any) {
+		m := s.(map[string]any)
+		steps[m["step"].(string)] = m["status"].(string)
+	}
+	return steps
 }

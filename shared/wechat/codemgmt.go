@@ -94,3 +94,98 @@ func (c *Client) WxaCodeUnlimit(ctx context.Context, aat TokenSource, scene, pag
 	return c.DoBinary(ctx, Request{Method: http.MethodPost, Path: "/wxa/getwxacodeunlimit", TokenParam: "access_token", Tokens: aat,
 		Body: map[string]any{"scene": scene, "page": page, "check_path": false, "env_version": envVersion}, Idempotent: true})
 }
+
+// Category is a service category (ids from getallcategories).
+type Category struct {
+	First      int    `json:"first"`
+	FirstName  string `json:"first_name"`
+	Second     int    `json:"second"`
+	SecondName string `json:"second_name"`
+}
+
+// AllCategories returns the category tree flattened to first/second pairs.
+func (c *Client) AllCategories(ctx context.Context, aat TokenSource) ([]Category, error) {
+	var out struct {
+		CategoriesList struct {
+			Categories []struct {
+				ID       int    `json:"id"`
+				Name     string `json:"name"`
+				Level    int    `json:"level"`
+				Father   int    `json:"father"`
+				Children []int  `json:"children"`
+			} `json:"categories"`
+		} `json:"categories_list"`
+	}
+	if err := c.Do(ctx, Request{Method: http.MethodGet, Path: "/cgi-bin/wxopen/getallcategories", TokenParam: "access_token", Tokens: aat, Idempotent: true}, &out); err != nil {
+		return nil, err
+	}
+	names := map[int]string{}
+	for _, cat := range out.CategoriesList.Categories {
+		names[cat.ID] = cat.Name
+	}
+	var flat []Category
+	for _, cat := range out.CategoriesList.Categories {
+		if cat.Level == 2 {
+			flat = append(flat, Category{First: cat.Father, FirstName: names[cat.Father], Second: cat.ID, SecondName: cat.Name})
+		}
+	}
+	return flat, nil
+}
+
+// Categories returns the mini program's configured categories.
+func (c *Client) Categories(ctx context.Context, aat TokenSource) ([]Category, error) {
+	var out struct {
+		Categories []Category `json:"categories"`
+	}
+	err := c.Do(ctx, Request{Method: http.MethodGet, Path: "/cgi-bin/wxopen/getcategory", TokenParam: "access_token", Tokens: aat, Idempotent: true}, &out)
+	return out.Categories, err
+}
+
+// AddCategories adds service categories.
+func (c *Client) AddCategories(ctx context.Context, aat TokenSource, cats []Category) error {
+	list := []map[string]any{}
+	for _, cat := range cats {
+		list = append(list, map[string]any{"first": cat.First, "second": cat.Second, "certicates": []any{}})
+	}
+	return c.Do(ctx, Request{Method: http.MethodPost, Path: "/cgi-bin/wxopen/addcategory", TokenParam: "access_token", Tokens: aat,
+		Body: map[string]any{"categories": list}, Idempotent: true}, nil)
+}
+
+// PrivacyInterface is one privacy API's application status: 1 waiting to
+// apply, 2 no permission, 3 applying, 4 rejected, 5 enabled.
+type PrivacyInterface struct {
+	APIName    string `json:"api_name"`
+	Status     int    `json:"status"`
+	FailReason string `json:"fail_reason"`
+}
+
+// PrivacyInterfaces lists the privacy APIs and their status.
+func (c *Client) PrivacyInterfaces(ctx context.Context, aat TokenSource) ([]PrivacyInterface, error) {
+	var out struct {
+		InterfaceList []PrivacyInterface `json:"interface_list"`
+	}
+	err := c.Do(ctx, Request{Method: http.MethodGet, Path: "/wxa/security/get_privacy_interface", TokenParam: "access_token", Tokens: aat, Idempotent: true}, &out)
+	return out.InterfaceList, err
+}
+
+// ApplyPrivacyInterface applies for a privacy API with a reason.
+func (c *Client) ApplyPrivacyInterface(ctx context.Context, aat TokenSource, apiName, reason string) error {
+	return c.Do(ctx, Request{Method: http.MethodPost, Path: "/wxa/security/apply_privacy_interface", TokenParam: "access_token", Tokens: aat,
+		Body: map[string]any{"api_name": apiName, "content": reason}}, nil)
+}
+
+// SetPrivacySetting declares the user data the mini program collects.
+func (c *Client) SetPrivacySetting(ctx context.Context, aat TokenSource, contactEmail string, settings map[string]string) error {
+	list := []map[string]string{}
+	for k, v := range settings {
+		list = append(list, map[string]string{"privacy_key": k, "privacy_text": v})
+	}
+	return c.Do(ctx, Request{Method: http.MethodPost, Path: "/cgi-bin/component/setprivacysetting", TokenParam: "access_token", Tokens: aat, Idempotent: true,
+		Body: map[string]any{"privacy_ver": 2, "owner_setting": map[string]string{"contact_email": contactEmail, "notice_method": "In-app notice"}, "setting_list": list}}, nil)
+}
+
+// SetServerDomains sets the request/upload/download domains.
+func (c *Client) SetServerDomains(ctx context.Context, aat TokenSource, request, upload, download []string) error {
+	return c.Do(ctx, Request{Method: http.MethodPost, Path: "/wxa/modify_domain", TokenParam: "access_token", Tokens: aat, Idempotent: true,
+		Body: map[string]any{"action": "set", "requestdomain": request, "uploaddomain": upload, "downloaddomain": download, "wsrequestdomain": []string{}, "udpdomain": []string{}, "tcpdomain": []string{}}}, nil)
+}

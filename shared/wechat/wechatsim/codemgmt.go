@@ -47,6 +47,7 @@ type codeMgmt struct {
 	scanDelay  time.Duration
 	messageURL string
 	nextAudit  int64
+	prepared   map[string]*prepState
 }
 
 func newCodeMgmt() *codeMgmt {

@@ -159,6 +159,7 @@ func (s *Sim) routes() {
 	s.handle("GET", "/sns/component/jscode2session", "component_jscode2session", s.componentJSCode2Session)
 	s.handle("GET", "/sns/jscode2session", "jscode2session", s.jsCode2Session)
 	s.codeRoutes()
+	s.prepareRoutes()
 }
 
 func (s *Sim) componentToken(r *http.Request, body []byte) (any, int) {

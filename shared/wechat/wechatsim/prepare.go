@@ -1,0 +1,138 @@
+package wechatsim
+
+import (
+	"net/http"
+	"strings"
+)
+
+// The category tree the simulator offers (a small part of WeChat's).
+var simCategories = []map[string]any{
+	{"id": 1, "name": "Business Services", "level": 1, "father": 0, "children": []int{11}},
+	{"id": 11, "name": "Enterprise Management", "level": 2, "father": 1, "children": []int{}},
+	{"id": 2, "name": "Lifestyle Services", "level": 1, "father": 0, "children": []int{21}},
+	{"id": 21, "name": "Home Services", "level": 2, "father": 2, "children": []int{}},
+	{"id": 3, "name": "Tools", "level": 1, "father": 0, "children": []int{31}},
+	{"id": 31, "name": "Equipment Management", "level": 2, "father": 3, "children": []int{}},
+}
+
+type prepState struct {
+	categories map[int]int // second → first
+	location   int         // privacy interface status
+	privacySet bool
+	domains    []string
+}
+
+func (c *codeMgmt) prep(appid string) *prepState {
+	if c.prepared == nil {
+		c.prepared = map[string]*prepState{}
+	}
+	p, ok := c.prepared[appid]
+	if !ok {
+		p = &prepState{categories: map[int]int{}, location: 1}
+		c.prepared[appid] = p
+	}
+	return p
+}
+
+// ApprovePrivacyInterface ends WeChat's review of the wx.getLocation
+// application for appid (status 5).
+func (s *Sim) ApprovePrivacyInterface(appid string) {
+	c := s.code()
+	c.mu.Lock()
+	c.prep(appid).location = 5
+	c.mu.Unlock()
+}
+
+// ServerDomains returns appid's request domains.
+func (s *Sim) ServerDomains(appid string) []string {
+	c := s.code()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.prep(appid).domains...)
+}
+
+func (s *Sim) prepareRoutes() {
+	withApp := func(fn func(a *Authorizer, p *prepState, body []byte) (any, int)) apiFunc {
+		return func(r *http.Request, body []byte) (any, int) {
+			a, code := s.authorizerOf(r)
+			if code != 0 {
+				return nil, code
+			}
+			c := s.code()
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			return fn(a, c.prep(a.AppID), body)
+		}
+	}
+	s.handle("GET", "/cgi-bin/wxopen/getallcategories", "getallcategories", withApp(func(a *Authorizer, p *prepState, _ []byte) (any, int) {
+		return map[string]any{"errcode": 0, "categories_list": map[string]any{"categories": simCategories}}, 0
+	}))
+	s.handle("GET", "/cgi-bin/wxopen/getcategory", "getcategory", withApp(func(a *Authorizer, p *prepState, _ []byte) (any, int) {
+		list := []map[string]any{}
+		for second, first := range p.categories {
+			list = append(list, map[string]any{"first": first, "second": second, "audit_status": 3})
+		}
+		return map[string]any{"errcode": 0, "categories": list, "limit": 5, "quota": 5 - len(list)}, 0
+	}))
+	s.handle("POST", "/cgi-bin/wxopen/addcategory", "addcategory", withApp(func(a *Authorizer, p *prepState, body []byte) (any, int) {
+		var req struct {
+			Categories []struct{ First, Second int } `json:"categories"`
+		}
+		if c := decode(body, &req); c != 0 {
+			return nil, c
+		}
+		for _, cat := range req.Categories {
+			if _, dup := p.categories[cat.Second]; dup {
+				return nil, 85104 // category already added
+			}
+			p.categories[cat.Second] = cat.First
+		}
+		return map[string]any{"errcode": 0}, 0
+	}))
+	s.handle("GET", "/wxa/security/get_privacy_interface", "get_privacy_interface", withApp(func(a *Authorizer, p *prepState, _ []byte) (any, int) {
+		return map[string]any{"errcode": 0, "interface_list": []map[string]any{{"api_name": "wx.getLocation", "status": p.location}}}, 0
+	}))
+	s.handle("POST", "/wxa/security/apply_privacy_interface", "apply_privacy_interface", withApp(func(a *Authorizer, p *prepState, body []byte) (any, int) {
+		var req struct {
+			APIName string `json:"api_name"`
+			Content string `json:"content"`
+		}
+		if c := decode(body, &req); c != 0 {
+			return nil, c
+		}
+		if req.APIName != "wx.getLocation" || strings.TrimSpace(req.Content) == "" || len([]rune(req.Content)) > 300 {
+			return nil, 47001
+		}
+		p.location = 3
+		return map[string]any{"errcode": 0, "audit_id": 5001}, 0
+	}))
+	s.handle("POST", "/cgi-bin/component/setprivacysetting", "setprivacysetting", withApp(func(a *Authorizer, p *prepState, body []byte) (any, int) {
+		var req struct {
+			OwnerSetting map[string]string `json:"owner_setting"`
+		}
+		if c := decode(body, &req); c != 0 {
+			return nil, c
+		}
+		if req.OwnerSetting["notice_method"] == "" {
+			return nil, 47001
+		}
+		p.privacySet = true
+		return map[string]any{"errcode": 0}, 0
+	}))
+	s.handle("POST", "/wxa/modify_domain", "modify_domain", withApp(func(a *Authorizer, p *prepState, body []byte) (any, int) {
+		var req struct {
+			Action        string   `json:"action"`
+			RequestDomain []string `json:"requestdomain"`
+		}
+		if c := decode(body, &req); c != 0 {
+			return nil, c
+		}
+		for _, d := range req.RequestDomain {
+			if !strings.HasPrefix(d, "https://") {
+				return nil, 85015 // invalid domain
+			}
+		}
+		p.domains = req.RequestDomain
+		return map[string]any{"errcode": 0, "requestdomain": p.domains}, 0
+	}))
+}
