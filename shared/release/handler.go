@@ -5,9 +5,12 @@ package release
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"net/http"
+	"regexp"
 
 	"wxchannel/shared/app"
+	"wxchannel/shared/config"
 	"wxchannel/shared/httpapi"
 	"wxchannel/shared/portal"
 	"wxchannel/shared/staffauth"
@@ -160,9 +163,19 @@ func NewAdminHandler(ctx context.Context, d *app.Deps) (http.Handler, error) {
 		return nil
 	}))
 	rt.Handle("GET /admin/miniprogram/qrcode", adminOnly(d, func(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {
+		deviceSN := r.URL.Query().Get("device_sn")
+		if deviceSN != "" && !serialPattern.MatchString(deviceSN) {
+			return httpapi.Invalid("device_sn", "4–40 letters, digits or dashes")
+		}
 		b, err := svc.boundApp(r.Context(), c.TenantID)
 		if err != nil {
-			return err
+			// No enterprise mini program: the public mini program's code
+			// opens the tenant's portal (and device) from day one.
+			var he *httpapi.Error
+			if !errors.As(err, &he) || he.Code != "no_mini_program" {
+				return err
+			}
+			return publicQR(w, r, d, svc, sessions, c.TenantID, deviceSN)
 		}
 		p, err := svc.Get(r.Context(), b.AppID)
 		if err != nil {
@@ -181,7 +194,7 @@ func NewAdminHandler(ctx context.Context, d *app.Deps) (http.Handler, error) {
 			kind = "trial"
 			ct, img, err = wx.TrialQRCode(r.Context(), aat, "pages/portal/index")
 		} else {
-			scene, serr := sessions.EncodeScene(r.Context(), c.TenantID, r.URL.Query().Get("device_sn"))
+			scene, serr := sessions.EncodeScene(r.Context(), c.TenantID, deviceSN)
 			if serr != nil {
 				return serr
 			}
@@ -197,4 +210,26 @@ func NewAdminHandler(ctx context.Context, d *app.Deps) (http.Handler, error) {
 		return nil
 	}))
 	return rt, nil
+}
+
+var serialPattern = regexp.MustCompile(`^[A-Za-z0-9-]{4,40}$`)
+
+func publicQR(w http.ResponseWriter, r *http.Request, d *app.Deps, svc *Service, sessions *portal.Sessions, tenantID, deviceSN string) error {
+	if err := d.Config.Require(config.EnvPublicAppID); err != nil {
+		return err
+	}
+	wx, err := d.WeChat(r.Context())
+	if err != nil {
+		return err
+	}
+	scene, err := sessions.EncodeScene(r.Context(), tenantID, deviceSN)
+	if err != nil {
+		return err
+	}
+	ct, img, err := wx.WxaCodeUnlimit(r.Context(), svc.tokens.PublicTokenSource(), scene, "pages/portal/index", "release")
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, map[string]string{"kind": "public", "scene": scene, "content_type": ct, "image_base64": base64.StdEncoding.EncodeToString(img)})
+	return nil
 }

@@ -30,7 +30,9 @@ const appid = "wxacme00000000r1"
 
 // newWorld serves every function through the Lambda adapter, pushes a
 // ticket, and binds the tenant's mini program through the real flow.
-func newWorld(t *testing.T) *world {
+func newWorld(t *testing.T) *world { return newWorldBound(t, true) }
+
+func newWorldBound(t *testing.T, bind bool) *world {
 	t.Helper()
 	env := testenv.New(t)
 	ctx := context.Background()
@@ -64,6 +66,9 @@ func newWorld(t *testing.T) *world {
 		Categories: []wechatsim.Category{{First: "Tools", Second: "Equipment management"}}})
 	tok, _ := staffauth.Issue([]byte(testenv.SigningKey+"-admin"), staffauth.Claims{TenantID: "acme", Subject: "admin", Role: staffauth.RoleAdmin}, 12*time.Hour, env.Clock.Now())
 	w.admin = tok
+	if !bind {
+		return w
+	}
 	links := w.call("POST", "/admin/miniprogram/authorization", nil, 201)
 	redirect, err := env.Sim.ScanAuthorization(links["pc_url"].(string), appid)
 	if err != nil {
@@ -274,4 +279,20 @@ func stepsOf(out map[string]any) map[string]string {
 		steps[m["step"].(string)] = m["status"].(string)
 	}
 	return steps
+}
+
+func TestPublicMiniProgramQRFromDayOne(t *testing.T) {
+	w := newWorldBound(t, false)
+	qr := w.call("GET", "/admin/miniprogram/qrcode?device_sn=AC-2024-0001", nil, 200)
+	if qr["kind"] != "public" || qr["image_base64"] == "" || len(qr["scene"].(string)) > 32 {
+		t.Fatalf("public qr %v", qr)
+	}
+	w.call("GET", "/admin/miniprogram/qrcode?device_sn=bad%20sn", nil, 400)
+	// The public app's token is durable: a second code reuses it.
+	w.call("GET", "/admin/miniprogram/qrcode", nil, 200)
+	if n := w.env.Sim.Calls("token"); n != 1 {
+		t.Fatalf("public token minted %d times", n)
+	}
+	// Without a binding there is nothing to submit.
+	w.call("POST", "/admin/miniprogram/review", map[string]any{}, 409)
 }

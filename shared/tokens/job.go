@@ -58,7 +58,7 @@ func (m *Manager) RefreshDue(ctx context.Context) (RefreshSummary, error) {
 		lastErr error
 	)
 	for _, it := range due {
-		if it.Kind != "authorizer" {
+		if it.Kind != "authorizer" && it.Kind != "public" {
 			continue
 		}
 		mu.Lock()
@@ -70,9 +70,9 @@ func (m *Manager) RefreshDue(ctx context.Context) (RefreshSummary, error) {
 		}
 		slots <- struct{}{}
 		wg.Add(1)
-		go func(appid string) {
+		go func(kind, appid string) {
 			defer func() { <-slots; wg.Done() }()
-			err := m.refreshWithBackoff(ctx, tokenKey{kind: "authorizer", appid: appid})
+			err := m.refreshWithBackoff(ctx, tokenKey{kind: kind, appid: appid})
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
@@ -87,7 +87,7 @@ func (m *Manager) RefreshDue(ctx context.Context) (RefreshSummary, error) {
 				lastErr = err
 				m.d.Log.WarnContext(ctx, "authorizer token refresh failed", "appid", appid, "err", err.Error())
 			}
-		}(it.AppID)
+		}(it.Kind, it.AppID)
 	}
 	wg.Wait()
 	if sum.Halted {

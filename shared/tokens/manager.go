@@ -12,6 +12,7 @@ import (
 	"github.com/guregu/dynamo/v2"
 
 	"wxchannel/shared/app"
+	"wxchannel/shared/config"
 	"wxchannel/shared/storage"
 	"wxchannel/shared/wechat"
 )
@@ -79,8 +80,11 @@ type tokenKey struct {
 }
 
 func (k tokenKey) pk() string {
-	if k.kind == "component" {
+	switch k.kind {
+	case "component":
 		return componentPK(k.appid)
+	case "public":
+		return "publicapp#" + k.appid
 	}
 	return authorizerPK(k.appid)
 }
@@ -88,6 +92,12 @@ func (k tokenKey) pk() string {
 // ComponentTokenSource is the component_access_token for WeChat calls.
 func (m *Manager) ComponentTokenSource() wechat.TokenSource {
 	return source{m: m, key: tokenKey{kind: "component", appid: m.d.Config.ComponentAppID}}
+}
+
+// PublicTokenSource is the access token of the platform's own public mini
+// program (for its QR codes), minted with its AppSecret.
+func (m *Manager) PublicTokenSource() wechat.TokenSource {
+	return source{m: m, key: tokenKey{kind: "public", appid: m.d.Config.PublicAppID}}
 }
 
 // AuthorizerTokenSource is an authorizer's access token.
@@ -256,6 +266,16 @@ func (m *Manager) mint(ctx context.Context, k tokenKey, cur tokenItem) (tokenIte
 		if wechat.IsCode(err, wechat.CodeTicketExpired, wechat.CodeTicketInvalid) {
 			return tokenItem{}, m.requestTicket(ctx, wx, err.Error())
 		}
+		if err != nil {
+			return tokenItem{}, err
+		}
+		next.AccessToken, next.ExpiresAt = tok.AccessToken, now.Unix()+int64(tok.ExpiresIn)
+	case "public":
+		secret, err := m.d.Secrets.Get(ctx, config.SecretPublicAppSecret)
+		if err != nil {
+			return tokenItem{}, err
+		}
+		tok, err := wx.AppAccessToken(ctx, k.appid, secret)
 		if err != nil {
 			return tokenItem{}, err
 		}

@@ -204,3 +204,15 @@ func (c *Client) componentCall(path string, cat TokenSource, idempotent bool, bo
 	return Request{Method: http.MethodPost, Path: path, Body: body, TokenParam: "component_access_token",
 		Tokens: cat, Idempotent: idempotent}
 }
+
+// AppAccessToken mints the access token of the platform's own (public)
+// mini program with its AppSecret (client_credential).
+func (c *Client) AppAccessToken(ctx context.Context, appid, secret string) (ComponentToken, error) {
+	var out struct {
+		AccessToken string `json:"access_token"`
+		ExpiresIn   int    `json:"expires_in"`
+	}
+	err := c.Do(ctx, Request{Method: http.MethodGet, Path: "/cgi-bin/token", API: "token", Idempotent: true,
+		Query: url.Values{"grant_type": {"client_credential"}, "appid": {appid}, "secret": {secret}}}, &out)
+	return ComponentToken{AccessToken: out.AccessToken, ExpiresIn: out.ExpiresIn}, err
+}

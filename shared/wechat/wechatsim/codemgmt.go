@@ -311,6 +311,9 @@ func (s *Sim) codeRoutes() {
 		return map[string]any{"errcode": 0}, 0
 	})
 	qr := func(r *http.Request) (any, int) {
+		if s.validPublicToken(r.URL.Query().Get("access_token")) {
+			return binaryReply{contentType: "image/png", data: []byte("\x89PNG\r\n\x1a\nsimulated-qr-public")}, 0
+		}
 		if _, code := s.authorizerOf(r); code != 0 {
 			return nil, code
 		}

@@ -158,6 +158,7 @@ func (s *Sim) routes() {
 	s.handle("POST", "/cgi-bin/component/api_get_authorizer_list", "api_get_authorizer_list", s.authorizerList)
 	s.handle("GET", "/sns/component/jscode2session", "component_jscode2session", s.componentJSCode2Session)
 	s.handle("GET", "/sns/jscode2session", "jscode2session", s.jsCode2Session)
+	s.handle("GET", "/cgi-bin/token", "token", s.appToken)
 	s.codeRoutes()
 	s.prepareRoutes()
 }

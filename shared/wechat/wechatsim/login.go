@@ -97,3 +97,30 @@ func (s *Sim) jsCode2Session(r *http.Request, _ []byte) (any, int) {
 	}
 	return session(c), 0
 }
+
+// appToken issues the public mini program's own access token.
+func (s *Sim) appToken(r *http.Request, _ []byte) (any, int) {
+	q := r.URL.Query()
+	secret, ok := s.publicApps[q.Get("appid")]
+	if !ok {
+		return nil, 40013
+	}
+	if q.Get("secret") != secret {
+		return nil, 40125
+	}
+	if s.publicTokens[q.Get("appid")] == nil {
+		s.publicTokens[q.Get("appid")] = newTokenSet()
+	}
+	tok := s.publicTokens[q.Get("appid")].issue("apptoken@@@", s.opts.Now(), s.opts.TokenTTL, s.opts.OldTokenGrace)
+	return map[string]any{"access_token": tok, "expires_in": int(s.opts.TokenTTL.Seconds())}, 0
+}
+
+// validPublicToken reports whether tok is a public app's valid token.
+func (s *Sim) validPublicToken(tok string) bool {
+	for _, ts := range s.publicTokens {
+		if ts.check(tok, s.opts.Now()) == 0 {
+			return true
+		}
+	}
+	return false
+}

@@ -67,6 +67,7 @@ type Sim struct {
 	publicApps   map[string]string      // appid → secret
 	pushURL      string
 	codes        *codeMgmt
+	publicTokens map[string]*tokenSet // public appid → its access tokens
 }
 
 type fault struct {
@@ -103,7 +104,7 @@ func New(opts Options) (*Sim, error) {
 		calls: map[string]int{}, faults: map[string][]fault{}, tickets: map[string]time.Time{},
 		compTokens: newTokenSet(), preAuth: map[string]time.Time{}, authCodes: map[string]*authCode{},
 		authorizers: map[string]*Authorizer{}, jsCodes: map[string]*jsCode{}, logins: map[string][]time.Time{},
-		publicApps: map[string]string{}, codes: newCodeMgmt(),
+		publicApps: map[string]string{}, codes: newCodeMgmt(), publicTokens: map[string]*tokenSet{},
 	}
 	s.routes()
 	return s, nil
