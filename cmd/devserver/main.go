@@ -158,6 +158,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	if sim != nil {
 		sim.SetPushURL(base + "/wechat/component/events")
+		sim.SetMessageURL(base + "/wechat/events/$APPID$")
+		// The platform's code template, as uploaded from the developer tools.
+		sim.AddTemplate(wechatsim.Template{ID: 1, Version: "1.0.0", Desc: "after-sales service portal"})
 		go sim.StartTicketPusher(ctx, base+"/wechat/component/events", *ticketEvery)
 	}
 	if err := printBanner(stdout, base, cfg, sim, deps); err != nil {
