@@ -55,6 +55,7 @@ type Pipeline struct {
 	Version          string   `dynamo:"user_version" json:"version"`
 	AuditID          int64    `dynamo:"audit_id" json:"audit_id,omitempty"`
 	AuditReason      string   `dynamo:"audit_reason,omitempty" json:"audit_reason,omitempty"`
+	Screenshots      []string `dynamo:"screenshots,omitempty" json:"screenshots,omitempty"`
 	ReleasedVersion  string   `dynamo:"released_version,omitempty" json:"released_version,omitempty"`
 	PreviousReleased string   `dynamo:"previous_released,omitempty" json:"previous_released,omitempty"`
 	LastError        *Problem `dynamo:"last_error,omitempty" json:"last_error,omitempty"`
@@ -283,7 +284,12 @@ func (s *Service) applyStatus(ctx context.Context, p Pipeline, st wechat.AuditSt
 	case 0:
 		p.State, p.AuditReason, p.LastError = StateApproved, "", nil
 	case 1:
-		p.State, p.AuditReason = StateRejected, st.Reason
+		p.State, p.AuditReason, p.Screenshots = StateRejected, st.Reason, nil
+		for _, m := range strings.Split(st.ScreenShot, "|") {
+			if m = strings.TrimSpace(m); m != "" && len(p.Screenshots) < 10 {
+				p.Screenshots = append(p.Screenshots, m)
+			}
+		}
 		p.LastError = &Problem{Code: "review_rejected", Message: "WeChat rejected the review: " + strings.ReplaceAll(st.Reason, "<br>", " "),
 			Solution: "Fix what the reason says, then submit for review again."}
 	case 2:

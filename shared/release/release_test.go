@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -146,7 +147,8 @@ func TestSubmitRejectResubmitApproveReleaseQR(t *testing.T) {
 		t.Fatal(err)
 	}
 	st = w.call("GET", "/admin/miniprogram/release-status", nil, 200)
-	if st["state"] != release.StateRejected || st["last_error"].(map[string]any)["code"] != "review_rejected" {
+	if st["state"] != release.StateRejected || st["last_error"].(map[string]any)["code"] != "review_rejected" ||
+		!strings.Contains(st["audit_reason"].(string), "Service category") || len(st["screenshots"].([]any)) != 2 {
 		t.Fatalf("after rejection %v", st)
 	}
 	// An older version needs an explicit manual submission.
@@ -169,6 +171,24 @@ func TestSubmitRejectResubmitApproveReleaseQR(t *testing.T) {
 	v := w.call("GET", "/admin/miniprogram/versions", nil, 200)
 	if v["new_version_available"] != false || v["mode"] != "enterprise" {
 		t.Fatalf("versions %v", v)
+	}
+	// Nothing to roll back to after the first release.
+	if out := w.call("POST", "/admin/miniprogram/rollback", nil, 422); out["error"].(map[string]any)["code"] != "no_previous_version" {
+		t.Fatalf("rollback %v", out)
+	}
+	// A newer template: submit, approve, release, then roll back.
+	w.env.Sim.AddTemplate(wechatsim.Template{ID: 13, Version: "1.2.0", Desc: "newer"})
+	w.call("POST", "/admin/miniprogram/review", map[string]any{"template_id": 13}, 202)
+	if err := w.env.Sim.FinishAudit(ctx, appid, true); err != nil {
+		t.Fatal(err)
+	}
+	w.call("POST", "/admin/miniprogram/release", nil, 200)
+	if got := w.env.Sim.ReleasedVersion(appid); got != "1.2.0" {
+		t.Fatalf("released %s", got)
+	}
+	st = w.call("POST", "/admin/miniprogram/rollback", nil, 200)
+	if st["released_version"] != "1.1.0" || w.env.Sim.ReleasedVersion(appid) != "1.1.0" {
+		t.Fatalf("rollback %v (WeChat has %s)", st, w.env.Sim.ReleasedVersion(appid))
 	}
 }
 
