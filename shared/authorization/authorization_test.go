@@ -478,3 +478,33 @@ func TestPortalSettings(t *testing.T) {
 		t.Fatal("settings leaked across tenants")
 	}
 }
+
+func TestEventLeftUnprocessedIsRetried(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	w.env.Sim.AddAuthorizer(miniProgram("wxacme0000000001"))
+	u := w.scan(t, w.start(t, "acme"), "wxacme0000000001")
+	code := mustQuery(u, "auth_code")
+	// WeChat is down while the push arrives: the push is still stored and
+	// answered "success", the binding waits.
+	w.env.Sim.InjectError("api_query_auth", -1, 3)
+	if err := w.env.Sim.PushAuthEvent(ctx, w.push, "authorized", "wxacme0000000001", code); err != nil {
+		t.Fatal(err)
+	}
+	svc := authorization.NewService(w.env.Deps)
+	if _, err := authorization.NewStore(w.env.DB).BindingByTenant(ctx, "acme"); err == nil {
+		t.Fatal("bound although WeChat failed")
+	}
+	done, failed, err := svc.RetryPending(ctx)
+	if err != nil || done != 1 || failed != 0 {
+		t.Fatalf("retry: done %d failed %d err %v", done, failed, err)
+	}
+	b, err := authorization.NewStore(w.env.DB).BindingByTenant(ctx, "acme")
+	if err != nil || b.Status != authorization.StatusBound {
+		t.Fatalf("binding after retry %+v %v", b, err)
+	}
+	// Nothing is left to retry.
+	if done, _, _ := svc.RetryPending(ctx); done != 0 {
+		t.Fatalf("retried %d events twice", done)
+	}
+}

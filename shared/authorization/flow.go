@@ -266,3 +266,21 @@ func (s *Service) Unbind(ctx context.Context, tenantID string) error {
 	}
 	return s.tokens.MarkUnauthorized(ctx, b.AppID, "unbound by the administrator")
 }
+
+// RetryPending processes authorization events a push could not finish
+// (WeChat or storage down at the time); each is handled once.
+func (s *Service) RetryPending(ctx context.Context) (done, failed int, err error) {
+	events, err := s.events.Pending(ctx, 100)
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, ev := range events {
+		if err := s.ProcessEvent(ctx, ev); err != nil {
+			failed++
+			s.d.Log.WarnContext(ctx, "authorization event retry failed", "appid", ev.AuthorizerAppID, "err", err.Error())
+			continue
+		}
+		done++
+	}
+	return done, failed, nil
+}

@@ -15,6 +15,8 @@ import (
 type Event struct {
 	PK                string `dynamo:"pk,hash" json:"-"`
 	SK                string `dynamo:"sk,range" json:"-"`
+	PendingPK         string `dynamo:"gsi1pk,omitempty" json:"-"`
+	PendingSK         string `dynamo:"gsi1sk,omitempty" json:"-"`
 	AuthorizerAppID   string `dynamo:"authorizer_appid" json:"authorizer_appid"`
 	InfoType          string `dynamo:"info_type" json:"info_type"`
 	CreateTime        int64  `dynamo:"create_time" json:"create_time"`
@@ -40,7 +42,25 @@ func eventOf(msg Message, now time.Time) Event {
 		AuthorizerAppID: msg.AuthorizerAppid, InfoType: msg.InfoType, CreateTime: msg.CreateTime,
 		AuthorizationCode: msg.AuthorizationCode, CodeExpiresAt: msg.AuthorizationCodeExpiredTime, PreAuthCode: msg.PreAuthCode,
 		ReceivedAt: now.Unix(), TTL: now.Add(90 * 24 * time.Hour).Unix(),
+		PendingPK: pendingEventsPK, PendingSK: fmt.Sprintf("%012d#%s#%s", msg.CreateTime, msg.AuthorizerAppid, msg.InfoType),
 	}
+}
+
+// pendingEventsPK indexes events not processed yet, for the retry schedule.
+const pendingEventsPK = "authevent#pending"
+
+// Pending lists unprocessed events, oldest first (index query, no scan).
+func (s *EventStore) Pending(ctx context.Context, limit int) ([]Event, error) {
+	var all []Event
+	err := s.table.Get("gsi1pk", pendingEventsPK).Index(storage.IndexGSI1).Limit(limit).All(ctx, &all)
+	// Index reads are eventually consistent: skip what was just processed.
+	out := all[:0]
+	for _, ev := range all {
+		if !ev.Processed {
+			out = append(out, ev)
+		}
+	}
+	return out, err
 }
 
 func (s *EventStore) put(ev Event) *dynamo.Put {
@@ -56,5 +76,6 @@ func (s *EventStore) Events(ctx context.Context, appid string) ([]Event, error) 
 
 // MarkProcessed flags an event as handled (idempotent).
 func (s *EventStore) MarkProcessed(ctx context.Context, ev Event) error {
-	return s.table.Update("pk", ev.PK).Range("sk", ev.SK).Set("processed", true).If("attribute_exists('pk')").Run(ctx)
+	return s.table.Update("pk", ev.PK).Range("sk", ev.SK).Set("processed", true).Remove("gsi1pk", "gsi1sk").
+		If("attribute_exists('pk')").Run(ctx)
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/guregu/dynamo/v2"
 
 	"wxchannel/shared/app"
+	"wxchannel/shared/authorization"
 	"wxchannel/shared/componentpush"
 	"wxchannel/shared/httpapi"
 	"wxchannel/shared/storage"
@@ -90,27 +91,37 @@ func reply(w http.ResponseWriter) error {
 	return nil
 }
 
-type reconcileJob struct{ svc *Service }
+type reconcileJob struct {
+	svc  *Service
+	auth *authorization.Service
+}
 
 // NewReconcileJob builds the scheduled auditreconcile function: it follows
-// every pipeline waiting on WeChat, for pushes that never came.
+// every pipeline waiting on WeChat, for pushes that never came, and retries
+// authorization events a push could not finish.
 func NewReconcileJob(ctx context.Context, d *app.Deps) (app.Job, error) {
-	return &reconcileJob{svc: NewService(d)}, nil
+	return &reconcileJob{svc: NewService(d), auth: authorization.NewService(d)}, nil
 }
 
 // ReconcileSummary is what one run did.
 type ReconcileSummary struct {
-	Checked int `json:"checked"`
-	Changed int `json:"changed"`
-	Failed  int `json:"failed"`
+	Checked      int `json:"checked"`
+	Changed      int `json:"changed"`
+	Failed       int `json:"failed"`
+	EventsDone   int `json:"events_done"`
+	EventsFailed int `json:"events_failed"`
 }
 
 func (j *reconcileJob) Run(ctx context.Context) (any, error) {
+	var sum ReconcileSummary
+	var err error
+	if sum.EventsDone, sum.EventsFailed, err = j.auth.RetryPending(ctx); err != nil {
+		return sum, err
+	}
 	pending, err := j.svc.Pending(ctx)
 	if err != nil {
-		return nil, err
+		return sum, err
 	}
-	var sum ReconcileSummary
 	for _, p := range pending {
 		sum.Checked++
 		out, err := j.svc.Reconcile(ctx, p)

@@ -376,7 +376,14 @@ func (s *Service) Reconcile(ctx context.Context, p Pipeline) (Pipeline, error) {
 
 // Pending lists pipelines waiting on WeChat (index query, no scan).
 func (s *Service) Pending(ctx context.Context) ([]Pipeline, error) {
-	var out []Pipeline
-	err := s.table.Get("gsi1pk", pendingIndexPK).Index(storage.IndexGSI1).All(ctx, &out)
+	var all []Pipeline
+	err := s.table.Get("gsi1pk", pendingIndexPK).Index(storage.IndexGSI1).All(ctx, &all)
+	out := all[:0]
+	for _, p := range all {
+		switch p.State { // index reads lag behind state changes
+		case StateWaitingScan, StateUnderReview, StateDelayed, StateApproved:
+			out = append(out, p)
+		}
+	}
 	return out, err
 }

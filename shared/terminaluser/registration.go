@@ -281,10 +281,13 @@ func NewAdminHandler(ctx context.Context, d *app.Deps) (http.Handler, error) {
 		if err != nil {
 			return err
 		}
-		if out == nil {
-			out = []Registration{}
+		pending := []Registration{}
+		for _, reg := range out {
+			if reg.Status == StatusPending { // index reads lag behind approvals
+				pending = append(pending, reg)
+			}
 		}
-		httpapi.WriteJSON(w, http.StatusOK, map[string]any{"pending": out})
+		httpapi.WriteJSON(w, http.StatusOK, map[string]any{"pending": pending})
 		return nil
 	}))
 	rt.Handle("POST /admin/registrations/{id}/approve", admin(func(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {

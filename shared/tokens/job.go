@@ -61,6 +61,9 @@ func (m *Manager) RefreshDue(ctx context.Context) (RefreshSummary, error) {
 		if it.Kind != "authorizer" && it.Kind != "public" {
 			continue
 		}
+		if it.Status != StatusActive {
+			continue // left the index a moment ago (index reads lag)
+		}
 		mu.Lock()
 		stop := halted
 		mu.Unlock()

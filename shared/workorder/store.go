@@ -223,6 +223,11 @@ func (s *Store) Nearby(ctx context.Context, tenantID string, lat, lng, radiusKm 
 			return nil, err
 		}
 		for _, o := range batch {
+			// Index reads are eventually consistent: an order accepted a
+			// moment ago may still be listed.
+			if o.Status != StatusSubmitted {
+				continue
+			}
 			if d := DistanceKm(lat, lng, o.Latitude, o.Longitude); d <= radiusKm {
 				o.DistanceKm = float64(int(d*100)) / 100
 				out = append(out, o)

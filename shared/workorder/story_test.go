@@ -186,6 +186,10 @@ func TestTerminalUserAndEngineerStory(t *testing.T) {
 	// Accept, on the way, check in on site (too far first), work, check out, complete.
 	a.must(a.do("POST", "/engineer/work-orders/"+id+"/accept", engineer, nil), 200)
 	a.must(a.do("POST", "/engineer/work-orders/"+id+"/accept", a.staff("acme", "eng-8", staffauth.RoleEngineer), nil), 409)
+	taken := a.must(a.do("GET", "/engineer/work-orders/nearby?lat=31.2404&lng=121.4900&radius_km=5", engineer, nil), 200)
+	if list := taken.body["work_orders"].([]any); len(list) != 0 {
+		t.Fatalf("an accepted order is still offered: %s", taken.raw)
+	}
 	a.must(a.do("POST", "/portal/work-orders/"+id+"/cancel", session, nil), 200).str() // cancel before en route works
 	// The customer cancelled; submit again and go on with the new one.
 	created = a.must(a.do("POST", "/portal/work-orders", session, body, "Idempotency-Key", "k-0000000003"), 201)
