@@ -370,9 +370,30 @@ func TestRateLimitAgainstSpam(t *testing.T) {
 	session := a.must(a.login(a.must(a.do("POST", "/admin/qr-scenes", admin, map[string]any{}), 201).str("scene"), "openid-spam"), 200).str("session_token")
 	for i := 0; i < 10; i++ {
 		a.must(a.do("POST", "/portal/work-orders", session, order(31.2, 121.4, fmt.Sprintf("SN-%04d", i))), 201)
+		a.env.Clock.Advance(time.Second)
 	}
 	r := a.must(a.do("POST", "/portal/work-orders", session, order(31.2, 121.4, "SN-9999")), 429)
 	if r.str("error", "code") != "rate_limited" {
 		t.Fatal(r.raw)
 	}
+	// My orders page by page, newest first, nothing lost or repeated.
+	var serials []string
+	cursor := ""
+	for pages := 0; ; pages++ {
+		page := a.must(a.do("GET", "/portal/work-orders?limit=4&cursor="+cursor, session, nil), 200)
+		for _, o := range page.body["work_orders"].([]any) {
+			serials = append(serials, o.(map[string]any)["device_sn"].(string))
+		}
+		cursor = page.str("next_cursor")
+		if cursor == "" || pages > 5 {
+			break
+		}
+	}
+	if len(serials) != 10 || serials[0] != "SN-0009" || serials[9] != "SN-0000" {
+		t.Fatalf("pages gave %v", serials)
+	}
+	// Another user's cursor is refused.
+	other := a.must(a.login(a.must(a.do("POST", "/admin/qr-scenes", admin, map[string]any{}), 201).str("scene"), "openid-other"), 200).str("session_token")
+	first := a.must(a.do("GET", "/portal/work-orders?limit=4", session, nil), 200).str("next_cursor")
+	a.must(a.do("GET", "/portal/work-orders?limit=4&cursor="+first, other, nil), 400)
 }
