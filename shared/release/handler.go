@@ -17,15 +17,8 @@ import (
 	"wxchannel/shared/wechat"
 )
 
-func adminOnly(d *app.Deps, h func(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error) httpapi.HandlerFunc {
-	auth := staffauth.NewVerifier(d)
-	return func(w http.ResponseWriter, r *http.Request) error {
-		c, err := auth.Authenticate(r, staffauth.RoleAdmin)
-		if err != nil {
-			return err
-		}
-		return h(w, r, c)
-	}
+func adminOnly(d *app.Deps, h staffauth.StaffHandler) httpapi.HandlerFunc {
+	return staffauth.NewVerifier(d).Require(h, staffauth.RoleAdmin)
 }
 
 // Status is the admin's view of the pipeline.

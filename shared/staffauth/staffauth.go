@@ -125,3 +125,17 @@ func (v *Verifier) Authenticate(r *http.Request, roles ...string) (Claims, error
 	}
 	return Claims{TenantID: c.Tenant, Subject: c.Subject, Role: c.Role}, nil
 }
+
+// StaffHandler is an endpoint that runs for an authenticated staff member.
+type StaffHandler func(w http.ResponseWriter, r *http.Request, c Claims) error
+
+// Require wraps h so that it runs only for a valid token with one of roles.
+func (v *Verifier) Require(h StaffHandler, roles ...string) httpapi.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		c, err := v.Authenticate(r, roles...)
+		if err != nil {
+			return err
+		}
+		return h(w, r, c)
+	}
+}

@@ -221,15 +221,7 @@ func NewAdminHandler(ctx context.Context, d *app.Deps) (http.Handler, error) {
 	auth := staffauth.NewVerifier(d)
 	sessions := portal.NewSessions(d)
 	rt := httpapi.NewRouter(d.Log)
-	admin := func(h func(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error) httpapi.HandlerFunc {
-		return func(w http.ResponseWriter, r *http.Request) error {
-			c, err := auth.Authenticate(r, staffauth.RoleAdmin)
-			if err != nil {
-				return err
-			}
-			return h(w, r, c)
-		}
-	}
+	admin := func(h staffauth.StaffHandler) httpapi.HandlerFunc { return auth.Require(h, staffauth.RoleAdmin) }
 	rt.Handle("GET /health/adminportal", httpapi.Health("adminportal"))
 	rt.Handle("POST /admin/invitations", admin(func(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {
 		var req struct {

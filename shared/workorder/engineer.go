@@ -22,15 +22,7 @@ func NewEngineerHandler(ctx context.Context, d *app.Deps) (http.Handler, error) 
 	auth := staffauth.NewVerifier(d)
 	settings := tenant.NewStore(d.DB)
 	rt := httpapi.NewRouter(d.Log)
-	engineer := func(h func(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error) httpapi.HandlerFunc {
-		return func(w http.ResponseWriter, r *http.Request) error {
-			c, err := auth.Authenticate(r, staffauth.RoleEngineer)
-			if err != nil {
-				return err
-			}
-			return h(w, r, c)
-		}
-	}
+	engineer := func(h staffauth.StaffHandler) httpapi.HandlerFunc { return auth.Require(h, staffauth.RoleEngineer) }
 	order := func(r *http.Request, c staffauth.Claims) (Order, error) {
 		id := r.PathValue("id")
 		if !orderIDPattern.MatchString(id) {
