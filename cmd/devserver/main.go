@@ -10,7 +10,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -21,8 +20,6 @@ import (
 	"wxchannel/functions"
 	"wxchannel/shared/app"
 	"wxchannel/shared/config"
-	"wxchannel/shared/httpapi"
-	"wxchannel/shared/lambdarun"
 	"wxchannel/shared/localdynamo"
 	"wxchannel/shared/logging"
 	"wxchannel/shared/staffauth"
@@ -143,7 +140,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	deps := &app.Deps{Config: cfg, Log: log, DB: db, Secrets: config.EnvSecrets{Getenv: getvar}, Now: time.Now,
 		HTTPClient: &http.Client{Timeout: 10 * time.Second}}
 
-	mux, jobs, err := mount(ctx, deps)
+	mux, jobs, err := functions.Mount(ctx, deps)
 	if err != nil {
 		return err
 	}
@@ -154,7 +151,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	for _, j := range jobs {
-		go runEvery(ctx, log, j, time.Duration(float64(j.every) / *scheduleScale))
+		go runEvery(ctx, j, time.Duration(float64(j.Every) / *scheduleScale))
 	}
 	if sim != nil {
 		sim.SetPushURL(base + "/wechat/component/events")
@@ -183,48 +180,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	return nil
 }
 
-type scheduledJob struct {
-	name  string
-	job   app.Job
-	every time.Duration
-	run   func(ctx context.Context) (any, error)
-}
-
-// mount builds every function exactly as its Lambda does and puts its routes
-// on one mux.
-func mount(ctx context.Context, d *app.Deps) (http.Handler, []scheduledJob, error) {
-	mux := httpapi.NewRouter(d.Log)
-	var jobs []scheduledJob
-	for _, f := range functions.All {
-		switch {
-		case f.HTTP != nil:
-			h, err := f.HTTP(ctx, d)
-			if err != nil {
-				return nil, nil, fmt.Errorf("%s: %w", f.Name, err)
-			}
-			pr, ok := h.(interface{ Patterns() []string })
-			if !ok {
-				return nil, nil, fmt.Errorf("%s: handler does not list its routes", f.Name)
-			}
-			wrapped := httpapi.Middleware(f.Name, d.Log, d.Config.RequestTimeout, h)
-			for _, p := range pr.Patterns() {
-				mux.HandleHTTP(p, wrapped)
-			}
-		case f.Job != nil:
-			job, err := f.Job(ctx, d)
-			if err != nil {
-				return nil, nil, fmt.Errorf("%s: %w", f.Name, err)
-			}
-			handler := lambdarun.ScheduledHandler(f.Name, d, job)
-			jobs = append(jobs, scheduledJob{name: f.Name, job: job, every: f.Every, run: func(ctx context.Context) (any, error) {
-				return handler(ctx, scheduledEvent(f.Name))
-			}})
-		}
-	}
-	return mux, jobs, nil
-}
-
-func runEvery(ctx context.Context, log *slog.Logger, j scheduledJob, every time.Duration) {
+func runEvery(ctx context.Context, j functions.Scheduled, every time.Duration) {
 	if every < time.Second {
 		every = time.Second
 	}
@@ -232,7 +188,7 @@ func runEvery(ctx context.Context, log *slog.Logger, j scheduledJob, every time.
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		_, _ = j.run(logging.WithRequestID(ctx, "schedule-"+j.name))
+		_, _ = j.Run(ctx) // the job logs its own summary or error
 		select {
 		case <-ctx.Done():
 			return

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"wxchannel/functions"
-	"wxchannel/shared/httpapi"
 	"wxchannel/shared/release"
 	"wxchannel/shared/staffauth"
 	"wxchannel/shared/testenv"
@@ -37,19 +36,9 @@ func newWorldBound(t *testing.T, bind bool) *world {
 	t.Helper()
 	env := testenv.New(t)
 	ctx := context.Background()
-	mux := http.NewServeMux()
-	for _, f := range functions.All {
-		if f.HTTP == nil {
-			continue
-		}
-		h, err := f.HTTP(ctx, env.Deps)
-		if err != nil {
-			t.Fatal(err)
-		}
-		wrapped := httpapi.Middleware(f.Name, env.Deps.Log, time.Minute, h)
-		for _, p := range h.(interface{ Patterns() []string }).Patterns() {
-			mux.Handle(p, wrapped)
-		}
+	mux, _, err := functions.Mount(ctx, env.Deps)
+	if err != nil {
+		t.Fatal(err)
 	}
 	w := &world{t: t, env: env, base: testenv.ServeThroughLambda(t, mux)}
 	if _, err := env.Sim.PushTicket(ctx, w.base+"/wechat/component/events"); err != nil {

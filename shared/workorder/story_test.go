@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"wxchannel/functions"
-	"wxchannel/shared/httpapi"
 	"wxchannel/shared/staffauth"
 	"wxchannel/shared/testenv"
 	"wxchannel/shared/tokens"
@@ -30,19 +29,9 @@ func newAPI(t *testing.T) *api {
 	t.Helper()
 	env := testenv.New(t)
 	ctx := context.Background()
-	mux := http.NewServeMux()
-	for _, f := range functions.All {
-		if f.HTTP == nil {
-			continue
-		}
-		h, err := f.HTTP(ctx, env.Deps)
-		if err != nil {
-			t.Fatal(err)
-		}
-		wrapped := httpapi.Middleware(f.Name, env.Deps.Log, time.Minute, h)
-		for _, p := range h.(interface{ Patterns() []string }).Patterns() {
-			mux.Handle(p, wrapped)
-		}
+	mux, _, err := functions.Mount(ctx, env.Deps)
+	if err != nil {
+		t.Fatal(err)
 	}
 	a := &api{t: t, env: env, base: testenv.ServeThroughLambda(t, mux)}
 	if _, err := env.Sim.PushTicket(ctx, a.base+"/wechat/component/events"); err != nil {

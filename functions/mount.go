@@ -1,0 +1,56 @@
+package functions
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"wxchannel/shared/app"
+	"wxchannel/shared/httpapi"
+	"wxchannel/shared/lambdarun"
+	"wxchannel/shared/logging"
+)
+
+// Scheduled is a job with its interval, run as EventBridge would.
+type Scheduled struct {
+	Name  string
+	Every time.Duration
+	Run   func(ctx context.Context) (any, error)
+}
+
+// Mount builds every HTTP function exactly as its Lambda does (wrapped in
+// the shared middleware) and routes each function's patterns to it on one
+// router, the way API Gateway routes them; it also returns the jobs. The dev
+// server and the end-to-end tests serve this.
+func Mount(ctx context.Context, d *app.Deps) (*httpapi.Router, []Scheduled, error) {
+	mux := httpapi.NewRouter(d.Log)
+	var jobs []Scheduled
+	for _, f := range All {
+		switch {
+		case f.HTTP != nil:
+			h, err := f.HTTP(ctx, d)
+			if err != nil {
+				return nil, nil, fmt.Errorf("%s: %w", f.Name, err)
+			}
+			pr, ok := h.(interface{ Patterns() []string })
+			if !ok {
+				return nil, nil, fmt.Errorf("%s: handler does not list its routes", f.Name)
+			}
+			wrapped := httpapi.Middleware(f.Name, d.Log, d.Config.RequestTimeout, h)
+			for _, p := range pr.Patterns() {
+				mux.HandleHTTP(p, wrapped)
+			}
+		case f.Job != nil:
+			job, err := f.Job(ctx, d)
+			if err != nil {
+				return nil, nil, fmt.Errorf("%s: %w", f.Name, err)
+			}
+			handler := lambdarun.ScheduledHandler(f.Name, d, job)
+			name := f.Name
+			jobs = append(jobs, Scheduled{Name: name, Every: f.Every, Run: func(ctx context.Context) (any, error) {
+				return handler(logging.WithRequestID(ctx, "schedule-"+name), scheduledEvent(name))
+			}})
+		}
+	}
+	return mux, jobs, nil
+}
