@@ -113,6 +113,10 @@ func TestRouterAndMiddleware(t *testing.T) {
 		return errors.New("storage node 10.0.0.7 rejected the write")
 	})
 	rt.Handle("GET /panic", func(w http.ResponseWriter, r *http.Request) error { panic("bad") })
+	rt.Handle("GET /things/{id}", func(w http.ResponseWriter, r *http.Request) error {
+		httpapi.WriteJSON(w, 200, map[string]string{"id": r.PathValue("id")})
+		return nil
+	})
 	h := httpapi.Middleware("things", log, time.Second, rt)
 
 	cases := []struct {
@@ -121,6 +125,7 @@ func TestRouterAndMiddleware(t *testing.T) {
 		code                     string
 	}{
 		{"created", "POST", "/things", `{"name":"a"}`, 201, ""},
+		{"path value", "GET", "/things/42", "", 200, ""},
 		{"malformed", "POST", "/things", `{`, 400, "malformed_json"},
 		{"unknown route", "GET", "/nothing", "", 404, "route_not_found"},
 		{"wrong method", "PUT", "/things", "", 405, "method_not_allowed"},
@@ -140,6 +145,9 @@ func TestRouterAndMiddleware(t *testing.T) {
 				t.Fatalf("request id not echoed")
 			}
 			if tc.code == "" {
+				if tc.name == "path value" && !strings.Contains(rec.Body.String(), `"id":"42"`) {
+					t.Fatalf("path value lost: %s", rec.Body)
+				}
 				return
 			}
 			var env struct {

@@ -58,7 +58,8 @@ func (rt *Router) Patterns() []string { return append([]string(nil), rt.patterns
 func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h, pattern := rt.mux.Handler(r)
 	if pattern != "" {
-		h.ServeHTTP(w, r)
+		// The mux itself dispatches, so path values ({id}) are set.
+		rt.mux.ServeHTTP(w, r)
 		return
 	}
 	// The mux found no route: record its answer (404, 405 with Allow, or a
