@@ -15,6 +15,10 @@ FUZZTIME  ?= 10s
 run:
 	$(GO) run ./cmd/devserver
 
+## demo: the walkthrough over HTTP against the dev server `make run` started (another terminal)
+demo:
+	$(GO) run ./cmd/demo
+
 ## test: every test against the embedded DynamoDB server and the WeChat simulator
 test:
 	$(GO) test $(TEST_FLAGS) ./...

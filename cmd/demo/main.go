@@ -1,0 +1,451 @@
+// Command demo walks through the whole product over HTTP against a running
+// dev server (`make run`): WeChat pushes a verify ticket, the tenant's admin
+// connects the enterprise mini program, our platform prepares it, submits it
+// for review and releases it, then a customer logs in, registers and asks
+// for service, an engineer nearby takes the job, checks in and out on site,
+// the customer rates it and the engineer's mileage is computed.
+//
+// The people and systems on WeChat's side (the admin scanning the link, the
+// mini program's wx.login, WeChat's reviewers) are played through the
+// simulator's console (/sim/...); everything else is our real API.
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"strings"
+	"time"
+
+	"wxchannel/shared/devstack"
+)
+
+func main() {
+	api := flag.String("api", envOr("DEMO_API", "http://127.0.0.1:8080"), "base URL of the dev server")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := Run(ctx, *api, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "demo:", err)
+		os.Exit(1)
+	}
+}
+
+// Run drives the story against the dev server at api and prints each step.
+func Run(ctx context.Context, api string, out io.Writer) error {
+	d := &demo{ctx: ctx, api: strings.TrimRight(api, "/"), out: out, http: &http.Client{Timeout: 30 * time.Second}}
+	if err := d.getJSON(d.api+"/dev/info", &d.info); err != nil {
+		return fmt.Errorf("no dev server at %s (start it with `make run`): %w", d.api, err)
+	}
+	if d.info.WeChatSimulator == "" {
+		return errors.New("the dev server talks to an external WeChat API; the walkthrough needs the simulator")
+	}
+	d.run = suffix()
+	for _, step := range []func() error{d.platform, d.authorize, d.release, d.customer, d.engineer, d.followUp} {
+		if err := step(); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(out, "\nDone: %d steps, every one through the real handlers.\n", d.n)
+	return nil
+}
+
+type demo struct {
+	ctx  context.Context
+	api  string
+	out  io.Writer
+	http *http.Client
+	info devstack.Info
+	run  string
+	n    int
+
+	appid       string
+	session     string
+	publicUser  string
+	orderID     string
+	secondOrder string
+}
+
+// The customer's site (Pudong, Shanghai) and a second one 10 km north.
+const (
+	siteLat, siteLng     = 31.2304, 121.4737
+	secondLat, secondLng = 31.3204, 121.4737
+)
+
+func (d *demo) platform() error {
+	d.section("Platform: WeChat's verify ticket and our component token")
+	if _, err := d.sim("POST", "/sim/ticket", struct{}{}); err != nil {
+		return err
+	}
+	d.step("WeChat pushes component_verify_ticket", "POST /wechat/component/events → signature checked, decrypted, stored (reply \"success\")")
+	return nil
+}
+
+func (d *demo) authorize() error {
+	d.section("Enterprise mini program: authorization")
+	// A previous run bound another mini program; unbind it so this run's
+	// account can be connected.
+	st, err := d.admin("GET", "/admin/miniprogram/binding", nil, 200)
+	if err != nil {
+		return err
+	}
+	if b, ok := st["binding"].(map[string]any); ok && b["status"] == "bound" {
+		if _, err := d.admin("DELETE", "/admin/miniprogram/binding", nil, 204); err != nil {
+			return err
+		}
+		d.step("unbind the previous run's mini program", fmt.Sprintf("DELETE /admin/miniprogram/binding → %v unbound", b["appid"]))
+	}
+	d.appid = "wxde30" + d.run
+	if _, err := d.sim("POST", "/sim/authorizers", map[string]any{"appid": d.appid, "name": "Demo Equipment Service", "user_name": "gh_" + d.run,
+		"principal_name": "Demo Equipment Co., Ltd.",
+		"head_img":       "https://img.example/demo-logo.png", "signature": "After-sales service for Demo Equipment", "mini_program": true, "certified": true, "permissions": []int{17, 18, 30},
+		"categories": []map[string]string{{"First": "Tools", "Second": "Equipment management"}}}); err != nil {
+		return err
+	}
+	d.step("the enterprise has a certified mini program", d.appid+" (permission sets 17, 18, 30)")
+	links, err := d.admin("POST", "/admin/miniprogram/authorization", nil, 201)
+	if err != nil {
+		return err
+	}
+	pc := str(links, "pc_url")
+	d.step("admin asks for the authorization link", "POST /admin/miniprogram/authorization → "+shorten(pc, 90))
+	d.step("our component token", "creating the pre-auth code needed the component token: minted from the stored ticket and kept in DynamoDB")
+	scan, err := d.sim("POST", "/sim/authorize", map[string]any{"auth_url": pc, "appid": d.appid})
+	if err != nil {
+		return err
+	}
+	d.step("admin scans and confirms in WeChat", "WeChat pushes the `authorized` event and redirects the browser")
+	redirect, err := url.Parse(str(scan, "redirect_url"))
+	if err != nil {
+		return err
+	}
+	cb, err := d.call("GET", "/wechat/auth/callback?"+redirect.RawQuery, "", nil, nil, 200)
+	if err != nil {
+		return err
+	}
+	d.step("authorization callback", fmt.Sprintf("GET /wechat/auth/callback → bound=%v appid=%s", cb["bound"], str(cb, "appid")))
+	st, err = d.admin("GET", "/admin/miniprogram/binding", nil, 200)
+	if err != nil {
+		return err
+	}
+	d.step("binding status", fmt.Sprintf("mode=%s, %s certified=%v, authorizer token %s", str(st, "mode"), str(st, "binding", "name"),
+		get(st, "binding", "certified"), str(st, "tokens", "status")))
+	return nil
+}
+
+func (d *demo) release() error {
+	d.section("Code release: prepare, review, release")
+	prep, err := d.admin("POST", "/admin/miniprogram/prepare", nil, 200)
+	if err != nil {
+		return err
+	}
+	d.step("prepare", "POST /admin/miniprogram/prepare → "+steps(prep))
+	if _, err := d.sim("POST", "/sim/privacy-interface/approve", map[string]any{"appid": d.appid}); err != nil {
+		return err
+	}
+	prep, err = d.admin("POST", "/admin/miniprogram/prepare", nil, 200)
+	if err != nil {
+		return err
+	}
+	d.step("WeChat approves wx.getLocation; prepare again", steps(prep))
+	sub, err := d.admin("POST", "/admin/miniprogram/review", map[string]any{}, 202)
+	if err != nil {
+		return err
+	}
+	d.step("commit the template and submit for review", fmt.Sprintf("POST /admin/miniprogram/review → %s, version %s, audit %v", str(sub, "state"), str(sub, "version"), get(sub, "audit_id")))
+	if _, err := d.sim("POST", "/sim/audit", map[string]any{"appid": d.appid, "status": 0}); err != nil {
+		return err
+	}
+	st, err := d.admin("GET", "/admin/miniprogram/release-status", nil, 200)
+	if err != nil {
+		return err
+	}
+	d.step("WeChat approves and pushes weapp_audit_success", "POST /wechat/events/"+d.appid+" → release-status "+str(st, "state"))
+	rel, err := d.admin("POST", "/admin/miniprogram/release", nil, 200)
+	if err != nil {
+		return err
+	}
+	d.step("release", fmt.Sprintf("POST /admin/miniprogram/release → %s %s", str(rel, "state"), str(rel, "released_version")))
+	qr, err := d.admin("GET", "/admin/miniprogram/qrcode?device_sn=DEMO-AC-0001", nil, 200)
+	if err != nil {
+		return err
+	}
+	d.step("device QR code", fmt.Sprintf("GET /admin/miniprogram/qrcode → %s code, %s, %d bytes (base64)", str(qr, "kind"), str(qr, "content_type"), len(str(qr, "image_base64"))))
+	return nil
+}
+
+func (d *demo) customer() error {
+	d.section("Terminal user: login, registration, work order")
+	code, err := d.sim("POST", "/sim/js-code", map[string]any{"appid": d.appid, "openid": "o-demo-" + d.run})
+	if err != nil {
+		return err
+	}
+	login, err := d.call("POST", "/portal/login", "", map[string]any{"code": str(code, "code"), "appid": d.appid}, nil, 200)
+	if err != nil {
+		return err
+	}
+	d.session = str(login, "session_token")
+	d.step("customer opens the enterprise mini program (wx.login)", fmt.Sprintf("POST /portal/login → user %s of tenant %s, session 2 h (no session_key)", str(login, "user", "user_id"), str(login, "user", "tenant_id")))
+	inv, err := d.admin("POST", "/admin/invitations", map[string]any{"customer_id": "CUST-0042", "max_uses": 5, "expires_in_days": 30}, 201)
+	if err != nil {
+		return err
+	}
+	d.step("admin issues an invitation code", "POST /admin/invitations → "+str(inv, "code")+" for customer CUST-0042")
+	reg, err := d.call("POST", "/portal/registration/invitation", d.session, map[string]any{"code": str(inv, "code")}, nil, 200)
+	if err != nil {
+		return err
+	}
+	d.step("customer registers with the code", "POST /portal/registration/invitation → customer "+str(reg, "user", "customer_id"))
+	body := map[string]any{"category": "repair", "description": "The compressor makes a grinding noise and trips the breaker",
+		"device_sn": "DEMO-AC-0001", "contact_name": "Li Lei", "phone": "13800138000", "address": "88 Century Avenue, Pudong, Shanghai",
+		"latitude": siteLat, "longitude": siteLng}
+	key := "demo-" + d.run + "-1"
+	created, err := d.call("POST", "/portal/work-orders", d.session, body, map[string]string{"Idempotency-Key": key}, 201)
+	if err != nil {
+		return err
+	}
+	d.orderID = str(created, "work_order", "id")
+	d.step("customer asks for service", "POST /portal/work-orders → "+d.orderID+" "+str(created, "work_order", "status"))
+	again, err := d.call("POST", "/portal/work-orders", d.session, body, map[string]string{"Idempotency-Key": key}, 200)
+	if err != nil {
+		return err
+	}
+	d.step("the phone retries on a bad network", fmt.Sprintf("same Idempotency-Key → the same order %s (replayed=%v)", str(again, "work_order", "id"), get(again, "replayed")))
+
+	// A second customer, through the public mini program's QR code.
+	scene, err := d.admin("POST", "/admin/qr-scenes", map[string]any{}, 201)
+	if err != nil {
+		return err
+	}
+	pcode, err := d.sim("POST", "/sim/js-code", map[string]any{"appid": d.info.PublicAppID, "openid": "o-public-" + d.run})
+	if err != nil {
+		return err
+	}
+	plogin, err := d.call("POST", "/portal/login", "", map[string]any{"code": str(pcode, "code"), "scene": str(scene, "scene")}, nil, 200)
+	if err != nil {
+		return err
+	}
+	d.publicUser = str(plogin, "session_token")
+	second, err := d.call("POST", "/portal/work-orders", d.publicUser, map[string]any{"category": "maintenance", "description": "Yearly maintenance of the chiller",
+		"device_sn": "DEMO-CH-0002", "contact_name": "Han Meimei", "phone": "13900139000", "address": "1 Guoquan Road, Yangpu, Shanghai",
+		"latitude": secondLat, "longitude": secondLng}, map[string]string{"Idempotency-Key": "demo-" + d.run + "-2"}, 201)
+	if err != nil {
+		return err
+	}
+	d.secondOrder = str(second, "work_order", "id")
+	d.step("another customer scans the tenant's QR in the public mini program", "scene "+str(scene, "scene")+" → guest login → order "+d.secondOrder)
+	return nil
+}
+
+func (d *demo) engineer() error {
+	d.section("Engineer: nearby, check-in, check-out")
+	near, err := d.engineerCall("GET", fmt.Sprintf("/engineer/work-orders/nearby?lat=%.4f&lng=%.4f&radius_km=5", siteLat+0.01, siteLng+0.016), nil, 200)
+	if err != nil {
+		return err
+	}
+	found := false
+	list, _ := near["work_orders"].([]any)
+	for _, o := range list {
+		if m, _ := o.(map[string]any); m["id"] == d.orderID {
+			found = true
+			d.step("engineer looks for work nearby", fmt.Sprintf("GET /engineer/work-orders/nearby → %d open orders within 5 km, ours %.1f km away", len(list), m["distance_km"]))
+		}
+	}
+	if !found {
+		return fmt.Errorf("the new order is not among the nearby ones: %v", near)
+	}
+	for _, id := range []string{d.orderID, d.secondOrder} {
+		lat, lng := siteLat, siteLng
+		if id == d.secondOrder {
+			lat, lng = secondLat, secondLng
+		}
+		if _, err := d.engineerCall("POST", "/engineer/work-orders/"+id+"/accept", nil, 200); err != nil {
+			return err
+		}
+		if _, err := d.engineerCall("POST", "/engineer/work-orders/"+id+"/status", map[string]any{"status": "en_route"}, 200); err != nil {
+			return err
+		}
+		in, err := d.engineerCall("POST", "/engineer/work-orders/"+id+"/check-in", map[string]any{"latitude": lat + 0.0002, "longitude": lng + 0.0002}, 201)
+		if err != nil {
+			return err
+		}
+		if _, err := d.engineerCall("POST", "/engineer/work-orders/"+id+"/status", map[string]any{"status": "in_progress"}, 200); err != nil {
+			return err
+		}
+		if _, err := d.engineerCall("POST", "/engineer/work-orders/"+id+"/check-out", map[string]any{"latitude": lat + 0.0002, "longitude": lng + 0.0002}, 200); err != nil {
+			return err
+		}
+		if _, err := d.engineerCall("POST", "/engineer/work-orders/"+id+"/status", map[string]any{"status": "completed", "note": "Replaced the worn bearing"}, 200); err != nil {
+			return err
+		}
+		d.step("accept → en route → check in → work → check out → completed", fmt.Sprintf("%s, checked in %v m from the site", id, get(in, "distance_m")))
+	}
+	return nil
+}
+
+func (d *demo) followUp() error {
+	d.section("Follow-up: timeline, rating, mileage")
+	det, err := d.call("GET", "/portal/work-orders/"+d.orderID, d.session, nil, nil, 200)
+	if err != nil {
+		return err
+	}
+	var statuses []string
+	tl, _ := det["timeline"].([]any)
+	for _, e := range tl {
+		m, _ := e.(map[string]any)
+		statuses = append(statuses, fmt.Sprint(m["status"]))
+	}
+	d.step("customer follows the order", "GET /portal/work-orders/{id} → "+strings.Join(statuses, " → "))
+	if _, err := d.call("POST", "/portal/work-orders/"+d.orderID+"/rating", d.session, map[string]any{"stars": 5, "comment": "Quick and tidy"}, nil, 200); err != nil {
+		return err
+	}
+	d.step("customer rates the service", "POST /portal/work-orders/{id}/rating → 5 stars (once only)")
+	day := time.Now().UTC().Format("2006-01-02")
+	m, err := d.engineerCall("GET", "/engineer/mileage?from="+day+"&to="+day, nil, 200)
+	if err != nil {
+		return err
+	}
+	d.step("engineer's mileage for reimbursement", fmt.Sprintf("GET /engineer/mileage → %.1f km today (between consecutive check-ins)", get(m, "total_km")))
+	return nil
+}
+
+// --- output ---
+
+func (d *demo) section(title string) { fmt.Fprintf(d.out, "\n== %s\n", title) }
+
+func (d *demo) step(what, detail string) {
+	d.n++
+	fmt.Fprintf(d.out, "%3d. %s\n     %s\n", d.n, what, detail)
+}
+
+func steps(prep map[string]any) string {
+	list, _ := prep["steps"].([]any)
+	var parts []string
+	for _, s := range list {
+		m, _ := s.(map[string]any)
+		part := fmt.Sprintf("%v %v", m["step"], m["status"])
+		if m["status"] == "failed" {
+			part += fmt.Sprintf(" (%v)", m["detail"])
+		}
+		parts = append(parts, part)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// --- HTTP ---
+
+func (d *demo) admin(method, path string, body any, want int) (map[string]any, error) {
+	return d.call(method, path, d.info.AdminToken, body, nil, want)
+}
+
+func (d *demo) engineerCall(method, path string, body any, want int) (map[string]any, error) {
+	return d.call(method, path, d.info.EngineerToken, body, nil, want)
+}
+
+func (d *demo) sim(method, path string, body any) (map[string]any, error) {
+	return d.do(method, d.info.WeChatSimulator+path, "", body, nil, 200)
+}
+
+func (d *demo) call(method, path, token string, body any, headers map[string]string, want int) (map[string]any, error) {
+	return d.do(method, d.api+path, token, body, headers, want)
+}
+
+func (d *demo) do(method, u, token string, body any, headers map[string]string, want int) (map[string]any, error) {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(d.ctx, method, u, rd)
+	if err != nil {
+		return nil, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := d.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", method, u, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return nil, err
+	}
+	var out map[string]any
+	_ = json.Unmarshal(raw, &out)
+	if resp.StatusCode != want {
+		return out, fmt.Errorf("%s %s: HTTP %d, expected %d: %s", method, u, resp.StatusCode, want, bytes.TrimSpace(raw))
+	}
+	return out, nil
+}
+
+func (d *demo) getJSON(u string, v any) error {
+	req, err := http.NewRequestWithContext(d.ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := d.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("HTTP %d", resp.StatusCode)
+	}
+	return json.NewDecoder(resp.Body).Decode(v)
+}
+
+func get(m map[string]any, path ...string) any {
+	var v any = m
+	for _, p := range path {
+		mm, _ := v.(map[string]any)
+		v = mm[p]
+	}
+	return v
+}
+
+func str(m map[string]any, path ...string) string {
+	s, _ := get(m, path...).(string)
+	return s
+}
+
+func shorten(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// suffix makes this run's WeChat accounts distinct from earlier runs'.
+func suffix() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}

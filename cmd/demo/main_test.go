@@ -1,0 +1,42 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+
+	"wxchannel/shared/devstack"
+)
+
+// TestWalkthrough runs the walkthrough twice against a dev stack, as
+// `make demo` runs it against `make run`: every step must succeed, and a
+// second run must work on the state the first one left.
+func TestWalkthrough(t *testing.T) {
+	ctx := context.Background()
+	st, err := devstack.Start(ctx, devstack.Options{Addr: "127.0.0.1:0", LogLevel: "error"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	for run := 1; run <= 2; run++ {
+		var out bytes.Buffer
+		if err := Run(ctx, st.URL, &out); err != nil {
+			t.Fatalf("run %d: %v\n%s", run, err, out.String())
+		}
+		text := out.String()
+		for _, want := range []string{"bound=true", "release-status approved", "→ released " + devstack.TemplateVersion,
+			"release code", "replayed=true", "customer CUST-0042", "submitted → accepted → en_route → in_progress → completed", "km today"} {
+			if !strings.Contains(text, want) {
+				t.Errorf("run %d: output lacks %q:\n%s", run, want, text)
+			}
+		}
+		if run == 2 && !strings.Contains(text, "unbind the previous run's mini program") {
+			t.Errorf("the second run did not replace the first run's binding:\n%s", text)
+		}
+		t.Logf("run %d:\n%s", run, text)
+	}
+	if st.Sim.Calls("submit_audit") != 2 || st.Sim.Calls("release") != 2 {
+		t.Errorf("WeChat saw %d submissions and %d releases, want 2 each", st.Sim.Calls("submit_audit"), st.Sim.Calls("release"))
+	}
+}

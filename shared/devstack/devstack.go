@@ -1,0 +1,334 @@
+// Package devstack starts the whole product on one loopback HTTP server:
+// every function's handler on its route, the schedules on tickers, the
+// embedded DynamoDB-protocol server, the WeChat simulator and an in-memory
+// S3-compatible server. The dev server (`make run`), the walkthrough's test
+// and the load test start it; nothing leaves the machine.
+package devstack
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"wxchannel/functions"
+	"wxchannel/shared/app"
+	"wxchannel/shared/config"
+	"wxchannel/shared/localdynamo"
+	"wxchannel/shared/logging"
+	"wxchannel/shared/staffauth"
+	"wxchannel/shared/storage"
+	"wxchannel/shared/tenant"
+	"wxchannel/shared/wechat/wechatsim"
+)
+
+// Local defaults. They are development values, not secrets of any real
+// platform; the simulator accepts them.
+var devDefaults = map[string]string{
+	config.EnvStage:                "local",
+	config.EnvPlatformTable:        "wxchannel-platform",
+	config.EnvServiceTable:         "wxchannel-service",
+	config.EnvComponentAppID:       "wxd0c0mp0nent0dev1",
+	config.EnvPublicAppID:          "wxd0pub11c0app0dev",
+	config.SecretComponentSecret:   "dev-component-secret",
+	config.SecretComponentToken:    "devtoken",
+	config.SecretEncodingAESKey:    "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
+	config.SecretPublicAppSecret:   "dev-public-app-secret",
+	config.SecretSessionSigningKey: "dev-session-signing-key-0123456789abcdef",
+	config.SecretAdminSigningKey:   "dev-admin-signing-key-0123456789abcdef",
+	config.SecretStateSigningKey:   "dev-state-signing-key-0123456789abcdef",
+}
+
+// DemoTenant is the tenant the stack creates and issues staff tokens for.
+const DemoTenant = "demo"
+
+// PublicAPIBase is the API's public base URL in the dev stack.
+const PublicAPIBase = "https://api.wxchannel.test"
+
+// TemplateVersion is the platform's code template the simulator offers.
+const TemplateVersion = "1.0.0"
+
+// Options configure a stack. Zero values pick the local defaults.
+type Options struct {
+	// Addr is the listen address (keep it on loopback); default
+	// 127.0.0.1:8080, "127.0.0.1:0" for a free port.
+	Addr string
+	// DynamoDBEndpoint uses this endpoint instead of the embedded server.
+	DynamoDBEndpoint string
+	// WeChatBase uses this WeChat API base URL instead of the simulator.
+	WeChatBase string
+	// TicketEvery is how often the simulator pushes a verify ticket.
+	TicketEvery time.Duration
+	// ScheduleScale runs schedules this many times faster.
+	ScheduleScale float64
+	// NoSchedules leaves the jobs to the caller (load tests).
+	NoSchedules bool
+	LogLevel    string
+	Log         io.Writer
+	// Getenv overrides defaults (tables, app ids, secrets, upload bucket).
+	Getenv func(string) string
+}
+
+// Stack is a running product.
+type Stack struct {
+	URL            string
+	Sim            *wechatsim.Sim // nil with an external WeChat base
+	Dynamo         *localdynamo.Server
+	Deps           *app.Deps
+	Jobs           []functions.Scheduled
+	AdminToken     string
+	EngineerToken  string
+	ComponentAppID string
+	PublicAppID    string
+
+	srv     *http.Server
+	errc    chan error
+	cancel  context.CancelFunc
+	closers []func()
+}
+
+// Info is what GET /dev/info tells a local client (the walkthrough): where
+// the simulator is and the demo tenant's staff tokens. Only the dev stack
+// serves it; no deployed function has such a route.
+type Info struct {
+	API             string `json:"api"`
+	WeChatSimulator string `json:"wechat_simulator,omitempty"`
+	Tenant          string `json:"tenant"`
+	AdminToken      string `json:"admin_token"`
+	EngineerToken   string `json:"engineer_token"`
+	ComponentAppID  string `json:"component_appid"`
+	PublicAppID     string `json:"public_appid"`
+	TemplateVersion string `json:"template_version"`
+}
+
+// Start starts everything; Close stops it.
+func Start(ctx context.Context, o Options) (st *Stack, err error) {
+	if o.Getenv == nil {
+		o.Getenv = func(string) string { return "" }
+	}
+	if o.Addr == "" {
+		o.Addr = "127.0.0.1:8080"
+	}
+	if o.TicketEvery == 0 {
+		o.TicketEvery = 10 * time.Minute
+	}
+	if o.ScheduleScale <= 0 {
+		o.ScheduleScale = 1
+	}
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+	if o.LogLevel == "" {
+		o.LogLevel = "info"
+	}
+	log := logging.New(o.Log, o.LogLevel)
+	st = &Stack{errc: make(chan error, 1)}
+	defer func() {
+		if err != nil {
+			st.Close()
+		}
+	}()
+
+	vars := map[string]string{}
+	for k, v := range devDefaults {
+		vars[k] = v
+	}
+	for _, k := range append([]string{config.EnvPlatformTable, config.EnvServiceTable, config.EnvComponentAppID, config.EnvPublicAppID, config.EnvAPIBaseURL}, config.SecretNames...) {
+		if v := o.Getenv(k); v != "" {
+			vars[k] = v
+		}
+	}
+
+	ln, err := net.Listen("tcp", o.Addr)
+	if err != nil {
+		return st, fmt.Errorf("listen: %w", err)
+	}
+	st.closers = append(st.closers, func() { _ = ln.Close() })
+	st.URL = "http://" + ln.Addr().String()
+	if vars[config.EnvAPIBaseURL] == "" {
+		// What WeChat and the mini program are told our API is (redirect
+		// URIs, server domains, ext.json). WeChat accepts only https
+		// domains, so locally it is a reserved test name; local clients
+		// use st.URL.
+		vars[config.EnvAPIBaseURL] = PublicAPIBase
+	}
+
+	if o.DynamoDBEndpoint == "" {
+		dyn, err := localdynamo.Start()
+		if err != nil {
+			return st, fmt.Errorf("start embedded DynamoDB: %w", err)
+		}
+		st.Dynamo = dyn
+		st.closers = append(st.closers, func() { _ = dyn.Close() })
+		o.DynamoDBEndpoint = dyn.URL
+	}
+	vars[config.EnvDynamoDBEndpoint] = o.DynamoDBEndpoint
+
+	if bucket := o.Getenv(config.EnvUploadBucket); bucket == "" {
+		s3URL, stopS3, err := startS3(devUploadBucket)
+		if err != nil {
+			return st, err
+		}
+		st.closers = append(st.closers, stopS3)
+		vars[config.EnvUploadBucket], vars[config.EnvS3Endpoint] = devUploadBucket, s3URL
+	} else {
+		vars[config.EnvUploadBucket], vars[config.EnvS3Endpoint] = bucket, o.Getenv(config.EnvS3Endpoint)
+	}
+
+	if o.WeChatBase == "" {
+		sim, err := wechatsim.Start(wechatsim.Options{
+			ComponentAppID: vars[config.EnvComponentAppID], ComponentSecret: vars[config.SecretComponentSecret],
+			Token: vars[config.SecretComponentToken], EncodingAESKey: vars[config.SecretEncodingAESKey],
+			Logger: log.With("component", "wechatsim"),
+		})
+		if err != nil {
+			return st, fmt.Errorf("start WeChat simulator: %w", err)
+		}
+		st.Sim = sim
+		st.closers = append(st.closers, sim.Close)
+		sim.AddPublicApp(vars[config.EnvPublicAppID], vars[config.SecretPublicAppSecret])
+		o.WeChatBase = sim.URL
+	}
+	vars[config.EnvWeChatBaseURL] = o.WeChatBase
+
+	getvar := func(k string) string { return vars[k] }
+	cfg, err := config.FromEnv(getvar)
+	if err != nil {
+		return st, err
+	}
+	db, err := storage.Open(ctx, storage.Options{Region: cfg.Region, Endpoint: cfg.DynamoDBEndpoint, PlatformTable: cfg.PlatformTable, ServiceTable: cfg.ServiceTable})
+	if err != nil {
+		return st, err
+	}
+	if err := storage.CreateTables(ctx, db.Client, map[string]string{"PlatformTable": cfg.PlatformTable, "ServiceTable": cfg.ServiceTable}); err != nil {
+		return st, err
+	}
+	st.Deps = &app.Deps{Config: cfg, Log: log, DB: db, Secrets: config.EnvSecrets{Getenv: getvar}, Now: time.Now,
+		HTTPClient: &http.Client{Timeout: 10 * time.Second}}
+	st.ComponentAppID, st.PublicAppID = cfg.ComponentAppID, cfg.PublicAppID
+	if err := st.seedDemoTenant(ctx); err != nil {
+		return st, err
+	}
+
+	router, jobs, err := functions.Mount(ctx, st.Deps)
+	if err != nil {
+		return st, err
+	}
+	st.Jobs = jobs
+	mux := http.NewServeMux()
+	mux.Handle("/", router)
+	mux.HandleFunc("GET /dev/info", st.serveInfo)
+	st.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() { st.errc <- st.srv.Serve(ln) }()
+
+	runCtx, cancel := context.WithCancel(context.Background())
+	st.cancel = cancel
+	if !o.NoSchedules {
+		for _, j := range jobs {
+			go runEvery(runCtx, j, time.Duration(float64(j.Every)/o.ScheduleScale))
+		}
+	}
+	if st.Sim != nil {
+		st.Sim.SetPushURL(st.URL + "/wechat/component/events")
+		st.Sim.SetMessageURL(st.URL + "/wechat/events/$APPID$")
+		// The platform's code template, as uploaded from the developer tools.
+		st.Sim.AddTemplate(wechatsim.Template{ID: 1, Version: TemplateVersion, Desc: "after-sales service portal"})
+		// WeChat scans a fresh commit for privacy interfaces for minutes;
+		// locally the scan is done at once (tests cover the wait).
+		st.Sim.SetPrivacyScanDelay(0)
+		go st.Sim.StartTicketPusher(runCtx, st.URL+"/wechat/component/events", o.TicketEvery)
+	}
+	return st, nil
+}
+
+// seedDemoTenant issues the demo tenant's staff tokens and saves its portal
+// settings (guest access and invitation codes on) unless saved before.
+func (st *Stack) seedDemoTenant(ctx context.Context) error {
+	key, err := st.Deps.Secrets.Get(ctx, config.SecretAdminSigningKey)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	st.AdminToken, err = staffauth.Issue([]byte(key), staffauth.Claims{TenantID: DemoTenant, Subject: "demo-admin", Role: staffauth.RoleAdmin}, staffauth.MaxTTL, now)
+	if err != nil {
+		return err
+	}
+	st.EngineerToken, err = staffauth.Issue([]byte(key), staffauth.Claims{TenantID: DemoTenant, Subject: "demo-engineer", Role: staffauth.RoleEngineer}, staffauth.MaxTTL, now)
+	if err != nil {
+		return err
+	}
+	s := tenant.Defaults()
+	s.DisplayName, s.InvitationCodes, s.SerialRegistration = "Demo Equipment Co.", true, true
+	if _, err := tenant.NewStore(st.Deps.DB).PutSettings(ctx, DemoTenant, s); err != nil && !errors.Is(err, storage.ErrConflict) {
+		return fmt.Errorf("demo tenant: %w", err)
+	}
+	return nil
+}
+
+// Info describes the stack for local clients.
+func (st *Stack) Info() Info {
+	in := Info{API: st.URL, Tenant: DemoTenant, AdminToken: st.AdminToken, EngineerToken: st.EngineerToken,
+		ComponentAppID: st.ComponentAppID, PublicAppID: st.PublicAppID, TemplateVersion: TemplateVersion}
+	if st.Sim != nil {
+		in.WeChatSimulator = st.Sim.URL
+	}
+	return in
+}
+
+func (st *Stack) serveInfo(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(st.Info())
+}
+
+// Wait blocks until ctx ends or the server fails.
+func (st *Stack) Wait(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+		return nil
+	case err := <-st.errc:
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		return err
+	}
+}
+
+// Close stops the server, the schedules and every embedded service.
+func (st *Stack) Close() {
+	if st.cancel != nil {
+		st.cancel()
+	}
+	if st.srv != nil {
+		ctx, done := context.WithTimeout(context.Background(), 2*time.Second)
+		if err := st.srv.Shutdown(ctx); err != nil {
+			// Connections that never sent a request keep Shutdown waiting.
+			_ = st.srv.Close()
+		}
+		done()
+	}
+	for i := len(st.closers) - 1; i >= 0; i-- {
+		st.closers[i]()
+	}
+	st.closers = nil
+}
+
+func runEvery(ctx context.Context, j functions.Scheduled, every time.Duration) {
+	if every < time.Second {
+		every = time.Second
+	}
+	// Run once at start so tokens exist as soon as a ticket arrives.
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		_, _ = j.Run(ctx) // the job logs its own summary or error
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
