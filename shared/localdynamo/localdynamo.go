@@ -31,6 +31,7 @@ type Server struct {
 
 	mu    sync.Mutex
 	calls map[string]int
+	busy  time.Duration
 }
 
 // Start listens on a free loopback port.
@@ -45,7 +46,7 @@ func StartOn(addr string) (*Server, error) {
 	s := &Server{mini: miniserver.NewServer(), ln: ln, calls: map[string]int{}}
 	s.handler = compat{next: s.mini, count: s.count}
 	s.URL = "http://" + ln.Addr().String()
-	s.http = &http.Server{Handler: s.handler, ReadHeaderTimeout: 5 * time.Second}
+	s.http = &http.Server{Handler: http.HandlerFunc(s.timed), ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			panic(fmt.Sprintf("embedded DynamoDB server stopped: %v", err))
@@ -70,6 +71,24 @@ func (s *Server) count(op string) {
 	s.mu.Unlock()
 }
 
+// timed serves a request and adds the time the server spent on it to
+// Busy, so benchmarks can tell our code's time from the storage's.
+func (s *Server) timed(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	s.handler.ServeHTTP(w, r)
+	d := time.Since(start)
+	s.mu.Lock()
+	s.busy += d
+	s.mu.Unlock()
+}
+
+// Busy returns the time spent serving requests since the last ResetCalls.
+func (s *Server) Busy() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.busy
+}
+
 // Calls returns how many requests of each operation ("Query", "PutItem",
 // ...) reached the server since the last ResetCalls.
 func (s *Server) Calls() map[string]int {
@@ -86,6 +105,7 @@ func (s *Server) Calls() map[string]int {
 func (s *Server) ResetCalls() {
 	s.mu.Lock()
 	s.calls = map[string]int{}
+	s.busy = 0
 	s.mu.Unlock()
 }
 

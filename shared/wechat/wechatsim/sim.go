@@ -220,6 +220,18 @@ func (s *Sim) Calls(api string) int {
 	return s.calls[api]
 }
 
+// TotalCalls returns how many API calls the simulator answered since the
+// last ResetCalls, over every API.
+func (s *Sim) TotalCalls() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, c := range s.calls {
+		n += c
+	}
+	return n
+}
+
 // ResetCalls zeroes every counter.
 func (s *Sim) ResetCalls() {
 	s.mu.Lock()

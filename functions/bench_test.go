@@ -1,0 +1,410 @@
+package functions_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
+
+	"wxchannel/functions"
+	"wxchannel/shared/httpapi"
+	"wxchannel/shared/staffauth"
+	"wxchannel/shared/testenv"
+	"wxchannel/shared/tokens"
+	"wxchannel/shared/wechat/wechatsim"
+)
+
+// BenchmarkFunction runs one representative request per function through
+// the function's own handler behind the API Gateway v2 adapter, as its
+// Lambda runs it, against the embedded DynamoDB server and the simulator.
+// Besides ns/op it reports, per request: DynamoDB calls counted at the
+// server (ddb-calls/op), the time the DynamoDB server spent on them
+// (storage-µs/op), our own path without that time (handler-µs/op: the
+// adapter, middleware, validation, crypto, the SDK's marshalling and the
+// loopback round trips), and WeChat calls (wechat-calls/op). Setup that a
+// request needs (a fresh wx.login code, a fresh push) is outside the timer.
+//
+//	go test -run '^$' -bench BenchmarkFunction -benchtime 200x ./functions/
+func BenchmarkFunction(b *testing.B) {
+	w := newBenchWorld(b)
+	for _, f := range functions.All {
+		c, ok := w.cases[f.Name]
+		if !ok {
+			b.Fatalf("no benchmark case for %s", f.Name)
+		}
+		b.Run(f.Name, func(b *testing.B) { w.measure(b, c) })
+	}
+}
+
+// benchCase prepares request i outside the timer and returns what to time.
+type benchCase func(b *testing.B, i int) func() int
+
+type benchWorld struct {
+	env      *testenv.Env
+	router   http.Handler
+	adapters map[string]*httpadapter.HandlerAdapterV2
+	jobs     map[string]functions.Scheduled
+	cases    map[string]benchCase
+	capture  *pushCapture
+
+	admin, engineer, session, scene, orderID string
+	users                                    []string
+	appid                                    string
+	seq, submissions                         int
+}
+
+const benchApp = "wxbe0c0000000000a1"
+
+func newBenchWorld(b *testing.B) *benchWorld {
+	ctx := context.Background()
+	env := testenv.New(b)
+	router, jobs, err := functions.Mount(ctx, env.Deps)
+	if err != nil {
+		b.Fatal(err)
+	}
+	w := &benchWorld{env: env, router: router, adapters: map[string]*httpadapter.HandlerAdapterV2{}, jobs: map[string]functions.Scheduled{}}
+	for _, j := range jobs {
+		w.jobs[j.Name] = j
+	}
+	for _, f := range functions.All {
+		if f.HTTP == nil {
+			continue
+		}
+		h, err := f.HTTP(ctx, env.Deps)
+		if err != nil {
+			b.Fatal(err)
+		}
+		w.adapters[f.Name] = httpadapter.NewV2(httpapi.Middleware(f.Name, env.Deps.Log, env.Deps.Config.RequestTimeout, h))
+	}
+	w.capture = startCapture(b)
+	env.Sim.SetMessageURL(w.capture.url + "/wechat/events/$APPID$")
+	if _, err := env.Sim.PushTicket(ctx, w.capture.url+"/wechat/component/events"); err != nil {
+		b.Fatal(err)
+	}
+	w.serveRouter(b, w.capture.take(b))
+	if _, err := tokens.NewManager(env.Deps).RefreshDue(ctx); err != nil {
+		b.Fatal(err)
+	}
+	w.admin = w.staff(b, "acme", staffauth.RoleAdmin)
+	w.engineer = w.staff(b, "acme", staffauth.RoleEngineer)
+	w.appid = benchApp
+	w.bind(b, "acme", benchApp)
+	env.Sim.AddTemplate(wechatsim.Template{ID: 1, Version: "1.0.0", Desc: "portal"})
+	env.Sim.SetPrivacyScanDelay(0)
+	w.scene = w.json(b, "POST", "/admin/qr-scenes", w.admin, map[string]any{}, 201)["scene"].(string)
+	w.session = w.login(b, "openid-bench")
+	w.orderID = w.json(b, "POST", "/portal/work-orders", w.session, orderBody(0), 201)["work_order"].(map[string]any)["id"].(string)
+	w.cases = w.buildCases()
+	return w
+}
+
+func (w *benchWorld) buildCases() map[string]benchCase {
+	ctx := context.Background()
+	req := func(method, path, token string, body any, headers ...string) *http.Request {
+		var rd io.Reader
+		if body != nil {
+			raw, _ := json.Marshal(body)
+			rd = bytes.NewReader(raw)
+		}
+		r := httptest.NewRequest(method, path, rd)
+		if body != nil {
+			r.Header.Set("Content-Type", "application/json")
+		}
+		if token != "" {
+			r.Header.Set("Authorization", "Bearer "+token)
+		}
+		for i := 0; i+1 < len(headers); i += 2 {
+			r.Header.Set(headers[i], headers[i+1])
+		}
+		return r
+	}
+	return map[string]benchCase{
+		"ticketpush": func(b *testing.B, i int) func() int {
+			w.env.Clock.Advance(time.Second) // a newer ticket each time
+			if _, err := w.env.Sim.PushTicket(ctx, w.capture.url+"/wechat/component/events"); err != nil {
+				b.Fatal(err)
+			}
+			return w.lambda(b, "ticketpush", w.capture.take(b))
+		},
+		"authcallback": func(b *testing.B, i int) func() int {
+			tenantID, appid := fmt.Sprintf("t%06d", i), fmt.Sprintf("wxbe0c%012d", i)
+			redirect := w.authorizeLink(b, tenantID, appid)
+			u, _ := url.Parse(redirect)
+			return w.lambda(b, "authcallback", req("GET", u.Path+"?"+u.RawQuery, "", nil))
+		},
+		"adminbinding": func(b *testing.B, i int) func() int {
+			return w.lambda(b, "adminbinding", req("GET", "/admin/miniprogram/binding", w.admin, nil))
+		},
+		"userlogin": func(b *testing.B, i int) func() int {
+			code := w.env.Sim.IssueJSCode(testenv.PublicAppID, fmt.Sprintf("openid-login-%d", i%50), "")
+			return w.lambda(b, "userlogin", req("POST", "/portal/login", "", map[string]any{"code": code, "scene": w.scene}))
+		},
+		"portalregister": func(b *testing.B, i int) func() int {
+			return w.lambda(b, "portalregister", req("GET", "/portal/me", w.session, nil))
+		},
+		"adminportal": func(b *testing.B, i int) func() int {
+			return w.lambda(b, "adminportal", req("POST", "/admin/qr-scenes", w.admin, map[string]any{"device_sn": fmt.Sprintf("SN-%06d", i)}))
+		},
+		"workordercreate": func(b *testing.B, i int) func() int {
+			// Ten orders an hour per user: a new user every ten requests.
+			if len(w.users) == 0 || i%10 == 0 {
+				w.users = append(w.users, w.login(b, fmt.Sprintf("openid-create-%d", i)))
+			}
+			return w.lambda(b, "workordercreate", req("POST", "/portal/work-orders", w.users[len(w.users)-1], orderBody(i),
+				"Idempotency-Key", fmt.Sprintf("bench-key-%08d", i)))
+		},
+		"workorders": func(b *testing.B, i int) func() int {
+			return w.lambda(b, "workorders", req("GET", "/portal/work-orders/"+w.orderID, w.session, nil))
+		},
+		"engineerapi": func(b *testing.B, i int) func() int {
+			return w.lambda(b, "engineerapi", req("GET", "/engineer/work-orders/nearby?lat=31.2404&lng=121.4900&radius_km=5", w.engineer, nil))
+		},
+		"reviewsubmit": func(b *testing.B, i int) func() int {
+			if w.releaseState(b) == "under_review" { // reject it, so a new submission is allowed
+				w.finishAudit(b, true)
+			}
+			w.countSubmission(b)
+			return w.lambda(b, "reviewsubmit", req("POST", "/admin/miniprogram/review", w.admin, map[string]any{}))
+		},
+		"wechatevents": func(b *testing.B, i int) func() int {
+			// A submitted review is rejected; WeChat's push is what we time.
+			if w.releaseState(b) != "under_review" {
+				w.countSubmission(b)
+				w.json(b, "POST", "/admin/miniprogram/review", w.admin, map[string]any{}, 202)
+			}
+			return w.lambda(b, "wechatevents", w.finishAudit(b, false))
+		},
+		"releaseadmin": func(b *testing.B, i int) func() int {
+			return w.lambda(b, "releaseadmin", req("GET", "/admin/miniprogram/release-status", w.admin, nil))
+		},
+		"tokenrefresh": func(b *testing.B, i int) func() int {
+			return w.job(b, "tokenrefresh")
+		},
+		"auditreconcile": func(b *testing.B, i int) func() int {
+			return w.job(b, "auditreconcile")
+		},
+	}
+}
+
+// measure times each request and reports the per-request figures.
+func (w *benchWorld) measure(b *testing.B, c benchCase) {
+	var (
+		calls  int
+		busy   time.Duration
+		wx     int
+		failed int
+	)
+	var timed time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		w.seq++
+		run := c(b, w.seq)
+		w.env.Dynamo.ResetCalls()
+		w.env.Sim.ResetCalls()
+		b.StartTimer()
+		t0 := time.Now()
+		status := run()
+		timed += time.Since(t0)
+		b.StopTimer()
+		for _, n := range w.env.Dynamo.Calls() {
+			calls += n
+		}
+		busy += w.env.Dynamo.Busy()
+		wx += w.env.Sim.TotalCalls()
+		if status >= 400 {
+			failed++
+		}
+		b.StartTimer()
+	}
+	b.StopTimer()
+	n := float64(b.N)
+	b.ReportMetric(float64(calls)/n, "ddb-calls/op")
+	b.ReportMetric(float64(busy.Microseconds())/n, "storage-µs/op")
+	b.ReportMetric(float64((timed-busy).Microseconds())/n, "handler-µs/op")
+	b.ReportMetric(float64(wx)/n, "wechat-calls/op")
+	if failed > 0 {
+		b.Fatalf("%d of %d requests failed", failed, b.N)
+	}
+}
+
+// lambda returns a call of function name's adapter with r as an API
+// Gateway v2 event; the event is built now, outside the timer.
+func (w *benchWorld) lambda(b *testing.B, name string, r *http.Request) func() int {
+	ev, err := testenv.ToEvent(r)
+	if err != nil {
+		b.Fatal(err)
+	}
+	a := w.adapters[name]
+	return func() int {
+		resp, err := a.ProxyWithContext(context.Background(), ev)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if resp.StatusCode >= 400 {
+			b.Logf("%s: %d %s", name, resp.StatusCode, resp.Body)
+		}
+		return resp.StatusCode
+	}
+}
+
+// countSubmission moves to a freshly bound mini program before WeChat's
+// weekly limit of 20 submissions per mini program is reached.
+func (w *benchWorld) countSubmission(b *testing.B) {
+	w.submissions++
+	if w.submissions%18 != 0 {
+		return
+	}
+	tenantID, appid := fmt.Sprintf("r%06d", w.submissions), fmt.Sprintf("wxbe0d%012d", w.submissions)
+	w.bind(b, tenantID, appid)
+	w.admin, w.appid = w.staff(b, tenantID, staffauth.RoleAdmin), appid
+}
+
+// releaseState is the bound mini program's release pipeline state.
+func (w *benchWorld) releaseState(b *testing.B) string {
+	st, _ := w.json(b, "GET", "/admin/miniprogram/release-status", w.admin, nil, 200)["state"].(string)
+	return st
+}
+
+// finishAudit makes WeChat reject the review under way and returns its
+// push, delivered already when deliver is set.
+func (w *benchWorld) finishAudit(b *testing.B, deliver bool) *http.Request {
+	w.env.Sim.ScriptAudit(w.appid, wechatsim.AuditOutcome{Status: 1, Reason: "rejected for the benchmark"})
+	if err := w.env.Sim.FinishAudit(context.Background(), w.appid, true); err != nil {
+		b.Fatal(err)
+	}
+	push := w.capture.take(b)
+	if deliver {
+		w.serveRouter(b, push)
+	}
+	return push
+}
+
+func (w *benchWorld) job(b *testing.B, name string) func() int {
+	j := w.jobs[name]
+	return func() int {
+		if _, err := j.Run(context.Background()); err != nil {
+			b.Logf("%s: %v", name, err)
+			return 500
+		}
+		return 200
+	}
+}
+
+func (w *benchWorld) serveRouter(b *testing.B, r *http.Request) *httptest.ResponseRecorder {
+	rec := httptest.NewRecorder()
+	w.router.ServeHTTP(rec, r)
+	if rec.Code >= 400 {
+		b.Fatalf("%s %s: %d %s", r.Method, r.URL, rec.Code, rec.Body)
+	}
+	return rec
+}
+
+func (w *benchWorld) json(b *testing.B, method, path, token string, body any, want int) map[string]any {
+	var rd io.Reader
+	if body != nil {
+		raw, _ := json.Marshal(body)
+		rd = bytes.NewReader(raw)
+	}
+	r := httptest.NewRequest(method, path, rd)
+	if body != nil {
+		r.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		r.Header.Set("Authorization", "Bearer "+token)
+	}
+	rec := w.serveRouter(b, r)
+	if rec.Code != want {
+		b.Fatalf("%s %s: %d, want %d: %s", method, path, rec.Code, want, rec.Body)
+	}
+	var out map[string]any
+	_ = json.Unmarshal(rec.Body.Bytes(), &out)
+	return out
+}
+
+func (w *benchWorld) staff(b *testing.B, tenantID, role string) string {
+	tok, err := staffauth.Issue([]byte(testenv.SigningKey+"-admin"), staffauth.Claims{TenantID: tenantID, Subject: role + "-1", Role: role}, 12*time.Hour, w.env.Clock.Now())
+	if err != nil {
+		b.Fatal(err)
+	}
+	return tok
+}
+
+func (w *benchWorld) login(b *testing.B, openid string) string {
+	code := w.env.Sim.IssueJSCode(testenv.PublicAppID, openid, "")
+	return w.json(b, "POST", "/portal/login", "", map[string]any{"code": code, "scene": w.scene}, 200)["session_token"].(string)
+}
+
+// authorizeLink starts the authorization of appid for tenantID and plays
+// the admin confirming it; it returns WeChat's redirect to our callback.
+func (w *benchWorld) authorizeLink(b *testing.B, tenantID, appid string) string {
+	w.env.Sim.AddAuthorizer(wechatsim.Authorizer{AppID: appid, Name: "Bench " + tenantID, UserName: "gh_" + appid[6:], PrincipalName: "Bench Ltd",
+		HeadImg: "https://img.example/a.png", Signature: "after-sales", MiniProgram: true, Permissions: []int{17, 18, 30},
+		Categories: []wechatsim.Category{{First: "Tools", Second: "Equipment management"}}})
+	links := w.json(b, "POST", "/admin/miniprogram/authorization", w.staff(b, tenantID, staffauth.RoleAdmin), nil, 201)
+	redirect, err := w.env.Sim.ScanAuthorization(links["pc_url"].(string), appid)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return redirect
+}
+
+func (w *benchWorld) bind(b *testing.B, tenantID, appid string) {
+	u, _ := url.Parse(w.authorizeLink(b, tenantID, appid))
+	w.json(b, "GET", u.Path+"?"+u.RawQuery, "", nil, 200)
+}
+
+func orderBody(i int) map[string]any {
+	return map[string]any{"category": "repair", "description": "The compressor makes a grinding noise", "device_sn": fmt.Sprintf("AC-%06d", i),
+		"contact_name": "Li Lei", "phone": "13800138000", "address": "88 Century Avenue, Pudong, Shanghai",
+		"latitude": 31.2304 + float64(i%100)*0.0005, "longitude": 121.4737}
+}
+
+// pushCapture stands where our push URLs would be: it keeps what the
+// simulator pushes and answers "success", so a benchmark can deliver the
+// push to the function itself, timed.
+type pushCapture struct {
+	url string
+	mu  sync.Mutex
+	got []*http.Request
+}
+
+func startCapture(b *testing.B) *pushCapture {
+	c := &pushCapture{}
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		clone := httptest.NewRequest(r.Method, r.URL.RequestURI(), bytes.NewReader(body))
+		clone.Header = r.Header.Clone()
+		c.mu.Lock()
+		c.got = append(c.got, clone)
+		c.mu.Unlock()
+		_, _ = io.WriteString(rw, "success")
+	}))
+	b.Cleanup(srv.Close)
+	c.url = srv.URL
+	return c
+}
+
+func (c *pushCapture) take(b *testing.B) *http.Request {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.got) == 0 {
+		b.Fatal("nothing was pushed")
+	}
+	r := c.got[0]
+	c.got = c.got[1:]
+	if !strings.HasPrefix(r.URL.Path, "/wechat/") {
+		b.Fatalf("push to %s", r.URL.Path)
+	}
+	return r
+}
