@@ -9,7 +9,7 @@ GOFLAGS_LAMBDA := -trimpath -tags lambda.norpc -ldflags '$(LDFLAGS)'
 TEST_FLAGS ?= -count=1 -timeout 15m
 FUZZTIME  ?= 10s
 
-.PHONY: run test build bench lint fuzz deploy clean demo sizes
+.PHONY: run test build bench bench-all lint fuzz deploy clean demo sizes
 
 ## run: start the dev server (embedded DynamoDB + WeChat simulator) on 127.0.0.1:8080
 run:
@@ -36,8 +36,12 @@ sizes:
 
 FORCE:
 
-## bench: benchmarks (figures in the issue notes and docs/benchmarks.md)
+## bench: measure everything and write docs/bench-report.md (about 10 minutes)
 bench:
+	$(GO) run ./cmd/benchreport -out docs/bench-report.md
+
+## bench-all: every Go benchmark of every package, raw
+bench-all:
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./...
 
 ## lint: go vet and a gofmt check

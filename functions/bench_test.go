@@ -205,6 +205,7 @@ func (w *benchWorld) measure(b *testing.B, c benchCase) {
 		failed int
 	)
 	var timed time.Duration
+	perOp := map[string]int{}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
@@ -217,8 +218,9 @@ func (w *benchWorld) measure(b *testing.B, c benchCase) {
 		status := run()
 		timed += time.Since(t0)
 		b.StopTimer()
-		for _, n := range w.env.Dynamo.Calls() {
+		for op, n := range w.env.Dynamo.Calls() {
 			calls += n
+			perOp[op] += n
 		}
 		busy += w.env.Dynamo.Busy()
 		wx += w.env.Sim.TotalCalls()
@@ -233,6 +235,9 @@ func (w *benchWorld) measure(b *testing.B, c benchCase) {
 	b.ReportMetric(float64(busy.Microseconds())/n, "storage-µs/op")
 	b.ReportMetric(float64((timed-busy).Microseconds())/n, "handler-µs/op")
 	b.ReportMetric(float64(wx)/n, "wechat-calls/op")
+	for op, c := range perOp {
+		b.ReportMetric(float64(c)/n, "ddb-"+op+"/op")
+	}
 	if failed > 0 {
 		b.Fatalf("%d of %d requests failed", failed, b.N)
 	}

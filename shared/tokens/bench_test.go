@@ -10,14 +10,21 @@ import (
 	"wxchannel/shared/wechat/wechatsim"
 )
 
-// BenchmarkRefreshRun10000Authorizers measures one scheduled run that finds
-// 10,000 due authorizer tokens through the due index and refreshes each
-// against the simulator (8 at a time), counting WeChat and DynamoDB calls.
-func BenchmarkRefreshRun10000Authorizers(b *testing.B) {
-	if testing.Short() {
-		b.Skip("seeds 10,000 authorizers")
+// BenchmarkRefreshRun measures one scheduled run that finds n due
+// authorizer tokens through the due index and refreshes each against the
+// simulator (8 at a time), counting WeChat and DynamoDB calls, for growing n.
+func BenchmarkRefreshRun(b *testing.B) {
+	for _, n := range []int{100, 1000, 10000} {
+		b.Run(fmt.Sprintf("authorizers=%d", n), func(b *testing.B) {
+			if testing.Short() && n > 1000 {
+				b.Skip("seeds 10,000 authorizers")
+			}
+			benchRefreshRun(b, n)
+		})
 	}
-	const n = 10000
+}
+
+func benchRefreshRun(b *testing.B, n int) {
 	env, m := world(b)
 	ctx := context.Background()
 	if _, err := m.RefreshDue(ctx); err != nil {
@@ -59,8 +66,8 @@ func BenchmarkRefreshRun10000Authorizers(b *testing.B) {
 		for _, c := range calls {
 			total += c
 		}
-		b.ReportMetric(float64(total)/n, "ddb-calls/token")
-		b.ReportMetric(float64(elapsed.Microseconds())/n, "µs/token")
+		b.ReportMetric(float64(total)/float64(n), "ddb-calls/token")
+		b.ReportMetric(float64(elapsed.Microseconds())/float64(n), "µs/token")
 		env.Clock.Advance(time.Minute) // leases of this run expire
 		b.StartTimer()
 	}

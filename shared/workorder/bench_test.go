@@ -86,11 +86,15 @@ func benchNearby(b *testing.B, n int) {
 	b.ReportMetric(float64(found)/float64(b.N), "results/op")
 }
 
-func BenchmarkNearby1000(b *testing.B) { benchNearby(b, 1000) }
-
-func BenchmarkNearby100000(b *testing.B) {
-	if testing.Short() {
-		b.Skip("seeds 100,000 work orders")
+// BenchmarkNearby measures the nearby query over a growing number of open
+// work orders spread over 25° × 22° of eastern China.
+func BenchmarkNearby(b *testing.B) {
+	for _, n := range []int{1000, 10000, 100000} {
+		b.Run(fmt.Sprintf("orders=%d", n), func(b *testing.B) {
+			if testing.Short() && n > 10000 {
+				b.Skip("seeds 100,000 work orders")
+			}
+			benchNearby(b, n)
+		})
 	}
-	benchNearby(b, 100000)
 }
