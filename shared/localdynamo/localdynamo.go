@@ -29,9 +29,11 @@ type Server struct {
 	http    *http.Server
 	ln      net.Listener
 
-	mu    sync.Mutex
-	calls map[string]int
-	busy  time.Duration
+	mu        sync.Mutex
+	calls     map[string]int
+	busy      time.Duration
+	busySince time.Time
+	inflight  int
 }
 
 // Start listens on a free loopback port.
@@ -71,15 +73,25 @@ func (s *Server) count(op string) {
 	s.mu.Unlock()
 }
 
-// timed serves a request and adds the time the server spent on it to
-// Busy, so benchmarks can tell our code's time from the storage's.
+// timed serves a request and accounts the wall time during which at least
+// one request was being served (concurrent requests count once), so
+// benchmarks can tell our code's time from the storage's.
 func (s *Server) timed(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
-	s.handler.ServeHTTP(w, r)
-	d := time.Since(start)
 	s.mu.Lock()
-	s.busy += d
+	if s.inflight == 0 {
+		s.busySince = time.Now()
+	}
+	s.inflight++
 	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.inflight--
+		if s.inflight == 0 {
+			s.busy += time.Since(s.busySince)
+		}
+		s.mu.Unlock()
+	}()
+	s.handler.ServeHTTP(w, r)
 }
 
 // Busy returns the time spent serving requests since the last ResetCalls.

@@ -78,6 +78,22 @@ func NewStore(db *storage.DB) *Store { return &Store{table: db.Service} }
 
 func settingsKey(tenantID string) (string, string) { return "tenant#" + tenantID, "settings" }
 
+// SettingsKey is the key of a tenant's settings item in the service table,
+// for callers that read it in a batch with their own items.
+func SettingsKey(tenantID string) dynamo.Keys {
+	pk, sk := settingsKey(tenantID)
+	return dynamo.Keys{pk, sk}
+}
+
+// SettingsFromItem decodes a settings item read in a batch.
+func SettingsFromItem(item dynamo.Item) (Settings, error) {
+	var it settingsItem
+	if err := dynamo.UnmarshalItem(item, &it); err != nil {
+		return Settings{}, fmt.Errorf("decode tenant settings: %w", err)
+	}
+	return it.Settings, nil
+}
+
 // Settings returns the tenant's settings, or the defaults when none are saved.
 func (s *Store) Settings(ctx context.Context, tenantID string) (Settings, error) {
 	pk, sk := settingsKey(tenantID)

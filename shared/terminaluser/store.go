@@ -46,6 +46,12 @@ func UserID(tenantID, appid, openid string) string {
 
 func userPK(tenantID, userID string) string { return "tenant#" + tenantID + "#user#" + userID }
 
+// ProfileKey is the key of a user's profile item in the service table, for
+// callers that read it in a batch with their own items.
+func ProfileKey(tenantID, userID string) dynamo.Keys {
+	return dynamo.Keys{userPK(tenantID, userID), "profile"}
+}
+
 // Store holds terminal users, invitations and registrations in the service table.
 type Store struct {
 	db    *storage.DB

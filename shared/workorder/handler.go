@@ -88,18 +88,15 @@ func (p *portalDeps) create(w http.ResponseWriter, r *http.Request) error {
 			req.DeviceSN = sc.DeviceSN
 		}
 	}
-	user, err := p.users.Get(ctx, c.TenantID, c.UserID)
-	if err != nil {
-		return httpapi.Unauthorized("invalid_session", "log in again")
-	}
-	st, err := p.settings.Settings(ctx, c.TenantID)
-	if err != nil {
-		return err
-	}
-	if !terminaluser.CanCreate(st, user) {
-		return httpapi.Forbidden("registration_required", "this enterprise requires registration before you can submit work orders")
-	}
-	res, err := p.store.Create(ctx, c.TenantID, c.UserID, key, req, p.d.Now())
+	res, err := p.store.CreateFor(ctx, c.TenantID, c.UserID, key, req, p.d.Now(), func(user terminaluser.User, found bool, st tenant.Settings) error {
+		if !found {
+			return httpapi.Unauthorized("invalid_session", "log in again")
+		}
+		if !terminaluser.CanCreate(st, user) {
+			return httpapi.Forbidden("registration_required", "this enterprise requires registration before you can submit work orders")
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}

@@ -8,12 +8,17 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
+	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/guregu/dynamo/v2"
 
 	"wxchannel/shared/httpapi"
 	"wxchannel/shared/storage"
+	"wxchannel/shared/tenant"
+	"wxchannel/shared/terminaluser"
 )
 
 // Limits against spam from public QR codes.
@@ -76,11 +81,97 @@ type CreateResult struct {
 // key returns the same order, and an open order for the same device and
 // category is returned instead of a second one.
 func (s *Store) Create(ctx context.Context, tenantID, userID, idemKey string, req CreateRequest, now time.Time) (CreateResult, error) {
+	return s.create(ctx, tenantID, userID, idemKey, req, now, nil)
+}
+
+// Allow decides, from the user and the tenant's settings read with the
+// order's own records, whether the user may submit; its error is returned.
+type Allow func(user terminaluser.User, found bool, st tenant.Settings) error
+
+// CreateFor is Create for a terminal user's request: one consistent batch
+// read fetches the user, the tenant's settings, the idempotency record and
+// the duplicate marker; allow checks the first two; then the order is
+// written in one transaction. Two DynamoDB calls in all.
+func (s *Store) CreateFor(ctx context.Context, tenantID, userID, idemKey string, req CreateRequest, now time.Time, allow Allow) (CreateResult, error) {
+	pre, err := s.readForCreate(ctx, tenantID, userID, idemKey, req)
+	if err != nil {
+		return CreateResult{}, err
+	}
+	if err := allow(pre.user, pre.userFound, pre.settings); err != nil {
+		return CreateResult{}, err
+	}
+	return s.create(ctx, tenantID, userID, idemKey, req, now, &pre)
+}
+
+// createReads is what a create needs to read before it writes.
+type createReads struct {
+	user      terminaluser.User
+	userFound bool
+	settings  tenant.Settings
+	idem      *idemItem
+	dup       *dupItem
+}
+
+func dupSK(req CreateRequest) string { return "dup#" + req.DeviceSN + "#" + req.Category }
+
+func (s *Store) readForCreate(ctx context.Context, tenantID, userID, idemKey string, req CreateRequest) (createReads, error) {
+	upk := userPK(tenantID, userID)
+	keys := []dynamo.Keyed{terminaluser.ProfileKey(tenantID, userID), tenant.SettingsKey(tenantID)}
+	if idemKey != "" {
+		keys = append(keys, dynamo.Keys{upk, "idem#" + idemKey})
+	}
+	if req.DeviceSN != "" {
+		keys = append(keys, dynamo.Keys{upk, dupSK(req)})
+	}
+	out := createReads{settings: tenant.Defaults()}
+	// Unprocessed keys are retried with backoff until the request's
+	// deadline; the batch never returns a partial answer.
+	it := s.table.Batch("pk", "sk").Get(keys...).Consistent(true).Iter()
+	var item dynamo.Item
+	for it.Next(ctx, &item) {
+		sk, _ := item["sk"].(*types.AttributeValueMemberS)
+		if sk == nil {
+			continue
+		}
+		var err error
+		switch {
+		case sk.Value == "profile":
+			err = dynamo.UnmarshalItem(item, &out.user)
+			out.userFound = err == nil
+		case sk.Value == "settings":
+			out.settings, err = tenant.SettingsFromItem(item)
+		case strings.HasPrefix(sk.Value, "idem#"):
+			out.idem = new(idemItem)
+			err = dynamo.UnmarshalItem(item, out.idem)
+		case strings.HasPrefix(sk.Value, "dup#"):
+			out.dup = new(dupItem)
+			err = dynamo.UnmarshalItem(item, out.dup)
+		}
+		if err != nil {
+			return createReads{}, fmt.Errorf("read before create: %w", err)
+		}
+		item = nil
+	}
+	if err := it.Err(); err != nil {
+		return createReads{}, fmt.Errorf("read before create: %w", err)
+	}
+	return out, nil
+}
+
+func (s *Store) create(ctx context.Context, tenantID, userID, idemKey string, req CreateRequest, now time.Time, pre *createReads) (CreateResult, error) {
 	bodyHash := hashRequest(req)
 	upk := userPK(tenantID, userID)
 	if idemKey != "" {
 		var it idemItem
-		err := s.table.Get("pk", upk).Range("sk", dynamo.Equal, "idem#"+idemKey).Consistent(true).One(ctx, &it)
+		var err error
+		switch {
+		case pre == nil:
+			err = s.table.Get("pk", upk).Range("sk", dynamo.Equal, "idem#"+idemKey).Consistent(true).One(ctx, &it)
+		case pre.idem != nil:
+			it = *pre.idem
+		default:
+			err = dynamo.ErrNotFound
+		}
 		if err == nil && it.TTL > now.Unix() {
 			if it.BodyHash != bodyHash {
 				return CreateResult{}, httpapi.Conflict("idempotency_key_reused", "this Idempotency-Key was used for a different request")
@@ -92,11 +183,19 @@ func (s *Store) Create(ctx context.Context, tenantID, userID, idemKey string, re
 			return CreateResult{}, err
 		}
 	}
-	dupKey := "dup#" + req.DeviceSN + "#" + req.Category
+	dupKey := dupSK(req)
 	var seen dupItem
 	seenID := ""
 	if req.DeviceSN != "" {
-		err := s.table.Get("pk", upk).Range("sk", dynamo.Equal, dupKey).Consistent(true).One(ctx, &seen)
+		var err error
+		switch {
+		case pre == nil:
+			err = s.table.Get("pk", upk).Range("sk", dynamo.Equal, dupKey).Consistent(true).One(ctx, &seen)
+		case pre.dup != nil:
+			seen = *pre.dup
+		default:
+			err = dynamo.ErrNotFound
+		}
 		if err == nil {
 			seenID = seen.OrderID
 			if seen.ExpiresAt > now.Unix() {
@@ -213,15 +312,26 @@ func (s *Store) transition(ctx context.Context, o Order, to string, note string,
 }
 
 // Nearby lists open, unassigned orders within radiusKm of a point, nearest
-// first: one query per geohash cell (the point's and its neighbours), then
-// the exact distance.
+// first: one query per geohash cell (the point's and its neighbours, run
+// concurrently so the latency is one query's), then the exact distance.
 func (s *Store) Nearby(ctx context.Context, tenantID string, lat, lng, radiusKm float64, limit int) ([]Order, error) {
+	cells := NearbyCells(lat, lng)
+	batches := make([][]Order, len(cells))
+	errs := make([]error, len(cells))
+	var wg sync.WaitGroup
+	for i, cell := range cells {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = s.table.Get("gsi2pk", cellPK(tenantID, cell)).Index(storage.IndexGSI2).All(ctx, &batches[i])
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("nearby query: %w", err)
+	}
 	var out []Order
-	for _, cell := range NearbyCells(lat, lng) {
-		var batch []Order
-		if err := s.table.Get("gsi2pk", cellPK(tenantID, cell)).Index(storage.IndexGSI2).All(ctx, &batch); err != nil {
-			return nil, err
-		}
+	for _, batch := range batches {
 		for _, o := range batch {
 			// Index reads are eventually consistent: an order accepted a
 			// moment ago may still be listed.
