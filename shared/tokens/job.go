@@ -73,9 +73,10 @@ func (m *Manager) RefreshDue(ctx context.Context) (RefreshSummary, error) {
 		}
 		slots <- struct{}{}
 		wg.Add(1)
-		go func(kind, appid string) {
+		go func(it tokenItem) {
 			defer func() { <-slots; wg.Done() }()
-			err := m.refreshWithBackoff(ctx, tokenKey{kind: kind, appid: appid})
+			appid := it.AppID
+			err := m.refreshWithBackoff(ctx, tokenKey{kind: it.Kind, appid: appid}, &it)
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
@@ -90,7 +91,7 @@ func (m *Manager) RefreshDue(ctx context.Context) (RefreshSummary, error) {
 				lastErr = err
 				m.d.Log.WarnContext(ctx, "authorizer token refresh failed", "appid", appid, "err", err.Error())
 			}
-		}(it.Kind, it.AppID)
+		}(it)
 	}
 	wg.Wait()
 	if sum.Halted {
@@ -101,10 +102,11 @@ func (m *Manager) RefreshDue(ctx context.Context) (RefreshSummary, error) {
 
 // refreshWithBackoff retries quota and busy errors a few times with a
 // growing pause; a daily quota error is returned at once.
-func (m *Manager) refreshWithBackoff(ctx context.Context, k tokenKey) error {
+func (m *Manager) refreshWithBackoff(ctx context.Context, k tokenKey, seen *tokenItem) error {
 	pause := 200 * time.Millisecond
 	for attempt := 1; ; attempt++ {
-		_, err := m.refresh(ctx, k, "", false)
+		_, err := m.refreshSeen(ctx, k, "", false, seen)
+		seen = nil // a retry reads the item again
 		if err == nil || attempt == 3 || !wechat.IsCode(err, wechat.CodeQuotaMinute, wechat.CodeBusy) || errors.Is(err, ErrNeedsReauth) {
 			return err
 		}

@@ -158,8 +158,22 @@ func (m *Manager) forget(k tokenKey) {
 // stale), it refreshes unless the stored token already differs from stale;
 // without force, only when the stored token is missing or due.
 func (m *Manager) refresh(ctx context.Context, k tokenKey, stale string, force bool) (string, error) {
+	return m.refreshSeen(ctx, k, stale, force, nil)
+}
+
+// refreshSeen is refresh starting from an item the caller has just read
+// (the scheduled run's index query) instead of reading it again; the read
+// under the lease is consistent, so a stale index copy costs nothing but
+// a lease.
+func (m *Manager) refreshSeen(ctx context.Context, k tokenKey, stale string, force bool, seen *tokenItem) (string, error) {
 	m.forget(k)
-	first, err := m.store.getToken(ctx, k.pk())
+	var first tokenItem
+	var err error
+	if seen != nil {
+		first = *seen
+	} else {
+		first, err = m.store.getToken(ctx, k.pk())
+	}
 	if err != nil && !errors.Is(err, storage.ErrNotFound) {
 		return "", fmt.Errorf("read %s token: %w", k.kind, err)
 	}
