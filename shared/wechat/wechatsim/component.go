@@ -161,6 +161,7 @@ func (s *Sim) routes() {
 	s.handle("GET", "/cgi-bin/token", "token", s.appToken)
 	s.codeRoutes()
 	s.prepareRoutes()
+	s.consoleRoutes()
 }
 
 func (s *Sim) componentToken(r *http.Request, body []byte) (any, int) {
