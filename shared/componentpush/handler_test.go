@@ -202,8 +202,8 @@ func TestStorageFailureAnswers5xxSoWeChatRetries(t *testing.T) {
 	env.Dynamo.FailTable(env.Deps.Config.PlatformTable, true)
 	good, _ := wxcrypt.New(testenv.ComponentToken, testenv.EncodingAESKey, testenv.ComponentAppID, "")
 	p := seal(t, good, ticketXML(testenv.ComponentAppID, env.Clock.Now(), "ticket@@@a"), env.Clock.Now())
-	if status, _ := post(t, url, p); status != 500 {
-		t.Fatalf("status %d, want 500", status)
+	if status, body := post(t, url, p); status != 503 || !strings.Contains(body, "storage_unavailable") {
+		t.Fatalf("status %d %s, want 503 storage_unavailable", status, body)
 	}
 	env.Dynamo.FailTable(env.Deps.Config.PlatformTable, false)
 	// WeChat's retry of the same push now succeeds: nothing was half-written.

@@ -4,9 +4,13 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
+
+	"github.com/aws/smithy-go"
 )
 
 // Error is an error with the HTTP status and the machine-readable code the
@@ -78,5 +82,38 @@ func AsError(err error) *Error {
 	if errors.As(err, &he) {
 		return he
 	}
+	var up Upstream
+	if errors.As(err, &up) {
+		name, code := up.Upstream()
+		return &Error{Status: http.StatusBadGateway, Code: name + "_error", Message: name + " refused the request; retry later",
+			Details: map[string]any{"upstream_code": code}, Err: err}
+	}
+	var api smithy.APIError
+	if errors.As(err, &api) && unavailableCodes[api.ErrorCode()] {
+		return &Error{Status: http.StatusServiceUnavailable, Code: "storage_unavailable", Message: "storage is unavailable or busy; retry shortly", Err: err}
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return &Error{Status: http.StatusGatewayTimeout, Code: "timeout", Message: "the request took too long; retry", Err: err}
+	}
+	var ne net.Error
+	if errors.As(err, &ne) {
+		return &Error{Status: http.StatusServiceUnavailable, Code: "dependency_unavailable", Message: "a service we depend on did not answer; retry shortly", Err: err}
+	}
 	return &Error{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error; retry later", Err: err}
+}
+
+// Upstream is implemented by errors an outside API answered (WeChat's
+// errcodes): the name of the API and its own code, which the client may
+// quote to support. Errors a handler maps to a precise status never reach
+// this point.
+type Upstream interface {
+	error
+	Upstream() (name string, code int)
+}
+
+// unavailableCodes are DynamoDB's answers that mean "not now": the client
+// should retry, nothing was written.
+var unavailableCodes = map[string]bool{
+	"InternalServerError": true, "ServiceUnavailable": true, "ThrottlingException": true,
+	"ProvisionedThroughputExceededException": true, "RequestLimitExceeded": true, "LimitExceededException": true,
 }

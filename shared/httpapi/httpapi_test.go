@@ -2,13 +2,18 @@ package httpapi_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/smithy-go"
 
 	"wxchannel/shared/httpapi"
 	"wxchannel/shared/logging"
@@ -183,5 +188,33 @@ func TestRouterAndMiddleware(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "10.0.0.7") {
 		t.Fatalf("the internal cause should be logged for operators")
+	}
+}
+
+type fakeUpstream struct{}
+
+func (fakeUpstream) Error() string           { return "wechat errcode 40013" }
+func (fakeUpstream) Upstream() (string, int) { return "wechat", 40013 }
+
+// TestAsErrorClassifiesDependencyFailures: a failure of something we depend
+// on is a clear, retryable status, never a bare 500.
+func TestAsErrorClassifiesDependencyFailures(t *testing.T) {
+	for _, tc := range []struct {
+		err    error
+		status int
+		code   string
+	}{
+		{fmt.Errorf("put: %w", &smithy.GenericAPIError{Code: "ThrottlingException"}), 503, "storage_unavailable"},
+		{fmt.Errorf("get: %w", &smithy.GenericAPIError{Code: "InternalServerError"}), 503, "storage_unavailable"},
+		{fmt.Errorf("get: %w", &smithy.GenericAPIError{Code: "ValidationException"}), 500, "internal"},
+		{fmt.Errorf("call: %w", context.DeadlineExceeded), 504, "timeout"},
+		{fmt.Errorf("dial: %w", &net.OpError{Op: "dial", Err: errors.New("connection refused")}), 503, "dependency_unavailable"},
+		{fmt.Errorf("login: %w", fakeUpstream{}), 502, "wechat_error"},
+		{errors.New("anything else"), 500, "internal"},
+	} {
+		he := httpapi.AsError(tc.err)
+		if he.Status != tc.status || he.Code != tc.code {
+			t.Errorf("%v: %d %s, want %d %s", tc.err, he.Status, he.Code, tc.status, tc.code)
+		}
 	}
 }

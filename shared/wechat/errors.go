@@ -44,6 +44,9 @@ func (e *APIError) Error() string {
 	return fmt.Sprintf("%s: wechat errcode %d: %s", e.API, e.Code, e.Msg)
 }
 
+// Upstream names WeChat and its errcode for the error envelope.
+func (e *APIError) Upstream() (string, int) { return "wechat", e.Code }
+
 // IsCode reports whether err is an APIError with one of codes.
 func IsCode(err error, codes ...int) bool {
 	var e *APIError
