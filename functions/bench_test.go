@@ -384,7 +384,7 @@ type pushCapture struct {
 	got []*http.Request
 }
 
-func startCapture(b *testing.B) *pushCapture {
+func startCapture(tb testing.TB) *pushCapture {
 	c := &pushCapture{}
 	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
@@ -395,21 +395,22 @@ func startCapture(b *testing.B) *pushCapture {
 		c.mu.Unlock()
 		_, _ = io.WriteString(rw, "success")
 	}))
-	b.Cleanup(srv.Close)
+	tb.Cleanup(srv.Close)
 	c.url = srv.URL
 	return c
 }
 
-func (c *pushCapture) take(b *testing.B) *http.Request {
+func (c *pushCapture) take(tb testing.TB) *http.Request {
+	tb.Helper()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.got) == 0 {
-		b.Fatal("nothing was pushed")
+		tb.Fatal("nothing was pushed")
 	}
 	r := c.got[0]
 	c.got = c.got[1:]
 	if !strings.HasPrefix(r.URL.Path, "/wechat/") {
-		b.Fatalf("push to %s", r.URL.Path)
+		tb.Fatalf("push to %s", r.URL.Path)
 	}
 	return r
 }

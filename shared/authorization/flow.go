@@ -137,6 +137,10 @@ func (s *Service) complete(ctx context.Context, tenantID, authCode string) (Resu
 	if wechat.IsCode(err, wechat.CodeAuthCodeExpired, wechat.CodeAuthCodeInvalid) {
 		return Result{Problems: []Problem{ProblemFor(ReasonAuthCodeExpired, "")}}, nil
 	}
+	if wechat.IsCode(err, wechat.CodeNotAuthorized) {
+		// Revoked before we completed it.
+		return Result{Problems: []Problem{ProblemFor(ReasonRevoked, "")}}, nil
+	}
 	if err != nil {
 		return Result{}, fmt.Errorf("query auth: %w", err)
 	}
@@ -170,6 +174,9 @@ func (s *Service) bindAuthorized(ctx context.Context, tenantID string, info wech
 	}
 	now := s.d.Now()
 	details, err := wx.AuthorizerInfo(ctx, s.tokens.ComponentTokenSource(), info.AuthorizerAppID)
+	if wechat.IsCode(err, wechat.CodeNotAuthorized) {
+		return Result{AppID: info.AuthorizerAppID, Problems: []Problem{ProblemFor(ReasonRevoked, "")}}, nil
+	}
 	if err != nil {
 		return Result{}, fmt.Errorf("authorizer info: %w", err)
 	}
@@ -217,6 +224,15 @@ func (s *Service) ProcessEvent(ctx context.Context, ev componentpush.Event) erro
 	case componentpush.InfoUnauthorized:
 		err = s.revoked(ctx, ev.AuthorizerAppID)
 	case componentpush.InfoAuthorized, componentpush.InfoUpdateAuthorized:
+		revoked, rerr := s.events.RevokedAfter(ctx, ev.AuthorizerAppID, ev.CreateTime)
+		if rerr != nil {
+			return fmt.Errorf("check later revocation: %w", rerr)
+		}
+		if revoked {
+			// Delivered out of order: the revocation that followed wins.
+			s.d.Log.InfoContext(ctx, "authorization event older than a revocation; ignored", "appid", ev.AuthorizerAppID)
+			break
+		}
 		tenantID := ""
 		if b, berr := s.store.BindingByAppID(ctx, ev.AuthorizerAppID); berr == nil && b.Status == StatusBound {
 			tenantID = b.TenantID

@@ -74,6 +74,24 @@ func (s *EventStore) Events(ctx context.Context, appid string) ([]Event, error) 
 	return out, err
 }
 
+// RevokedAfter reports whether an unauthorized event for appid newer than
+// createTime was recorded: WeChat may deliver an older authorized push
+// after the revocation that followed it.
+func (s *EventStore) RevokedAfter(ctx context.Context, appid string, createTime int64) (bool, error) {
+	var newer []Event
+	err := s.table.Get("pk", "authorizer#"+appid).Range("sk", dynamo.Greater, fmt.Sprintf("event#%012d#~", createTime)).
+		Consistent(true).All(ctx, &newer)
+	if err != nil {
+		return false, err
+	}
+	for _, ev := range newer {
+		if ev.InfoType == InfoUnauthorized {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
 // MarkProcessed flags an event as handled (idempotent).
 func (s *EventStore) MarkProcessed(ctx context.Context, ev Event) error {
 	return s.table.Update("pk", ev.PK).Range("sk", ev.SK).Set("processed", true).Remove("gsi1pk", "gsi1sk").

@@ -249,6 +249,13 @@ func (s *Sim) InjectError(api string, code int, times int) {
 	s.mu.Unlock()
 }
 
+// ClearFaults drops every injected error and delay not yet used.
+func (s *Sim) ClearFaults() {
+	s.mu.Lock()
+	s.faults = map[string][]fault{}
+	s.mu.Unlock()
+}
+
 // InjectDelay delays the next times calls of api by d before answering.
 func (s *Sim) InjectDelay(api string, d time.Duration, times int) {
 	s.mu.Lock()

@@ -1,0 +1,372 @@
+package functions_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	miniserver "github.com/truora/minidyn/server"
+
+	"wxchannel/functions"
+	"wxchannel/shared/staffauth"
+	"wxchannel/shared/storage"
+	"wxchannel/shared/testenv"
+	"wxchannel/shared/tokens"
+	"wxchannel/shared/wechat/wechatsim"
+)
+
+// The fault suite: DynamoDB failing (whole table, one index, unprocessed
+// batch keys) and WeChat misbehaving (timeouts, busy, pushes repeated or
+// out of order). Each test shows that nothing is lost or duplicated and
+// that every failure is a clear error the caller can retry, or a retry we
+// make ourselves.
+
+type faultWorld struct {
+	t        *testing.T
+	env      *testenv.Env
+	base     string
+	admin    string
+	engineer string
+	scene    string
+}
+
+func newFaultWorld(t *testing.T, tune func(env *testenv.Env)) *faultWorld {
+	t.Helper()
+	env := testenv.New(t)
+	if tune != nil {
+		tune(env)
+	}
+	ctx := context.Background()
+	mux, _, err := functions.Mount(ctx, env.Deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &faultWorld{t: t, env: env, base: testenv.ServeThroughLambda(t, mux)}
+	if _, err := env.Sim.PushTicket(ctx, w.base+"/wechat/component/events"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tokens.NewManager(env.Deps).RefreshDue(ctx); err != nil {
+		t.Fatal(err)
+	}
+	w.admin = w.staffToken("acme", staffauth.RoleAdmin)
+	w.engineer = w.staffToken("acme", staffauth.RoleEngineer)
+	w.scene = w.must("POST", "/admin/qr-scenes", w.admin, map[string]any{}, nil, 201)["scene"].(string)
+	return w
+}
+
+func (w *faultWorld) staffToken(tenantID, role string) string {
+	tok, err := staffauth.Issue([]byte(testenv.SigningKey+"-admin"), staffauth.Claims{TenantID: tenantID, Subject: role + "-1", Role: role}, 12*time.Hour, w.env.Clock.Now())
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return tok
+}
+
+func (w *faultWorld) do(method, path, token string, body any, headers map[string]string) (int, map[string]any, string) {
+	w.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		raw, _ := json.Marshal(body)
+		rd = bytes.NewReader(raw)
+	}
+	req, _ := http.NewRequest(method, w.base+path, rd)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var out map[string]any
+	_ = json.Unmarshal(raw, &out)
+	return resp.StatusCode, out, string(raw)
+}
+
+func (w *faultWorld) must(method, path, token string, body any, headers map[string]string, want int) map[string]any {
+	w.t.Helper()
+	status, out, raw := w.do(method, path, token, body, headers)
+	if status != want {
+		w.t.Fatalf("%s %s: %d, want %d: %s", method, path, status, want, raw)
+	}
+	return out
+}
+
+// expectError checks a failure's status and envelope code.
+func (w *faultWorld) expectError(method, path, token string, body any, headers map[string]string, status int, code string) {
+	w.t.Helper()
+	got, out, raw := w.do(method, path, token, body, headers)
+	e, _ := out["error"].(map[string]any)
+	if got != status || e == nil || e["code"] != code || e["message"] == "" {
+		w.t.Fatalf("%s %s: %d %s, want %d with code %s", method, path, got, raw, status, code)
+	}
+}
+
+func (w *faultWorld) login(openid string) string {
+	w.t.Helper()
+	code := w.env.Sim.IssueJSCode(testenv.PublicAppID, openid, "")
+	return w.must("POST", "/portal/login", "", map[string]any{"code": code, "scene": w.scene}, nil, 200)["session_token"].(string)
+}
+
+func faultOrder(device string) map[string]any {
+	return map[string]any{"category": "repair", "description": "The compressor makes a grinding noise", "device_sn": device,
+		"contact_name": "Li Lei", "phone": "13800138000", "address": "88 Century Avenue, Pudong, Shanghai",
+		"latitude": 31.2304, "longitude": 121.4737}
+}
+
+// myOrders lists the user's orders.
+func (w *faultWorld) myOrders(session string) []any {
+	list, _ := w.must("GET", "/portal/work-orders", session, nil, nil, 200)["work_orders"].([]any)
+	return list
+}
+
+func (w *faultWorld) writes() int {
+	c := w.env.Dynamo.Calls()
+	return c["PutItem"] + c["UpdateItem"] + c["DeleteItem"] + c["TransactWriteItems"] + c["BatchWriteItem"]
+}
+
+// TestFaultStorageDownThenBack: with the whole table failing, every kind of
+// request answers 503 storage_unavailable (WeChat and clients retry); when
+// the table is back, the same retries succeed once each.
+func TestFaultStorageDownThenBack(t *testing.T) {
+	w := newFaultWorld(t, nil)
+	ctx := context.Background()
+	session := w.login("openid-down")
+	service, platform := w.env.Deps.Config.ServiceTable, w.env.Deps.Config.PlatformTable
+	key := map[string]string{"Idempotency-Key": "down-0000001"}
+
+	w.env.Dynamo.FailTable(service, true)
+	w.expectError("POST", "/portal/work-orders", session, faultOrder("AC-DOWN-1"), key, 503, "storage_unavailable")
+	w.expectError("GET", "/engineer/work-orders/nearby?lat=31.23&lng=121.47&radius_km=5", w.engineer, nil, nil, 503, "storage_unavailable")
+	w.expectError("GET", "/portal/work-orders", session, nil, nil, 503, "storage_unavailable")
+	w.expectError("POST", "/admin/qr-scenes", w.admin, map[string]any{}, nil, 503, "storage_unavailable")
+	// Login: WeChat accepted the code, but the user could not be saved;
+	// the mini program calls wx.login again.
+	code := w.env.Sim.IssueJSCode(testenv.PublicAppID, "openid-down-2", "")
+	w.expectError("POST", "/portal/login", "", map[string]any{"code": code, "scene": w.scene}, nil, 503, "storage_unavailable")
+	w.env.Dynamo.FailTable(service, false)
+
+	w.env.Dynamo.FailTable(platform, true)
+	sealed := w.capturePush(func(u string) error { _, err := w.env.Sim.PushTicket(ctx, u); return err })
+	if status := w.deliver(sealed); status != 503 {
+		t.Fatalf("ticket push with the platform table down: %d, want 503 so WeChat pushes again", status)
+	}
+	w.env.Dynamo.FailTable(platform, false)
+
+	// Back: the same push and the same order go through, once.
+	if status := w.deliver(sealed); status != 200 {
+		t.Fatalf("ticket push after recovery: %d", status)
+	}
+	if status := w.deliver(sealed); status != 200 {
+		t.Fatalf("repeated push: %d", status)
+	}
+	first := w.must("POST", "/portal/work-orders", session, faultOrder("AC-DOWN-1"), key, 201)
+	again := w.must("POST", "/portal/work-orders", session, faultOrder("AC-DOWN-1"), key, 200)
+	if again["replayed"] != true || again["work_order"].(map[string]any)["id"] != first["work_order"].(map[string]any)["id"] {
+		t.Fatalf("retry after recovery: %v", again)
+	}
+	if n := len(w.myOrders(session)); n != 1 {
+		t.Fatalf("%d orders after the outage and two retries, want 1", n)
+	}
+	w.login("openid-down-2") // a fresh wx.login code works
+}
+
+// TestFaultNearbyIndexDown: with the nearby index failing, engineers get a
+// clear 503 while customers can still submit; when it is back, the orders
+// submitted meanwhile are offered.
+func TestFaultNearbyIndexDown(t *testing.T) {
+	w := newFaultWorld(t, nil)
+	session := w.login("openid-index")
+	w.env.Dynamo.FailIndex(w.env.Deps.Config.ServiceTable, storage.IndexGSI2, true)
+	w.expectError("GET", "/engineer/work-orders/nearby?lat=31.2404&lng=121.49&radius_km=5", w.engineer, nil, nil, 503, "storage_unavailable")
+	id := w.must("POST", "/portal/work-orders", session, faultOrder("AC-IDX-1"), nil, 201)["work_order"].(map[string]any)["id"]
+	w.env.Dynamo.FailIndex(w.env.Deps.Config.ServiceTable, storage.IndexGSI2, false)
+	list := w.must("GET", "/engineer/work-orders/nearby?lat=31.2404&lng=121.49&radius_km=5", w.engineer, nil, nil, 200)["work_orders"].([]any)
+	if len(list) != 1 || list[0].(map[string]any)["id"] != id {
+		t.Fatalf("nearby after the index came back: %v", list)
+	}
+}
+
+// TestFaultUnprocessedBatchKeys: the read before a work order's
+// transaction is one BatchGetItem. Keys DynamoDB leaves unprocessed are
+// read again until they come back; if they never do, the request ends with
+// a clear timeout and nothing is written.
+func TestFaultUnprocessedBatchKeys(t *testing.T) {
+	w := newFaultWorld(t, func(env *testenv.Env) { env.Deps.Config.RequestTimeout = 2500 * time.Millisecond })
+	service := w.env.Deps.Config.ServiceTable
+	session := w.login("openid-batch")
+
+	// The first answer leaves every key unprocessed, the second one key.
+	var left atomic.Int64
+	w.env.Dynamo.LeaveUnprocessed(service, func(n int, _ map[string]*miniserver.AttributeValue) bool {
+		return left.Add(1) <= 5 // 4 keys in the first batch, 1 in the second
+	})
+	w.env.Dynamo.ResetCalls()
+	w.must("POST", "/portal/work-orders", session, faultOrder("AC-BATCH-1"), map[string]string{"Idempotency-Key": "batch-000001"}, 201)
+	if n := w.env.Dynamo.Calls()["BatchGetItem"]; n != 3 {
+		t.Fatalf("%d BatchGetItem calls, want 3 (two answers left keys unprocessed)", n)
+	}
+
+	// Never processed: a timeout, and no write at all.
+	w.env.Dynamo.LeaveUnprocessed(service, func(int, map[string]*miniserver.AttributeValue) bool { return true })
+	w.env.Dynamo.ResetCalls()
+	w.expectError("POST", "/portal/work-orders", session, faultOrder("AC-BATCH-2"), map[string]string{"Idempotency-Key": "batch-000002"}, 504, "timeout")
+	if n := w.writes(); n != 0 {
+		t.Fatalf("%d writes during a request whose reads never completed", n)
+	}
+	w.env.Dynamo.LeaveUnprocessed(service, nil)
+	w.must("POST", "/portal/work-orders", session, faultOrder("AC-BATCH-2"), map[string]string{"Idempotency-Key": "batch-000002"}, 201)
+	if n := len(w.myOrders(session)); n != 2 {
+		t.Fatalf("%d orders, want 2", n)
+	}
+}
+
+// TestFaultWeChatTimeoutAndBusy: a login whose code2session times out is a
+// clear 502 (the code is never sent twice); a refresh that times out or
+// meets -1 leaves the stored token in place and the next run recovers.
+func TestFaultWeChatTimeoutAndBusy(t *testing.T) {
+	w := newFaultWorld(t, func(env *testenv.Env) { env.Deps.HTTPClient = &http.Client{Timeout: 300 * time.Millisecond} })
+	ctx := context.Background()
+
+	w.env.Sim.InjectDelay("jscode2session", time.Second, 1)
+	code := w.env.Sim.IssueJSCode(testenv.PublicAppID, "openid-slow", "")
+	w.env.Dynamo.ResetCalls()
+	w.expectError("POST", "/portal/login", "", map[string]any{"code": code, "scene": w.scene}, nil, 502, "wechat_unavailable")
+	if n := w.writes(); n != 0 {
+		t.Fatalf("%d writes for a failed login", n)
+	}
+	if n := w.env.Sim.Calls("jscode2session"); n != 1 {
+		t.Fatalf("code2session called %d times; a code must be sent once", n)
+	}
+	w.login("openid-slow")
+
+	// An enterprise mini program's token is due; WeChat times out, then is busy.
+	const appid = "wxfa0170000000a001"
+	w.env.Sim.AddAuthorizer(wechatsim.Authorizer{AppID: appid, Name: "Acme", UserName: "gh_fa017", PrincipalName: "Acme Ltd",
+		HeadImg: "https://img.example/a.png", Signature: "after-sales", MiniProgram: true, Permissions: []int{17, 18, 30},
+		Categories: []wechatsim.Category{{First: "Tools", Second: "Equipment management"}}})
+	links := w.must("POST", "/admin/miniprogram/authorization", w.admin, nil, nil, 201)
+	redirect, err := w.env.Sim.ScanAuthorization(links["pc_url"].(string), appid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(redirect)
+	w.must("GET", u.Path+"?"+u.RawQuery, "", nil, nil, 200)
+	status := func() map[string]any { return w.must("GET", "/admin/miniprogram/binding", w.admin, nil, nil, 200) }
+	before := status()["tokens"].(map[string]any)
+
+	w.env.Clock.Advance(110 * time.Minute) // inside the refresh window, still valid
+	m := tokens.NewManager(w.env.Deps)
+	w.env.Sim.InjectDelay("api_authorizer_token", time.Second, 3)
+	if sum, _ := m.RefreshDue(ctx); sum.Refreshed != 0 || sum.Failed != 1 {
+		t.Fatalf("refresh during a WeChat timeout: %+v", sum)
+	}
+	// Busy (-1) for the whole run: we retry, then report the failure.
+	w.env.Sim.InjectError("api_authorizer_token", -1, 100)
+	w.env.Sim.ResetCalls()
+	if sum, _ := m.RefreshDue(ctx); sum.Refreshed != 0 || sum.Failed != 1 {
+		t.Fatalf("refresh while WeChat is busy: %+v", sum)
+	}
+	if n := w.env.Sim.Calls("api_authorizer_token"); n < 3 {
+		t.Fatalf("busy answered %d times without our retrying", n)
+	}
+	w.env.Sim.ClearFaults()
+	mid := status()["tokens"].(map[string]any)
+	if mid["status"] != "active" || mid["expires_at"] != before["expires_at"] {
+		t.Fatalf("the stored token changed while WeChat failed: %v → %v", before, mid)
+	}
+	if sum, err := m.RefreshDue(ctx); err != nil || sum.Refreshed != 1 {
+		t.Fatalf("refresh after WeChat recovered: %+v, %v", sum, err)
+	}
+	if after := status()["tokens"].(map[string]any); after["expires_at"] == before["expires_at"] {
+		t.Fatalf("token not refreshed: %v", after)
+	}
+}
+
+// TestFaultAuthorizationPushesOutOfOrder: WeChat delivers an older
+// `authorized` push after the `unauthorized` that followed it; the mini
+// program stays unbound and its tokens stay stopped.
+func TestFaultAuthorizationPushesOutOfOrder(t *testing.T) {
+	w := newFaultWorld(t, nil)
+	ctx := context.Background()
+	const appid = "wxfa0170000000b002"
+	w.env.Sim.AddAuthorizer(wechatsim.Authorizer{AppID: appid, Name: "Acme", UserName: "gh_fa018", PrincipalName: "Acme Ltd",
+		HeadImg: "https://img.example/a.png", Signature: "after-sales", MiniProgram: true, Permissions: []int{17, 18, 30},
+		Categories: []wechatsim.Category{{First: "Tools", Second: "Equipment management"}}})
+	links := w.must("POST", "/admin/miniprogram/authorization", w.admin, nil, nil, 201)
+	redirect, err := w.env.Sim.ScanAuthorization(links["pc_url"].(string), appid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	authCode, _ := url.Parse(redirect)
+	code := authCode.Query().Get("auth_code")
+	pushURL := w.base + "/wechat/component/events"
+
+	// The authorized push is sealed now but delayed in WeChat's queue.
+	late := w.capturePush(func(u string) error { return w.env.Sim.PushAuthEvent(ctx, u, "authorized", appid, code) })
+	// The admin changes their mind before either reached us.
+	w.env.Clock.Advance(time.Minute)
+	w.env.Sim.Unauthorize(appid)
+	if err := w.env.Sim.PushAuthEvent(ctx, pushURL, "unauthorized", appid, ""); err != nil {
+		t.Fatal(err)
+	}
+	if status := w.deliver(late); status != 200 {
+		t.Fatalf("late authorized push: %d", status)
+	}
+	st := w.must("GET", "/admin/miniprogram/binding", w.admin, nil, nil, 200)
+	if b, ok := st["binding"].(map[string]any); ok && b["status"] == "bound" {
+		t.Fatalf("an older authorized push re-bound a revoked mini program: %v", st)
+	}
+	// The admin's browser reaches the callback afterwards: still not bound.
+	if status, out, raw := w.do("GET", authCode.Path+"?"+authCode.RawQuery, "", nil, nil); status != 422 || !strings.Contains(raw, `"authorization_revoked"`) || out["bound"] != false {
+		t.Fatalf("callback after the revocation: %d %s, want 422 authorization_revoked", status, raw)
+	}
+	st = w.must("GET", "/admin/miniprogram/binding", w.admin, nil, nil, 200)
+	if b, ok := st["binding"].(map[string]any); ok && b["status"] == "bound" {
+		t.Fatalf("the callback re-bound a revoked mini program: %v", st)
+	}
+}
+
+// capturePush runs send against a stand-in URL and returns the sealed
+// request WeChat made, to be delivered later (or again).
+func (w *faultWorld) capturePush(send func(url string) error) *http.Request {
+	w.t.Helper()
+	c := startCapture(w.t)
+	if err := send(c.url + "/wechat/component/events"); err != nil {
+		w.t.Fatal(err)
+	}
+	return c.take(w.t)
+}
+
+// deliver sends a captured push to our ticket push URL.
+func (w *faultWorld) deliver(p *http.Request) int {
+	w.t.Helper()
+	body, _ := io.ReadAll(p.Body)
+	p.Body = io.NopCloser(bytes.NewReader(body)) // deliverable again
+	req, _ := http.NewRequest(p.Method, w.base+p.URL.RequestURI(), bytes.NewReader(body))
+	req.Header = p.Header.Clone()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	reply, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode == 200 && string(reply) != "success" {
+		w.t.Fatalf("push answered %q", reply)
+	}
+	return resp.StatusCode
+}
