@@ -1,0 +1,93 @@
+package portal_test
+
+import (
+	"context"
+	"errors"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"wxchannel/shared/httpapi"
+	"wxchannel/shared/portal"
+	"wxchannel/shared/testenv"
+)
+
+// FuzzSceneDecode: a QR scene opens a portal only if we issued exactly
+// that scene; anything else is ErrBadScene (a 400 to the caller), without
+// a storage read unless its MAC verifies.
+func FuzzSceneDecode(f *testing.F) {
+	env := testenv.New(f)
+	s := portal.NewSessions(env.Deps)
+	ctx := context.Background()
+	issued := map[string]string{}
+	for _, sn := range []string{"", "AC-2024-0001"} {
+		sc, err := s.EncodeScene(ctx, "acme", sn)
+		if err != nil {
+			f.Fatal(err)
+		}
+		if len(sc) > 32 {
+			f.Fatalf("scene %q longer than WeChat's 32 characters", sc)
+		}
+		issued[sc] = sn
+		f.Add(sc)
+		f.Add(sc[:len(sc)-1] + "A")
+		f.Add(sc + ".")
+	}
+	f.Add("")
+	f.Add("aaaaaaaaaa.bbbbbbbbbbb")
+	f.Add("../../etc/pa.sswd000000")
+	f.Fuzz(func(t *testing.T, scene string) {
+		sc, err := s.DecodeScene(ctx, scene)
+		if err != nil {
+			if !errors.Is(err, portal.ErrBadScene) {
+				t.Fatalf("DecodeScene(%q) = %v, want ErrBadScene", scene, err)
+			}
+			return
+		}
+		sn, ok := issued[scene]
+		if !ok || sc.TenantID != "acme" || sc.DeviceSN != sn {
+			t.Fatalf("DecodeScene(%q) accepted %+v", scene, sc)
+		}
+	})
+}
+
+// FuzzSessionToken: a terminal user's session is accepted only when we
+// signed it (same tenant, user and mini program); everything else — other
+// keys, alg none, expired, refresh tokens, mutations — is a 401.
+func FuzzSessionToken(f *testing.F) {
+	env := testenv.New(f)
+	s := portal.NewSessions(env.Deps)
+	ctx := context.Background()
+	want := portal.Claims{TenantID: "acme", UserID: "user-1", AppID: testenv.PublicAppID}
+	tok, err := s.Issue(ctx, want)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(tok.SessionToken)
+	f.Add(tok.RefreshToken)
+	f.Add(tok.SessionToken[:len(tok.SessionToken)-2])
+	other, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"tenant": "acme", "sub": "user-1", "iss": "wxchannel-portal",
+		"aud": "session", "exp": time.Now().Add(time.Hour).Unix()}).SignedString([]byte("another key"))
+	f.Add(other)
+	none, _ := jwt.NewWithClaims(jwt.SigningMethodNone, jwt.MapClaims{"tenant": "acme", "sub": "user-1"}).SignedString(jwt.UnsafeAllowNoneSignatureType)
+	f.Add(none)
+	f.Add("")
+	f.Add("a.b.c")
+	f.Fuzz(func(t *testing.T, raw string) {
+		r := httptest.NewRequest("GET", "/portal/me", nil)
+		r.Header.Set("Authorization", "Bearer "+raw)
+		c, err := s.Authenticate(r)
+		if err != nil {
+			var he *httpapi.Error
+			if !errors.As(err, &he) || he.Status != 401 {
+				t.Fatalf("Authenticate(%q) = %v, want a 401", raw, err)
+			}
+			return
+		}
+		if c != want {
+			t.Fatalf("Authenticate(%q) accepted %+v", raw, c)
+		}
+	})
+}
