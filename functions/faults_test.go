@@ -86,6 +86,11 @@ func (w *faultWorld) do(method, path, token string, body any, headers map[string
 	for k, v := range headers {
 		req.Header.Set(k, v)
 	}
+	return w.send(req)
+}
+
+func (w *faultWorld) send(req *http.Request) (int, map[string]any, string) {
+	w.t.Helper()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		w.t.Fatal(err)
