@@ -258,7 +258,7 @@ func (d *demo) engineer() error {
 	for _, o := range list {
 		if m, _ := o.(map[string]any); m["id"] == d.orderID {
 			found = true
-			d.step("engineer looks for work nearby", fmt.Sprintf("GET /engineer/work-orders/nearby → %d open orders within 5 km, ours %.1f km away", len(list), m["distance_km"]))
+			d.step("engineer looks for work nearby", fmt.Sprintf("GET /engineer/work-orders/nearby → open orders within 5 km: %d; ours is %.1f km away", len(list), m["distance_km"]))
 		}
 	}
 	if !found {
