@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -35,6 +36,7 @@ type faultWorld struct {
 	admin    string
 	engineer string
 	scene    string
+	jobs     map[string]functions.Scheduled
 }
 
 func newFaultWorld(t *testing.T, tune func(env *testenv.Env)) *faultWorld {
@@ -44,11 +46,14 @@ func newFaultWorld(t *testing.T, tune func(env *testenv.Env)) *faultWorld {
 		tune(env)
 	}
 	ctx := context.Background()
-	mux, _, err := functions.Mount(ctx, env.Deps)
+	mux, jobs, err := functions.Mount(ctx, env.Deps)
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &faultWorld{t: t, env: env, base: testenv.ServeThroughLambda(t, mux)}
+	w := &faultWorld{t: t, env: env, base: testenv.ServeThroughLambda(t, mux), jobs: map[string]functions.Scheduled{}}
+	for _, j := range jobs {
+		w.jobs[j.Name] = j
+	}
 	if _, err := env.Sim.PushTicket(ctx, w.base+"/wechat/component/events"); err != nil {
 		t.Fatal(err)
 	}
@@ -261,15 +266,7 @@ func TestFaultWeChatTimeoutAndBusy(t *testing.T) {
 
 	// An enterprise mini program's token is due; WeChat times out, then is busy.
 	const appid = "wxfa0170000000a001"
-	w.env.Sim.AddAuthorizer(wechatsim.Authorizer{AppID: appid, Name: "Acme", UserName: "gh_fa017", PrincipalName: "Acme Ltd",
-		HeadImg: "https://img.example/a.png", Signature: "after-sales", MiniProgram: true, Permissions: []int{17, 18, 30},
-		Categories: []wechatsim.Category{{First: "Tools", Second: "Equipment management"}}})
-	links := w.must("POST", "/admin/miniprogram/authorization", w.admin, nil, nil, 201)
-	redirect, err := w.env.Sim.ScanAuthorization(links["pc_url"].(string), appid)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u, _ := url.Parse(redirect)
+	u := w.authorize(appid, "gh_fa017")
 	w.must("GET", u.Path+"?"+u.RawQuery, "", nil, nil, 200)
 	status := func() map[string]any { return w.must("GET", "/admin/miniprogram/binding", w.admin, nil, nil, 200) }
 	before := status()["tokens"].(map[string]any)
@@ -309,15 +306,7 @@ func TestFaultAuthorizationPushesOutOfOrder(t *testing.T) {
 	w := newFaultWorld(t, nil)
 	ctx := context.Background()
 	const appid = "wxfa0170000000b002"
-	w.env.Sim.AddAuthorizer(wechatsim.Authorizer{AppID: appid, Name: "Acme", UserName: "gh_fa018", PrincipalName: "Acme Ltd",
-		HeadImg: "https://img.example/a.png", Signature: "after-sales", MiniProgram: true, Permissions: []int{17, 18, 30},
-		Categories: []wechatsim.Category{{First: "Tools", Second: "Equipment management"}}})
-	links := w.must("POST", "/admin/miniprogram/authorization", w.admin, nil, nil, 201)
-	redirect, err := w.env.Sim.ScanAuthorization(links["pc_url"].(string), appid)
-	if err != nil {
-		t.Fatal(err)
-	}
-	authCode, _ := url.Parse(redirect)
+	authCode := w.authorize(appid, "gh_fa018")
 	code := authCode.Query().Get("auth_code")
 	pushURL := w.base + "/wechat/component/events"
 
@@ -344,6 +333,99 @@ func TestFaultAuthorizationPushesOutOfOrder(t *testing.T) {
 	if b, ok := st["binding"].(map[string]any); ok && b["status"] == "bound" {
 		t.Fatalf("the callback re-bound a revoked mini program: %v", st)
 	}
+}
+
+// TestFaultAuditPushesRepeatedAndLate: audit result pushes carry no audit
+// id. A rejection whose push is held up in WeChat's queue (the reconcile
+// schedule found the result first) arrives after the admin resubmitted;
+// an approval is delivered twice, and sent again after the release. None
+// of them moves the pipeline off the review it waits for or releases twice.
+func TestFaultAuditPushesRepeatedAndLate(t *testing.T) {
+	w := newFaultWorld(t, nil)
+	ctx := context.Background()
+	const appid, userName = "wxfa0170000000c003", "gh_fa019"
+	u := w.authorize(appid, userName)
+	w.must("GET", u.Path+"?"+u.RawQuery, "", nil, nil, 200)
+	w.env.Sim.AddTemplate(wechatsim.Template{ID: 1, Version: "1.0.0", Desc: "portal"})
+	w.env.Sim.SetPrivacyScanDelay(0)
+	queue := startCapture(t) // WeChat's push queue: we deliver when we choose
+	w.env.Sim.SetMessageURL(queue.url + "/wechat/events/$APPID$")
+	state := func() map[string]any {
+		return w.must("GET", "/admin/miniprogram/release-status", w.admin, nil, nil, 200)
+	}
+
+	first := w.must("POST", "/admin/miniprogram/review", w.admin, map[string]any{}, nil, 202)
+	w.env.Sim.ScriptAudit(appid, wechatsim.AuditOutcome{Status: 1, Reason: "The service category does not match"})
+	if err := w.env.Sim.FinishAudit(ctx, appid, true); err != nil {
+		t.Fatal(err)
+	}
+	lateRejection := queue.take(t)
+	if _, err := w.jobs["auditreconcile"].Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st := state(); st["state"] != "rejected" {
+		t.Fatalf("after the reconcile schedule: %v", st)
+	}
+
+	w.env.Clock.Advance(2 * time.Minute)
+	second := w.must("POST", "/admin/miniprogram/review", w.admin, map[string]any{}, nil, 202)
+	if second["audit_id"] == first["audit_id"] {
+		t.Fatalf("the resubmission kept audit id %v", first["audit_id"])
+	}
+	if status := w.deliver(lateRejection); status != 200 {
+		t.Fatalf("late rejection push: %d", status)
+	}
+	if st := state(); st["state"] != "under_review" || st["audit_id"] != second["audit_id"] {
+		t.Fatalf("the first review's late rejection moved the second review: %v", st)
+	}
+
+	w.env.Clock.Advance(time.Minute)
+	if err := w.env.Sim.FinishAudit(ctx, appid, true); err != nil {
+		t.Fatal(err)
+	}
+	approval := queue.take(t)
+	for i := 0; i < 2; i++ {
+		if status := w.deliver(approval); status != 200 {
+			t.Fatalf("approval push, delivery %d: %d", i+1, status)
+		}
+		if st := state(); st["state"] != "approved" {
+			t.Fatalf("approval push, delivery %d: %v", i+1, st)
+		}
+	}
+	w.must("POST", "/admin/miniprogram/release", w.admin, map[string]any{}, nil, 200)
+
+	// WeChat sends the approval again (a new delivery, so a new nonce).
+	again := fmt.Sprintf("<xml><ToUserName><![CDATA[%s]]></ToUserName><FromUserName><![CDATA[o_system]]></FromUserName><CreateTime>%d</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[weapp_audit_success]]></Event></xml>",
+		userName, w.env.Clock.Now().Unix())
+	w.env.Clock.Advance(time.Second)
+	if err := w.env.Sim.Push(ctx, w.base+"/wechat/events/"+appid, "ToUserName", userName, []byte(again)); err != nil {
+		t.Fatal(err)
+	}
+	if st := state(); st["state"] != "released" || st["released_version"] != "1.0.0" {
+		t.Fatalf("a repeated approval after the release: %v", st)
+	}
+	if n := w.env.Sim.Calls("release"); n != 1 {
+		t.Fatalf("WeChat saw %d releases, want 1", n)
+	}
+}
+
+// authorize plays an admin authorizing a certified mini program in
+// WeChat and returns WeChat's redirect to our callback, not yet followed.
+func (w *faultWorld) authorize(appid, userName string) *url.URL {
+	w.t.Helper()
+	w.env.Sim.AddAuthorizer(wechatsim.Authorizer{AppID: appid, Name: "Acme", UserName: userName, PrincipalName: "Acme Ltd",
+		HeadImg: "https://img.example/a.png", Signature: "after-sales", MiniProgram: true, Permissions: []int{17, 18, 30},
+		Categories: []wechatsim.Category{{First: "Tools", Second: "Equipment management"}}})
+	links := w.must("POST", "/admin/miniprogram/authorization", w.admin, nil, nil, 201)
+	redirect, err := w.env.Sim.ScanAuthorization(links["pc_url"].(string), appid)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	u, err := url.Parse(redirect)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return u
 }
 
 // capturePush runs send against a stand-in URL and returns the sealed

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/guregu/dynamo/v2"
 
@@ -74,6 +75,12 @@ func NewEventsHandler(ctx context.Context, d *app.Deps) (http.Handler, error) {
 			status = 1
 		case "weapp_audit_delay":
 			status = 4
+		}
+		if status >= 0 && !p.awaitsPush(time.Unix(ev.CreateTime, 0)) {
+			// A late push of an earlier review, or one whose result we
+			// already have: the reconcile schedule follows the current one.
+			d.Log.InfoContext(ctx, "audit push for another review ignored", "appid", appid, "event", ev.Event, "state", p.State)
+			return reply(w)
 		}
 		if status >= 0 && p.TenantID != "" {
 			if _, err := svc.applyStatus(ctx, p, wechat.AuditStatus{AuditID: p.AuditID, Status: status, Reason: ev.Reason, ScreenShot: ev.ScreenShot}); err != nil {

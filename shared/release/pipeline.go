@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/guregu/dynamo/v2"
 
@@ -54,6 +55,7 @@ type Pipeline struct {
 	TemplateID       int64    `dynamo:"template_id" json:"template_id"`
 	Version          string   `dynamo:"user_version" json:"version"`
 	AuditID          int64    `dynamo:"audit_id" json:"audit_id,omitempty"`
+	SubmittedAt      int64    `dynamo:"submitted_at,omitempty" json:"submitted_at,omitempty"`
 	AuditReason      string   `dynamo:"audit_reason,omitempty" json:"audit_reason,omitempty"`
 	Screenshots      []string `dynamo:"screenshots,omitempty" json:"screenshots,omitempty"`
 	ReleasedVersion  string   `dynamo:"released_version,omitempty" json:"released_version,omitempty"`
@@ -248,6 +250,7 @@ func (s *Service) submit(ctx context.Context, wx *wechat.Client, p Pipeline) (Pi
 	switch {
 	case err == nil:
 		p.State, p.AuditID, p.AuditReason, p.LastError = StateUnderReview, id, "", nil
+		p.SubmittedAt = s.d.Now().Unix()
 		return s.save(ctx, p)
 	case wechat.IsCode(err, 61039):
 		pr := problems[61039]
@@ -280,6 +283,9 @@ func (s *Service) fail(ctx context.Context, p Pipeline, state string, err error)
 // applyStatus moves the pipeline to what WeChat reports.
 func (s *Service) applyStatus(ctx context.Context, p Pipeline, st wechat.AuditStatus) (Pipeline, error) {
 	p.AuditID = st.AuditID
+	if st.SubmitAuditTime != 0 {
+		p.SubmittedAt = st.SubmitAuditTime
+	}
 	switch st.Status {
 	case 0:
 		p.State, p.AuditReason, p.LastError = StateApproved, "", nil
@@ -373,6 +379,20 @@ func (s *Service) Reconcile(ctx context.Context, p Pipeline) (Pipeline, error) {
 	}
 	return p, nil
 }
+
+// awaitsPush says whether an audit result pushed at created (WeChat's
+// clock) belongs to the review this pipeline waits for. The push names no
+// audit id: one for an earlier review that arrives late, or a repeat after
+// the result was applied, must not move the pipeline.
+func (p Pipeline) awaitsPush(created time.Time) bool {
+	if p.State != StateUnderReview && p.State != StateDelayed {
+		return false
+	}
+	return p.SubmittedAt == 0 || !created.Before(time.Unix(p.SubmittedAt, 0).Add(-pushClockSkew))
+}
+
+// pushClockSkew allows for WeChat's clock running behind ours.
+const pushClockSkew = 30 * time.Second
 
 // Pending lists pipelines waiting on WeChat (index query, no scan).
 func (s *Service) Pending(ctx context.Context) ([]Pipeline, error) {

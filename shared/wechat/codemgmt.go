@@ -58,6 +58,8 @@ type AuditStatus struct {
 	Reason      string `json:"reason"`
 	ScreenShot  string `json:"ScreenShot"`
 	UserVersion string `json:"user_version"`
+	// SubmitAuditTime is when that review was submitted (Unix seconds).
+	SubmitAuditTime int64 `json:"submit_audit_time"`
 }
 
 // LatestAuditStatus reads the latest review's status.

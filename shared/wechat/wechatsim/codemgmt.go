@@ -34,6 +34,7 @@ type codeState struct {
 	auditStatus   int // 2 under review, 0 approved, 1 rejected, 3 withdrawn, 4 delayed; -1 none
 	auditReason   string
 	auditVersion  string
+	submittedAt   time.Time
 	released      string
 	previous      string
 	outcome       *AuditOutcome
@@ -239,7 +240,7 @@ func (s *Sim) codeRoutes() {
 		}
 		st.submitsInWeek++
 		cm.nextAudit++
-		st.auditID, st.auditStatus, st.auditReason, st.auditVersion = cm.nextAudit, 2, "", st.version
+		st.auditID, st.auditStatus, st.auditReason, st.auditVersion, st.submittedAt = cm.nextAudit, 2, "", st.version, s.opts.Now()
 		return map[string]any{"errcode": 0, "auditid": st.auditID}, 0
 	})
 	s.handle("GET", "/wxa/get_latest_auditstatus", "get_latest_auditstatus", func(r *http.Request, _ []byte) (any, int) {
@@ -255,7 +256,7 @@ func (s *Sim) codeRoutes() {
 			return nil, 85012
 		}
 		return map[string]any{"errcode": 0, "auditid": st.auditID, "status": st.auditStatus, "reason": st.auditReason,
-			"ScreenShot": "", "user_version": st.auditVersion}, 0
+			"ScreenShot": "", "user_version": st.auditVersion, "submit_audit_time": st.submittedAt.Unix()}, 0
 	})
 	s.handle("POST", "/wxa/release", "release", func(r *http.Request, body []byte) (any, int) {
 		a, code := s.authorizerOf(r)

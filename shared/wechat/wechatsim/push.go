@@ -68,19 +68,20 @@ func (s *Sim) PushTicket(ctx context.Context, url string) (string, error) {
 	return ticket, s.Push(ctx, url, "AppId", s.opts.ComponentAppID, []byte(inner))
 }
 
-// StartTicketPusher pushes a ticket to url now and then every interval
-// until ctx ends, as WeChat does every 10 minutes.
+// StartTicketPusher pushes a ticket to url every interval until ctx ends,
+// as WeChat does every 10 minutes. The first push comes after one
+// interval; a caller that needs a ticket at once pushes it itself.
 func (s *Sim) StartTicketPusher(ctx context.Context, url string, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		if _, err := s.PushTicket(ctx, url); err != nil && ctx.Err() == nil {
-			s.opts.Logger.Warn("ticket push failed", "err", err.Error())
-		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		}
+		if _, err := s.PushTicket(ctx, url); err != nil && ctx.Err() == nil {
+			s.opts.Logger.Warn("ticket push failed", "err", err.Error())
 		}
 	}
 }
