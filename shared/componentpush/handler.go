@@ -169,7 +169,9 @@ func (h *handler) receive(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("store %s push: %w", msg.InfoType, err)
 	}
-	h.d.Log.InfoContext(ctx, "push stored", "info_type", msg.InfoType, "authorizer_appid", msg.AuthorizerAppid)
+	if fresh {
+		h.d.Log.InfoContext(ctx, "push stored", "info_type", msg.InfoType, "authorizer_appid", msg.AuthorizerAppid)
+	}
 	if fresh && ev != nil && h.processor != nil {
 		if err := h.processor.ProcessEvent(ctx, *ev); err != nil {
 			h.d.Log.WarnContext(ctx, "authorization event left for retry", "appid", ev.AuthorizerAppID, "err", err.Error())

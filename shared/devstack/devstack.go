@@ -227,20 +227,29 @@ func Start(ctx context.Context, o Options) (st *Stack, err error) {
 
 	runCtx, cancel := context.WithCancel(context.Background())
 	st.cancel = cancel
-	if !o.NoSchedules {
-		for _, j := range jobs {
-			go runEvery(runCtx, j, time.Duration(float64(j.Every)/o.ScheduleScale))
-		}
-	}
+	pushURL := st.URL + "/wechat/component/events"
 	if st.Sim != nil {
-		st.Sim.SetPushURL(st.URL + "/wechat/component/events")
+		st.Sim.SetPushURL(pushURL)
 		st.Sim.SetMessageURL(st.URL + "/wechat/events/$APPID$")
 		// The platform's code template, as uploaded from the developer tools.
 		st.Sim.AddTemplate(wechatsim.Template{ID: 1, Version: TemplateVersion, Desc: "after-sales service portal"})
 		// WeChat scans a fresh commit for privacy interfaces for minutes;
 		// locally the scan is done at once (tests cover the wait).
 		st.Sim.SetPrivacyScanDelay(0)
-		go st.Sim.StartTicketPusher(runCtx, st.URL+"/wechat/component/events", o.TicketEvery)
+		// A platform that has been set up for a while holds a ticket: push
+		// the first one before the schedules start, so the first token
+		// refresh finds it instead of asking WeChat for one.
+		if _, err := st.Sim.PushTicket(ctx, pushURL); err != nil {
+			return st, fmt.Errorf("first verify ticket push: %w", err)
+		}
+	}
+	if !o.NoSchedules {
+		for _, j := range jobs {
+			go runEvery(runCtx, j, time.Duration(float64(j.Every)/o.ScheduleScale))
+		}
+	}
+	if st.Sim != nil {
+		go st.Sim.StartTicketPusher(runCtx, pushURL, o.TicketEvery)
 	}
 	return st, nil
 }
