@@ -130,12 +130,15 @@ func TestAttacks(t *testing.T) {
 
 		{"callback with a forged state", fixed(attackReq{method: "GET", path: "/wechat/auth/callback?auth_code=x&state=eyJ0IjoiYWNtZSJ9.AAAA"}), 400, "invalid_state"},
 		{"callback with a tampered state", fixed(attackReq{method: "GET", path: "/wechat/auth/callback?auth_code=x&state=" + url.QueryEscape(tamperState(state))}), 400, "invalid_state"},
+		{"callback with a re-spelled state", fixed(attackReq{method: "GET", path: "/wechat/auth/callback?auth_code=x&state=" + url.QueryEscape(testenv.Respell(state))}), 400, "invalid_state"},
 		{"callback without a code", fixed(attackReq{method: "GET", path: "/wechat/auth/callback?state=" + url.QueryEscape(state)}), 400, "missing_parameters"},
 
 		{"admin route without a token", fixed(attackReq{method: "GET", path: "/admin/miniprogram/binding"}), 401, "missing_token"},
 		{"expired staff token", fixed(attackReq{method: "GET", path: "/admin/miniprogram/binding", token: expiredAdmin}), 401, "token_expired"},
 		{"staff token signed with another key", fixed(attackReq{method: "GET", path: "/admin/miniprogram/binding", token: otherKeyAdmin}), 401, "invalid_token"},
 		{"staff token with alg none", fixed(attackReq{method: "GET", path: "/admin/miniprogram/binding", token: noneAdmin}), 401, "invalid_token"},
+		{"staff token with its signature re-spelled", fixed(attackReq{method: "GET", path: "/admin/miniprogram/binding", token: testenv.Respell(w.admin)}), 401, "invalid_token"},
+		{"terminal session with its signature re-spelled", fixed(attackReq{method: "GET", path: "/portal/me", token: testenv.Respell(userA)}), 401, "invalid_session"},
 		{"staff token with its tenant changed", fixed(attackReq{method: "GET", path: "/admin/miniprogram/binding", token: tampered}), 401, "invalid_token"},
 		{"engineer on an admin route", fixed(attackReq{method: "POST", path: "/admin/invitations", token: w.engineer, body: map[string]any{"customer_id": "C", "max_uses": 1, "expires_in_days": 1}}), 403, "forbidden_role"},
 		{"terminal session on an admin route", fixed(attackReq{method: "GET", path: "/admin/registrations", token: userA}), 401, "invalid_token"},

@@ -43,6 +43,8 @@ func signState(key []byte, s flowState) string {
 	return p + "." + base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
 }
 
+var strictBase64 = base64.RawURLEncoding.Strict()
+
 // verifyState checks the signature and expiry. Single use is enforced by
 // the caller with the nonce's item.
 func verifyState(key []byte, raw string, now time.Time) (flowState, error) {
@@ -53,7 +55,9 @@ func verifyState(key []byte, raw string, now time.Time) (flowState, error) {
 	if !ok {
 		return flowState{}, ErrStateInvalid
 	}
-	got, err := base64.RawURLEncoding.DecodeString(sig)
+	// Strict: one encoding per MAC and payload, so a state cannot be
+	// re-spelled into a second string that also verifies.
+	got, err := strictBase64.DecodeString(sig)
 	if err != nil {
 		return flowState{}, ErrStateInvalid
 	}
@@ -62,7 +66,7 @@ func verifyState(key []byte, raw string, now time.Time) (flowState, error) {
 	if !hmac.Equal(got, mac.Sum(nil)) {
 		return flowState{}, ErrStateInvalid
 	}
-	payload, err := base64.RawURLEncoding.DecodeString(p)
+	payload, err := strictBase64.DecodeString(p)
 	if err != nil {
 		return flowState{}, ErrStateInvalid
 	}

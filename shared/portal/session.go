@@ -112,7 +112,7 @@ func (s *Sessions) verify(ctx context.Context, raw, aud string) (Claims, error) 
 	}
 	var c tokenClaims
 	_, err = jwt.ParseWithClaims(raw, &c, func(*jwt.Token) (any, error) { return key, nil },
-		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}), jwt.WithIssuer(issuer), jwt.WithAudience(aud),
+		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}), jwt.WithStrictDecoding(), jwt.WithIssuer(issuer), jwt.WithAudience(aud),
 		jwt.WithExpirationRequired(), jwt.WithTimeFunc(s.d.Now), jwt.WithLeeway(leewayClock))
 	if errors.Is(err, jwt.ErrTokenExpired) {
 		return Claims{}, httpapi.Unauthorized("session_expired", "the session expired; refresh it or log in again")

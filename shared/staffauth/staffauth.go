@@ -108,7 +108,7 @@ func (v *Verifier) Authenticate(r *http.Request, roles ...string) (Claims, error
 	}
 	var c jwtClaims
 	_, err = jwt.ParseWithClaims(raw, &c, func(*jwt.Token) (any, error) { return key, nil },
-		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}), jwt.WithStrictDecoding(),
 		jwt.WithIssuer(Issuer), jwt.WithAudience(Audience), jwt.WithExpirationRequired(),
 		jwt.WithTimeFunc(v.d.Now), jwt.WithLeeway(30*time.Second))
 	if err != nil {
