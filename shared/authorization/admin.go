@@ -3,6 +3,7 @@ package authorization
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 
 	"wxchannel/shared/app"
@@ -92,12 +93,19 @@ func NewAdminHandler(ctx context.Context, d *app.Deps) (http.Handler, error) {
 // failed authorization with its fix.
 func (s *Service) Status(ctx context.Context, tenantID string) (Status, error) {
 	st := Status{Mode: "public"}
-	b, err := s.store.BindingByTenant(ctx, tenantID)
-	switch {
-	case err == nil && b.Status == StatusBound:
+	recs, err := s.store.tenantRecords(ctx, tenantID)
+	if err != nil {
+		return Status{}, err
+	}
+	switch b := recs.binding; {
+	case b != nil && b.Status == StatusBound:
 		st.Mode = "enterprise"
-		st.Binding = &b
-		if ts, terr := s.tokens.AuthorizerStatus(ctx, b.AppID); terr == nil {
+		st.Binding = b
+		ts, err := s.tokens.AuthorizerStatus(ctx, b.AppID)
+		if err != nil && !errors.Is(err, storage.ErrNotFound) {
+			return Status{}, fmt.Errorf("authorizer token status: %w", err)
+		}
+		if err == nil {
 			st.Tokens = &ts
 			st.NeedsReauth = ts.NeedsReauth
 			if ts.NeedsReauth {
@@ -106,12 +114,10 @@ func (s *Service) Status(ctx context.Context, tenantID string) (Status, error) {
 				st.LastError = &p
 			}
 		}
-	case err == nil:
-		st.Binding = &b // unbound: shown as history
-	case !errors.Is(err, storage.ErrNotFound):
-		return Status{}, err
+	case b != nil:
+		st.Binding = b // unbound: shown as history
 	}
-	if a, err := s.store.lastAttempt(ctx, tenantID); err == nil && st.LastError == nil {
+	if a := recs.attempt; a != nil && st.LastError == nil {
 		st.LastError = &a.Problem
 		st.Problems = a.Problems
 	}

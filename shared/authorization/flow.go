@@ -144,13 +144,15 @@ func (s *Service) complete(ctx context.Context, tenantID, authCode string) (Resu
 	if err != nil {
 		return Result{}, fmt.Errorf("query auth: %w", err)
 	}
-	res, err := s.bindAuthorized(ctx, tenantID, info)
+	res, err := s.bindAuthorized(ctx, tenantID, authCode, info)
 	if err != nil {
 		return Result{}, err
 	}
-	o := outcomeItem{TenantID: tenantID, AppID: info.AuthorizerAppID, Bound: res.Bound, Problems: res.Problems}
-	if err := s.store.putOutcome(ctx, authCode, o, s.d.Now()); err != nil {
-		s.d.Log.WarnContext(ctx, "record authorization outcome", "err", err.Error())
+	if !res.Bound { // a binding records its outcome in its own transaction
+		o := outcomeItem{TenantID: tenantID, AppID: info.AuthorizerAppID, Problems: res.Problems}
+		if err := s.store.putOutcome(ctx, authCode, o, s.d.Now()); err != nil {
+			s.d.Log.WarnContext(ctx, "record authorization outcome", "err", err.Error())
+		}
 	}
 	return res, nil
 }
@@ -166,8 +168,9 @@ func (s *Service) resultOf(ctx context.Context, o outcomeItem) (Result, error) {
 	return res, nil
 }
 
-// bindAuthorized diagnoses the authorizer and binds it to the tenant.
-func (s *Service) bindAuthorized(ctx context.Context, tenantID string, info wechat.AuthorizationInfo) (Result, error) {
+// bindAuthorized diagnoses the authorizer and binds it to the tenant,
+// recording the outcome of authCode with the binding.
+func (s *Service) bindAuthorized(ctx context.Context, tenantID, authCode string, info wechat.AuthorizationInfo) (Result, error) {
 	wx, err := s.d.WeChat(ctx)
 	if err != nil {
 		return Result{}, err
@@ -197,7 +200,8 @@ func (s *Service) bindAuthorized(ctx context.Context, tenantID string, info wech
 	if prev, err := s.store.BindingByAppID(ctx, appid); err == nil && prev.TenantID == tenantID && prev.Status == StatusBound {
 		b.BoundAt = prev.BoundAt // re-authorization: same binding, new permissions and refresh token
 	}
-	err = s.store.bind(ctx, b, s.tokens.AuthorizerTokensPut(info), now)
+	outcome := s.store.outcomePut(authCode, outcomeItem{TenantID: tenantID, AppID: appid, Bound: true}, now)
+	err = s.store.bind(ctx, b, s.tokens.AuthorizerTokensPut(info), outcome, now)
 	if errors.Is(err, storage.ErrConflict) {
 		reason := s.store.conflictReason(ctx, tenantID, appid)
 		if reason == "" {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/guregu/dynamo/v2"
 
 	"wxchannel/shared/storage"
@@ -119,10 +120,39 @@ func (s *Store) get(ctx context.Context, pk string) (Binding, error) {
 	return b, storage.TranslateErr(err)
 }
 
-func (s *Store) lastAttempt(ctx context.Context, tenantID string) (attempt, error) {
-	var a attempt
-	err := s.table.Get("pk", tenantPK(tenantID)).Range("sk", dynamo.Equal, skAttempt).Consistent(true).One(ctx, &a)
-	return a, storage.TranslateErr(err)
+// tenantRecords is what the connection status shows of a tenant: its
+// binding record and its last failed attempt, either possibly absent.
+type tenantRecords struct {
+	binding *Binding
+	attempt *attempt
+}
+
+// tenantRecords reads the tenant's binding and last attempt in one batch.
+func (s *Store) tenantRecords(ctx context.Context, tenantID string) (tenantRecords, error) {
+	pk := tenantPK(tenantID)
+	it := s.table.Batch("pk", "sk").Get(dynamo.Keys{pk, skBinding}, dynamo.Keys{pk, skAttempt}).Consistent(true).Iter()
+	var out tenantRecords
+	var item dynamo.Item
+	for it.Next(ctx, &item) {
+		var err error
+		switch sk, _ := item["sk"].(*types.AttributeValueMemberS); {
+		case sk == nil:
+		case sk.Value == skBinding:
+			out.binding = new(Binding)
+			err = dynamo.UnmarshalItem(item, out.binding)
+		case sk.Value == skAttempt:
+			out.attempt = new(attempt)
+			err = dynamo.UnmarshalItem(item, out.attempt)
+		}
+		if err != nil {
+			return tenantRecords{}, fmt.Errorf("read tenant records: %w", err)
+		}
+		item = nil
+	}
+	if err := it.Err(); err != nil && !errors.Is(err, dynamo.ErrNotFound) {
+		return tenantRecords{}, fmt.Errorf("read tenant records: %w", err)
+	}
+	return out, nil
 }
 
 func (s *Store) putFlow(ctx context.Context, pk, tenantID string, expires time.Time) error {
@@ -149,16 +179,24 @@ func (s *Store) outcome(ctx context.Context, code string) (outcomeItem, error) {
 }
 
 func (s *Store) putOutcome(ctx context.Context, code string, o outcomeItem, now time.Time) error {
-	o.PK, o.SK, o.TTL = codeKey(code), "outcome", now.Add(24*time.Hour).Unix()
-	return s.table.Put(o).Run(ctx)
+	return s.outcomePut(code, o, now).Run(ctx)
 }
 
-// bind writes the binding under both keys, the refresh token and a history
-// entry in one transaction. The conditions make the mini program serve one
-// tenant only and the tenant have one mini program only; a re-authorization
-// of the same pair updates in place.
-func (s *Store) bind(ctx context.Context, b Binding, tokens *dynamo.Put, now time.Time) error {
+// outcomePut records what the exchange of code led to, for a day (codes
+// live for minutes).
+func (s *Store) outcomePut(code string, o outcomeItem, now time.Time) *dynamo.Put {
+	o.PK, o.SK, o.TTL = codeKey(code), "outcome", now.Add(24*time.Hour).Unix()
+	return s.table.Put(o)
+}
+
+// bind writes the binding under both keys, the refresh token, a history
+// entry and the authorization code's outcome in one transaction. The
+// conditions make the mini program serve one tenant only and the tenant
+// have one mini program only; a re-authorization of the same pair updates
+// in place.
+func (s *Store) bind(ctx context.Context, b Binding, tokens, outcome *dynamo.Put, now time.Time) error {
 	tx := s.db.Dynamo.WriteTx()
+	tx.Put(outcome)
 	byApp, byTenant := b, b
 	byApp.PK, byApp.SK = appPK(b.AppID), skBinding
 	byTenant.PK, byTenant.SK = tenantPK(b.TenantID), skBinding
