@@ -17,6 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	miniserver "github.com/truora/minidyn/server"
+
+	"wxchannel/shared/cputime"
 )
 
 // Server is an embedded DynamoDB-protocol server on a loopback address.
@@ -26,6 +28,7 @@ type Server struct {
 
 	mini    *miniserver.Server
 	handler http.Handler
+	metered http.Handler // handler, its CPU time metered when asked
 	http    *http.Server
 	ln      net.Listener
 
@@ -34,6 +37,7 @@ type Server struct {
 	busy      time.Duration
 	busySince time.Time
 	inflight  int
+	cpu       cputime.Meter
 }
 
 // Start listens on a free loopback port.
@@ -47,6 +51,7 @@ func StartOn(addr string) (*Server, error) {
 	}
 	s := &Server{mini: miniserver.NewServer(), ln: ln, calls: map[string]int{}}
 	s.handler = compat{next: s.mini, count: s.count}
+	s.metered = s.cpu.Wrap(s.handler)
 	s.URL = "http://" + ln.Addr().String()
 	s.http = &http.Server{Handler: http.HandlerFunc(s.timed), ReadHeaderTimeout: 5 * time.Second}
 	go func() {
@@ -91,7 +96,7 @@ func (s *Server) timed(w http.ResponseWriter, r *http.Request) {
 		}
 		s.mu.Unlock()
 	}()
-	s.handler.ServeHTTP(w, r)
+	s.metered.ServeHTTP(w, r)
 }
 
 // Busy returns the time spent serving requests since the last ResetCalls.
@@ -100,6 +105,14 @@ func (s *Server) Busy() time.Duration {
 	defer s.mu.Unlock()
 	return s.busy
 }
+
+// MeterCPU turns on (or off) metering of the CPU time the server spends
+// serving requests, for benchmarks; CPU returns it.
+func (s *Server) MeterCPU(on bool) { s.cpu.SetOn(on) }
+
+// CPU returns the CPU time spent serving requests since the last
+// ResetCalls while metering was on.
+func (s *Server) CPU() time.Duration { return s.cpu.Total() }
 
 // Calls returns how many requests of each operation ("Query", "PutItem",
 // ...) reached the server since the last ResetCalls.
@@ -119,6 +132,7 @@ func (s *Server) ResetCalls() {
 	s.calls = map[string]int{}
 	s.busy = 0
 	s.mu.Unlock()
+	s.cpu.Reset()
 }
 
 // FailAll makes every operation fail with an internal server error (on) or
@@ -154,21 +168,13 @@ func condition(on bool) miniserver.FailureCondition {
 	return miniserver.FailureConditionNone
 }
 
-// NewClient returns an SDK client for this server. maxAttempts overrides the
-// SDK's retry attempts when given (fault tests use 1 to fail fast).
-func (s *Server) NewClient(maxAttempts ...int) *dynamodb.Client {
+// NewClient returns an SDK client for this server, with optFns applied
+// to its options (fewer retry attempts, a call counter).
+func (s *Server) NewClient(optFns ...func(*dynamodb.Options)) *dynamodb.Client {
 	return dynamodb.New(dynamodb.Options{
 		Region:                          "us-east-1",
 		BaseEndpoint:                    aws.String(s.URL),
 		Credentials:                     credentials.NewStaticCredentialsProvider("local", "local", ""),
 		DisableValidateResponseChecksum: true,
-		RetryMaxAttempts:                first(maxAttempts, 0),
-	})
-}
-
-func first(v []int, def int) int {
-	if len(v) > 0 {
-		return v[0]
-	}
-	return def
+	}, optFns...)
 }

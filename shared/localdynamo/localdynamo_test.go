@@ -32,7 +32,7 @@ func setup(t *testing.T) (*localdynamo.Server, *dynamo.DB, dynamo.Table) {
 	}
 	t.Cleanup(func() { _ = srv.Close() })
 	ctx := context.Background()
-	client := srv.NewClient(1)
+	client := srv.NewClient(func(o *dynamodb.Options) { o.RetryMaxAttempts = 1 })
 	db := dynamo.NewFromIface(client)
 	for _, name := range []string{"things", "others"} {
 		_, err := client.CreateTable(ctx, &dynamodb.CreateTableInput{

@@ -61,8 +61,10 @@ type Env struct {
 	Dynamo *localdynamo.Server
 	Sim    *wechatsim.Sim
 	DB     *storage.DB
-	Deps   *app.Deps
-	Clock  *Clock
+	// Calls counts the DynamoDB operations made through DB, at the client.
+	Calls *storage.CallCounter
+	Deps  *app.Deps
+	Clock *Clock
 	// S3 is the in-memory backend of the upload bucket's S3 server.
 	S3 *s3mem.Backend
 	// Vars is the configuration environment (including secrets) the
@@ -122,7 +124,8 @@ func New(t testing.TB) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db := storage.NewDB(dyn.NewClient(), cfg.PlatformTable, cfg.ServiceTable)
+	calls := &storage.CallCounter{}
+	db := storage.NewDB(dyn.NewClient(calls.Install), cfg.PlatformTable, cfg.ServiceTable)
 	if err := storage.CreateTables(ctx, db.Client, map[string]string{"PlatformTable": cfg.PlatformTable, "ServiceTable": cfg.ServiceTable}); err != nil {
 		t.Fatal(err)
 	}
@@ -131,5 +134,5 @@ func New(t testing.TB) *Env {
 		Secrets: config.EnvSecrets{Getenv: getenv}, Now: clock.Now,
 		HTTPClient: &http.Client{Timeout: 5 * time.Second},
 	}
-	return &Env{Dynamo: dyn, Sim: sim, DB: db, Deps: deps, Clock: clock, Vars: vars, S3: s3Backend}
+	return &Env{Dynamo: dyn, Sim: sim, DB: db, Calls: calls, Deps: deps, Clock: clock, Vars: vars, S3: s3Backend}
 }

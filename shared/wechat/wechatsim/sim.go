@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"wxchannel/shared/cputime"
 	"wxchannel/shared/wxcrypt"
 )
 
@@ -52,6 +53,7 @@ type Sim struct {
 	mux     *http.ServeMux
 	srv     *http.Server
 	client  *http.Client
+	cpu     cputime.Meter
 
 	mu           sync.Mutex
 	calls        map[string]int
@@ -121,7 +123,7 @@ func Start(opts Options) (*Sim, error) {
 		return nil, err
 	}
 	s.URL = "http://" + ln.Addr().String()
-	s.srv = &http.Server{Handler: s.mux, ReadHeaderTimeout: 5 * time.Second}
+	s.srv = &http.Server{Handler: s.cpu.Wrap(s.mux), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = s.srv.Serve(ln) }()
 	return s, nil
 }
@@ -232,12 +234,21 @@ func (s *Sim) TotalCalls() int {
 	return n
 }
 
-// ResetCalls zeroes every counter.
+// ResetCalls zeroes every counter and the metered CPU time.
 func (s *Sim) ResetCalls() {
 	s.mu.Lock()
 	s.calls = map[string]int{}
 	s.mu.Unlock()
+	s.cpu.Reset()
 }
+
+// MeterCPU turns on (or off) metering of the CPU time a started simulator
+// spends serving calls, for benchmarks; CPU returns it.
+func (s *Sim) MeterCPU(on bool) { s.cpu.SetOn(on) }
+
+// CPU returns the CPU time spent serving calls since the last ResetCalls
+// while metering was on.
+func (s *Sim) CPU() time.Duration { return s.cpu.Total() }
 
 // InjectError makes the next times calls of api fail with code (-1 is
 // "system busy").
