@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +18,7 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"wxchannel/functions"
+	"wxchannel/shared/cputime"
 	"wxchannel/shared/httpapi"
 	"wxchannel/shared/staffauth"
 	"wxchannel/shared/testenv"
@@ -28,13 +30,18 @@ import (
 // the function's own handler behind the API Gateway v2 adapter, as its
 // Lambda runs it, against the embedded DynamoDB server and the simulator.
 // Besides ns/op it reports, per request: DynamoDB calls counted at the
-// server (ddb-calls/op), the time the DynamoDB server spent on them
-// (storage-µs/op), our own path without that time (handler-µs/op: the
-// adapter, middleware, validation, crypto, the SDK's marshalling and the
-// loopback round trips), and WeChat calls (wechat-calls/op). Setup that a
+// client, by operation (ddb-calls/op), the wall time the DynamoDB server spent on them
+// (storage-µs/op) and our path's wall time without it (handler-µs/op), the
+// CPU time of our code (cpu-µs/op: the adapter, middleware, validation,
+// crypto, the SDK's marshalling and the loopback I/O; not the DynamoDB
+// server's nor the simulator's) and of the DynamoDB server
+// (storage-cpu-µs/op), and WeChat calls (wechat-calls/op). Setup that a
 // request needs (a fresh wx.login code, a fresh push) is outside the timer.
+// Run it on one core (-cpu 1), as a Lambda function of up to 1,769 MB
+// gets: with more, the Go scheduler's spinning between the in-process
+// servers shows up as CPU time.
 //
-//	go test -run '^$' -bench BenchmarkFunction -benchtime 200x ./functions/
+//	go test -run '^$' -bench BenchmarkFunction -benchtime 200x -cpu 1 ./functions/
 func BenchmarkFunction(b *testing.B) {
 	w := newBenchWorld(b)
 	for _, f := range functions.All {
@@ -196,29 +203,47 @@ func (w *benchWorld) buildCases() map[string]benchCase {
 	}
 }
 
-// measure times each request and reports the per-request figures.
+// measure times each request and reports the per-request figures. The
+// garbage collector is off while a request is timed and runs between
+// requests instead, so no request pays for the collection of garbage the
+// in-process DynamoDB server made before it; CPU time is the process's
+// less what the DynamoDB server and the simulator spent (metered on their
+// own threads).
 func (w *benchWorld) measure(b *testing.B, c benchCase) {
 	var (
-		calls  int
-		busy   time.Duration
-		wx     int
-		failed int
+		calls       int
+		busy, timed time.Duration
+		cpu, ddbCPU time.Duration
+		wx, failed  int
 	)
-	var timed time.Duration
 	perOp := map[string]int{}
+	w.env.Dynamo.MeterCPU(true)
+	w.env.Sim.MeterCPU(true)
+	defer w.env.Dynamo.MeterCPU(false)
+	defer w.env.Sim.MeterCPU(false)
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(8 << 30))
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
+		if i%20 == 0 {
+			debug.FreeOSMemory() // collect now, not while a request is timed
+		}
 		w.seq++
 		run := c(b, w.seq)
 		w.env.Dynamo.ResetCalls()
+		w.env.Calls.Reset()
 		w.env.Sim.ResetCalls()
+		cpu0 := cputime.Process()
 		b.StartTimer()
 		t0 := time.Now()
 		status := run()
 		timed += time.Since(t0)
 		b.StopTimer()
-		for op, n := range w.env.Dynamo.Calls() {
+		used := cputime.Process() - cpu0
+		ddbCPU += w.env.Dynamo.CPU()
+		cpu += used - w.env.Dynamo.CPU() - w.env.Sim.CPU()
+		for op, n := range w.env.Calls.Calls() {
 			calls += n
 			perOp[op] += n
 		}
@@ -234,6 +259,10 @@ func (w *benchWorld) measure(b *testing.B, c benchCase) {
 	b.ReportMetric(float64(calls)/n, "ddb-calls/op")
 	b.ReportMetric(float64(busy.Microseconds())/n, "storage-µs/op")
 	b.ReportMetric(float64((timed-busy).Microseconds())/n, "handler-µs/op")
+	if cputime.Supported() {
+		b.ReportMetric(float64(cpu.Microseconds())/n, "cpu-µs/op")
+		b.ReportMetric(float64(ddbCPU.Microseconds())/n, "storage-cpu-µs/op")
+	}
 	b.ReportMetric(float64(wx)/n, "wechat-calls/op")
 	for op, c := range perOp {
 		b.ReportMetric(float64(c)/n, "ddb-"+op+"/op")

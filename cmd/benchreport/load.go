@@ -26,9 +26,16 @@ type loadResult struct {
 	Elapsed     time.Duration
 	P50, P99    time.Duration
 	FirstError  string
+	// StorageBusy is the wall time during which the embedded DynamoDB
+	// server was serving at least one request.
+	StorageBusy time.Duration
 }
 
 func (r loadResult) throughput() float64 { return float64(r.Requests) / r.Elapsed.Seconds() }
+
+// storageShare is the fraction of the level's wall time the embedded
+// DynamoDB server was busy.
+func (r loadResult) storageShare() float64 { return r.StorageBusy.Seconds() / r.Elapsed.Seconds() }
 
 // prepared is one request ready to send; expect is the status it must get.
 type prepared struct {
@@ -42,39 +49,53 @@ type prepared struct {
 
 // loadTest runs each endpoint at each concurrency against a dev stack on a
 // loopback port, for at most d or max requests per level, whichever ends
-// first. Requests are prepared before each level (sealed pushes, wx.login
-// codes, logged-in users), so only the product's work is timed.
+// first. Every level starts on a fresh stack, so levels differ in
+// concurrency and not in how full the embedded tables are. Requests are
+// prepared before each level (sealed pushes, wx.login codes, logged-in
+// users), so only the product's work is timed.
 func loadTest(ctx context.Context, levels []int, d time.Duration, max int) ([]loadResult, error) {
-	st, err := devstack.Start(ctx, devstack.Options{Addr: "127.0.0.1:0", LogLevel: "info", Log: io.Discard})
-	if err != nil {
-		return nil, err
-	}
-	defer st.Close()
-	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 256, MaxConnsPerHost: 256}}
-	l := &loader{st: st, client: client}
-	if err := l.setup(ctx); err != nil {
-		return nil, err
-	}
 	var out []loadResult
 	for _, ep := range []struct {
 		name    string
-		prepare func(n int) ([]prepared, error)
+		prepare func(l *loader, n int) ([]prepared, error)
 	}{
-		{"ticketpush: POST /wechat/component/events", l.pushes},
-		{"userlogin: POST /portal/login", l.logins},
-		{"workordercreate: POST /portal/work-orders", l.creates},
+		{"ticketpush: POST /wechat/component/events", (*loader).pushes},
+		{"userlogin: POST /portal/login", (*loader).logins},
+		{"workordercreate: POST /portal/work-orders", (*loader).creates},
 	} {
 		for _, c := range levels {
-			reqs, err := ep.prepare(max)
+			res, err := loadLevel(ctx, c, d, max, ep.prepare)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", ep.name, err)
 			}
-			res := l.run(ctx, reqs, c, d)
 			res.Endpoint, res.Concurrency = ep.name, c
 			out = append(out, res)
 		}
 	}
 	return out, nil
+}
+
+// loadLevel runs one level on a stack of its own.
+func loadLevel(ctx context.Context, conc int, d time.Duration, max int, prepare func(l *loader, n int) ([]prepared, error)) (loadResult, error) {
+	st, err := devstack.Start(ctx, devstack.Options{Addr: "127.0.0.1:0", LogLevel: "info", Log: io.Discard, NoSchedules: true})
+	if err != nil {
+		return loadResult{}, err
+	}
+	defer st.Close()
+	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 256, MaxConnsPerHost: 256}}
+	defer client.CloseIdleConnections()
+	l := &loader{st: st, client: client}
+	if err := l.setup(ctx); err != nil {
+		return loadResult{}, err
+	}
+	reqs, err := prepare(l, max)
+	if err != nil {
+		return loadResult{}, err
+	}
+	st.Dynamo.ResetCalls()
+	res := l.run(ctx, reqs, conc, d)
+	res.StorageBusy = st.Dynamo.Busy()
+	return res, nil
 }
 
 type loader struct {

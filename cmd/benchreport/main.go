@@ -81,8 +81,8 @@ func run(ctx context.Context, outPath, benchtime string, quick bool) error {
 		r.fns = append(r.fns, row)
 	}
 
-	step("per-request benchmarks (" + benchtime + " each)")
-	perReq, err := goBench(ctx, "./functions/", "BenchmarkFunction", benchtime, false)
+	step("per-request benchmarks (" + benchtime + " each, one core)")
+	perReq, err := goBench(ctx, benchRun{pkg: "./functions/", pattern: "BenchmarkFunction", benchtime: benchtime, cpu: 1})
 	if err != nil {
 		return err
 	}
@@ -91,20 +91,20 @@ func run(ctx context.Context, outPath, benchtime string, quick bool) error {
 	}
 
 	step("scaling: token refresher and nearby query")
-	r.refresh, err = goBench(ctx, "./shared/tokens/", "BenchmarkRefreshRun", "1x", quick)
+	r.refresh, err = goBench(ctx, benchRun{pkg: "./shared/tokens/", pattern: "BenchmarkRefreshRun", benchtime: "1x", short: quick})
 	if err != nil {
 		return err
 	}
-	r.nearby, err = goBench(ctx, "./shared/workorder/", "BenchmarkNearby", "1x", quick)
+	r.nearby, err = goBench(ctx, benchRun{pkg: "./shared/workorder/", pattern: "BenchmarkNearby", benchtime: "3x", cpu: 1, short: quick})
 	if err != nil {
 		return err
 	}
 	step("crypto against the standard-library baseline")
-	r.crypto, err = goBench(ctx, "./shared/wxcrypt/", "BenchmarkOpenTicketPush|BenchmarkStdlibBaseline", "1s", false)
+	r.crypto, err = goBench(ctx, benchRun{pkg: "./shared/wxcrypt/", pattern: "BenchmarkOpenTicketPush|BenchmarkStdlibBaseline", benchtime: "1s", count: cryptoRuns})
 	if err != nil {
 		return err
 	}
-	r.pushBench, err = goBench(ctx, "./shared/componentpush/", "BenchmarkTicketPushDecryptVerify", "1s", false)
+	r.pushBench, err = goBench(ctx, benchRun{pkg: "./shared/componentpush/", pattern: "BenchmarkTicketPushDecryptVerify", benchtime: "1s", count: cryptoRuns})
 	if err != nil {
 		return err
 	}
@@ -141,44 +141,72 @@ func step(s string) { fmt.Fprintln(os.Stderr, "benchreport:", s) }
 // benchResult is one benchmark line: iterations and metrics by unit.
 type benchResult struct {
 	N       int
+	Runs    int // how many runs this is the median of
 	Metrics map[string]float64
 }
+
+// benchRun is one `go test -bench` run.
+type benchRun struct {
+	pkg, pattern, benchtime string
+	cpu                     int  // -cpu (GOMAXPROCS); 0 keeps the machine's
+	count                   int  // runs in turn; the median by ns/op is kept
+	short                   bool // -short: skip the largest scaling runs
+}
+
+// cryptoRuns is how often the crypto benchmarks run: the median of several
+// runs taken in turn, because a single run's figure moves with what the
+// machine did just before.
+const cryptoRuns = 7
 
 var benchLine = regexp.MustCompile(`^Benchmark(\S+?)(?:-\d+)?\s+(\d+)\s+(.*)$`)
 
 // goBench runs go test -bench and returns results by benchmark name
-// (without the Benchmark prefix and the -GOMAXPROCS suffix).
-func goBench(ctx context.Context, pkg, pattern, benchtime string, short bool) (map[string]benchResult, error) {
-	args := []string{"test", "-run", "^$", "-bench", pattern, "-benchtime", benchtime, "-benchmem", "-count", "1", "-timeout", "60m"}
-	if short {
+// (without the Benchmark prefix and the -GOMAXPROCS suffix). With a count,
+// the package's benchmarks run that many times in turn (A B A B …, one
+// process each) and each keeps its median run by ns/op.
+func goBench(ctx context.Context, b benchRun) (map[string]benchResult, error) {
+	args := []string{"test", "-run", "^$", "-bench", b.pattern, "-benchtime", b.benchtime, "-benchmem", "-count", "1", "-timeout", "60m"}
+	if b.cpu > 0 {
+		args = append(args, "-cpu", strconv.Itoa(b.cpu))
+	}
+	if b.short {
 		args = append(args, "-short")
 	}
-	cmd := exec.CommandContext(ctx, "go", append(args, pkg)...)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, out.String())
+	args = append(args, b.pkg)
+	all := map[string][]benchResult{}
+	for range max(b.count, 1) {
+		cmd := exec.CommandContext(ctx, "go", args...)
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Run(); err != nil {
+			return nil, fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, out.String())
+		}
+		sc := bufio.NewScanner(&out)
+		for sc.Scan() {
+			m := benchLine.FindStringSubmatch(sc.Text())
+			if m == nil {
+				continue
+			}
+			n, _ := strconv.Atoi(m[2])
+			br := benchResult{N: n, Metrics: map[string]float64{}}
+			f := strings.Fields(m[3])
+			for i := 0; i+1 < len(f); i += 2 {
+				if v, err := strconv.ParseFloat(f[i], 64); err == nil {
+					br.Metrics[f[i+1]] = v
+				}
+			}
+			all[m[1]] = append(all[m[1]], br)
+		}
+		if len(all) == 0 {
+			return nil, fmt.Errorf("no benchmark results from %s %s:\n%s", b.pkg, b.pattern, out.String())
+		}
 	}
 	res := map[string]benchResult{}
-	sc := bufio.NewScanner(&out)
-	for sc.Scan() {
-		m := benchLine.FindStringSubmatch(sc.Text())
-		if m == nil {
-			continue
-		}
-		n, _ := strconv.Atoi(m[2])
-		br := benchResult{N: n, Metrics: map[string]float64{}}
-		f := strings.Fields(m[3])
-		for i := 0; i+1 < len(f); i += 2 {
-			v, err := strconv.ParseFloat(f[i], 64)
-			if err == nil {
-				br.Metrics[f[i+1]] = v
-			}
-		}
-		res[m[1]] = br
-	}
-	if len(res) == 0 {
-		return nil, fmt.Errorf("no benchmark results from %s %s:\n%s", pkg, pattern, out.String())
+	for name, runs := range all {
+		sort.Slice(runs, func(i, j int) bool { return runs[i].Metrics["ns/op"] < runs[j].Metrics["ns/op"] })
+		med := runs[len(runs)/2]
+		med.Runs = len(runs)
+		res[name] = med
 	}
 	return res, nil
 }
