@@ -48,7 +48,7 @@ func (s *Service) Start(ctx context.Context, tenantID string) (Links, error) {
 	if err := s.d.Config.Require(config.EnvAPIBaseURL); err != nil {
 		return Links{}, err
 	}
-	key, err := s.d.Secrets.Get(ctx, config.SecretStateSigningKey)
+	key, err := config.SigningKey(ctx, s.d.Secrets, config.SecretStateSigningKey)
 	if err != nil {
 		return Links{}, err
 	}
@@ -72,7 +72,7 @@ func (s *Service) Start(ctx context.Context, tenantID string) (Links, error) {
 	if err := s.store.putFlow(ctx, "preauth#"+pre.Code, tenantID, expires.Add(24*time.Hour)); err != nil {
 		return Links{}, fmt.Errorf("store pre-auth code: %w", err)
 	}
-	redirect := s.d.Config.APIBaseURL + "/wechat/auth/callback?" + url.Values{"state": {signState([]byte(key), st)}}.Encode()
+	redirect := s.d.Config.APIBaseURL + "/wechat/auth/callback?" + url.Values{"state": {signState(key, st)}}.Encode()
 	q := url.Values{"component_appid": {s.d.Config.ComponentAppID}, "pre_auth_code": {pre.Code},
 		"redirect_uri": {redirect}, "auth_type": {"2"}}
 	mq := url.Values{"action": {"bindcomponent"}, "no_scan": {"1"}, "component_appid": {s.d.Config.ComponentAppID},
@@ -92,11 +92,11 @@ type Result struct {
 // Callback completes the flow from WeChat's redirect: the state proves the
 // tenant and is consumed once.
 func (s *Service) Callback(ctx context.Context, rawState, authCode string) (Result, error) {
-	key, err := s.d.Secrets.Get(ctx, config.SecretStateSigningKey)
+	key, err := config.SigningKey(ctx, s.d.Secrets, config.SecretStateSigningKey)
 	if err != nil {
 		return Result{}, err
 	}
-	st, err := verifyState([]byte(key), rawState, s.d.Now())
+	st, err := verifyState(key, rawState, s.d.Now())
 	if err != nil {
 		return Result{}, err
 	}

@@ -97,3 +97,20 @@ func TestBundleSecretsFetchOnceAndNeverEchoValues(t *testing.T) {
 		t.Fatalf("a malformed bundle must fail without quoting it: %v", err)
 	}
 }
+
+// TestSigningKeyRefusesShortAndMissingKeys: an HMAC key shorter than 32
+// bytes or absent is an error naming the secret, never a weak signature.
+func TestSigningKeyRefusesShortAndMissingKeys(t *testing.T) {
+	vars := map[string]string{"GOOD": strings.Repeat("k", 32), "SHORT": strings.Repeat("k", 31)}
+	s := config.EnvSecrets{Getenv: func(k string) string { return vars[k] }}
+	ctx := context.Background()
+	if key, err := config.SigningKey(ctx, s, "GOOD"); err != nil || string(key) != vars["GOOD"] {
+		t.Fatalf("a 32-byte key: %q, %v", key, err)
+	}
+	for _, name := range []string{"SHORT", "ABSENT"} {
+		key, err := config.SigningKey(ctx, s, name)
+		if err == nil || key != nil || !strings.Contains(err.Error(), name) || strings.Contains(err.Error(), vars["SHORT"]) {
+			t.Fatalf("%s: %q, %v; want an error naming the secret, not its value", name, key, err)
+		}
+	}
+}

@@ -106,3 +106,21 @@ func (s *BundleSecrets) Lookup(ctx context.Context, name string) (string, bool, 
 	v := values[name]
 	return v, v != "", nil
 }
+
+// MinSigningKeyBytes is the shortest HMAC signing key accepted: HMAC-SHA256
+// (and so HS256) wants a key at least as long as its 32-byte output.
+const MinSigningKeyBytes = 32
+
+// SigningKey returns the HMAC signing key held in secret name, refusing
+// one shorter than MinSigningKeyBytes. The secrets are read on first use
+// and kept, so calling it per request costs no I/O after the first.
+func SigningKey(ctx context.Context, s Secrets, name string) ([]byte, error) {
+	k, err := s.Get(ctx, name)
+	if err != nil {
+		return nil, fmt.Errorf("signing key %s: %w", name, err)
+	}
+	if len(k) < MinSigningKeyBytes {
+		return nil, fmt.Errorf("signing key %s must be at least %d bytes", name, MinSigningKeyBytes)
+	}
+	return []byte(k), nil
+}

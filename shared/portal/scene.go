@@ -12,7 +12,6 @@ import (
 
 	"github.com/guregu/dynamo/v2"
 
-	"wxchannel/shared/config"
 	"wxchannel/shared/storage"
 )
 
@@ -35,11 +34,11 @@ var ErrBadScene = errors.New("invalid QR scene")
 var b64 = base64.RawURLEncoding
 
 func (s *Sessions) sceneMAC(ctx context.Context, id string) (string, error) {
-	key, err := s.d.Secrets.Get(ctx, config.SecretSessionSigningKey)
+	key, err := s.signingKey(ctx)
 	if err != nil {
 		return "", err
 	}
-	m := hmac.New(sha256.New, []byte("scene:"+key))
+	m := hmac.New(sha256.New, append([]byte("scene:"), key...))
 	m.Write([]byte(id))
 	return b64.EncodeToString(m.Sum(nil))[:11], nil
 }

@@ -6,10 +6,8 @@ package portal
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -50,29 +48,14 @@ type tokenClaims struct {
 // Sessions issues and verifies terminal-user tokens with the session
 // signing key (read from the secrets on first use).
 type Sessions struct {
-	d   *app.Deps
-	mu  sync.Mutex
-	key []byte
+	d *app.Deps
 }
 
 // NewSessions returns the session issuer/verifier of d.
 func NewSessions(d *app.Deps) *Sessions { return &Sessions{d: d} }
 
 func (s *Sessions) signingKey(ctx context.Context) ([]byte, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.key != nil {
-		return s.key, nil
-	}
-	k, err := s.d.Secrets.Get(ctx, config.SecretSessionSigningKey)
-	if err != nil {
-		return nil, fmt.Errorf("session signing key: %w", err)
-	}
-	if len(k) < 32 {
-		return nil, errors.New("session signing key must be at least 32 bytes")
-	}
-	s.key = []byte(k)
-	return s.key, nil
+	return config.SigningKey(ctx, s.d.Secrets, config.SecretSessionSigningKey)
 }
 
 // Tokens are what a login or refresh returns to the mini program.

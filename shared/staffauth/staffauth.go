@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -52,8 +51,8 @@ type jwtClaims struct {
 // Issue signs a token for c, valid for ttl from now (dev server and tests;
 // in production the CRM issues them with the same key).
 func Issue(key []byte, c Claims, ttl time.Duration, now time.Time) (string, error) {
-	if len(key) < 32 {
-		return "", errors.New("staff signing key must be at least 32 bytes")
+	if len(key) < config.MinSigningKeyBytes {
+		return "", fmt.Errorf("staff signing key must be at least %d bytes", config.MinSigningKeyBytes)
 	}
 	if !tenant.ValidID(c.TenantID) || c.Subject == "" || (c.Role != RoleAdmin && c.Role != RoleEngineer) {
 		return "", errors.New("staff claims need a valid tenant, a subject and a known role")
@@ -71,26 +70,14 @@ func Issue(key []byte, c Claims, ttl time.Duration, now time.Time) (string, erro
 
 // Verifier checks staff tokens. The key is read from the secrets on first use.
 type Verifier struct {
-	d   *app.Deps
-	mu  sync.Mutex
-	key []byte
+	d *app.Deps
 }
 
 // NewVerifier returns a verifier for the deployment's admin signing key.
 func NewVerifier(d *app.Deps) *Verifier { return &Verifier{d: d} }
 
 func (v *Verifier) signingKey(ctx context.Context) ([]byte, error) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if v.key != nil {
-		return v.key, nil
-	}
-	k, err := v.d.Secrets.Get(ctx, config.SecretAdminSigningKey)
-	if err != nil {
-		return nil, fmt.Errorf("staff signing key: %w", err)
-	}
-	v.key = []byte(k)
-	return v.key, nil
+	return config.SigningKey(ctx, v.d.Secrets, config.SecretAdminSigningKey)
 }
 
 // Authenticate returns the claims of the request's bearer token if it is
