@@ -117,24 +117,7 @@ func newBenchWorld(b *testing.B) *benchWorld {
 
 func (w *benchWorld) buildCases() map[string]benchCase {
 	ctx := context.Background()
-	req := func(method, path, token string, body any, headers ...string) *http.Request {
-		var rd io.Reader
-		if body != nil {
-			raw, _ := json.Marshal(body)
-			rd = bytes.NewReader(raw)
-		}
-		r := httptest.NewRequest(method, path, rd)
-		if body != nil {
-			r.Header.Set("Content-Type", "application/json")
-		}
-		if token != "" {
-			r.Header.Set("Authorization", "Bearer "+token)
-		}
-		for i := 0; i+1 < len(headers); i += 2 {
-			r.Header.Set(headers[i], headers[i+1])
-		}
-		return r
-	}
+	req := jsonRequest
 	return map[string]benchCase{
 		"ticketpush": func(b *testing.B, i int) func() int {
 			w.env.Clock.Advance(time.Second) // a newer ticket each time
@@ -345,6 +328,18 @@ func (w *benchWorld) serveRouter(b *testing.B, r *http.Request) *httptest.Respon
 }
 
 func (w *benchWorld) json(b *testing.B, method, path, token string, body any, want int) map[string]any {
+	rec := w.serveRouter(b, jsonRequest(method, path, token, body))
+	if rec.Code != want {
+		b.Fatalf("%s %s: %d, want %d: %s", method, path, rec.Code, want, rec.Body)
+	}
+	var out map[string]any
+	_ = json.Unmarshal(rec.Body.Bytes(), &out)
+	return out
+}
+
+// jsonRequest is a request to serve in-process: body as JSON when given,
+// a bearer token when given, then header name/value pairs.
+func jsonRequest(method, path, token string, body any, headers ...string) *http.Request {
 	var rd io.Reader
 	if body != nil {
 		raw, _ := json.Marshal(body)
@@ -357,13 +352,10 @@ func (w *benchWorld) json(b *testing.B, method, path, token string, body any, wa
 	if token != "" {
 		r.Header.Set("Authorization", "Bearer "+token)
 	}
-	rec := w.serveRouter(b, r)
-	if rec.Code != want {
-		b.Fatalf("%s %s: %d, want %d: %s", method, path, rec.Code, want, rec.Body)
+	for i := 0; i+1 < len(headers); i += 2 {
+		r.Header.Set(headers[i], headers[i+1])
 	}
-	var out map[string]any
-	_ = json.Unmarshal(rec.Body.Bytes(), &out)
-	return out
+	return r
 }
 
 func (w *benchWorld) staff(b *testing.B, tenantID, role string) string {

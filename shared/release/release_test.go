@@ -20,7 +20,7 @@ import (
 )
 
 type world struct {
-	t     *testing.T
+	t     testing.TB
 	env   *testenv.Env
 	base  string
 	admin string
@@ -30,9 +30,9 @@ const appid = "wxacme00000000r1"
 
 // newWorld serves every function through the Lambda adapter, pushes a
 // ticket, and binds the tenant's mini program through the real flow.
-func newWorld(t *testing.T) *world { return newWorldBound(t, true) }
+func newWorld(t testing.TB) *world { return newWorldBound(t, true) }
 
-func newWorldBound(t *testing.T, bind bool) *world {
+func newWorldBound(t testing.TB, bind bool) *world {
 	t.Helper()
 	env := testenv.New(t)
 	ctx := context.Background()

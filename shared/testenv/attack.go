@@ -1,6 +1,12 @@
 package testenv
 
-import "strings"
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
 
 // Respell changes the unused low bits in the last character of an
 // unpadded base64url string (a MAC or a JWT signature of 32 bytes): a
@@ -14,4 +20,29 @@ func Respell(s string) string {
 		return s
 	}
 	return s[:len(s)-1] + string(alphabet[i^1])
+}
+
+// PushReply checks a reply to a WeChat push and says whether the push was
+// accepted: a 200 must carry the literal body "success" (what WeChat
+// waits for), a refusal must be a 4xx with the error envelope; anything
+// else, a 5xx above all, fails t.
+func PushReply(t testing.TB, rec *httptest.ResponseRecorder) (accepted bool) {
+	t.Helper()
+	switch {
+	case rec.Code == http.StatusOK:
+		if rec.Body.String() != "success" {
+			t.Fatalf("200 with %q", rec.Body.String())
+		}
+		return true
+	case rec.Code >= 400 && rec.Code < 500:
+		var out struct {
+			Error struct{ Code, Message string }
+		}
+		if json.Unmarshal(rec.Body.Bytes(), &out) != nil || out.Error.Code == "" || out.Error.Message == "" {
+			t.Fatalf("%d without an error envelope: %s", rec.Code, rec.Body)
+		}
+		return false
+	}
+	t.Fatalf("status %d: %s", rec.Code, rec.Body)
+	return false
 }
