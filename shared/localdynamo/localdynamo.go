@@ -38,6 +38,10 @@ type Server struct {
 	busySince time.Time
 	inflight  int
 	cpu       cputime.Meter
+	// unused holds connections that have not sent a request yet: the SDK
+	// may dial one and then send on another, and Shutdown would wait
+	// seconds before it treats such a connection as idle.
+	unused map[net.Conn]struct{}
 }
 
 // Start listens on a free loopback port.
@@ -49,11 +53,11 @@ func StartOn(addr string) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen %s: %w", addr, err)
 	}
-	s := &Server{mini: miniserver.NewServer(), ln: ln, calls: map[string]int{}}
+	s := &Server{mini: miniserver.NewServer(), ln: ln, calls: map[string]int{}, unused: map[net.Conn]struct{}{}}
 	s.handler = compat{next: s.mini, count: s.count}
 	s.metered = s.cpu.Wrap(s.handler)
 	s.URL = "http://" + ln.Addr().String()
-	s.http = &http.Server{Handler: http.HandlerFunc(s.timed), ReadHeaderTimeout: 5 * time.Second}
+	s.http = &http.Server{Handler: http.HandlerFunc(s.timed), ReadHeaderTimeout: 5 * time.Second, ConnState: s.trackUnused}
 	go func() {
 		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			panic(fmt.Sprintf("embedded DynamoDB server stopped: %v", err))
@@ -62,8 +66,25 @@ func StartOn(addr string) (*Server, error) {
 	return s, nil
 }
 
-// Close stops the server.
+func (s *Server) trackUnused(c net.Conn, state http.ConnState) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if state == http.StateNew {
+		s.unused[c] = struct{}{}
+		return
+	}
+	delete(s.unused, c)
+}
+
+// Close stops the server: requests under way finish, connections that
+// never carried one are closed at once.
 func (s *Server) Close() error {
+	s.http.SetKeepAlivesEnabled(false)
+	s.mu.Lock()
+	for c := range s.unused {
+		_ = c.Close()
+	}
+	s.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	return s.http.Shutdown(ctx)
