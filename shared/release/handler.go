@@ -108,48 +108,18 @@ func NewAdminHandler(ctx context.Context, d *app.Deps) (http.Handler, error) {
 		return nil
 	}))
 	rt.Handle("POST /admin/miniprogram/undo-review", adminOnly(d, func(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {
-		b, err := svc.boundApp(r.Context(), c.TenantID)
+		p, err := svc.changeWith(r.Context(), c.TenantID, (*wechat.Client).UndoAudit, func(p *Pipeline) { p.State = StateWithdrawn })
 		if err != nil {
-			return err
-		}
-		p, err := svc.Get(r.Context(), b.AppID)
-		if err != nil {
-			return err
-		}
-		wx, err := d.WeChat(r.Context())
-		if err != nil {
-			return err
-		}
-		if err := wx.UndoAudit(r.Context(), svc.tokens.AuthorizerTokenSource(b.AppID)); err != nil {
-			_, ferr := svc.fail(r.Context(), p, p.State, err)
-			return ferr
-		}
-		p.State, p.LastError = StateWithdrawn, nil
-		if p, err = svc.save(r.Context(), p); err != nil {
 			return err
 		}
 		httpapi.WriteJSON(w, http.StatusOK, statusOf(p))
 		return nil
 	}))
 	rt.Handle("POST /admin/miniprogram/rollback", adminOnly(d, func(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {
-		b, err := svc.boundApp(r.Context(), c.TenantID)
+		p, err := svc.changeWith(r.Context(), c.TenantID, (*wechat.Client).RevertRelease, func(p *Pipeline) {
+			p.ReleasedVersion, p.PreviousReleased = p.PreviousReleased, ""
+		})
 		if err != nil {
-			return err
-		}
-		p, err := svc.Get(r.Context(), b.AppID)
-		if err != nil {
-			return err
-		}
-		wx, err := d.WeChat(r.Context())
-		if err != nil {
-			return err
-		}
-		if err := wx.RevertRelease(r.Context(), svc.tokens.AuthorizerTokenSource(b.AppID)); err != nil {
-			_, ferr := svc.fail(r.Context(), p, p.State, err)
-			return ferr
-		}
-		p.ReleasedVersion, p.PreviousReleased, p.LastError = p.PreviousReleased, "", nil
-		if p, err = svc.save(r.Context(), p); err != nil {
 			return err
 		}
 		httpapi.WriteJSON(w, http.StatusOK, statusOf(p))

@@ -267,6 +267,30 @@ func (s *Service) submit(ctx context.Context, wx *wechat.Client, p Pipeline) (Pi
 	return s.fail(ctx, p, StateSubmitFailed, err)
 }
 
+// changeWith asks WeChat to act on the tenant's bound mini program and,
+// once WeChat has done it, saves what that changes in the pipeline; a
+// refusal is recorded with its fix and returned to the admin.
+func (s *Service) changeWith(ctx context.Context, tenantID string, act func(*wechat.Client, context.Context, wechat.TokenSource) error, change func(*Pipeline)) (Pipeline, error) {
+	b, err := s.boundApp(ctx, tenantID)
+	if err != nil {
+		return Pipeline{}, err
+	}
+	p, err := s.Get(ctx, b.AppID)
+	if err != nil {
+		return Pipeline{}, err
+	}
+	wx, err := s.d.WeChat(ctx)
+	if err != nil {
+		return Pipeline{}, err
+	}
+	if err := act(wx, ctx, s.tokens.AuthorizerTokenSource(b.AppID)); err != nil {
+		return s.fail(ctx, p, p.State, err)
+	}
+	change(&p)
+	p.LastError = nil
+	return s.save(ctx, p)
+}
+
 // fail records a WeChat error with its fix and returns it to the admin.
 func (s *Service) fail(ctx context.Context, p Pipeline, state string, err error) (Pipeline, error) {
 	pr, known := problemOf(err)
