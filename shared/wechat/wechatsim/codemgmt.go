@@ -170,6 +170,20 @@ func (s *Sim) authorizerOf(r *http.Request) (*Authorizer, int) {
 }
 
 func (s *Sim) codeRoutes() {
+	// withCode runs an API of an authorizer's code management with the
+	// authorizer resolved from its access token and its state locked.
+	withCode := func(fn func(a *Authorizer, cm *codeMgmt, st *codeState, body []byte) (any, int)) apiFunc {
+		return func(r *http.Request, body []byte) (any, int) {
+			a, code := s.authorizerOf(r)
+			if code != 0 {
+				return nil, code
+			}
+			cm := s.code()
+			cm.mu.Lock()
+			defer cm.mu.Unlock()
+			return fn(a, cm, cm.st(a.AppID), body)
+		}
+	}
 	s.handle("GET", "/wxa/gettemplatelist", "gettemplatelist", func(r *http.Request, _ []byte) (any, int) {
 		if c := s.compTokens.check(r.URL.Query().Get("access_token"), s.opts.Now()); c != 0 {
 			return nil, c
@@ -183,11 +197,7 @@ func (s *Sim) codeRoutes() {
 		}
 		return map[string]any{"errcode": 0, "template_list": list}, 0
 	})
-	s.handle("POST", "/wxa/commit", "commit", func(r *http.Request, body []byte) (any, int) {
-		a, code := s.authorizerOf(r)
-		if code != 0 {
-			return nil, code
-		}
+	s.handle("POST", "/wxa/commit", "commit", withCode(func(a *Authorizer, cm *codeMgmt, st *codeState, body []byte) (any, int) {
 		var req struct {
 			TemplateID  int64  `json:"template_id"`
 			ExtJSON     string `json:"ext_json"`
@@ -196,9 +206,6 @@ func (s *Sim) codeRoutes() {
 		if c := decode(body, &req); c != 0 {
 			return nil, c
 		}
-		cm := s.code()
-		cm.mu.Lock()
-		defer cm.mu.Unlock()
 		found := false
 		for _, t := range cm.templates {
 			found = found || t.ID == req.TemplateID
@@ -210,20 +217,11 @@ func (s *Sim) codeRoutes() {
 		if json.Unmarshal([]byte(req.ExtJSON), &ext) != nil {
 			return nil, 85048
 		}
-		st := cm.st(a.AppID)
 		st.committed, st.templateID, st.version, st.extJSON = true, req.TemplateID, req.UserVersion, req.ExtJSON
 		st.scanDoneAt = s.opts.Now().Add(cm.scanDelay)
 		return map[string]any{"errcode": 0}, 0
-	})
-	s.handle("POST", "/wxa/submit_audit", "submit_audit", func(r *http.Request, body []byte) (any, int) {
-		a, code := s.authorizerOf(r)
-		if code != 0 {
-			return nil, code
-		}
-		cm := s.code()
-		cm.mu.Lock()
-		defer cm.mu.Unlock()
-		st := cm.st(a.AppID)
+	}))
+	s.handle("POST", "/wxa/submit_audit", "submit_audit", withCode(func(a *Authorizer, cm *codeMgmt, st *codeState, body []byte) (any, int) {
 		switch {
 		case !st.committed:
 			return nil, 85086
@@ -242,34 +240,18 @@ func (s *Sim) codeRoutes() {
 		cm.nextAudit++
 		st.auditID, st.auditStatus, st.auditReason, st.auditVersion, st.submittedAt = cm.nextAudit, 2, "", st.version, s.opts.Now()
 		return map[string]any{"errcode": 0, "auditid": st.auditID}, 0
-	})
-	s.handle("GET", "/wxa/get_latest_auditstatus", "get_latest_auditstatus", func(r *http.Request, _ []byte) (any, int) {
-		a, code := s.authorizerOf(r)
-		if code != 0 {
-			return nil, code
-		}
-		cm := s.code()
-		cm.mu.Lock()
-		defer cm.mu.Unlock()
-		st := cm.st(a.AppID)
+	}))
+	s.handle("GET", "/wxa/get_latest_auditstatus", "get_latest_auditstatus", withCode(func(a *Authorizer, cm *codeMgmt, st *codeState, _ []byte) (any, int) {
 		if st.auditID == 0 {
 			return nil, 85012
 		}
 		return map[string]any{"errcode": 0, "auditid": st.auditID, "status": st.auditStatus, "reason": st.auditReason,
 			"ScreenShot": "", "user_version": st.auditVersion, "submit_audit_time": st.submittedAt.Unix()}, 0
-	})
-	s.handle("POST", "/wxa/release", "release", func(r *http.Request, body []byte) (any, int) {
-		a, code := s.authorizerOf(r)
-		if code != 0 {
-			return nil, code
-		}
+	}))
+	s.handle("POST", "/wxa/release", "release", withCode(func(a *Authorizer, cm *codeMgmt, st *codeState, body []byte) (any, int) {
 		if strings.TrimSpace(string(body)) == "" {
 			return nil, 44002
 		}
-		cm := s.code()
-		cm.mu.Lock()
-		defer cm.mu.Unlock()
-		st := cm.st(a.AppID)
 		switch st.auditStatus {
 		case 0:
 		case 2, 4:
@@ -280,37 +262,21 @@ func (s *Sim) codeRoutes() {
 		st.previous, st.released = st.released, st.auditVersion
 		st.auditStatus = -1
 		return map[string]any{"errcode": 0}, 0
-	})
-	s.handle("GET", "/wxa/undocodeaudit", "undocodeaudit", func(r *http.Request, _ []byte) (any, int) {
-		a, code := s.authorizerOf(r)
-		if code != 0 {
-			return nil, code
-		}
-		cm := s.code()
-		cm.mu.Lock()
-		defer cm.mu.Unlock()
-		st := cm.st(a.AppID)
+	}))
+	s.handle("GET", "/wxa/undocodeaudit", "undocodeaudit", withCode(func(a *Authorizer, cm *codeMgmt, st *codeState, _ []byte) (any, int) {
 		if st.auditStatus != 2 && st.auditStatus != 4 {
 			return nil, 87013
 		}
 		st.auditStatus = 3
 		return map[string]any{"errcode": 0}, 0
-	})
-	s.handle("GET", "/wxa/revertcoderelease", "revertcoderelease", func(r *http.Request, _ []byte) (any, int) {
-		a, code := s.authorizerOf(r)
-		if code != 0 {
-			return nil, code
-		}
-		cm := s.code()
-		cm.mu.Lock()
-		defer cm.mu.Unlock()
-		st := cm.st(a.AppID)
+	}))
+	s.handle("GET", "/wxa/revertcoderelease", "revertcoderelease", withCode(func(a *Authorizer, cm *codeMgmt, st *codeState, _ []byte) (any, int) {
 		if st.previous == "" {
 			return nil, 87011
 		}
 		st.released, st.previous = st.previous, ""
 		return map[string]any{"errcode": 0}, 0
-	})
+	}))
 	qr := func(r *http.Request) (any, int) {
 		if s.validPublicToken(r.URL.Query().Get("access_token")) {
 			return binaryReply{contentType: "image/png", data: []byte("\x89PNG\r\n\x1a\nsimulated-qr-public")}, 0
