@@ -19,6 +19,7 @@ import (
 	"wxchannel/shared/app"
 	"wxchannel/shared/config"
 	"wxchannel/shared/localdynamo"
+	"wxchannel/shared/localserver"
 	"wxchannel/shared/logging"
 	"wxchannel/shared/staffauth"
 	"wxchannel/shared/storage"
@@ -85,8 +86,7 @@ type Stack struct {
 	ComponentAppID string
 	PublicAppID    string
 
-	srv     *http.Server
-	errc    chan error
+	srv     *localserver.Server
 	cancel  context.CancelFunc
 	closers []func()
 }
@@ -126,7 +126,7 @@ func Start(ctx context.Context, o Options) (st *Stack, err error) {
 		o.LogLevel = "info"
 	}
 	log := logging.New(o.Log, o.LogLevel)
-	st = &Stack{errc: make(chan error, 1)}
+	st = &Stack{}
 	defer func() {
 		if err != nil {
 			st.Close()
@@ -222,8 +222,7 @@ func Start(ctx context.Context, o Options) (st *Stack, err error) {
 	mux := http.NewServeMux()
 	mux.Handle("/", router)
 	mux.HandleFunc("GET /dev/info", st.serveInfo)
-	st.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go func() { st.errc <- st.srv.Serve(ln) }()
+	st.srv = localserver.Start(ln, mux)
 
 	runCtx, cancel := context.WithCancel(context.Background())
 	st.cancel = cancel
@@ -298,10 +297,7 @@ func (st *Stack) Wait(ctx context.Context) error {
 	select {
 	case <-ctx.Done():
 		return nil
-	case err := <-st.errc:
-		if errors.Is(err, http.ErrServerClosed) {
-			return nil
-		}
+	case err := <-st.srv.Done():
 		return err
 	}
 }
@@ -312,12 +308,7 @@ func (st *Stack) Close() {
 		st.cancel()
 	}
 	if st.srv != nil {
-		ctx, done := context.WithTimeout(context.Background(), 2*time.Second)
-		if err := st.srv.Shutdown(ctx); err != nil {
-			// Connections that never sent a request keep Shutdown waiting.
-			_ = st.srv.Close()
-		}
-		done()
+		_ = st.srv.Close()
 	}
 	for i := len(st.closers) - 1; i >= 0; i-- {
 		st.closers[i]()

@@ -5,8 +5,6 @@
 package localdynamo
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -19,6 +17,7 @@ import (
 	miniserver "github.com/truora/minidyn/server"
 
 	"wxchannel/shared/cputime"
+	"wxchannel/shared/localserver"
 )
 
 // Server is an embedded DynamoDB-protocol server on a loopback address.
@@ -29,8 +28,7 @@ type Server struct {
 	mini    *miniserver.Server
 	handler http.Handler
 	metered http.Handler // handler, its CPU time metered when asked
-	http    *http.Server
-	ln      net.Listener
+	http    *localserver.Server
 
 	mu        sync.Mutex
 	calls     map[string]int
@@ -38,10 +36,6 @@ type Server struct {
 	busySince time.Time
 	inflight  int
 	cpu       cputime.Meter
-	// unused holds connections that have not sent a request yet: the SDK
-	// may dial one and then send on another, and Shutdown would wait
-	// seconds before it treats such a connection as idle.
-	unused map[net.Conn]struct{}
 }
 
 // Start listens on a free loopback port.
@@ -53,42 +47,16 @@ func StartOn(addr string) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen %s: %w", addr, err)
 	}
-	s := &Server{mini: miniserver.NewServer(), ln: ln, calls: map[string]int{}, unused: map[net.Conn]struct{}{}}
+	s := &Server{mini: miniserver.NewServer(), calls: map[string]int{}}
 	s.handler = compat{next: s.mini, count: s.count}
 	s.metered = s.cpu.Wrap(s.handler)
 	s.URL = "http://" + ln.Addr().String()
-	s.http = &http.Server{Handler: http.HandlerFunc(s.timed), ReadHeaderTimeout: 5 * time.Second, ConnState: s.trackUnused}
-	go func() {
-		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			panic(fmt.Sprintf("embedded DynamoDB server stopped: %v", err))
-		}
-	}()
+	s.http = localserver.Start(ln, http.HandlerFunc(s.timed))
 	return s, nil
 }
 
-func (s *Server) trackUnused(c net.Conn, state http.ConnState) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if state == http.StateNew {
-		s.unused[c] = struct{}{}
-		return
-	}
-	delete(s.unused, c)
-}
-
-// Close stops the server: requests under way finish, connections that
-// never carried one are closed at once.
-func (s *Server) Close() error {
-	s.http.SetKeepAlivesEnabled(false)
-	s.mu.Lock()
-	for c := range s.unused {
-		_ = c.Close()
-	}
-	s.mu.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	return s.http.Shutdown(ctx)
-}
+// Close stops the server.
+func (s *Server) Close() error { return s.http.Close() }
 
 // Handler is the compatibility-wrapped handler, for mounting elsewhere.
 func (s *Server) Handler() http.Handler { return s.handler }

@@ -5,7 +5,6 @@
 package wechatsim
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -19,6 +18,7 @@ import (
 	"time"
 
 	"wxchannel/shared/cputime"
+	"wxchannel/shared/localserver"
 	"wxchannel/shared/wxcrypt"
 )
 
@@ -51,7 +51,7 @@ type Sim struct {
 	opts    Options
 	crypter *wxcrypt.Crypter
 	mux     *http.ServeMux
-	srv     *http.Server
+	srv     *localserver.Server
 	client  *http.Client
 	cpu     cputime.Meter
 
@@ -123,17 +123,14 @@ func Start(opts Options) (*Sim, error) {
 		return nil, err
 	}
 	s.URL = "http://" + ln.Addr().String()
-	s.srv = &http.Server{Handler: s.cpu.Wrap(s.mux), ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = s.srv.Serve(ln) }()
+	s.srv = localserver.Start(ln, s.cpu.Wrap(s.mux))
 	return s, nil
 }
 
 // Close stops a started simulator.
 func (s *Sim) Close() {
 	if s.srv != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		_ = s.srv.Shutdown(ctx)
+		_ = s.srv.Close()
 	}
 }
 
