@@ -131,6 +131,7 @@ func TestAttacks(t *testing.T) {
 		{"callback with a forged state", fixed(attackReq{method: "GET", path: "/wechat/auth/callback?auth_code=x&state=eyJ0IjoiYWNtZSJ9.AAAA"}), 400, "invalid_state"},
 		{"callback with a tampered state", fixed(attackReq{method: "GET", path: "/wechat/auth/callback?auth_code=x&state=" + url.QueryEscape(tamperState(state))}), 400, "invalid_state"},
 		{"callback with a re-spelled state", fixed(attackReq{method: "GET", path: "/wechat/auth/callback?auth_code=x&state=" + url.QueryEscape(testenv.Respell(state))}), 400, "invalid_state"},
+		{"callback with a line break inside the state", fixed(attackReq{method: "GET", path: "/wechat/auth/callback?auth_code=x&state=" + url.QueryEscape(state[:20]+"\r\n"+state[20:])}), 400, "invalid_state"},
 		{"callback without a code", fixed(attackReq{method: "GET", path: "/wechat/auth/callback?state=" + url.QueryEscape(state)}), 400, "missing_parameters"},
 
 		{"admin route without a token", fixed(attackReq{method: "GET", path: "/admin/miniprogram/binding"}), 401, "missing_token"},
