@@ -36,7 +36,7 @@ sizes:
 
 FORCE:
 
-## bench: measure everything and write docs/bench-report.md (about 10 minutes)
+## bench: measure everything and write docs/bench-report.md (about 7 minutes)
 bench:
 	$(GO) run ./cmd/benchreport -out docs/bench-report.md
 
