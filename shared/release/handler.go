@@ -108,7 +108,7 @@ func NewAdminHandler(ctx context.Context, d *app.Deps) (http.Handler, error) {
 		return nil
 	}))
 	rt.Handle("POST /admin/miniprogram/undo-review", adminOnly(d, func(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {
-		p, err := svc.changeWith(r.Context(), c.TenantID, (*wechat.Client).UndoAudit, func(p *Pipeline) { p.State = StateWithdrawn })
+		p, err := svc.changeWith(r.Context(), c.TenantID, (*wechat.Client).UndoAudit, nil, func(p *Pipeline) { p.State = StateWithdrawn })
 		if err != nil {
 			return err
 		}
@@ -116,7 +116,7 @@ func NewAdminHandler(ctx context.Context, d *app.Deps) (http.Handler, error) {
 		return nil
 	}))
 	rt.Handle("POST /admin/miniprogram/rollback", adminOnly(d, func(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {
-		p, err := svc.changeWith(r.Context(), c.TenantID, (*wechat.Client).RevertRelease, func(p *Pipeline) {
+		p, err := svc.changeWith(r.Context(), c.TenantID, (*wechat.Client).RevertRelease, nil, func(p *Pipeline) {
 			p.ReleasedVersion, p.PreviousReleased = p.PreviousReleased, ""
 		})
 		if err != nil {

@@ -268,9 +268,11 @@ func (s *Service) submit(ctx context.Context, wx *wechat.Client, p Pipeline) (Pi
 }
 
 // changeWith asks WeChat to act on the tenant's bound mini program and,
-// once WeChat has done it, saves what that changes in the pipeline; a
-// refusal is recorded with its fix and returned to the admin.
-func (s *Service) changeWith(ctx context.Context, tenantID string, act func(*wechat.Client, context.Context, wechat.TokenSource) error, change func(*Pipeline)) (Pipeline, error) {
+// once WeChat has done it, saves what that changes in the pipeline. A
+// refusal is recorded with its fix, in the state failedState names (the
+// current one when nil), and returned to the admin.
+func (s *Service) changeWith(ctx context.Context, tenantID string, act func(*wechat.Client, context.Context, wechat.TokenSource) error,
+	failedState func(Pipeline, error) string, change func(*Pipeline)) (Pipeline, error) {
 	b, err := s.boundApp(ctx, tenantID)
 	if err != nil {
 		return Pipeline{}, err
@@ -284,7 +286,11 @@ func (s *Service) changeWith(ctx context.Context, tenantID string, act func(*wec
 		return Pipeline{}, err
 	}
 	if err := act(wx, ctx, s.tokens.AuthorizerTokenSource(b.AppID)); err != nil {
-		return s.fail(ctx, p, p.State, err)
+		state := p.State
+		if failedState != nil {
+			state = failedState(p, err)
+		}
+		return s.fail(ctx, p, state, err)
 	}
 	change(&p)
 	p.LastError = nil
@@ -357,27 +363,18 @@ func (s *Service) autoRelease(ctx context.Context, p Pipeline) (Pipeline, error)
 
 // Release publishes the approved version.
 func (s *Service) Release(ctx context.Context, tenantID string) (Pipeline, error) {
-	b, err := s.boundApp(ctx, tenantID)
-	if err != nil {
-		return Pipeline{}, err
+	return s.changeWith(ctx, tenantID, (*wechat.Client).Release, releaseFailedState, func(p *Pipeline) {
+		p.State, p.PreviousReleased, p.ReleasedVersion = StateReleased, p.ReleasedVersion, p.Version
+	})
+}
+
+// releaseFailedState: 85020 means the review is still under way, so
+// nothing has failed yet; any other refusal is release_failed.
+func releaseFailedState(p Pipeline, err error) string {
+	if wechat.IsCode(err, 85020) {
+		return p.State
 	}
-	p, err := s.Get(ctx, b.AppID)
-	if err != nil {
-		return Pipeline{}, err
-	}
-	wx, err := s.d.WeChat(ctx)
-	if err != nil {
-		return Pipeline{}, err
-	}
-	if err := wx.Release(ctx, s.tokens.AuthorizerTokenSource(b.AppID)); err != nil {
-		state := StateReleaseFailed
-		if wechat.IsCode(err, 85020) {
-			state = p.State // still under review: nothing failed yet
-		}
-		return s.fail(ctx, p, state, err)
-	}
-	p.State, p.PreviousReleased, p.ReleasedVersion, p.LastError = StateReleased, p.ReleasedVersion, p.Version, nil
-	return s.save(ctx, p)
+	return StateReleaseFailed
 }
 
 // Reconcile follows a pipeline whose push may never come.
