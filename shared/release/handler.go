@@ -5,7 +5,6 @@ package release
 import (
 	"context"
 	"encoding/base64"
-	"errors"
 	"net/http"
 	"regexp"
 
@@ -61,11 +60,7 @@ func NewAdminHandler(ctx context.Context, d *app.Deps) (http.Handler, error) {
 	rt.Handle("GET /health/releaseadmin", httpapi.Health("releaseadmin"))
 	prepareRoute(svc)(rt)
 	rt.Handle("GET /admin/miniprogram/release-status", adminOnly(d, func(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {
-		b, err := svc.boundApp(r.Context(), c.TenantID)
-		if err != nil {
-			return err
-		}
-		p, err := svc.Get(r.Context(), b.AppID)
+		p, err := svc.boundPipeline(r.Context(), c.TenantID)
 		if err != nil {
 			return err
 		}
@@ -82,19 +77,18 @@ func NewAdminHandler(ctx context.Context, d *app.Deps) (http.Handler, error) {
 			return err
 		}
 		out := map[string]any{"templates": templates, "mode": "public"}
-		if latest := latestTemplate(templates); latest != nil {
+		latest := latestTemplate(templates)
+		if latest != nil {
 			out["latest"] = latest
 		}
-		if b, err := svc.boundApp(r.Context(), c.TenantID); err == nil {
-			p, err := svc.Get(r.Context(), b.AppID)
-			if err != nil {
-				return err
-			}
-			latest := latestTemplate(templates)
+		switch p, err := svc.boundPipeline(r.Context(), c.TenantID); {
+		case err == nil:
 			pending := p.State == StateUnderReview || p.State == StateDelayed
 			out["mode"] = "enterprise"
 			out["pipeline"] = statusOf(p)
 			out["new_version_available"] = latest != nil && !pending && p.ReleasedVersion != latest.UserVersion
+		case !notBound(err):
+			return err
 		}
 		httpapi.WriteJSON(w, http.StatusOK, out)
 		return nil
@@ -130,25 +124,20 @@ func NewAdminHandler(ctx context.Context, d *app.Deps) (http.Handler, error) {
 		if deviceSN != "" && !serialPattern.MatchString(deviceSN) {
 			return httpapi.Invalid("device_sn", "4–40 letters, digits or dashes")
 		}
-		b, err := svc.boundApp(r.Context(), c.TenantID)
+		p, err := svc.boundPipeline(r.Context(), c.TenantID)
 		if err != nil {
 			// No enterprise mini program: the public mini program's code
 			// opens the tenant's portal (and device) from day one.
-			var he *httpapi.Error
-			if !errors.As(err, &he) || he.Code != "no_mini_program" {
+			if !notBound(err) {
 				return err
 			}
 			return publicQR(w, r, d, svc, sessions, c.TenantID, deviceSN)
-		}
-		p, err := svc.Get(r.Context(), b.AppID)
-		if err != nil {
-			return err
 		}
 		wx, err := d.WeChat(r.Context())
 		if err != nil {
 			return err
 		}
-		aat := svc.tokens.AuthorizerTokenSource(b.AppID)
+		aat := svc.tokens.AuthorizerTokenSource(p.AppID)
 		var ct string
 		var img []byte
 		kind := "release"

@@ -155,6 +155,23 @@ func (s *Service) save(ctx context.Context, p Pipeline) (Pipeline, error) {
 	return p, nil
 }
 
+// boundPipeline returns the release pipeline of the tenant's bound mini
+// program (idle when nothing was submitted yet).
+func (s *Service) boundPipeline(ctx context.Context, tenantID string) (Pipeline, error) {
+	b, err := s.boundApp(ctx, tenantID)
+	if err != nil {
+		return Pipeline{}, err
+	}
+	return s.Get(ctx, b.AppID)
+}
+
+// notBound says err is boundApp's answer for a tenant without an
+// enterprise mini program.
+func notBound(err error) bool {
+	var he *httpapi.Error
+	return errors.As(err, &he) && he.Code == "no_mini_program"
+}
+
 // boundApp returns the tenant's bound mini program.
 func (s *Service) boundApp(ctx context.Context, tenantID string) (authorization.Binding, error) {
 	b, err := s.bindings.BindingByTenant(ctx, tenantID)
@@ -180,11 +197,7 @@ func (s *Service) ExtJSON(appid, tenantID, displayName string) string {
 // row never makes two reviews: the state machine refuses while one is
 // pending, and 85009 reconciles instead of failing.
 func (s *Service) Submit(ctx context.Context, tenantID string, templateID int64, manual bool) (Pipeline, error) {
-	b, err := s.boundApp(ctx, tenantID)
-	if err != nil {
-		return Pipeline{}, err
-	}
-	p, err := s.Get(ctx, b.AppID)
+	p, err := s.boundPipeline(ctx, tenantID)
 	if err != nil {
 		return Pipeline{}, err
 	}
@@ -222,11 +235,11 @@ func (s *Service) Submit(ctx context.Context, tenantID string, templateID int64,
 	if err != nil {
 		return Pipeline{}, err
 	}
-	aat := s.tokens.AuthorizerTokenSource(b.AppID)
+	aat := s.tokens.AuthorizerTokenSource(p.AppID)
 	if p.State != StateWaitingScan || p.TemplateID != chosen.TemplateID {
 		// Commit only what is not committed yet: after 61039 the next try
 		// submits the same commit.
-		if err := wx.Commit(ctx, aat, chosen.TemplateID, s.ExtJSON(b.AppID, tenantID, st.DisplayName), chosen.UserVersion, chosen.UserDesc); err != nil {
+		if err := wx.Commit(ctx, aat, chosen.TemplateID, s.ExtJSON(p.AppID, tenantID, st.DisplayName), chosen.UserVersion, chosen.UserDesc); err != nil {
 			return s.fail(ctx, p, StateSubmitFailed, err)
 		}
 	}
@@ -273,11 +286,7 @@ func (s *Service) submit(ctx context.Context, wx *wechat.Client, p Pipeline) (Pi
 // current one when nil), and returned to the admin.
 func (s *Service) changeWith(ctx context.Context, tenantID string, act func(*wechat.Client, context.Context, wechat.TokenSource) error,
 	failedState func(Pipeline, error) string, change func(*Pipeline)) (Pipeline, error) {
-	b, err := s.boundApp(ctx, tenantID)
-	if err != nil {
-		return Pipeline{}, err
-	}
-	p, err := s.Get(ctx, b.AppID)
+	p, err := s.boundPipeline(ctx, tenantID)
 	if err != nil {
 		return Pipeline{}, err
 	}
@@ -285,7 +294,7 @@ func (s *Service) changeWith(ctx context.Context, tenantID string, act func(*wec
 	if err != nil {
 		return Pipeline{}, err
 	}
-	if err := act(wx, ctx, s.tokens.AuthorizerTokenSource(b.AppID)); err != nil {
+	if err := act(wx, ctx, s.tokens.AuthorizerTokenSource(p.AppID)); err != nil {
 		state := p.State
 		if failedState != nil {
 			state = failedState(p, err)
