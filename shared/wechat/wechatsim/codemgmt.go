@@ -169,21 +169,23 @@ func (s *Sim) authorizerOf(r *http.Request) (*Authorizer, int) {
 	return nil, code
 }
 
-func (s *Sim) codeRoutes() {
-	// withCode runs an API of an authorizer's code management with the
-	// authorizer resolved from its access token and its state locked.
-	withCode := func(fn func(a *Authorizer, cm *codeMgmt, st *codeState, body []byte) (any, int)) apiFunc {
-		return func(r *http.Request, body []byte) (any, int) {
-			a, code := s.authorizerOf(r)
-			if code != 0 {
-				return nil, code
-			}
-			cm := s.code()
-			cm.mu.Lock()
-			defer cm.mu.Unlock()
-			return fn(a, cm, cm.st(a.AppID), body)
+// withCode runs an API of an authorizer's code management with the
+// authorizer resolved from its access token and its state locked.
+func (s *Sim) withCode(fn func(a *Authorizer, cm *codeMgmt, st *codeState, body []byte) (any, int)) apiFunc {
+	return func(r *http.Request, body []byte) (any, int) {
+		a, code := s.authorizerOf(r)
+		if code != 0 {
+			return nil, code
 		}
+		cm := s.code()
+		cm.mu.Lock()
+		defer cm.mu.Unlock()
+		return fn(a, cm, cm.st(a.AppID), body)
 	}
+}
+
+func (s *Sim) codeRoutes() {
+	withCode := s.withCode
 	s.handle("GET", "/wxa/gettemplatelist", "gettemplatelist", func(r *http.Request, _ []byte) (any, int) {
 		if c := s.compTokens.check(r.URL.Query().Get("access_token"), s.opts.Now()); c != 0 {
 			return nil, c

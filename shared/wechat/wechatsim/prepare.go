@@ -1,7 +1,6 @@
 package wechatsim
 
 import (
-	"net/http"
 	"strings"
 )
 
@@ -53,16 +52,9 @@ func (s *Sim) ServerDomains(appid string) []string {
 
 func (s *Sim) prepareRoutes() {
 	withApp := func(fn func(a *Authorizer, p *prepState, body []byte) (any, int)) apiFunc {
-		return func(r *http.Request, body []byte) (any, int) {
-			a, code := s.authorizerOf(r)
-			if code != 0 {
-				return nil, code
-			}
-			c := s.code()
-			c.mu.Lock()
-			defer c.mu.Unlock()
-			return fn(a, c.prep(a.AppID), body)
-		}
+		return s.withCode(func(a *Authorizer, cm *codeMgmt, _ *codeState, body []byte) (any, int) {
+			return fn(a, cm.prep(a.AppID), body)
+		})
 	}
 	s.handle("GET", "/cgi-bin/wxopen/getallcategories", "getallcategories", withApp(func(a *Authorizer, p *prepState, _ []byte) (any, int) {
 		return map[string]any{"errcode": 0, "categories_list": map[string]any{"categories": simCategories}}, 0
