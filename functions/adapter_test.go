@@ -13,7 +13,7 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"wxchannel/functions"
-	"wxchannel/shared/httpapi"
+	"wxchannel/shared/lambdarun"
 	"wxchannel/shared/testenv"
 )
 
@@ -57,14 +57,11 @@ func httpFunctions(t *testing.T, env *testenv.Env) map[string]routed {
 		if f.HTTP == nil {
 			continue
 		}
-		h, err := f.HTTP(context.Background(), env.Deps)
+		h, patterns, err := lambdarun.Handler(context.Background(), f.Name, f.HTTP, env.Deps)
 		if err != nil {
 			t.Fatalf("%s: %v", f.Name, err)
 		}
-		out[f.Name] = routed{
-			Handler:  httpapi.Middleware(f.Name, env.Deps.Log, env.Deps.Config.RequestTimeout, h),
-			patterns: h.(interface{ Patterns() []string }).Patterns(),
-		}
+		out[f.Name] = routed{Handler: h, patterns: patterns}
 	}
 	return out
 }

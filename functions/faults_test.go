@@ -16,6 +16,7 @@ import (
 	miniserver "github.com/truora/minidyn/server"
 
 	"wxchannel/functions"
+	"wxchannel/shared/app"
 	"wxchannel/shared/staffauth"
 	"wxchannel/shared/storage"
 	"wxchannel/shared/testenv"
@@ -249,7 +250,10 @@ func TestFaultUnprocessedBatchKeys(t *testing.T) {
 // clear 502 (the code is never sent twice); a refresh that times out or
 // meets -1 leaves the stored token in place and the next run recovers.
 func TestFaultWeChatTimeoutAndBusy(t *testing.T) {
-	w := newFaultWorld(t, func(env *testenv.Env) { env.Deps.HTTPClient = &http.Client{Timeout: 300 * time.Millisecond} })
+	w := newFaultWorld(t, func(env *testenv.Env) {
+		d := env.Deps
+		env.Deps = app.New(d.Config, d.Log, d.DB, d.Secrets, d.Now, &http.Client{Timeout: 300 * time.Millisecond})
+	})
 	ctx := context.Background()
 
 	w.env.Sim.InjectDelay("jscode2session", time.Second, 1)

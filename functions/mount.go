@@ -28,17 +28,12 @@ func Mount(ctx context.Context, d *app.Deps) (*httpapi.Router, []Scheduled, erro
 	for _, f := range All {
 		switch {
 		case f.HTTP != nil:
-			h, err := f.HTTP(ctx, d)
+			h, patterns, err := lambdarun.Handler(ctx, f.Name, f.HTTP, d)
 			if err != nil {
 				return nil, nil, fmt.Errorf("%s: %w", f.Name, err)
 			}
-			pr, ok := h.(interface{ Patterns() []string })
-			if !ok {
-				return nil, nil, fmt.Errorf("%s: handler does not list its routes", f.Name)
-			}
-			wrapped := httpapi.Middleware(f.Name, d.Log, d.Config.RequestTimeout, h)
-			for _, p := range pr.Patterns() {
-				mux.HandleHTTP(p, wrapped)
+			for _, p := range patterns {
+				mux.HandleHTTP(p, h)
 			}
 		case f.Job != nil:
 			job, err := f.Job(ctx, d)

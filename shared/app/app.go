@@ -1,6 +1,6 @@
-// Package app wires configuration into the dependencies every function
-// shares and defines the shape of a function: an HTTP handler factory or a
-// scheduled job factory.
+// Package app is the edge every function is built at: the dependencies a
+// function factory picks its collaborators from, and the shape of a
+// function (an HTTP route table or a scheduled job).
 package app
 
 import (
@@ -15,12 +15,16 @@ import (
 
 	"wxchannel/shared/awsconf"
 	"wxchannel/shared/config"
+	"wxchannel/shared/httpapi"
 	"wxchannel/shared/logging"
 	"wxchannel/shared/storage"
+	"wxchannel/shared/wechat"
 )
 
 // Deps are the dependencies a function's handler is built from. Building
-// them makes no network call, so cold starts stay short.
+// them makes no network call and reads no secret, so cold starts stay
+// short; function factories pass each collaborator the parts it uses and
+// never the whole bag.
 type Deps struct {
 	Config  config.Config
 	Log     *slog.Logger
@@ -28,14 +32,29 @@ type Deps struct {
 	Secrets config.Secrets
 	// Now is the clock; tests and the dev server may run simulated time.
 	Now func() time.Time
-	// HTTPClient is used for outbound calls (WeChat).
-	HTTPClient *http.Client
-
-	lazy lazyParts
+	// WeChat is the WeChat API client; it reads the component secret on
+	// the calls that need it.
+	WeChat *wechat.Client
 }
 
-// HandlerFactory builds an HTTP function's handler.
-type HandlerFactory func(ctx context.Context, d *Deps) (http.Handler, error)
+// New assembles the dependencies of one function instance from its parts.
+// The deployed functions, the dev server and the tests all build them here.
+func New(cfg config.Config, log *slog.Logger, db *storage.DB, secrets config.Secrets, now func() time.Time, httpClient *http.Client) *Deps {
+	wx := wechat.New(wechat.Config{
+		BaseURL: cfg.WeChatBaseURL, ComponentAppID: cfg.ComponentAppID, HTTPClient: httpClient, Logger: log,
+		ComponentSecret: func(ctx context.Context) (string, error) {
+			if err := cfg.Require(config.EnvComponentAppID); err != nil {
+				return "", err
+			}
+			return secrets.Get(ctx, config.SecretComponentSecret)
+		},
+	})
+	return &Deps{Config: cfg, Log: log, DB: db, Secrets: secrets, Now: now, WeChat: wx}
+}
+
+// HandlerFactory builds an HTTP function's route table. The shared wiring
+// (lambdarun) adds the health route and the middleware.
+type HandlerFactory func(ctx context.Context, d *Deps) (*httpapi.Router, error)
 
 // Job is a scheduled function. Run returns a summary that is logged and
 // returned to the scheduler.
@@ -63,16 +82,13 @@ func FromEnv(ctx context.Context) (*Deps, error) {
 	}
 	var secrets config.Secrets = config.EnvSecrets{Getenv: os.Getenv}
 	if cfg.SecretsARN != "" {
-		secrets = secretsManager(ctx, cfg)
+		secrets = secretsManager(cfg)
 	}
-	return &Deps{
-		Config: cfg, Log: log, DB: db, Secrets: secrets, Now: time.Now,
-		HTTPClient: &http.Client{Timeout: 10 * time.Second},
-	}, nil
+	return New(cfg, log, db, secrets, time.Now, &http.Client{Timeout: 10 * time.Second}), nil
 }
 
 // secretsManager reads the JSON secret bundle on first use.
-func secretsManager(ctx context.Context, cfg config.Config) config.Secrets {
+func secretsManager(cfg config.Config) config.Secrets {
 	return &config.BundleSecrets{Fetch: func(ctx context.Context) (string, error) {
 		awsCfg, err := awsconf.FromEnv(cfg.Region, false)
 		if err != nil {

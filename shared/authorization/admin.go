@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"wxchannel/shared/app"
+	"wxchannel/shared/apperr"
 	"wxchannel/shared/httpapi"
 	"wxchannel/shared/staffauth"
 	"wxchannel/shared/storage"
@@ -26,13 +27,12 @@ type Status struct {
 }
 
 // NewAdminHandler builds the adminbinding function's handler.
-func NewAdminHandler(ctx context.Context, d *app.Deps) (http.Handler, error) {
+func NewAdminHandler(ctx context.Context, d *app.Deps) (*httpapi.Router, error) {
 	svc := NewService(d)
 	auth := staffauth.NewVerifier(d)
 	settings := tenant.NewStore(d.DB)
 	rt := httpapi.NewRouter(d.Log)
 	admin := func(h staffauth.StaffHandler) httpapi.HandlerFunc { return auth.Require(h, staffauth.RoleAdmin) }
-	rt.Handle("GET /health/adminbinding", httpapi.Health("adminbinding"))
 	rt.Handle("POST /admin/miniprogram/authorization", admin(func(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {
 		links, err := svc.Start(r.Context(), c.TenantID)
 		if err != nil {
@@ -52,7 +52,7 @@ func NewAdminHandler(ctx context.Context, d *app.Deps) (http.Handler, error) {
 	rt.Handle("DELETE /admin/miniprogram/binding", admin(func(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {
 		err := svc.Unbind(r.Context(), c.TenantID)
 		if errors.Is(err, errNoBinding) {
-			return httpapi.NotFound("no mini program is bound")
+			return apperr.Missing("no mini program is bound")
 		}
 		if err != nil {
 			return err
@@ -74,11 +74,11 @@ func NewAdminHandler(ctx context.Context, d *app.Deps) (http.Handler, error) {
 			return err
 		}
 		if err := st.Validate(); err != nil {
-			return httpapi.BadRequest("invalid_settings", err.Error())
+			return apperr.BadRequest("invalid_settings", err.Error())
 		}
 		saved, err := settings.PutSettings(r.Context(), c.TenantID, st)
 		if errors.Is(err, storage.ErrConflict) {
-			return httpapi.Conflict("version_conflict", "the settings changed since you loaded them; reload and try again")
+			return apperr.E(apperr.Conflict, "version_conflict", "the settings changed since you loaded them; reload and try again")
 		}
 		if err != nil {
 			return err

@@ -52,10 +52,7 @@ func (s *Service) Start(ctx context.Context, tenantID string) (Links, error) {
 	if err != nil {
 		return Links{}, err
 	}
-	wx, err := s.d.WeChat(ctx)
-	if err != nil {
-		return Links{}, err
-	}
+	wx := s.d.WeChat
 	pre, err := wx.CreatePreAuthCode(ctx, s.tokens.ComponentTokenSource())
 	if err != nil {
 		return Links{}, fmt.Errorf("create pre-auth code: %w", err)
@@ -119,10 +116,7 @@ func (s *Service) complete(ctx context.Context, tenantID, authCode string) (Resu
 	if o, err := s.store.outcome(ctx, authCode); err == nil {
 		return s.resultOf(ctx, o)
 	}
-	wx, err := s.d.WeChat(ctx)
-	if err != nil {
-		return Result{}, err
-	}
+	wx := s.d.WeChat
 	cat := s.tokens.ComponentTokenSource()
 	info, err := wx.QueryAuth(ctx, cat, authCode)
 	if wechat.IsCode(err, wechat.CodeAuthCodeInvalid) {
@@ -171,10 +165,7 @@ func (s *Service) resultOf(ctx context.Context, o outcomeItem) (Result, error) {
 // bindAuthorized diagnoses the authorizer and binds it to the tenant,
 // recording the outcome of authCode with the binding.
 func (s *Service) bindAuthorized(ctx context.Context, tenantID, authCode string, info wechat.AuthorizationInfo) (Result, error) {
-	wx, err := s.d.WeChat(ctx)
-	if err != nil {
-		return Result{}, err
-	}
+	wx := s.d.WeChat
 	now := s.d.Now()
 	details, err := wx.AuthorizerInfo(ctx, s.tokens.ComponentTokenSource(), info.AuthorizerAppID)
 	if wechat.IsCode(err, wechat.CodeNotAuthorized) {

@@ -9,30 +9,30 @@ import (
 	"net/http"
 
 	"wxchannel/shared/app"
+	"wxchannel/shared/apperr"
 	"wxchannel/shared/componentpush"
 	"wxchannel/shared/httpapi"
 )
 
 // NewHandler builds the authcallback function's handler: WeChat redirects
 // the admin's browser here after the authorization page.
-func NewHandler(ctx context.Context, d *app.Deps) (http.Handler, error) {
+func NewHandler(ctx context.Context, d *app.Deps) (*httpapi.Router, error) {
 	svc := NewService(d)
 	rt := httpapi.NewRouter(d.Log)
-	rt.Handle("GET /health/authcallback", httpapi.Health("authcallback"))
 	rt.Handle("GET /wechat/auth/callback", func(w http.ResponseWriter, r *http.Request) error {
 		q := r.URL.Query()
 		state, code := q.Get("state"), q.Get("auth_code")
 		if state == "" || code == "" || len(code) > 512 {
-			return httpapi.BadRequest("missing_parameters", "state and auth_code are required")
+			return apperr.BadRequest("missing_parameters", "state and auth_code are required")
 		}
 		res, err := svc.Callback(r.Context(), state, code)
 		switch {
 		case errors.Is(err, ErrStateInvalid):
-			return httpapi.BadRequest("invalid_state", "the authorization link is not valid; start again from the console")
+			return apperr.BadRequest("invalid_state", "the authorization link is not valid; start again from the console")
 		case errors.Is(err, ErrStateExpired):
-			return httpapi.BadRequest("state_expired", "the authorization link expired; start again from the console")
+			return apperr.BadRequest("state_expired", "the authorization link expired; start again from the console")
 		case errors.Is(err, ErrStateUsed):
-			return httpapi.Conflict("state_used", "this authorization link was already used; start again from the console")
+			return apperr.E(apperr.Conflict, "state_used", "this authorization link was already used; start again from the console")
 		case err != nil:
 			return err
 		}
@@ -48,6 +48,6 @@ func NewHandler(ctx context.Context, d *app.Deps) (http.Handler, error) {
 
 // NewTicketPushHandler is the ticketpush function's handler with the
 // authorization flow processing authorized / unauthorized events.
-func NewTicketPushHandler(ctx context.Context, d *app.Deps) (http.Handler, error) {
+func NewTicketPushHandler(ctx context.Context, d *app.Deps) (*httpapi.Router, error) {
 	return componentpush.NewHandlerWith(ctx, d, NewService(d))
 }

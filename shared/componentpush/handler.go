@@ -8,16 +8,15 @@ import (
 	"crypto/sha1"
 	"encoding/hex"
 	"encoding/xml"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/guregu/dynamo/v2"
 
 	"wxchannel/shared/app"
+	"wxchannel/shared/apperr"
 	"wxchannel/shared/httpapi"
 	"wxchannel/shared/storage"
 	"wxchannel/shared/tokens"
@@ -66,63 +65,25 @@ type EventProcessor interface {
 
 type handler struct {
 	d         *app.Deps
+	opener    *Opener
 	tokens    *tokens.Store
 	events    *EventStore
 	processor EventProcessor
 }
 
 // NewHandler builds the ticketpush handler that only records events.
-func NewHandler(ctx context.Context, d *app.Deps) (http.Handler, error) {
+func NewHandler(ctx context.Context, d *app.Deps) (*httpapi.Router, error) {
 	return NewHandlerWith(ctx, d, nil)
 }
 
 // NewHandlerWith builds the ticketpush handler that also hands each newly
 // recorded authorization event to p. A processing failure leaves the event
 // unprocessed for a later retry; the push itself is already durable.
-func NewHandlerWith(ctx context.Context, d *app.Deps, p EventProcessor) (http.Handler, error) {
-	h := &handler{d: d, tokens: tokens.NewStore(d.DB), events: NewEventStore(d.DB), processor: p}
+func NewHandlerWith(ctx context.Context, d *app.Deps, p EventProcessor) (*httpapi.Router, error) {
+	h := &handler{d: d, opener: NewOpener(d.Secrets, d.Config.ComponentAppID, d.Now), tokens: tokens.NewStore(d.DB), events: NewEventStore(d.DB), processor: p}
 	rt := httpapi.NewRouter(d.Log)
-	rt.Handle("GET /health/ticketpush", httpapi.Health("ticketpush"))
 	rt.Handle("POST /wechat/component/events", h.receive)
 	return rt, nil
-}
-
-// Open verifies and decrypts a push (either push URL): body limit,
-// signatures, decryption, appid, and timestamp freshness. Errors are
-// *httpapi.Error with the status to answer.
-func Open(r *http.Request, d *app.Deps) ([]byte, wxcrypt.PushParams, error) {
-	p := wxcrypt.ParsePushParams(r.URL.Query())
-	body, err := io.ReadAll(io.LimitReader(r.Body, wxcrypt.MaxPushBytes+1))
-	if err != nil {
-		return nil, p, httpapi.BadRequest("unreadable_body", "the push body could not be read")
-	}
-	if len(body) > wxcrypt.MaxPushBytes {
-		return nil, p, httpapi.Errorf(http.StatusRequestEntityTooLarge, "body_too_large", "a push is at most %d bytes", wxcrypt.MaxPushBytes)
-	}
-	if p.Signature == "" || p.MsgSignature == "" || p.Timestamp == "" || p.Nonce == "" {
-		return nil, p, httpapi.Unauthorized("unsigned_push", "signature, msg_signature, timestamp and nonce are required")
-	}
-	ts, err := strconv.ParseInt(p.Timestamp, 10, 64)
-	if err != nil {
-		return nil, p, httpapi.BadRequest("bad_timestamp", "timestamp must be epoch seconds")
-	}
-	if skew := d.Now().Sub(time.Unix(ts, 0)); skew > MaxSkew || skew < -MaxSkew {
-		return nil, p, httpapi.Unauthorized("stale_push", "the push timestamp is outside the accepted window")
-	}
-	c, err := d.Crypter(r.Context())
-	if err != nil {
-		return nil, p, err
-	}
-	inner, err := c.Open(p, body)
-	switch {
-	case errors.Is(err, wxcrypt.ErrSignature):
-		return nil, p, httpapi.Unauthorized("invalid_signature", "the push signature does not verify")
-	case errors.Is(err, wxcrypt.ErrAppID):
-		return nil, p, httpapi.Forbidden("wrong_appid", "the push is not addressed to this platform")
-	case err != nil:
-		return nil, p, httpapi.BadRequest("malformed_push", "the push could not be decrypted")
-	}
-	return inner, p, nil
 }
 
 // Fingerprint identifies one push for de-duplication.
@@ -132,19 +93,19 @@ func Fingerprint(p wxcrypt.PushParams) string {
 }
 
 func (h *handler) receive(w http.ResponseWriter, r *http.Request) error {
-	inner, p, err := Open(r, h.d)
+	inner, p, err := h.opener.Open(r)
 	if err != nil {
 		return err
 	}
 	var msg Message
 	if err := xml.Unmarshal(inner, &msg); err != nil {
-		return httpapi.BadRequest("malformed_push", "the decrypted push is not valid XML")
+		return apperr.BadRequest("malformed_push", "the decrypted push is not valid XML")
 	}
 	if msg.AppID != h.d.Config.ComponentAppID {
-		return httpapi.Forbidden("wrong_appid", "the push is not addressed to this platform")
+		return apperr.E(apperr.Forbidden, "wrong_appid", "the push is not addressed to this platform")
 	}
 	if created := time.Unix(msg.CreateTime, 0); h.d.Now().Sub(created) > MaxSkew+time.Minute || created.Sub(h.d.Now()) > MaxSkew {
-		return httpapi.Unauthorized("stale_push", "the push CreateTime is outside the accepted window")
+		return apperr.E(apperr.Unauthenticated, "stale_push", "the push CreateTime is outside the accepted window")
 	}
 	ctx := r.Context()
 	now := h.d.Now()
@@ -187,20 +148,20 @@ func (h *handler) effect(msg Message, now time.Time) (*dynamo.Put, *Event, error
 	switch msg.InfoType {
 	case InfoTicket:
 		if msg.ComponentVerifyTicket == "" || len(msg.ComponentVerifyTicket) > 512 {
-			return nil, nil, httpapi.BadRequest("malformed_push", "the ticket push carries no valid ticket")
+			return nil, nil, apperr.BadRequest("malformed_push", "the ticket push carries no valid ticket")
 		}
 		return h.tokens.TicketPut(msg.AppID, msg.ComponentVerifyTicket, time.Unix(msg.CreateTime, 0), now), nil, nil
 	case InfoAuthorized, InfoUpdateAuthorized, InfoUnauthorized:
 		if !validAppID(msg.AuthorizerAppid) {
-			return nil, nil, httpapi.BadRequest("malformed_push", "the authorization event names no valid authorizer appid")
+			return nil, nil, apperr.BadRequest("malformed_push", "the authorization event names no valid authorizer appid")
 		}
 		if msg.InfoType != InfoUnauthorized && (msg.AuthorizationCode == "" || len(msg.AuthorizationCode) > 512 || len(msg.PreAuthCode) > 512) {
-			return nil, nil, httpapi.BadRequest("malformed_push", "the authorization event carries no authorization code")
+			return nil, nil, apperr.BadRequest("malformed_push", "the authorization event carries no authorization code")
 		}
 		ev := eventOf(msg, now)
 		return h.events.put(ev), &ev, nil
 	}
-	return nil, nil, httpapi.BadRequest("unknown_info_type", "unsupported InfoType")
+	return nil, nil, apperr.BadRequest("unknown_info_type", "unsupported InfoType")
 }
 
 func validAppID(s string) bool {

@@ -207,8 +207,7 @@ func Start(ctx context.Context, o Options) (st *Stack, err error) {
 	if err := storage.CreateTables(ctx, db.Client, map[string]string{"PlatformTable": cfg.PlatformTable, "ServiceTable": cfg.ServiceTable}); err != nil {
 		return st, err
 	}
-	st.Deps = &app.Deps{Config: cfg, Log: log, DB: db, Secrets: config.EnvSecrets{Getenv: getvar}, Now: time.Now,
-		HTTPClient: &http.Client{Timeout: 10 * time.Second}}
+	st.Deps = app.New(cfg, log, db, config.EnvSecrets{Getenv: getvar}, time.Now, &http.Client{Timeout: 10 * time.Second})
 	st.ComponentAppID, st.PublicAppID = cfg.ComponentAppID, cfg.PublicAppID
 	if err := st.seedDemoTenant(ctx); err != nil {
 		return st, err

@@ -1,66 +1,46 @@
 // Package httpapi holds the HTTP conventions every endpoint shares: JSON
 // decoding with a body limit, the error envelope
-// {"error":{"code":"...","message":"..."}}, request ids and access logs.
+// {"error":{"code":"...","message":"..."}}, request ids and access logs. It
+// alone maps the product's error kinds to HTTP statuses.
 package httpapi
 
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"net/http"
 
-	"github.com/aws/smithy-go"
+	"wxchannel/shared/apperr"
 )
 
-// Error is an error with the HTTP status and the machine-readable code the
-// client sees. Its Message is shown to the user and must not carry secrets.
-type Error struct {
-	Status  int
-	Code    string
-	Message string
-	// Details is optional structured data for the client (for example the
-	// solution to an authorization failure).
-	Details any
-	// Err is the internal cause, logged but never sent.
-	Err error
+// statuses maps each error kind to the status the client receives.
+var statuses = map[apperr.Kind]int{
+	apperr.Internal:        http.StatusInternalServerError,
+	apperr.Invalid:         http.StatusBadRequest,
+	apperr.Unauthenticated: http.StatusUnauthorized,
+	apperr.Forbidden:       http.StatusForbidden,
+	apperr.NotFound:        http.StatusNotFound,
+	apperr.Conflict:        http.StatusConflict,
+	apperr.Rejected:        http.StatusUnprocessableEntity,
+	apperr.TooLarge:        http.StatusRequestEntityTooLarge,
+	apperr.Unsupported:     http.StatusUnsupportedMediaType,
+	apperr.NotAllowed:      http.StatusMethodNotAllowed,
+	apperr.RateLimited:     http.StatusTooManyRequests,
+	apperr.Upstream:        http.StatusBadGateway,
+	apperr.Unavailable:     http.StatusServiceUnavailable,
+	apperr.Timeout:         http.StatusGatewayTimeout,
 }
 
-func (e *Error) Error() string {
-	if e.Err != nil {
-		return fmt.Sprintf("%s: %s: %v", e.Code, e.Message, e.Err)
+// Status is the HTTP status of an error kind.
+func Status(k apperr.Kind) int {
+	if s, ok := statuses[k]; ok {
+		return s
 	}
-	return e.Code + ": " + e.Message
+	return http.StatusInternalServerError
 }
 
-func (e *Error) Unwrap() error { return e.Err }
-
-// Errorf builds an *Error with a formatted message.
-func Errorf(status int, code, format string, args ...any) *Error {
-	return &Error{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
-}
-
-// Common errors.
-func BadRequest(code, msg string) *Error {
-	return &Error{Status: http.StatusBadRequest, Code: code, Message: msg}
-}
-func NotFound(msg string) *Error {
-	return &Error{Status: http.StatusNotFound, Code: "not_found", Message: msg}
-}
-func Conflict(code, msg string) *Error {
-	return &Error{Status: http.StatusConflict, Code: code, Message: msg}
-}
-func Unauthorized(code, msg string) *Error {
-	return &Error{Status: http.StatusUnauthorized, Code: code, Message: msg}
-}
-func Forbidden(code, msg string) *Error {
-	return &Error{Status: http.StatusForbidden, Code: code, Message: msg}
-}
-
-// Invalid reports a request field that failed validation.
-func Invalid(field, msg string) *Error {
-	return &Error{Status: http.StatusBadRequest, Code: "invalid_field", Message: field + ": " + msg, Details: map[string]string{"field": field}}
-}
+// StatusOf is the HTTP status err is answered with.
+func StatusOf(err error) int { return Status(AsError(err).Kind) }
 
 type envelope struct {
 	Error envelopeBody `json:"error"`
@@ -74,46 +54,26 @@ type envelopeBody struct {
 	RequestID string `json:"request_id,omitempty"`
 }
 
-// AsError turns any error into the *Error sent to the client: an *Error in
-// the chain is used as is; anything else is an internal error whose cause is
-// not disclosed.
-func AsError(err error) *Error {
-	var he *Error
-	if errors.As(err, &he) {
-		return he
+// AsError turns any error into the *apperr.Error sent to the client: a
+// classified error in the chain is used as is; an outside API's refusal, a
+// deadline or a network failure get their own kinds; anything else is an
+// internal error whose cause is not disclosed.
+func AsError(err error) *apperr.Error {
+	if e, ok := apperr.As(err); ok {
+		return e
 	}
-	var up Upstream
+	var up apperr.UpstreamError
 	if errors.As(err, &up) {
 		name, code := up.Upstream()
-		return &Error{Status: http.StatusBadGateway, Code: name + "_error", Message: name + " refused the request; retry later",
+		return &apperr.Error{Kind: apperr.Upstream, Code: name + "_error", Message: name + " refused the request; retry later",
 			Details: map[string]any{"upstream_code": code}, Err: err}
 	}
-	var api smithy.APIError
-	if errors.As(err, &api) && unavailableCodes[api.ErrorCode()] {
-		return &Error{Status: http.StatusServiceUnavailable, Code: "storage_unavailable", Message: "storage is unavailable or busy; retry shortly", Err: err}
-	}
 	if errors.Is(err, context.DeadlineExceeded) {
-		return &Error{Status: http.StatusGatewayTimeout, Code: "timeout", Message: "the request took too long; retry", Err: err}
+		return &apperr.Error{Kind: apperr.Timeout, Code: "timeout", Message: "the request took too long; retry", Err: err}
 	}
 	var ne net.Error
 	if errors.As(err, &ne) {
-		return &Error{Status: http.StatusServiceUnavailable, Code: "dependency_unavailable", Message: "a service we depend on did not answer; retry shortly", Err: err}
+		return &apperr.Error{Kind: apperr.Unavailable, Code: "dependency_unavailable", Message: "a service we depend on did not answer; retry shortly", Err: err}
 	}
-	return &Error{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error; retry later", Err: err}
-}
-
-// Upstream is implemented by errors an outside API answered (WeChat's
-// errcodes): the name of the API and its own code, which the client may
-// quote to support. Errors a handler maps to a precise status never reach
-// this point.
-type Upstream interface {
-	error
-	Upstream() (name string, code int)
-}
-
-// unavailableCodes are DynamoDB's answers that mean "not now": the client
-// should retry, nothing was written.
-var unavailableCodes = map[string]bool{
-	"InternalServerError": true, "ServiceUnavailable": true, "ThrottlingException": true,
-	"ProvisionedThroughputExceededException": true, "RequestLimitExceeded": true, "LimitExceededException": true,
+	return &apperr.Error{Kind: apperr.Internal, Code: "internal", Message: "internal error; retry later", Err: err}
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"wxchannel/shared/apperr"
 	"wxchannel/shared/httpapi"
 )
 
@@ -31,9 +32,9 @@ func FuzzDecodeJSON(f *testing.F) {
 		var dst createReq
 		err := httpapi.DecodeJSON(r, &dst, limit)
 		if err != nil {
-			var he *httpapi.Error
-			if !errors.As(err, &he) || he.Status < 400 || he.Status >= 500 || he.Code == "" {
-				t.Fatalf("DecodeJSON(%q, %q) = %v, want a 4xx *httpapi.Error", body, contentType, err)
+			var he *apperr.Error
+			if !errors.As(err, &he) || httpapi.Status(he.Kind) < 400 || httpapi.Status(he.Kind) >= 500 || he.Code == "" {
+				t.Fatalf("DecodeJSON(%q, %q) = %v, want a 4xx *apperr.Error", body, contentType, err)
 			}
 			return
 		}

@@ -13,8 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/smithy-go"
-
+	"wxchannel/shared/apperr"
 	"wxchannel/shared/httpapi"
 	"wxchannel/shared/logging"
 )
@@ -63,12 +62,12 @@ func TestDecodeJSON(t *testing.T) {
 				}
 				return
 			}
-			var he *httpapi.Error
+			var he *apperr.Error
 			if !errors.As(err, &he) {
-				t.Fatalf("error %v is not an *httpapi.Error", err)
+				t.Fatalf("error %v is not an *apperr.Error", err)
 			}
-			if he.Status != tc.wantStatus || he.Code != tc.wantCode {
-				t.Fatalf("got %d %s, want %d %s", he.Status, he.Code, tc.wantStatus, tc.wantCode)
+			if httpapi.Status(he.Kind) != tc.wantStatus || he.Code != tc.wantCode {
+				t.Fatalf("got %d %s, want %d %s", httpapi.Status(he.Kind), he.Code, tc.wantStatus, tc.wantCode)
 			}
 		})
 	}
@@ -80,7 +79,7 @@ func TestDecodeJSONStopsReadingAtTheLimit(t *testing.T) {
 	r := httptest.NewRequest("POST", "/x", body)
 	r.ContentLength = -1
 	err := httpapi.DecodeJSON(r, &createReq{}, 1024)
-	if httpapi.AsError(err).Status != 413 {
+	if httpapi.StatusOf(err) != 413 {
 		t.Fatalf("got %v", err)
 	}
 	if body.n > 1025+512 {
@@ -197,24 +196,23 @@ func (fakeUpstream) Error() string           { return "wechat errcode 40013" }
 func (fakeUpstream) Upstream() (string, int) { return "wechat", 40013 }
 
 // TestAsErrorClassifiesDependencyFailures: a failure of something we depend
-// on is a clear, retryable status, never a bare 500.
+// on is a clear, retryable status, never a bare 500. (Storage classifies its
+// own errors: see shared/storage.)
 func TestAsErrorClassifiesDependencyFailures(t *testing.T) {
 	for _, tc := range []struct {
 		err    error
 		status int
 		code   string
 	}{
-		{fmt.Errorf("put: %w", &smithy.GenericAPIError{Code: "ThrottlingException"}), 503, "storage_unavailable"},
-		{fmt.Errorf("get: %w", &smithy.GenericAPIError{Code: "InternalServerError"}), 503, "storage_unavailable"},
-		{fmt.Errorf("get: %w", &smithy.GenericAPIError{Code: "ValidationException"}), 500, "internal"},
+		{fmt.Errorf("put: %w", apperr.E(apperr.Unavailable, "storage_unavailable", "storage is busy")), 503, "storage_unavailable"},
 		{fmt.Errorf("call: %w", context.DeadlineExceeded), 504, "timeout"},
 		{fmt.Errorf("dial: %w", &net.OpError{Op: "dial", Err: errors.New("connection refused")}), 503, "dependency_unavailable"},
 		{fmt.Errorf("login: %w", fakeUpstream{}), 502, "wechat_error"},
 		{errors.New("anything else"), 500, "internal"},
 	} {
 		he := httpapi.AsError(tc.err)
-		if he.Status != tc.status || he.Code != tc.code {
-			t.Errorf("%v: %d %s, want %d %s", tc.err, he.Status, he.Code, tc.status, tc.code)
+		if httpapi.Status(he.Kind) != tc.status || he.Code != tc.code {
+			t.Errorf("%v: %d %s, want %d %s", tc.err, httpapi.Status(he.Kind), he.Code, tc.status, tc.code)
 		}
 	}
 }

@@ -8,8 +8,10 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 
+	"wxchannel/shared/apperr"
 	"wxchannel/shared/logging"
 )
 
@@ -18,7 +20,7 @@ const DefaultMaxBody = 64 << 10
 
 // DecodeJSON reads r's body as one JSON value into dst. It enforces the
 // content type, the size limit (maxBytes, DefaultMaxBody when 0), unknown
-// fields and trailing data, and returns an *Error the client can act on.
+// fields and trailing data, and returns an *apperr.Error the client can act on.
 func DecodeJSON(r *http.Request, dst any, maxBytes int64) error {
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxBody
@@ -26,21 +28,21 @@ func DecodeJSON(r *http.Request, dst any, maxBytes int64) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
-			return &Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type", Message: "the body must be application/json"}
+			return apperr.E(apperr.Unsupported, "unsupported_media_type", "the body must be application/json")
 		}
 	}
 	if r.ContentLength > maxBytes {
-		return tooLarge(maxBytes)
+		return TooLarge(maxBytes)
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBytes+1))
 	if err != nil {
-		return &Error{Status: http.StatusBadRequest, Code: "unreadable_body", Message: "the request body could not be read", Err: err}
+		return apperr.BadRequest("unreadable_body", "the request body could not be read").Wrap(err)
 	}
 	if int64(len(body)) > maxBytes {
-		return tooLarge(maxBytes)
+		return TooLarge(maxBytes)
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
-		return BadRequest("empty_body", "a JSON body is required")
+		return apperr.BadRequest("empty_body", "a JSON body is required")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
@@ -48,32 +50,33 @@ func DecodeJSON(r *http.Request, dst any, maxBytes int64) error {
 		return malformed(err)
 	}
 	if dec.More() {
-		return BadRequest("malformed_json", "the body must hold exactly one JSON value")
+		return apperr.BadRequest("malformed_json", "the body must hold exactly one JSON value")
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return BadRequest("malformed_json", "the body must hold exactly one JSON value")
+		return apperr.BadRequest("malformed_json", "the body must hold exactly one JSON value")
 	}
 	return nil
 }
 
-func tooLarge(limit int64) *Error {
-	return Errorf(http.StatusRequestEntityTooLarge, "body_too_large", "the request body exceeds %d bytes", limit)
+// TooLarge is the error for a body over limit bytes.
+func TooLarge(limit int64) *apperr.Error {
+	return apperr.Errorf(apperr.TooLarge, "body_too_large", "the request body exceeds %d bytes", limit)
 }
 
-func malformed(err error) *Error {
+func malformed(err error) *apperr.Error {
 	var syntax *json.SyntaxError
 	var typ *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &syntax):
-		return Errorf(http.StatusBadRequest, "malformed_json", "malformed JSON at byte %d", syntax.Offset)
+		return apperr.Errorf(apperr.Invalid, "malformed_json", "malformed JSON at byte %d", syntax.Offset)
 	case errors.As(err, &typ):
-		return Invalid(typ.Field, "must be a "+typ.Type.String())
+		return apperr.InvalidField(typ.Field, "must be a "+typ.Type.String())
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		return BadRequest("malformed_json", "the JSON body ends early")
+		return apperr.BadRequest("malformed_json", "the JSON body ends early")
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		return BadRequest("unknown_field", strings.TrimPrefix(err.Error(), "json: "))
+		return apperr.BadRequest("unknown_field", strings.TrimPrefix(err.Error(), "json: "))
 	}
-	return BadRequest("malformed_json", "the body is not valid JSON")
+	return apperr.BadRequest("malformed_json", "the body is not valid JSON")
 }
 
 // WriteJSON writes v as JSON with the status.
@@ -92,25 +95,30 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 // here, once, with the request id; the client sees only the public message.
 func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	he := AsError(err)
+	status := Status(he.Kind)
 	level := slog.LevelInfo
-	if he.Status >= 500 {
+	if status >= http.StatusInternalServerError {
 		level = slog.LevelError
 	}
 	if log != nil {
-		attrs := []any{"status", he.Status, "code", he.Code, "path", r.URL.Path}
+		attrs := []any{"status", status, "code", he.Code, "path", r.URL.Path}
 		if he.Err != nil {
 			attrs = append(attrs, "err", he.Err.Error())
-		} else if he.Status >= 500 {
+		} else if status >= http.StatusInternalServerError {
 			attrs = append(attrs, "err", err.Error())
 		}
 		log.Log(r.Context(), level, "request failed", attrs...)
 	}
-	if he.Status == http.StatusTooManyRequests || he.Status == http.StatusServiceUnavailable {
+	if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
 		if w.Header().Get("Retry-After") == "" {
-			w.Header().Set("Retry-After", "1")
+			after := 1
+			if secs := int(he.RetryAfter.Seconds()); secs > 0 {
+				after = secs
+			}
+			w.Header().Set("Retry-After", strconv.Itoa(after))
 		}
 	}
-	WriteJSON(w, he.Status, envelope{Error: envelopeBody{
+	WriteJSON(w, status, envelope{Error: envelopeBody{
 		Code: he.Code, Message: he.Message, Details: he.Details, RequestID: logging.RequestID(r.Context()),
 	}})
 }

@@ -1,18 +1,19 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"regexp"
 	"time"
 
 	"github.com/awslabs/aws-lambda-go-api-proxy/core"
 
+	"wxchannel/shared/apperr"
 	"wxchannel/shared/logging"
 )
 
@@ -62,22 +63,42 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rt.mux.ServeHTTP(w, r)
 		return
 	}
-	// The mux found no route: record its answer (404, 405 with Allow, or a
+	// The mux found no route: note its answer (404, 405 with Allow, or a
 	// redirect for a cleaned path) and turn errors into the envelope.
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, r)
-	switch rec.Code {
+	ans := &muxAnswer{header: http.Header{}}
+	h.ServeHTTP(ans, r)
+	switch ans.status {
 	case http.StatusNotFound:
-		WriteError(w, r, nil, Errorf(http.StatusNotFound, "route_not_found", "no route for %s %s", r.Method, r.URL.Path))
+		WriteError(w, r, nil, apperr.Errorf(apperr.NotFound, "route_not_found", "no route for %s %s", r.Method, r.URL.Path))
 	case http.StatusMethodNotAllowed:
-		w.Header().Set("Allow", rec.Header().Get("Allow"))
-		WriteError(w, r, nil, Errorf(http.StatusMethodNotAllowed, "method_not_allowed", "%s is not allowed on %s", r.Method, r.URL.Path))
+		w.Header().Set("Allow", ans.header.Get("Allow"))
+		WriteError(w, r, nil, apperr.Errorf(apperr.NotAllowed, "method_not_allowed", "%s is not allowed on %s", r.Method, r.URL.Path))
 	default:
-		for k, v := range rec.Header() {
+		for k, v := range ans.header {
 			w.Header()[k] = v
 		}
-		w.WriteHeader(rec.Code)
-		_, _ = w.Write(rec.Body.Bytes())
+		w.WriteHeader(ans.status)
+		_, _ = w.Write(ans.body.Bytes())
+	}
+}
+
+// muxAnswer keeps the mux's own answer to a request it has no route for.
+type muxAnswer struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (a *muxAnswer) Header() http.Header { return a.header }
+func (a *muxAnswer) Write(b []byte) (int, error) {
+	if a.status == 0 {
+		a.status = http.StatusOK
+	}
+	return a.body.Write(b)
+}
+func (a *muxAnswer) WriteHeader(code int) {
+	if a.status == 0 {
+		a.status = code
 	}
 }
 
@@ -103,7 +124,7 @@ func Middleware(function string, log *slog.Logger, timeout time.Duration, next h
 			if p := recover(); p != nil {
 				log.ErrorContext(ctx, "panic", "function", function, "panic", fmt.Sprint(p))
 				if !sw.wrote {
-					WriteError(sw, r, nil, &Error{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error; retry later"})
+					WriteError(sw, r, nil, apperr.E(apperr.Internal, "internal", "internal error; retry later"))
 				}
 			}
 			log.InfoContext(ctx, "request", "function", function, "method", r.Method, "path", r.URL.Path,

@@ -1,6 +1,8 @@
 // Package lambdarun starts a function in the Lambda runtime: HTTP functions
 // through the API Gateway HTTP API (v2 payload) adapter, scheduled functions
-// as EventBridge targets.
+// as EventBridge targets. Its wiring is also what the dev server and the
+// end-to-end tests mount, so every function is served the same way
+// everywhere.
 package lambdarun
 
 import (
@@ -20,26 +22,27 @@ import (
 // HTTP builds the handler from the environment and serves API Gateway events.
 func HTTP(name string, factory app.HandlerFactory) {
 	ctx := context.Background()
-	h, err := BuildHTTP(ctx, name, factory)
+	d, err := app.FromEnv(ctx)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
-		os.Exit(1)
+		exit(name, err)
+	}
+	h, _, err := Handler(ctx, name, factory, d)
+	if err != nil {
+		exit(name, err)
 	}
 	lambda.Start(httpadapter.NewV2(h).ProxyWithContext)
 }
 
-// BuildHTTP builds the handler a deployed HTTP function serves, wrapped in
-// the shared middleware.
-func BuildHTTP(ctx context.Context, name string, factory app.HandlerFactory) (http.Handler, error) {
-	d, err := app.FromEnv(ctx)
+// Handler builds an HTTP function as it is deployed: the factory's route
+// table plus GET /health/<name>, wrapped in the shared middleware. It
+// returns the route patterns too (the dev server routes them to it).
+func Handler(ctx context.Context, name string, factory app.HandlerFactory, d *app.Deps) (http.Handler, []string, error) {
+	rt, err := factory(ctx, d)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	h, err := factory(ctx, d)
-	if err != nil {
-		return nil, err
-	}
-	return httpapi.Middleware(name, d.Log, d.Config.RequestTimeout, h), nil
+	rt.Handle("GET /health/"+name, httpapi.Health(name))
+	return httpapi.Middleware(name, d.Log, d.Config.RequestTimeout, rt), rt.Patterns(), nil
 }
 
 // Job builds the job from the environment and runs it for each scheduled
@@ -48,15 +51,18 @@ func Job(name string, factory app.JobFactory) {
 	ctx := context.Background()
 	d, err := app.FromEnv(ctx)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
-		os.Exit(1)
+		exit(name, err)
 	}
 	job, err := factory(ctx, d)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
-		os.Exit(1)
+		exit(name, err)
 	}
 	lambda.Start(ScheduledHandler(name, d, job))
+}
+
+func exit(name string, err error) {
+	fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+	os.Exit(1)
 }
 
 // ScheduledHandler adapts a job to the EventBridge event signature.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"wxchannel/shared/apperr"
 	"wxchannel/shared/httpapi"
 	"wxchannel/shared/portal"
 	"wxchannel/shared/testenv"
@@ -80,8 +81,8 @@ func FuzzSessionToken(f *testing.F) {
 		r.Header.Set("Authorization", "Bearer "+raw)
 		c, err := s.Authenticate(r)
 		if err != nil {
-			var he *httpapi.Error
-			if !errors.As(err, &he) || he.Status != 401 {
+			var he *apperr.Error
+			if !errors.As(err, &he) || httpapi.Status(he.Kind) != 401 {
 				t.Fatalf("Authenticate(%q) = %v, want a 401", raw, err)
 			}
 			return

@@ -13,8 +13,8 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"wxchannel/shared/app"
+	"wxchannel/shared/apperr"
 	"wxchannel/shared/config"
-	"wxchannel/shared/httpapi"
 )
 
 // Lifetimes of terminal-user tokens.
@@ -98,10 +98,10 @@ func (s *Sessions) verify(ctx context.Context, raw, aud string) (Claims, error) 
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}), jwt.WithStrictDecoding(), jwt.WithIssuer(issuer), jwt.WithAudience(aud),
 		jwt.WithExpirationRequired(), jwt.WithTimeFunc(s.d.Now), jwt.WithLeeway(leewayClock))
 	if errors.Is(err, jwt.ErrTokenExpired) {
-		return Claims{}, httpapi.Unauthorized("session_expired", "the session expired; refresh it or log in again")
+		return Claims{}, apperr.E(apperr.Unauthenticated, "session_expired", "the session expired; refresh it or log in again")
 	}
 	if err != nil || c.Tenant == "" || c.Subject == "" {
-		return Claims{}, httpapi.Unauthorized("invalid_session", "the session token is not valid")
+		return Claims{}, apperr.E(apperr.Unauthenticated, "invalid_session", "the session token is not valid")
 	}
 	return Claims{TenantID: c.Tenant, UserID: c.Subject, AppID: c.App}, nil
 }
@@ -110,7 +110,7 @@ func (s *Sessions) verify(ctx context.Context, raw, aud string) (Claims, error) 
 func (s *Sessions) Authenticate(r *http.Request) (Claims, error) {
 	raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok || raw == "" {
-		return Claims{}, httpapi.Unauthorized("missing_session", "log in first: an Authorization: Bearer session token is required")
+		return Claims{}, apperr.E(apperr.Unauthenticated, "missing_session", "log in first: an Authorization: Bearer session token is required")
 	}
 	return s.verify(r.Context(), raw, audSession)
 }

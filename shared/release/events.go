@@ -11,6 +11,7 @@ import (
 	"github.com/guregu/dynamo/v2"
 
 	"wxchannel/shared/app"
+	"wxchannel/shared/apperr"
 	"wxchannel/shared/authorization"
 	"wxchannel/shared/componentpush"
 	"wxchannel/shared/httpapi"
@@ -29,24 +30,24 @@ type auditEvent struct {
 
 // NewEventsHandler builds the wechatevents function's handler: WeChat's
 // message and event URL for authorized mini programs (audit results).
-func NewEventsHandler(ctx context.Context, d *app.Deps) (http.Handler, error) {
+func NewEventsHandler(ctx context.Context, d *app.Deps) (*httpapi.Router, error) {
 	svc := NewService(d)
+	opener := componentpush.NewOpener(d.Secrets, d.Config.ComponentAppID, d.Now)
 	rt := httpapi.NewRouter(d.Log)
-	rt.Handle("GET /health/wechatevents", httpapi.Health("wechatevents"))
 	rt.Handle("POST /wechat/events/{appid}", func(w http.ResponseWriter, r *http.Request) error {
-		inner, params, err := componentpush.Open(r, d)
+		inner, params, err := opener.Open(r)
 		if err != nil {
 			return err
 		}
 		var ev auditEvent
 		if err := xml.Unmarshal(inner, &ev); err != nil {
-			return httpapi.BadRequest("malformed_push", "the decrypted event is not valid XML")
+			return apperr.BadRequest("malformed_push", "the decrypted event is not valid XML")
 		}
 		ctx := r.Context()
 		appid := r.PathValue("appid")
 		b, err := svc.bindings.BindingByAppID(ctx, appid)
 		if errors.Is(err, storage.ErrNotFound) || (err == nil && b.UserName != ev.ToUserName) {
-			return httpapi.Forbidden("unknown_mini_program", "the event does not belong to a bound mini program")
+			return apperr.E(apperr.Forbidden, "unknown_mini_program", "the event does not belong to a bound mini program")
 		}
 		if err != nil {
 			return err

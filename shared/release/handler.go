@@ -9,6 +9,7 @@ import (
 	"regexp"
 
 	"wxchannel/shared/app"
+	"wxchannel/shared/apperr"
 	"wxchannel/shared/config"
 	"wxchannel/shared/httpapi"
 	"wxchannel/shared/portal"
@@ -29,10 +30,9 @@ type Status struct {
 func statusOf(p Pipeline) Status { return Status{Pipeline: p, NextActions: p.NextActions()} }
 
 // NewHandler builds the reviewsubmit function's handler.
-func NewHandler(ctx context.Context, d *app.Deps) (http.Handler, error) {
+func NewHandler(ctx context.Context, d *app.Deps) (*httpapi.Router, error) {
 	svc := NewService(d)
 	rt := httpapi.NewRouter(d.Log)
-	rt.Handle("GET /health/reviewsubmit", httpapi.Health("reviewsubmit"))
 	rt.Handle("POST /admin/miniprogram/review", adminOnly(d, func(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {
 		var req struct {
 			TemplateID int64 `json:"template_id"`
@@ -53,11 +53,10 @@ func NewHandler(ctx context.Context, d *app.Deps) (http.Handler, error) {
 
 // NewAdminHandler builds the releaseadmin function's handler: status,
 // versions, release, undo, rollback and QR codes.
-func NewAdminHandler(ctx context.Context, d *app.Deps) (http.Handler, error) {
+func NewAdminHandler(ctx context.Context, d *app.Deps) (*httpapi.Router, error) {
 	svc := NewService(d)
 	sessions := portal.NewSessions(d)
 	rt := httpapi.NewRouter(d.Log)
-	rt.Handle("GET /health/releaseadmin", httpapi.Health("releaseadmin"))
 	prepareRoute(svc)(rt)
 	rt.Handle("GET /admin/miniprogram/release-status", adminOnly(d, func(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {
 		p, err := svc.boundPipeline(r.Context(), c.TenantID)
@@ -68,10 +67,7 @@ func NewAdminHandler(ctx context.Context, d *app.Deps) (http.Handler, error) {
 		return nil
 	}))
 	rt.Handle("GET /admin/miniprogram/versions", adminOnly(d, func(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {
-		wx, err := d.WeChat(r.Context())
-		if err != nil {
-			return err
-		}
+		wx := d.WeChat
 		templates, err := wx.TemplateList(r.Context(), svc.tokens.ComponentTokenSource())
 		if err != nil {
 			return err
@@ -122,7 +118,7 @@ func NewAdminHandler(ctx context.Context, d *app.Deps) (http.Handler, error) {
 	rt.Handle("GET /admin/miniprogram/qrcode", adminOnly(d, func(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {
 		deviceSN := r.URL.Query().Get("device_sn")
 		if deviceSN != "" && !serialPattern.MatchString(deviceSN) {
-			return httpapi.Invalid("device_sn", "4–40 letters, digits or dashes")
+			return apperr.InvalidField("device_sn", "4–40 letters, digits or dashes")
 		}
 		p, err := svc.boundPipeline(r.Context(), c.TenantID)
 		if err != nil {
@@ -133,10 +129,7 @@ func NewAdminHandler(ctx context.Context, d *app.Deps) (http.Handler, error) {
 			}
 			return publicQR(w, r, d, svc, sessions, c.TenantID, deviceSN)
 		}
-		wx, err := d.WeChat(r.Context())
-		if err != nil {
-			return err
-		}
+		wx := d.WeChat
 		aat := svc.tokens.AuthorizerTokenSource(p.AppID)
 		var ct string
 		var img []byte
@@ -153,7 +146,7 @@ func NewAdminHandler(ctx context.Context, d *app.Deps) (http.Handler, error) {
 			ct, img, err = wx.WxaCodeUnlimit(r.Context(), aat, scene, "pages/portal/index", "release")
 		}
 		if wechat.IsCode(err, 41030) {
-			return httpapi.Conflict("not_released", "release the mini program before generating its QR code")
+			return apperr.E(apperr.Conflict, "not_released", "release the mini program before generating its QR code")
 		}
 		if err != nil {
 			return err
@@ -170,10 +163,7 @@ func publicQR(w http.ResponseWriter, r *http.Request, d *app.Deps, svc *Service,
 	if err := d.Config.Require(config.EnvPublicAppID); err != nil {
 		return err
 	}
-	wx, err := d.WeChat(r.Context())
-	if err != nil {
-		return err
-	}
+	wx := d.WeChat
 	scene, err := sessions.EncodeScene(r.Context(), tenantID, deviceSN)
 	if err != nil {
 		return err

@@ -11,8 +11,8 @@ import (
 	"github.com/guregu/dynamo/v2"
 
 	"wxchannel/shared/app"
+	"wxchannel/shared/apperr"
 	"wxchannel/shared/authorization"
-	"wxchannel/shared/httpapi"
 	"wxchannel/shared/storage"
 	"wxchannel/shared/tenant"
 	"wxchannel/shared/tokens"
@@ -148,7 +148,7 @@ func (s *Service) save(ctx context.Context, p Pipeline) (Pipeline, error) {
 	}
 	if err := put.Run(ctx); err != nil {
 		if dynamo.IsCondCheckFailed(err) {
-			return Pipeline{}, httpapi.Conflict("pipeline_changed", "the release pipeline changed meanwhile; reload and retry")
+			return Pipeline{}, apperr.E(apperr.Conflict, "pipeline_changed", "the release pipeline changed meanwhile; reload and retry")
 		}
 		return Pipeline{}, err
 	}
@@ -168,7 +168,7 @@ func (s *Service) boundPipeline(ctx context.Context, tenantID string) (Pipeline,
 // notBound says err is boundApp's answer for a tenant without an
 // enterprise mini program.
 func notBound(err error) bool {
-	var he *httpapi.Error
+	var he *apperr.Error
 	return errors.As(err, &he) && he.Code == "no_mini_program"
 }
 
@@ -176,7 +176,7 @@ func notBound(err error) bool {
 func (s *Service) boundApp(ctx context.Context, tenantID string) (authorization.Binding, error) {
 	b, err := s.bindings.BindingByTenant(ctx, tenantID)
 	if errors.Is(err, storage.ErrNotFound) || (err == nil && b.Status != authorization.StatusBound) {
-		return b, httpapi.Conflict("no_mini_program", "connect your enterprise mini program first")
+		return b, apperr.E(apperr.Conflict, "no_mini_program", "connect your enterprise mini program first")
 	}
 	return b, err
 }
@@ -202,19 +202,16 @@ func (s *Service) Submit(ctx context.Context, tenantID string, templateID int64,
 		return Pipeline{}, err
 	}
 	if p.State == StateUnderReview || p.State == StateDelayed {
-		return Pipeline{}, httpapi.Conflict("review_pending", "a review is already in progress; wait for it or undo it")
+		return Pipeline{}, apperr.E(apperr.Conflict, "review_pending", "a review is already in progress; wait for it or undo it")
 	}
-	wx, err := s.d.WeChat(ctx)
-	if err != nil {
-		return Pipeline{}, err
-	}
+	wx := s.d.WeChat
 	templates, err := wx.TemplateList(ctx, s.tokens.ComponentTokenSource())
 	if err != nil {
 		return Pipeline{}, fmt.Errorf("template list: %w", err)
 	}
 	latest := latestTemplate(templates)
 	if latest == nil {
-		return Pipeline{}, httpapi.Conflict("no_template", "the platform has no code template yet")
+		return Pipeline{}, apperr.E(apperr.Conflict, "no_template", "the platform has no code template yet")
 	}
 	chosen := latest
 	if templateID != 0 && templateID != latest.TemplateID {
@@ -225,10 +222,10 @@ func (s *Service) Submit(ctx context.Context, tenantID string, templateID int64,
 			}
 		}
 		if chosen == nil {
-			return Pipeline{}, httpapi.NotFound("no such template version")
+			return Pipeline{}, apperr.Missing("no such template version")
 		}
 		if !manual {
-			return Pipeline{}, httpapi.BadRequest("manual_required", "versions other than the latest need \"manual\": true")
+			return Pipeline{}, apperr.BadRequest("manual_required", "versions other than the latest need \"manual\": true")
 		}
 	}
 	st, err := s.settings.Settings(ctx, tenantID)
@@ -290,10 +287,7 @@ func (s *Service) changeWith(ctx context.Context, tenantID string, act func(*wec
 	if err != nil {
 		return Pipeline{}, err
 	}
-	wx, err := s.d.WeChat(ctx)
-	if err != nil {
-		return Pipeline{}, err
-	}
+	wx := s.d.WeChat
 	if err := act(wx, ctx, s.tokens.AuthorizerTokenSource(p.AppID)); err != nil {
 		state := p.State
 		if failedState != nil {
@@ -316,7 +310,7 @@ func (s *Service) fail(ctx context.Context, p Pipeline, state string, err error)
 	if _, serr := s.save(ctx, p); serr != nil {
 		return Pipeline{}, serr
 	}
-	return p, &httpapi.Error{Status: 422, Code: pr.Code, Message: pr.Message, Details: map[string]any{"solution": pr.Solution, "state": state}, Err: err}
+	return p, &apperr.Error{Kind: apperr.Rejected, Code: pr.Code, Message: pr.Message, Details: map[string]any{"solution": pr.Solution, "state": state}, Err: err}
 }
 
 // applyStatus moves the pipeline to what WeChat reports.
@@ -361,7 +355,7 @@ func (s *Service) autoRelease(ctx context.Context, p Pipeline) (Pipeline, error)
 	}
 	out, err := s.Release(ctx, p.TenantID)
 	if err != nil {
-		var he *httpapi.Error
+		var he *apperr.Error
 		if errors.As(err, &he) {
 			return s.Get(ctx, p.AppID) // release_failed is recorded
 		}
@@ -388,10 +382,7 @@ func releaseFailedState(p Pipeline, err error) string {
 
 // Reconcile follows a pipeline whose push may never come.
 func (s *Service) Reconcile(ctx context.Context, p Pipeline) (Pipeline, error) {
-	wx, err := s.d.WeChat(ctx)
-	if err != nil {
-		return p, err
-	}
+	wx := s.d.WeChat
 	switch p.State {
 	case StateWaitingScan:
 		return s.submit(ctx, wx, p)

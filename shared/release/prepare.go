@@ -32,10 +32,7 @@ func (s *Service) Prepare(ctx context.Context, tenantID string) ([]Step, error) 
 	if err != nil {
 		return nil, err
 	}
-	wx, err := s.d.WeChat(ctx)
-	if err != nil {
-		return nil, err
-	}
+	wx := s.d.WeChat
 	st, err := s.settings.Settings(ctx, tenantID)
 	if err != nil {
 		return nil, err

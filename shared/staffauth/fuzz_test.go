@@ -9,6 +9,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"wxchannel/shared/apperr"
 	"wxchannel/shared/httpapi"
 	"wxchannel/shared/staffauth"
 )
@@ -43,8 +44,8 @@ func FuzzStaffToken(f *testing.F) {
 		r.Header.Set("Authorization", "Bearer "+raw)
 		c, err := v.Authenticate(r, staffauth.RoleAdmin)
 		if err != nil {
-			var he *httpapi.Error
-			if !errors.As(err, &he) || (he.Status != 401 && he.Status != 403) {
+			var he *apperr.Error
+			if !errors.As(err, &he) || (httpapi.Status(he.Kind) != 401 && httpapi.Status(he.Kind) != 403) {
 				t.Fatalf("Authenticate(%q) = %v, want a 401 or 403", raw, err)
 			}
 			return

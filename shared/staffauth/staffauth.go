@@ -14,6 +14,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"wxchannel/shared/app"
+	"wxchannel/shared/apperr"
 	"wxchannel/shared/config"
 	"wxchannel/shared/httpapi"
 	"wxchannel/shared/tenant"
@@ -82,12 +83,12 @@ func (v *Verifier) signingKey(ctx context.Context) ([]byte, error) {
 
 // Authenticate returns the claims of the request's bearer token if it is
 // valid and carries one of roles (any role when none are given). Errors are
-// *httpapi.Error: 401 for a missing, malformed, forged or expired token, 403
+// *apperr.Error: Unauthenticated for a missing, malformed, forged or expired token, 403
 // for a role that may not call the route.
 func (v *Verifier) Authenticate(r *http.Request, roles ...string) (Claims, error) {
 	raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok || raw == "" {
-		return Claims{}, httpapi.Unauthorized("missing_token", "an Authorization: Bearer token is required")
+		return Claims{}, apperr.E(apperr.Unauthenticated, "missing_token", "an Authorization: Bearer token is required")
 	}
 	key, err := v.signingKey(r.Context())
 	if err != nil {
@@ -100,15 +101,15 @@ func (v *Verifier) Authenticate(r *http.Request, roles ...string) (Claims, error
 		jwt.WithTimeFunc(v.d.Now), jwt.WithLeeway(30*time.Second))
 	if err != nil {
 		if errors.Is(err, jwt.ErrTokenExpired) {
-			return Claims{}, httpapi.Unauthorized("token_expired", "the token has expired; sign in again")
+			return Claims{}, apperr.E(apperr.Unauthenticated, "token_expired", "the token has expired; sign in again")
 		}
-		return Claims{}, httpapi.Unauthorized("invalid_token", "the token is not valid")
+		return Claims{}, apperr.E(apperr.Unauthenticated, "invalid_token", "the token is not valid")
 	}
 	if c.IssuedAt == nil || c.ExpiresAt.Sub(c.IssuedAt.Time) > MaxTTL || !tenant.ValidID(c.Tenant) || c.Subject == "" {
-		return Claims{}, httpapi.Unauthorized("invalid_token", "the token is not valid")
+		return Claims{}, apperr.E(apperr.Unauthenticated, "invalid_token", "the token is not valid")
 	}
 	if len(roles) > 0 && !slices.Contains(roles, c.Role) {
-		return Claims{}, httpapi.Forbidden("forbidden_role", "this action needs the role "+strings.Join(roles, " or "))
+		return Claims{}, apperr.E(apperr.Forbidden, "forbidden_role", "this action needs the role "+strings.Join(roles, " or "))
 	}
 	return Claims{TenantID: c.Tenant, Subject: c.Subject, Role: c.Role}, nil
 }

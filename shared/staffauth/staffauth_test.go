@@ -80,8 +80,8 @@ func TestAuthenticate(t *testing.T) {
 				return
 			}
 			he := httpapi.AsError(err)
-			if he.Status != tc.wantStatus || he.Code != tc.wantCode {
-				t.Fatalf("got %d %s, want %d %s", he.Status, he.Code, tc.wantStatus, tc.wantCode)
+			if httpapi.Status(he.Kind) != tc.wantStatus || he.Code != tc.wantCode {
+				t.Fatalf("got %d %s, want %d %s", httpapi.Status(he.Kind), he.Code, tc.wantStatus, tc.wantCode)
 			}
 		})
 	}

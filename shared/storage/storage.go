@@ -2,7 +2,6 @@ package storage
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -11,14 +10,6 @@ import (
 	"github.com/guregu/dynamo/v2"
 
 	"wxchannel/shared/awsconf"
-)
-
-// Errors callers branch on; the HTTP layer maps them to statuses.
-var (
-	ErrNotFound = errors.New("not found")
-	// ErrConflict is a failed conditional write: someone else changed the
-	// item first (or it already exists).
-	ErrConflict = errors.New("conflict")
 )
 
 // DB is the connection every function shares: the raw SDK client (for
@@ -39,6 +30,9 @@ type Options struct {
 	ServiceTable  string
 	// MaxAttempts overrides the SDK's retry attempts (0 keeps its default).
 	MaxAttempts int
+	// ClientOptions are applied to the client after ours (a call counter,
+	// test-only settings).
+	ClientOptions []func(*dynamodb.Options)
 }
 
 // Open builds the client without any network call: credentials and region
@@ -49,7 +43,7 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("aws config: %w", err)
 	}
-	client := dynamodb.NewFromConfig(cfg, func(opt *dynamodb.Options) {
+	opts := append([]func(*dynamodb.Options){func(opt *dynamodb.Options) {
 		if o.Endpoint != "" {
 			opt.BaseEndpoint = aws.String(o.Endpoint)
 			// The embedded server sends no CRC32 header.
@@ -58,7 +52,9 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 		if o.MaxAttempts > 0 {
 			opt.RetryMaxAttempts = o.MaxAttempts
 		}
-	})
+		classifyErrors(opt)
+	}}, o.ClientOptions...)
+	client := dynamodb.NewFromConfig(cfg, opts...)
 	return NewDB(client, o.PlatformTable, o.ServiceTable), nil
 }
 
@@ -66,20 +62,6 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 func NewDB(client *dynamodb.Client, platformTable, serviceTable string) *DB {
 	db := dynamo.NewFromIface(client)
 	return &DB{Client: client, Dynamo: db, Platform: db.Table(platformTable), Service: db.Table(serviceTable)}
-}
-
-// TranslateErr maps guregu/dynamo's not-found and condition failures to the
-// package's sentinel errors, wrapping the original.
-func TranslateErr(err error) error {
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, dynamo.ErrNotFound):
-		return fmt.Errorf("%w: %w", ErrNotFound, err)
-	case dynamo.IsCondCheckFailed(err):
-		return fmt.Errorf("%w: %w", ErrConflict, err)
-	}
-	return err
 }
 
 // ExpiresAt converts a time into the TTL attribute's epoch seconds.

@@ -9,6 +9,7 @@ import (
 	"regexp"
 
 	"wxchannel/shared/app"
+	"wxchannel/shared/apperr"
 	"wxchannel/shared/authorization"
 	"wxchannel/shared/config"
 	"wxchannel/shared/httpapi"
@@ -52,11 +53,10 @@ type handler struct {
 }
 
 // NewHandler builds the userlogin function's handler.
-func NewHandler(ctx context.Context, d *app.Deps) (http.Handler, error) {
+func NewHandler(ctx context.Context, d *app.Deps) (*httpapi.Router, error) {
 	h := &handler{d: d, users: NewStore(d.DB), sessions: portal.NewSessions(d), settings: tenant.NewStore(d.DB),
 		bindings: authorization.NewStore(d.DB), tokens: tokens.NewManager(d)}
 	rt := httpapi.NewRouter(d.Log)
-	rt.Handle("GET /health/userlogin", httpapi.Health("userlogin"))
 	rt.Handle("POST /portal/login", h.login)
 	rt.Handle("POST /portal/session/refresh", h.refresh)
 	return rt, nil
@@ -68,25 +68,22 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if !jsCodePattern.MatchString(req.Code) {
-		return httpapi.Invalid("code", "the wx.login code is missing or malformed")
+		return apperr.InvalidField("code", "the wx.login code is missing or malformed")
 	}
 	if (req.AppID == "") == (req.Scene == "") {
-		return httpapi.BadRequest("invalid_request", "give either appid (enterprise mini program) or scene (public mini program QR code)")
+		return apperr.BadRequest("invalid_request", "give either appid (enterprise mini program) or scene (public mini program QR code)")
 	}
 	ctx := r.Context()
-	wx, err := h.d.WeChat(ctx)
-	if err != nil {
-		return err
-	}
+	wx := h.d.WeChat
 	var tenantID, appid, deviceSN string
 	var sess wechat.Session
 	if req.AppID != "" {
 		if !appIDPattern.MatchString(req.AppID) {
-			return httpapi.Invalid("appid", "not a mini program appid")
+			return apperr.InvalidField("appid", "not a mini program appid")
 		}
 		b, err := h.bindings.BindingByAppID(ctx, req.AppID)
 		if errors.Is(err, storage.ErrNotFound) || (err == nil && b.Status != authorization.StatusBound) {
-			return httpapi.Forbidden("mini_program_not_connected", "this mini program is not connected to any enterprise")
+			return apperr.E(apperr.Forbidden, "mini_program_not_connected", "this mini program is not connected to any enterprise")
 		}
 		if err != nil {
 			return err
@@ -102,7 +99,7 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) error {
 		}
 		sc, err := h.sessions.DecodeScene(ctx, req.Scene)
 		if errors.Is(err, portal.ErrBadScene) {
-			return httpapi.Invalid("scene", "the QR code is not valid; scan the enterprise's QR code again")
+			return apperr.InvalidField("scene", "the QR code is not valid; scan the enterprise's QR code again")
 		}
 		if err != nil {
 			return err
@@ -151,17 +148,17 @@ func publicSettings(st tenant.Settings) tenant.Settings {
 func loginError(err error) error {
 	switch {
 	case wechat.IsCode(err, wechat.CodeInvalidCode):
-		return &httpapi.Error{Status: http.StatusUnauthorized, Code: "invalid_code", Message: "the login code is invalid or expired; call wx.login again", Err: err}
+		return &apperr.Error{Kind: apperr.Unauthenticated, Code: "invalid_code", Message: "the login code is invalid or expired; call wx.login again", Err: err}
 	case wechat.IsCode(err, wechat.CodeCodeUsed):
-		return &httpapi.Error{Status: http.StatusConflict, Code: "code_used", Message: "the login code was already used; call wx.login again", Err: err}
+		return &apperr.Error{Kind: apperr.Conflict, Code: "code_used", Message: "the login code was already used; call wx.login again", Err: err}
 	case wechat.IsCode(err, wechat.CodeQuotaMinute, wechat.CodeQuotaDaily):
-		return &httpapi.Error{Status: http.StatusTooManyRequests, Code: "login_rate_limited", Message: "too many logins; wait a minute and try again", Err: err}
+		return &apperr.Error{Kind: apperr.RateLimited, Code: "login_rate_limited", Message: "too many logins; wait a minute and try again", Err: err}
 	case wechat.IsCode(err, wechat.CodeNotAuthorized):
-		return &httpapi.Error{Status: http.StatusForbidden, Code: "mini_program_not_authorized", Message: "this mini program no longer authorizes the service; contact the enterprise", Err: err}
+		return &apperr.Error{Kind: apperr.Forbidden, Code: "mini_program_not_authorized", Message: "this mini program no longer authorizes the service; contact the enterprise", Err: err}
 	case wechat.IsCode(err, wechat.CodeHighRiskUser):
-		return &httpapi.Error{Status: http.StatusForbidden, Code: "user_blocked", Message: "WeChat blocked this login as high risk", Err: err}
+		return &apperr.Error{Kind: apperr.Forbidden, Code: "user_blocked", Message: "WeChat blocked this login as high risk", Err: err}
 	}
-	return &httpapi.Error{Status: http.StatusBadGateway, Code: "wechat_unavailable", Message: "WeChat login is unavailable; try again shortly", Err: err}
+	return &apperr.Error{Kind: apperr.Upstream, Code: "wechat_unavailable", Message: "WeChat login is unavailable; try again shortly", Err: err}
 }
 
 func (h *handler) refresh(w http.ResponseWriter, r *http.Request) error {
@@ -172,7 +169,7 @@ func (h *handler) refresh(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if req.RefreshToken == "" || len(req.RefreshToken) > 2048 {
-		return httpapi.Invalid("refresh_token", "required")
+		return apperr.InvalidField("refresh_token", "required")
 	}
 	toks, c, err := h.sessions.Refresh(r.Context(), req.RefreshToken)
 	if err != nil {
@@ -180,7 +177,7 @@ func (h *handler) refresh(w http.ResponseWriter, r *http.Request) error {
 	}
 	// A user of an unbound enterprise mini program cannot keep a session.
 	if _, err := h.users.Get(r.Context(), c.TenantID, c.UserID); err != nil {
-		return httpapi.Unauthorized("invalid_session", "the session is not valid; log in again")
+		return apperr.E(apperr.Unauthenticated, "invalid_session", "the session is not valid; log in again")
 	}
 	httpapi.WriteJSON(w, http.StatusOK, toks)
 	return nil

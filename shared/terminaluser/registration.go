@@ -13,6 +13,7 @@ import (
 	"github.com/guregu/dynamo/v2"
 
 	"wxchannel/shared/app"
+	"wxchannel/shared/apperr"
 	"wxchannel/shared/httpapi"
 	"wxchannel/shared/portal"
 	"wxchannel/shared/staffauth"
@@ -70,12 +71,11 @@ func newCode() string {
 }
 
 // NewRegistrationHandler builds the portalregister function's handler.
-func NewRegistrationHandler(ctx context.Context, d *app.Deps) (http.Handler, error) {
+func NewRegistrationHandler(ctx context.Context, d *app.Deps) (*httpapi.Router, error) {
 	s := NewStore(d.DB)
 	sessions := portal.NewSessions(d)
 	settings := tenant.NewStore(d.DB)
 	rt := httpapi.NewRouter(d.Log)
-	rt.Handle("GET /health/portalregister", httpapi.Health("portalregister"))
 	user := func(h func(w http.ResponseWriter, r *http.Request, u User, st tenant.Settings) error) httpapi.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) error {
 			c, err := sessions.Authenticate(r)
@@ -84,7 +84,7 @@ func NewRegistrationHandler(ctx context.Context, d *app.Deps) (http.Handler, err
 			}
 			u, err := s.Get(r.Context(), c.TenantID, c.UserID)
 			if err != nil {
-				return httpapi.Unauthorized("invalid_session", "log in again")
+				return apperr.E(apperr.Unauthenticated, "invalid_session", "log in again")
 			}
 			st, err := settings.Settings(r.Context(), c.TenantID)
 			if err != nil {
@@ -105,10 +105,10 @@ func NewRegistrationHandler(ctx context.Context, d *app.Deps) (http.Handler, err
 			return err
 		}
 		if !st.InvitationCodes {
-			return httpapi.Forbidden("registration_mode_disabled", "this enterprise does not register with invitation codes")
+			return apperr.E(apperr.Forbidden, "registration_mode_disabled", "this enterprise does not register with invitation codes")
 		}
 		if !invitationPattern.MatchString(req.Code) {
-			return httpapi.Invalid("code", "an invitation code has 8 letters and digits")
+			return apperr.InvalidField("code", "an invitation code has 8 letters and digits")
 		}
 		out, err := s.redeem(r.Context(), u, req.Code, d.Now())
 		if err != nil {
@@ -128,19 +128,19 @@ func NewRegistrationHandler(ctx context.Context, d *app.Deps) (http.Handler, err
 			return err
 		}
 		if !st.SerialRegistration {
-			return httpapi.Forbidden("registration_mode_disabled", "this enterprise does not register by equipment serial number")
+			return apperr.E(apperr.Forbidden, "registration_mode_disabled", "this enterprise does not register by equipment serial number")
 		}
 		if !serialPattern.MatchString(req.DeviceSN) {
-			return httpapi.Invalid("device_sn", "4–40 letters, digits or dashes")
+			return apperr.InvalidField("device_sn", "4–40 letters, digits or dashes")
 		}
 		if err := ValidLocation(req.Latitude, req.Longitude); err != nil {
 			return err
 		}
 		if n := len([]rune(req.Address)); n < 4 || n > 200 {
-			return httpapi.Invalid("address", "4–200 characters")
+			return apperr.InvalidField("address", "4–200 characters")
 		}
 		if u.Status == StatusRegistered {
-			return httpapi.Conflict("already_registered", "you are already registered")
+			return apperr.E(apperr.Conflict, "already_registered", "you are already registered")
 		}
 		now := d.Now()
 		reg := Registration{PK: tenantPK(u.TenantID), SK: "registration#" + u.UserID, ID: u.UserID, UserID: u.UserID,
@@ -153,7 +153,7 @@ func NewRegistrationHandler(ctx context.Context, d *app.Deps) (http.Handler, err
 			Set("status", StatusPending).Set("device_sn", req.DeviceSN).If("'status' <> ?", StatusRegistered))
 		if err := tx.Run(r.Context()); err != nil {
 			if dynamo.IsCondCheckFailed(err) {
-				return httpapi.Conflict("already_registered", "you are already registered")
+				return apperr.E(apperr.Conflict, "already_registered", "you are already registered")
 			}
 			return err
 		}
@@ -169,13 +169,13 @@ const StatusApproved = "approved"
 // ValidLocation checks a WGS-84 / GCJ-02 coordinate pair.
 func ValidLocation(lat, lng float64) error {
 	if lat < -90 || lat > 90 || lat != lat {
-		return httpapi.Invalid("latitude", "between -90 and 90")
+		return apperr.InvalidField("latitude", "between -90 and 90")
 	}
 	if lng < -180 || lng > 180 || lng != lng {
-		return httpapi.Invalid("longitude", "between -180 and 180")
+		return apperr.InvalidField("longitude", "between -180 and 180")
 	}
 	if lat == 0 && lng == 0 {
-		return httpapi.Invalid("latitude", "the location is missing (0,0)")
+		return apperr.InvalidField("latitude", "the location is missing (0,0)")
 	}
 	return nil
 }
@@ -185,20 +185,20 @@ func (s *Store) redeem(ctx context.Context, u User, code string, now time.Time) 
 	var inv Invitation
 	err := s.table.Get("pk", tenantPK(u.TenantID)).Range("sk", dynamo.Equal, "invitation#"+code).Consistent(true).One(ctx, &inv)
 	if errors.Is(storage.TranslateErr(err), storage.ErrNotFound) {
-		return User{}, httpapi.NotFound("no such invitation code")
+		return User{}, apperr.Missing("no such invitation code")
 	}
 	if err != nil {
 		return User{}, err
 	}
 	switch {
 	case inv.Revoked:
-		return User{}, httpapi.Conflict("invitation_revoked", "this invitation code was revoked")
+		return User{}, apperr.E(apperr.Conflict, "invitation_revoked", "this invitation code was revoked")
 	case now.Unix() >= inv.ExpiresAt:
-		return User{}, httpapi.Conflict("invitation_expired", "this invitation code has expired")
+		return User{}, apperr.E(apperr.Conflict, "invitation_expired", "this invitation code has expired")
 	case inv.Uses >= inv.MaxUses:
-		return User{}, httpapi.Conflict("invitation_used_up", "this invitation code has been used up")
+		return User{}, apperr.E(apperr.Conflict, "invitation_used_up", "this invitation code has been used up")
 	case u.Status == StatusRegistered:
-		return User{}, httpapi.Conflict("already_registered", "you are already registered")
+		return User{}, apperr.E(apperr.Conflict, "already_registered", "you are already registered")
 	}
 	tx := s.db.Dynamo.WriteTx()
 	tx.Update(s.table.Update("pk", tenantPK(u.TenantID)).Range("sk", "invitation#"+code).Add("uses", 1).
@@ -207,7 +207,7 @@ func (s *Store) redeem(ctx context.Context, u User, code string, now time.Time) 
 		Set("status", StatusRegistered).Set("customer_id", inv.CustomerID).If("'status' <> ?", StatusRegistered))
 	if err := tx.Run(ctx); err != nil {
 		if dynamo.IsCondCheckFailed(err) {
-			return User{}, httpapi.Conflict("invitation_unavailable", "this invitation code can no longer be used")
+			return User{}, apperr.E(apperr.Conflict, "invitation_unavailable", "this invitation code can no longer be used")
 		}
 		return User{}, err
 	}
@@ -217,12 +217,11 @@ func (s *Store) redeem(ctx context.Context, u User, code string, now time.Time) 
 
 // NewAdminHandler builds the adminportal function's handler: invitations,
 // registration approvals and QR scenes.
-func NewAdminHandler(ctx context.Context, d *app.Deps) (http.Handler, error) {
+func NewAdminHandler(ctx context.Context, d *app.Deps) (*httpapi.Router, error) {
 	auth := staffauth.NewVerifier(d)
 	sessions := portal.NewSessions(d)
 	rt := httpapi.NewRouter(d.Log)
 	admin := func(h staffauth.StaffHandler) httpapi.HandlerFunc { return auth.Require(h, staffauth.RoleAdmin) }
-	rt.Handle("GET /health/adminportal", httpapi.Health("adminportal"))
 	rt.Handle("POST /admin/invitations", admin(func(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {
 		var req struct {
 			CustomerID    string `json:"customer_id"`
@@ -233,13 +232,13 @@ func NewAdminHandler(ctx context.Context, d *app.Deps) (http.Handler, error) {
 			return err
 		}
 		if !customerPattern.MatchString(req.CustomerID) {
-			return httpapi.Invalid("customer_id", "1–64 letters, digits, _ or -")
+			return apperr.InvalidField("customer_id", "1–64 letters, digits, _ or -")
 		}
 		if req.MaxUses < 1 || req.MaxUses > 10000 {
-			return httpapi.Invalid("max_uses", "between 1 and 10000")
+			return apperr.InvalidField("max_uses", "between 1 and 10000")
 		}
 		if req.ExpiresInDays < 1 || req.ExpiresInDays > 365 {
-			return httpapi.Invalid("expires_in_days", "between 1 and 365")
+			return apperr.InvalidField("expires_in_days", "between 1 and 365")
 		}
 		inv := Invitation{PK: tenantPK(c.TenantID), Code: newCode(), CustomerID: req.CustomerID, MaxUses: req.MaxUses,
 			ExpiresAt: d.Now().Add(time.Duration(req.ExpiresInDays) * 24 * time.Hour).Unix()}
@@ -253,12 +252,12 @@ func NewAdminHandler(ctx context.Context, d *app.Deps) (http.Handler, error) {
 	rt.Handle("DELETE /admin/invitations/{code}", admin(func(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {
 		code := r.PathValue("code")
 		if !invitationPattern.MatchString(code) {
-			return httpapi.NotFound("no such invitation code")
+			return apperr.Missing("no such invitation code")
 		}
 		err := d.DB.Service.Update("pk", tenantPK(c.TenantID)).Range("sk", "invitation#"+code).Set("revoked", true).
 			If("attribute_exists('pk')").Run(r.Context())
 		if dynamo.IsCondCheckFailed(err) {
-			return httpapi.NotFound("no such invitation code")
+			return apperr.Missing("no such invitation code")
 		}
 		if err != nil {
 			return err
@@ -291,7 +290,7 @@ func NewAdminHandler(ctx context.Context, d *app.Deps) (http.Handler, error) {
 			Set("status", StatusRegistered).If("attribute_exists('pk')"))
 		err := tx.Run(r.Context())
 		if dynamo.IsCondCheckFailed(err) {
-			return httpapi.NotFound("no pending registration with this id")
+			return apperr.Missing("no pending registration with this id")
 		}
 		if err != nil {
 			return err
@@ -307,7 +306,7 @@ func NewAdminHandler(ctx context.Context, d *app.Deps) (http.Handler, error) {
 			return err
 		}
 		if req.DeviceSN != "" && !serialPattern.MatchString(req.DeviceSN) {
-			return httpapi.Invalid("device_sn", "4–40 letters, digits or dashes")
+			return apperr.InvalidField("device_sn", "4–40 letters, digits or dashes")
 		}
 		scene, err := sessions.EncodeScene(r.Context(), c.TenantID, req.DeviceSN)
 		if err != nil {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"wxchannel/shared/app"
@@ -125,14 +126,14 @@ func New(t testing.TB) *Env {
 		t.Fatal(err)
 	}
 	calls := &storage.CallCounter{}
-	db := storage.NewDB(dyn.NewClient(calls.Install), cfg.PlatformTable, cfg.ServiceTable)
+	db, err := storage.Open(ctx, storage.Options{Region: cfg.Region, Endpoint: cfg.DynamoDBEndpoint,
+		PlatformTable: cfg.PlatformTable, ServiceTable: cfg.ServiceTable, ClientOptions: []func(*dynamodb.Options){calls.Install}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := storage.CreateTables(ctx, db.Client, map[string]string{"PlatformTable": cfg.PlatformTable, "ServiceTable": cfg.ServiceTable}); err != nil {
 		t.Fatal(err)
 	}
-	deps := &app.Deps{
-		Config: cfg, Log: logging.Discard(), DB: db,
-		Secrets: config.EnvSecrets{Getenv: getenv}, Now: clock.Now,
-		HTTPClient: &http.Client{Timeout: 5 * time.Second},
-	}
+	deps := app.New(cfg, logging.Discard(), db, config.EnvSecrets{Getenv: getenv}, clock.Now, &http.Client{Timeout: 5 * time.Second})
 	return &Env{Dynamo: dyn, Sim: sim, DB: db, Calls: calls, Deps: deps, Clock: clock, Vars: vars, S3: s3Backend}
 }

@@ -260,10 +260,7 @@ func (m *Manager) noRefreshNeeded(it tokenItem, stale string, force bool) (strin
 
 // mint calls WeChat for a new token and returns the item to store.
 func (m *Manager) mint(ctx context.Context, k tokenKey, cur tokenItem) (tokenItem, error) {
-	wx, err := m.d.WeChat(ctx)
-	if err != nil {
-		return tokenItem{}, err
-	}
+	wx := m.d.WeChat
 	now := m.d.Now()
 	next := tokenItem{PK: k.pk(), SK: skToken, Kind: k.kind, AppID: k.appid, Status: StatusActive,
 		Version: now.UnixNano(), RefreshedAt: now.Unix(), RefreshToken: cur.RefreshToken}

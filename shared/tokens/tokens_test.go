@@ -37,10 +37,7 @@ func world(t testing.TB) (*testenv.Env, *tokens.Manager) {
 func authorize(t *testing.T, env *testenv.Env, m *tokens.Manager, n int) []string {
 	t.Helper()
 	ctx := context.Background()
-	wx, err := env.Deps.WeChat(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	wx := env.Deps.WeChat
 	var appids []string
 	for i := 0; i < n; i++ {
 		appid := fmt.Sprintf("wx%016d", i+1)
@@ -171,7 +168,7 @@ func TestFiftyConcurrentRefreshersCallWeChatOncePerDueToken(t *testing.T) {
 func TestForcedRefreshOnInvalidTokenHappensOnce(t *testing.T) {
 	env, m := world(t)
 	ctx := context.Background()
-	wx, _ := env.Deps.WeChat(ctx)
+	wx := env.Deps.WeChat
 	if _, err := m.RefreshDue(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -250,7 +247,7 @@ func TestInvalidRefreshTokenRecoversOrNeedsReauth(t *testing.T) {
 	// A refresh token that WeChat rejects and the list cannot recover.
 	env.Sim.AddAuthorizer(wechatsim.Authorizer{AppID: "wx0000000000000099", MiniProgram: true})
 	code, _ := env.Sim.Authorize("wx0000000000000099")
-	wx, _ := env.Deps.WeChat(ctx)
+	wx := env.Deps.WeChat
 	info, _ := wx.QueryAuth(ctx, m.ComponentTokenSource(), code)
 	info.AuthorizerRefreshToken = "lost-and-wrong"
 	_ = m.AuthorizerTokensPut(info).Run(ctx)

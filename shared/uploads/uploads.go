@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"wxchannel/shared/app"
+	"wxchannel/shared/apperr"
 	"wxchannel/shared/awsconf"
 	"wxchannel/shared/config"
 	"wxchannel/shared/httpapi"
@@ -68,10 +69,10 @@ func (p *Presigner) Sign(ctx context.Context, tenantID, userID, contentType stri
 	}
 	ext, ok := extensions[contentType]
 	if !ok {
-		return nil, httpapi.Invalid("content_type", "image/jpeg or image/png")
+		return nil, apperr.InvalidField("content_type", "image/jpeg or image/png")
 	}
 	if count < 1 || count > MaxFiles {
-		return nil, httpapi.Invalid("count", fmt.Sprintf("between 1 and %d", MaxFiles))
+		return nil, apperr.InvalidField("count", fmt.Sprintf("between 1 and %d", MaxFiles))
 	}
 	out := make([]Upload, 0, count)
 	for i := 0; i < count; i++ {

@@ -21,11 +21,22 @@ import (
 	"time"
 )
 
+// SecretFunc supplies a secret when a call needs it, so a client can be
+// built at init without reading any secret.
+type SecretFunc func(ctx context.Context) (string, error)
+
+// StaticSecret is a SecretFunc for a secret known up front (tests, tools).
+func StaticSecret(s string) SecretFunc {
+	return func(context.Context) (string, error) { return s, nil }
+}
+
 // Config configures a Client. New makes no network call.
 type Config struct {
-	BaseURL         string
-	ComponentAppID  string
-	ComponentSecret string
+	BaseURL        string
+	ComponentAppID string
+	// ComponentSecret is the platform's AppSecret, read by the two calls
+	// that carry it (api_component_token, api_start_push_ticket).
+	ComponentSecret SecretFunc
 	HTTPClient      *http.Client
 	// Timeout bounds one attempt (default 5 s).
 	Timeout time.Duration
@@ -46,6 +57,9 @@ type Client struct {
 func New(cfg Config) *Client {
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{}
+	}
+	if cfg.ComponentSecret == nil {
+		cfg.ComponentSecret = func(context.Context) (string, error) { return "", errors.New("no component secret configured") }
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 5 * time.Second

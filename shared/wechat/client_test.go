@@ -26,7 +26,7 @@ func setup(t *testing.T) (*wechatsim.Sim, *wechat.Client) {
 		t.Fatal(err)
 	}
 	t.Cleanup(sim.Close)
-	c := wechat.New(wechat.Config{BaseURL: sim.URL, ComponentAppID: componentAppID, ComponentSecret: componentSecret,
+	c := wechat.New(wechat.Config{BaseURL: sim.URL, ComponentAppID: componentAppID, ComponentSecret: wechat.StaticSecret(componentSecret),
 		Timeout: 300 * time.Millisecond, Backoff: time.Millisecond})
 	return sim, c
 }

@@ -2,6 +2,7 @@ package wechat
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 )
@@ -14,11 +15,15 @@ type ComponentToken struct {
 
 // ComponentToken mints a component_access_token from the verify ticket.
 func (c *Client) ComponentToken(ctx context.Context, ticket string) (ComponentToken, error) {
+	secret, err := c.cfg.ComponentSecret(ctx)
+	if err != nil {
+		return ComponentToken{}, fmt.Errorf("api_component_token: component secret: %w", err)
+	}
 	var out ComponentToken
-	err := c.Do(ctx, Request{
+	err = c.Do(ctx, Request{
 		Method: http.MethodPost, Path: "/cgi-bin/component/api_component_token", API: "api_component_token",
 		Body: map[string]string{
-			"component_appid": c.cfg.ComponentAppID, "component_appsecret": c.cfg.ComponentSecret,
+			"component_appid": c.cfg.ComponentAppID, "component_appsecret": secret,
 			"component_verify_ticket": ticket,
 		},
 		Idempotent: true,
@@ -28,9 +33,13 @@ func (c *Client) ComponentToken(ctx context.Context, ticket string) (ComponentTo
 
 // StartPushTicket asks WeChat to (re)start pushing verify tickets.
 func (c *Client) StartPushTicket(ctx context.Context) error {
+	secret, err := c.cfg.ComponentSecret(ctx)
+	if err != nil {
+		return fmt.Errorf("api_start_push_ticket: component secret: %w", err)
+	}
 	return c.Do(ctx, Request{
 		Method: http.MethodPost, Path: "/cgi-bin/component/api_start_push_ticket", API: "api_start_push_ticket",
-		Body:       map[string]string{"component_appid": c.cfg.ComponentAppID, "component_secret": c.cfg.ComponentSecret},
+		Body:       map[string]string{"component_appid": c.cfg.ComponentAppID, "component_secret": secret},
 		Idempotent: true,
 	}, nil)
 }

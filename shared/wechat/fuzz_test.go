@@ -31,7 +31,7 @@ func FuzzReply(f *testing.F) {
 		_, _ = w.Write(body)
 	}))
 	f.Cleanup(srv.Close)
-	c := wechat.New(wechat.Config{BaseURL: srv.URL, ComponentAppID: "wxd0c0mp0nent0fuz", ComponentSecret: secret,
+	c := wechat.New(wechat.Config{BaseURL: srv.URL, ComponentAppID: "wxd0c0mp0nent0fuz", ComponentSecret: wechat.StaticSecret(secret),
 		MaxAttempts: 1, Timeout: 5 * time.Second})
 	for _, seed := range []string{
 		`{"errcode":0,"errmsg":"ok"}`,

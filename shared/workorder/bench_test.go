@@ -25,7 +25,8 @@ func BenchmarkWorkOrderCreate(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		// A user per order keeps the hourly limit out of the way.
 		req.DeviceSN = fmt.Sprintf("SN-%08d", i)
-		if _, err := s.Create(ctx, "acme", fmt.Sprintf("user%d", i), fmt.Sprintf("key-%08d", i), req, env.Clock.Now()); err != nil {
+		if _, err := s.Create(ctx, workorder.Submission{TenantID: "acme", UserID: fmt.Sprintf("user%d", i),
+			IdempotencyKey: fmt.Sprintf("key-%08d", i), Request: req, At: env.Clock.Now()}); err != nil {
 			b.Fatal(err)
 		}
 	}

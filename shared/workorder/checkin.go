@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/guregu/dynamo/v2"
+	"wxchannel/shared/apperr"
 
-	"wxchannel/shared/httpapi"
+	"github.com/guregu/dynamo/v2"
 )
 
 // Visit is one on-site visit: check-in and check-out of an engineer at a
@@ -44,7 +44,7 @@ func visitSK(at time.Time, orderID string) string {
 func (s *Store) CheckIn(ctx context.Context, tenantID, engineerID string, o Order, lat, lng float64, maxM int, now time.Time) (Visit, error) {
 	dist := int(DistanceKm(lat, lng, o.Latitude, o.Longitude) * 1000)
 	if dist > maxM {
-		return Visit{}, &httpapi.Error{Status: 422, Code: "too_far_from_site",
+		return Visit{}, &apperr.Error{Kind: apperr.Rejected, Code: "too_far_from_site",
 			Message: fmt.Sprintf("you are %d m from the work order's address; check in within %d m", dist, maxM)}
 	}
 	epk := engineerPK(tenantID, engineerID)
@@ -54,7 +54,7 @@ func (s *Store) CheckIn(ctx context.Context, tenantID, engineerID string, o Orde
 	tx.Put(s.table.Put(v))
 	if err := tx.Run(ctx); err != nil {
 		if dynamo.IsCondCheckFailed(err) {
-			return Visit{}, httpapi.Conflict("already_checked_in", "check out of your current work order first")
+			return Visit{}, apperr.E(apperr.Conflict, "already_checked_in", "check out of your current work order first")
 		}
 		return Visit{}, err
 	}
@@ -67,7 +67,7 @@ func (s *Store) CheckOut(ctx context.Context, tenantID, engineerID, orderID stri
 	var open openVisit
 	err := s.table.Get("pk", epk).Range("sk", dynamo.Equal, "open-visit").Consistent(true).One(ctx, &open)
 	if errors.Is(err, dynamo.ErrNotFound) || (err == nil && open.OrderID != orderID) {
-		return Visit{}, httpapi.Conflict("not_checked_in", "you are not checked in at this work order")
+		return Visit{}, apperr.E(apperr.Conflict, "not_checked_in", "you are not checked in at this work order")
 	}
 	if err != nil {
 		return Visit{}, err
@@ -77,7 +77,7 @@ func (s *Store) CheckOut(ctx context.Context, tenantID, engineerID, orderID stri
 	tx.Update(s.table.Update("pk", epk).Range("sk", open.VisitSK).Set("check_out_at", now.Unix()).If("attribute_exists('pk')"))
 	if err := tx.Run(ctx); err != nil {
 		if dynamo.IsCondCheckFailed(err) {
-			return Visit{}, httpapi.Conflict("not_checked_in", "you are not checked in at this work order")
+			return Visit{}, apperr.E(apperr.Conflict, "not_checked_in", "you are not checked in at this work order")
 		}
 		return Visit{}, err
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/guregu/dynamo/v2"
 
 	"wxchannel/shared/app"
+	"wxchannel/shared/apperr"
 	"wxchannel/shared/httpapi"
 	"wxchannel/shared/staffauth"
 	"wxchannel/shared/tenant"
@@ -17,7 +18,7 @@ import (
 )
 
 // NewEngineerHandler builds the engineerapi function's handler.
-func NewEngineerHandler(ctx context.Context, d *app.Deps) (http.Handler, error) {
+func NewEngineerHandler(ctx context.Context, d *app.Deps) (*httpapi.Router, error) {
 	store := NewStore(d.DB)
 	auth := staffauth.NewVerifier(d)
 	settings := tenant.NewStore(d.DB)
@@ -26,18 +27,17 @@ func NewEngineerHandler(ctx context.Context, d *app.Deps) (http.Handler, error) 
 	order := func(r *http.Request, c staffauth.Claims) (Order, error) {
 		id := r.PathValue("id")
 		if !orderIDPattern.MatchString(id) {
-			return Order{}, httpapi.NotFound("no such work order")
+			return Order{}, apperr.Missing("no such work order")
 		}
 		return store.Get(r.Context(), c.TenantID, id)
 	}
 	location := func(lat, lng float64) error { return terminaluser.ValidLocation(lat, lng) }
-	rt.Handle("GET /health/engineerapi", httpapi.Health("engineerapi"))
 	rt.Handle("GET /engineer/work-orders/nearby", engineer(func(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {
 		q := r.URL.Query()
 		lat, err1 := strconv.ParseFloat(q.Get("lat"), 64)
 		lng, err2 := strconv.ParseFloat(q.Get("lng"), 64)
 		if err1 != nil || err2 != nil {
-			return httpapi.BadRequest("invalid_location", "lat and lng are required numbers")
+			return apperr.BadRequest("invalid_location", "lat and lng are required numbers")
 		}
 		if err := location(lat, lng); err != nil {
 			return err
@@ -46,7 +46,7 @@ func NewEngineerHandler(ctx context.Context, d *app.Deps) (http.Handler, error) 
 		if v := q.Get("radius_km"); v != "" {
 			var err error
 			if radius, err = strconv.ParseFloat(v, 64); err != nil || radius <= 0 || radius > MaxNearbyKm {
-				return httpapi.Invalid("radius_km", "greater than 0 and at most 15")
+				return apperr.InvalidField("radius_km", "greater than 0 and at most 15")
 			}
 		}
 		orders, err := store.Nearby(r.Context(), c.TenantID, lat, lng, radius, 50)
@@ -65,7 +65,7 @@ func NewEngineerHandler(ctx context.Context, d *app.Deps) (http.Handler, error) 
 			return err
 		}
 		if o.Status != StatusSubmitted {
-			return httpapi.Conflict("not_available", "this work order is no longer open for acceptance")
+			return apperr.E(apperr.Conflict, "not_available", "this work order is no longer open for acceptance")
 		}
 		out, err := store.transition(r.Context(), o, StatusAccepted, "accepted by engineer "+c.Subject, d.Now(), func(u *dynamo.Update) *dynamo.Update {
 			return u.Set("engineer_id", c.Subject)
@@ -85,17 +85,17 @@ func NewEngineerHandler(ctx context.Context, d *app.Deps) (http.Handler, error) 
 			return err
 		}
 		if len([]rune(req.Note)) > 500 {
-			return httpapi.Invalid("note", "at most 500 characters")
+			return apperr.InvalidField("note", "at most 500 characters")
 		}
 		o, err := order(r, c)
 		if err != nil {
 			return err
 		}
 		if o.EngineerID != c.Subject {
-			return httpapi.Forbidden("not_assigned", "this work order is assigned to another engineer")
+			return apperr.E(apperr.Forbidden, "not_assigned", "this work order is assigned to another engineer")
 		}
 		if !slices.Contains(engineerMoves[o.Status], req.Status) {
-			return httpapi.Conflict("invalid_transition", "cannot move a work order from "+o.Status+" to "+req.Status)
+			return apperr.E(apperr.Conflict, "invalid_transition", "cannot move a work order from "+o.Status+" to "+req.Status)
 		}
 		out, err := store.transition(r.Context(), o, req.Status, req.Note, d.Now(), nil)
 		if err != nil {
@@ -121,11 +121,11 @@ func NewEngineerHandler(ctx context.Context, d *app.Deps) (http.Handler, error) 
 				return err
 			}
 			if o.EngineerID != c.Subject {
-				return httpapi.Forbidden("not_assigned", "this work order is assigned to another engineer")
+				return apperr.E(apperr.Forbidden, "not_assigned", "this work order is assigned to another engineer")
 			}
 			if checkIn {
 				if o.Status != StatusEnRoute && o.Status != StatusInProgress {
-					return httpapi.Conflict("invalid_state", "check in when you are on the way or working on the order")
+					return apperr.E(apperr.Conflict, "invalid_state", "check in when you are on the way or working on the order")
 				}
 				st, err := settings.Settings(r.Context(), c.TenantID)
 				if err != nil {
@@ -152,7 +152,7 @@ func NewEngineerHandler(ctx context.Context, d *app.Deps) (http.Handler, error) 
 		from, err1 := time.Parse("2006-01-02", r.URL.Query().Get("from"))
 		to, err2 := time.Parse("2006-01-02", r.URL.Query().Get("to"))
 		if err1 != nil || err2 != nil || to.Before(from) || to.Sub(from) > 92*24*time.Hour {
-			return httpapi.BadRequest("invalid_period", "from and to are dates (YYYY-MM-DD), to not before from, at most 92 days apart")
+			return apperr.BadRequest("invalid_period", "from and to are dates (YYYY-MM-DD), to not before from, at most 92 days apart")
 		}
 		days, total, err := store.Mileage(r.Context(), c.TenantID, c.Subject, from, to)
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"wxchannel/shared/apperr"
 	"wxchannel/shared/httpapi"
 	"wxchannel/shared/workorder"
 )
@@ -30,8 +31,8 @@ func FuzzCreateRequest(f *testing.F) {
 			err = req.Validate()
 		}
 		if err != nil {
-			var he *httpapi.Error
-			if !errors.As(err, &he) || he.Status < 400 || he.Status >= 500 || he.Code == "" || he.Message == "" {
+			var he *apperr.Error
+			if !errors.As(err, &he) || httpapi.Status(he.Kind) < 400 || httpapi.Status(he.Kind) >= 500 || he.Code == "" || he.Message == "" {
 				t.Fatalf("refusal %v is not a 4xx envelope", err)
 			}
 			return

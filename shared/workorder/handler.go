@@ -16,6 +16,7 @@ import (
 	"github.com/guregu/dynamo/v2"
 
 	"wxchannel/shared/app"
+	"wxchannel/shared/apperr"
 	"wxchannel/shared/httpapi"
 	"wxchannel/shared/portal"
 	"wxchannel/shared/tenant"
@@ -41,14 +42,13 @@ func newPortalDeps(d *app.Deps) *portalDeps {
 }
 
 // NewHandler builds the workordercreate function's handler.
-func NewHandler(ctx context.Context, d *app.Deps) (http.Handler, error) {
+func NewHandler(ctx context.Context, d *app.Deps) (*httpapi.Router, error) {
 	p := newPortalDeps(d)
 	presigner, err := uploads.NewPresigner(d)
 	if err != nil {
 		return nil, err
 	}
 	rt := httpapi.NewRouter(d.Log)
-	rt.Handle("GET /health/workordercreate", httpapi.Health("workordercreate"))
 	rt.Handle("POST /portal/work-orders", p.create)
 	rt.Handle("POST /portal/uploads", presigner.Handle(p.sessions))
 	return rt, nil
@@ -61,7 +61,7 @@ func (p *portalDeps) create(w http.ResponseWriter, r *http.Request) error {
 	}
 	key := r.Header.Get("Idempotency-Key")
 	if key != "" && !idempotencyPattern.MatchString(key) {
-		return httpapi.BadRequest("invalid_idempotency_key", "Idempotency-Key: 8–64 letters, digits, _ or -")
+		return apperr.BadRequest("invalid_idempotency_key", "Idempotency-Key: 8–64 letters, digits, _ or -")
 	}
 	var req CreateRequest
 	if err := httpapi.DecodeJSON(r, &req, 16<<10); err != nil {
@@ -72,14 +72,14 @@ func (p *portalDeps) create(w http.ResponseWriter, r *http.Request) error {
 	}
 	for i, photo := range req.Photos {
 		if !strings.HasPrefix(photo, "uploads/"+c.TenantID+"/"+c.UserID+"/") {
-			return httpapi.Invalid("photos["+strconv.Itoa(i)+"]", "use a key returned by /portal/uploads for you")
+			return apperr.InvalidField("photos["+strconv.Itoa(i)+"]", "use a key returned by /portal/uploads for you")
 		}
 	}
 	ctx := r.Context()
 	if req.Scene != "" {
 		sc, err := p.sessions.DecodeScene(ctx, req.Scene)
 		if errors.Is(err, portal.ErrBadScene) || (err == nil && sc.TenantID != c.TenantID) {
-			return httpapi.Invalid("scene", "not a device QR code of this enterprise")
+			return apperr.InvalidField("scene", "not a device QR code of this enterprise")
 		}
 		if err != nil {
 			return err
@@ -88,12 +88,13 @@ func (p *portalDeps) create(w http.ResponseWriter, r *http.Request) error {
 			req.DeviceSN = sc.DeviceSN
 		}
 	}
-	res, err := p.store.CreateFor(ctx, c.TenantID, c.UserID, key, req, p.d.Now(), func(user terminaluser.User, found bool, st tenant.Settings) error {
+	sub := Submission{TenantID: c.TenantID, UserID: c.UserID, IdempotencyKey: key, Request: req, At: p.d.Now()}
+	res, err := p.store.CreateFor(ctx, sub, func(user terminaluser.User, found bool, st tenant.Settings) error {
 		if !found {
-			return httpapi.Unauthorized("invalid_session", "log in again")
+			return apperr.E(apperr.Unauthenticated, "invalid_session", "log in again")
 		}
 		if !terminaluser.CanCreate(st, user) {
-			return httpapi.Forbidden("registration_required", "this enterprise requires registration before you can submit work orders")
+			return apperr.E(apperr.Forbidden, "registration_required", "this enterprise requires registration before you can submit work orders")
 		}
 		return nil
 	})
@@ -110,10 +111,9 @@ func (p *portalDeps) create(w http.ResponseWriter, r *http.Request) error {
 
 // NewFollowUpHandler builds the workorders function's handler: a terminal
 // user's own orders, detail with timeline, cancel and rating.
-func NewFollowUpHandler(ctx context.Context, d *app.Deps) (http.Handler, error) {
+func NewFollowUpHandler(ctx context.Context, d *app.Deps) (*httpapi.Router, error) {
 	p := newPortalDeps(d)
 	rt := httpapi.NewRouter(d.Log)
-	rt.Handle("GET /health/workorders", httpapi.Health("workorders"))
 	mine := func(r *http.Request) (portal.Claims, Order, error) {
 		c, err := p.sessions.Authenticate(r)
 		if err != nil {
@@ -121,14 +121,14 @@ func NewFollowUpHandler(ctx context.Context, d *app.Deps) (http.Handler, error) 
 		}
 		id := r.PathValue("id")
 		if !orderIDPattern.MatchString(id) {
-			return c, Order{}, httpapi.NotFound("no such work order")
+			return c, Order{}, apperr.Missing("no such work order")
 		}
 		o, err := p.store.Get(r.Context(), c.TenantID, id)
 		if err != nil {
 			return c, Order{}, err
 		}
 		if o.UserID != c.UserID {
-			return c, Order{}, httpapi.NotFound("no such work order")
+			return c, Order{}, apperr.Missing("no such work order")
 		}
 		return c, o, nil
 	}
@@ -140,7 +140,7 @@ func NewFollowUpHandler(ctx context.Context, d *app.Deps) (http.Handler, error) 
 		limit := 20
 		if v := r.URL.Query().Get("limit"); v != "" {
 			if limit, err = strconv.Atoi(v); err != nil || limit < 1 || limit > 50 {
-				return httpapi.Invalid("limit", "between 1 and 50")
+				return apperr.InvalidField("limit", "between 1 and 50")
 			}
 		}
 		cursor, err := decodeCursor(r.URL.Query().Get("cursor"), c.TenantID, c.UserID)
@@ -171,7 +171,7 @@ func NewFollowUpHandler(ctx context.Context, d *app.Deps) (http.Handler, error) 
 			return err
 		}
 		if o.Status != StatusSubmitted && o.Status != StatusAccepted {
-			return httpapi.Conflict("cannot_cancel", "an engineer is already on the way; contact the service desk to cancel")
+			return apperr.E(apperr.Conflict, "cannot_cancel", "an engineer is already on the way; contact the service desk to cancel")
 		}
 		out, err := p.store.transition(r.Context(), o, StatusCancelled, "cancelled by the customer", p.d.Now(), nil)
 		if err != nil {
@@ -193,18 +193,18 @@ func NewFollowUpHandler(ctx context.Context, d *app.Deps) (http.Handler, error) 
 			return err
 		}
 		if req.Stars < 1 || req.Stars > 5 {
-			return httpapi.Invalid("stars", "between 1 and 5")
+			return apperr.InvalidField("stars", "between 1 and 5")
 		}
 		if len([]rune(req.Comment)) > 500 {
-			return httpapi.Invalid("comment", "at most 500 characters")
+			return apperr.InvalidField("comment", "at most 500 characters")
 		}
 		if o.Status != StatusCompleted {
-			return httpapi.Conflict("not_completed", "rate the work order after it is completed")
+			return apperr.E(apperr.Conflict, "not_completed", "rate the work order after it is completed")
 		}
 		err = p.store.table.Update("pk", o.PK).Range("sk", "order").Set("rating", req.Stars).Set("comment", req.Comment).
 			Add("version", 1).If("attribute_not_exists('rating') AND 'status' = ?", StatusCompleted).Value(r.Context(), &o)
 		if dynamo.IsCondCheckFailed(err) {
-			return httpapi.Conflict("already_rated", "this work order was already rated")
+			return apperr.E(apperr.Conflict, "already_rated", "this work order was already rated")
 		}
 		if err != nil {
 			return err
@@ -237,20 +237,20 @@ func decodeCursor(s, tenantID, userID string) (dynamo.PagingKey, error) {
 	}
 	raw, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil || len(raw) > 2048 {
-		return nil, httpapi.Invalid("cursor", "malformed")
+		return nil, apperr.InvalidField("cursor", "malformed")
 	}
 	var plain map[string]string
 	if err := json.Unmarshal(raw, &plain); err != nil || len(plain) != 4 {
-		return nil, httpapi.Invalid("cursor", "malformed")
+		return nil, apperr.InvalidField("cursor", "malformed")
 	}
 	if plain["gsi1pk"] != userOrdersPK(tenantID, userID) {
-		return nil, httpapi.Invalid("cursor", "not a cursor of your list")
+		return nil, apperr.InvalidField("cursor", "not a cursor of your list")
 	}
 	k := dynamo.PagingKey{}
 	for _, name := range []string{"pk", "sk", "gsi1pk", "gsi1sk"} {
 		v, ok := plain[name]
 		if !ok {
-			return nil, httpapi.Invalid("cursor", "malformed")
+			return nil, apperr.InvalidField("cursor", "malformed")
 		}
 		k[name] = &types.AttributeValueMemberS{Value: v}
 	}

@@ -8,7 +8,7 @@ import (
 
 	"github.com/mmcloughlin/geohash"
 
-	"wxchannel/shared/httpapi"
+	"wxchannel/shared/apperr"
 	"wxchannel/shared/terminaluser"
 )
 
@@ -135,25 +135,25 @@ func (c CreateRequest) Validate() error {
 	}
 	switch {
 	case !ok:
-		return httpapi.Invalid("category", "one of "+strings.Join(Categories, ", "))
+		return apperr.InvalidField("category", "one of "+strings.Join(Categories, ", "))
 	case runeLen(strings.TrimSpace(c.Description)) < 5 || runeLen(c.Description) > 1000:
-		return httpapi.Invalid("description", "5–1000 characters")
+		return apperr.InvalidField("description", "5–1000 characters")
 	case c.DeviceSN != "" && !serialPattern.MatchString(c.DeviceSN):
-		return httpapi.Invalid("device_sn", "4–40 letters, digits or dashes")
+		return apperr.InvalidField("device_sn", "4–40 letters, digits or dashes")
 	case len(c.Scene) > 32:
-		return httpapi.Invalid("scene", "not a device QR code")
+		return apperr.InvalidField("scene", "not a device QR code")
 	case runeLen(strings.TrimSpace(c.ContactName)) < 1 || runeLen(c.ContactName) > 40:
-		return httpapi.Invalid("contact_name", "1–40 characters")
+		return apperr.InvalidField("contact_name", "1–40 characters")
 	case !phonePattern.MatchString(c.Phone):
-		return httpapi.Invalid("phone", "an 11-digit mainland mobile number")
+		return apperr.InvalidField("phone", "an 11-digit mainland mobile number")
 	case runeLen(strings.TrimSpace(c.Address)) < 4 || runeLen(c.Address) > 200:
-		return httpapi.Invalid("address", "4–200 characters")
+		return apperr.InvalidField("address", "4–200 characters")
 	case len(c.Photos) > 9:
-		return httpapi.Invalid("photos", "at most 9")
+		return apperr.InvalidField("photos", "at most 9")
 	}
 	for i, p := range c.Photos {
 		if !photoPattern.MatchString(p) {
-			return httpapi.Invalid(fmt.Sprintf("photos[%d]", i), "use a key returned by /portal/uploads")
+			return apperr.InvalidField(fmt.Sprintf("photos[%d]", i), "use a key returned by /portal/uploads")
 		}
 	}
 	return terminaluser.ValidLocation(c.Latitude, c.Longitude)

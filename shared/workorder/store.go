@@ -15,7 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/guregu/dynamo/v2"
 
-	"wxchannel/shared/httpapi"
+	"wxchannel/shared/apperr"
 	"wxchannel/shared/storage"
 	"wxchannel/shared/tenant"
 	"wxchannel/shared/terminaluser"
@@ -76,31 +76,42 @@ type CreateResult struct {
 	Duplicate bool
 }
 
-// Create writes a new order in one transaction with its idempotency record,
-// its duplicate marker and the user's hourly counter; a retry with the same
-// key returns the same order, and an open order for the same device and
-// category is returned instead of a second one.
-func (s *Store) Create(ctx context.Context, tenantID, userID, idemKey string, req CreateRequest, now time.Time) (CreateResult, error) {
-	return s.create(ctx, tenantID, userID, idemKey, req, now, nil)
+// Submission is one terminal user's request for a new order.
+type Submission struct {
+	TenantID, UserID string
+	// IdempotencyKey is the client's Idempotency-Key ("" for none).
+	IdempotencyKey string
+	Request        CreateRequest
+	At             time.Time
 }
 
 // Allow decides, from the user and the tenant's settings read with the
 // order's own records, whether the user may submit; its error is returned.
 type Allow func(user terminaluser.User, found bool, st tenant.Settings) error
 
+// Create writes a new order in one transaction with its idempotency record,
+// its duplicate marker and the user's hourly counter; a retry with the same
+// key returns the same order, and an open order for the same device and
+// category is returned instead of a second one.
+func (s *Store) Create(ctx context.Context, sub Submission) (CreateResult, error) {
+	return s.CreateFor(ctx, sub, nil)
+}
+
 // CreateFor is Create for a terminal user's request: one consistent batch
 // read fetches the user, the tenant's settings, the idempotency record and
-// the duplicate marker; allow checks the first two; then the order is
-// written in one transaction. Two DynamoDB calls in all.
-func (s *Store) CreateFor(ctx context.Context, tenantID, userID, idemKey string, req CreateRequest, now time.Time, allow Allow) (CreateResult, error) {
-	pre, err := s.readForCreate(ctx, tenantID, userID, idemKey, req)
+// the duplicate marker; allow (when not nil) checks the first two; then the
+// order is written in one transaction. Two DynamoDB calls in all.
+func (s *Store) CreateFor(ctx context.Context, sub Submission, allow Allow) (CreateResult, error) {
+	pre, err := s.readForCreate(ctx, sub)
 	if err != nil {
 		return CreateResult{}, err
 	}
-	if err := allow(pre.user, pre.userFound, pre.settings); err != nil {
-		return CreateResult{}, err
+	if allow != nil {
+		if err := allow(pre.user, pre.userFound, pre.settings); err != nil {
+			return CreateResult{}, err
+		}
 	}
-	return s.create(ctx, tenantID, userID, idemKey, req, now, &pre)
+	return s.create(ctx, sub, pre, false)
 }
 
 // createReads is what a create needs to read before it writes.
@@ -114,14 +125,14 @@ type createReads struct {
 
 func dupSK(req CreateRequest) string { return "dup#" + req.DeviceSN + "#" + req.Category }
 
-func (s *Store) readForCreate(ctx context.Context, tenantID, userID, idemKey string, req CreateRequest) (createReads, error) {
-	upk := userPK(tenantID, userID)
-	keys := []dynamo.Keyed{terminaluser.ProfileKey(tenantID, userID), tenant.SettingsKey(tenantID)}
-	if idemKey != "" {
-		keys = append(keys, dynamo.Keys{upk, "idem#" + idemKey})
+func (s *Store) readForCreate(ctx context.Context, sub Submission) (createReads, error) {
+	upk := userPK(sub.TenantID, sub.UserID)
+	keys := []dynamo.Keyed{terminaluser.ProfileKey(sub.TenantID, sub.UserID), tenant.SettingsKey(sub.TenantID)}
+	if sub.IdempotencyKey != "" {
+		keys = append(keys, dynamo.Keys{upk, "idem#" + sub.IdempotencyKey})
 	}
-	if req.DeviceSN != "" {
-		keys = append(keys, dynamo.Keys{upk, dupSK(req)})
+	if sub.Request.DeviceSN != "" {
+		keys = append(keys, dynamo.Keys{upk, dupSK(sub.Request)})
 	}
 	out := createReads{settings: tenant.Defaults()}
 	// Unprocessed keys are retried with backoff until the request's
@@ -129,25 +140,7 @@ func (s *Store) readForCreate(ctx context.Context, tenantID, userID, idemKey str
 	it := s.table.Batch("pk", "sk").Get(keys...).Consistent(true).Iter()
 	var item dynamo.Item
 	for it.Next(ctx, &item) {
-		sk, _ := item["sk"].(*types.AttributeValueMemberS)
-		if sk == nil {
-			continue
-		}
-		var err error
-		switch {
-		case sk.Value == "profile":
-			err = dynamo.UnmarshalItem(item, &out.user)
-			out.userFound = err == nil
-		case sk.Value == "settings":
-			out.settings, err = tenant.SettingsFromItem(item)
-		case strings.HasPrefix(sk.Value, "idem#"):
-			out.idem = new(idemItem)
-			err = dynamo.UnmarshalItem(item, out.idem)
-		case strings.HasPrefix(sk.Value, "dup#"):
-			out.dup = new(dupItem)
-			err = dynamo.UnmarshalItem(item, out.dup)
-		}
-		if err != nil {
+		if err := out.add(item); err != nil {
 			return createReads{}, fmt.Errorf("read before create: %w", err)
 		}
 		item = nil
@@ -158,86 +151,55 @@ func (s *Store) readForCreate(ctx context.Context, tenantID, userID, idemKey str
 	return out, nil
 }
 
-func (s *Store) create(ctx context.Context, tenantID, userID, idemKey string, req CreateRequest, now time.Time, pre *createReads) (CreateResult, error) {
-	bodyHash := hashRequest(req)
-	upk := userPK(tenantID, userID)
-	if idemKey != "" {
-		var it idemItem
-		var err error
-		switch {
-		case pre == nil:
-			err = s.table.Get("pk", upk).Range("sk", dynamo.Equal, "idem#"+idemKey).Consistent(true).One(ctx, &it)
-		case pre.idem != nil:
-			it = *pre.idem
-		default:
-			err = dynamo.ErrNotFound
-		}
-		if err == nil && it.TTL > now.Unix() {
-			if it.BodyHash != bodyHash {
-				return CreateResult{}, httpapi.Conflict("idempotency_key_reused", "this Idempotency-Key was used for a different request")
-			}
-			o, err := s.Get(ctx, tenantID, it.OrderID)
-			return CreateResult{Order: o, Replayed: true}, err
-		}
-		if err != nil && !errors.Is(err, dynamo.ErrNotFound) {
-			return CreateResult{}, err
-		}
+// add decodes one item of the batch read into its place.
+func (r *createReads) add(item dynamo.Item) error {
+	sk, _ := item["sk"].(*types.AttributeValueMemberS)
+	if sk == nil {
+		return nil
 	}
-	dupKey := dupSK(req)
-	var seen dupItem
+	var err error
+	switch {
+	case sk.Value == "profile":
+		err = dynamo.UnmarshalItem(item, &r.user)
+		r.userFound = err == nil
+	case sk.Value == "settings":
+		r.settings, err = tenant.SettingsFromItem(item)
+	case strings.HasPrefix(sk.Value, "idem#"):
+		r.idem = new(idemItem)
+		err = dynamo.UnmarshalItem(item, r.idem)
+	case strings.HasPrefix(sk.Value, "dup#"):
+		r.dup = new(dupItem)
+		err = dynamo.UnmarshalItem(item, r.dup)
+	}
+	return err
+}
+
+// create answers a replay or an open duplicate from what was read, or
+// writes the new order. retried says this is the second try after a
+// concurrent twin won the race.
+func (s *Store) create(ctx context.Context, sub Submission, pre createReads, retried bool) (CreateResult, error) {
+	bodyHash := hashRequest(sub.Request)
+	now := sub.At
+	if it := pre.idem; sub.IdempotencyKey != "" && it != nil && it.TTL > now.Unix() {
+		if it.BodyHash != bodyHash {
+			return CreateResult{}, apperr.E(apperr.Conflict, "idempotency_key_reused", "this Idempotency-Key was used for a different request")
+		}
+		o, err := s.Get(ctx, sub.TenantID, it.OrderID)
+		return CreateResult{Order: o, Replayed: true}, err
+	}
 	seenID := ""
-	if req.DeviceSN != "" {
-		var err error
-		switch {
-		case pre == nil:
-			err = s.table.Get("pk", upk).Range("sk", dynamo.Equal, dupKey).Consistent(true).One(ctx, &seen)
-		case pre.dup != nil:
-			seen = *pre.dup
-		default:
-			err = dynamo.ErrNotFound
-		}
-		if err == nil {
-			seenID = seen.OrderID
-			if seen.ExpiresAt > now.Unix() {
-				if o, err := s.Get(ctx, tenantID, seen.OrderID); err == nil && o.Open() {
-					return CreateResult{Order: o, Duplicate: true}, nil
-				}
+	if d := pre.dup; sub.Request.DeviceSN != "" && d != nil {
+		seenID = d.OrderID
+		if d.ExpiresAt > now.Unix() {
+			if o, err := s.Get(ctx, sub.TenantID, d.OrderID); err == nil && o.Open() {
+				return CreateResult{Order: o, Duplicate: true}, nil
 			}
-		} else if !errors.Is(err, dynamo.ErrNotFound) {
-			return CreateResult{}, err
 		}
 	}
-	id := newID(now)
-	cell := Cell(req.Latitude, req.Longitude)
-	o := Order{
-		PK: orderPK(tenantID, id), SK: "order", ID: id, TenantID: tenantID, UserID: userID,
-		UserPK: userOrdersPK(tenantID, userID), UserSK: fmt.Sprintf("%019d#%s", now.UnixNano(), id),
-		CellPK: cellPK(tenantID, cell), CellSK: fmt.Sprintf("%019d#%s", now.UnixNano(), id),
-		Category: req.Category, Description: req.Description, DeviceSN: req.DeviceSN, ContactName: req.ContactName,
-		Phone: req.Phone, Address: req.Address, Latitude: req.Latitude, Longitude: req.Longitude, Photos: req.Photos,
-		Status: StatusSubmitted, Timeline: []Event{{Status: StatusSubmitted, At: now.Unix()}}, CreatedAt: now.Unix(), Version: 1,
-	}
-	hour := now.UTC().Format("2006010215")
-	tx := s.db.Dynamo.WriteTx()
-	tx.Put(s.table.Put(o).If("attribute_not_exists('pk')"))
-	tx.Update(s.table.Update("pk", upk).Range("sk", "rate#"+hour).Add("count", 1).Set("ttl", now.Add(2*time.Hour).Unix()).
-		If("attribute_not_exists('count') OR 'count' < ?", MaxOrdersPerHour))
-	if idemKey != "" {
-		tx.Put(s.table.Put(idemItem{PK: upk, SK: "idem#" + idemKey, BodyHash: bodyHash, OrderID: id, TTL: now.Add(IdempotencyTTL).Unix()}).
-			If("attribute_not_exists('pk') OR 'ttl' < ?", now.Unix()))
-	}
-	if req.DeviceSN != "" {
-		d := s.table.Put(dupItem{PK: upk, SK: dupKey, OrderID: id, ExpiresAt: now.Add(DuplicateWindow).Unix(), TTL: now.Add(DuplicateWindow).Unix()})
-		if seenID == "" {
-			d = d.If("attribute_not_exists('pk')")
-		} else {
-			d = d.If("'order_id' = ?", seenID)
-		}
-		tx.Put(d)
-	}
-	err := tx.Run(ctx)
+	o := newOrder(sub)
+	err := s.writeNew(ctx, sub, o, bodyHash, seenID)
 	if dynamo.IsCondCheckFailed(err) {
-		return s.explainCreateConflict(ctx, tenantID, userID, idemKey, req, hour, now)
+		return s.explainCreateConflict(ctx, sub, retried)
 	}
 	if err != nil {
 		return CreateResult{}, fmt.Errorf("create work order: %w", err)
@@ -245,21 +207,66 @@ func (s *Store) create(ctx context.Context, tenantID, userID, idemKey string, re
 	return CreateResult{Order: o}, nil
 }
 
-// explainCreateConflict re-reads what the transaction's conditions guard to
-// tell the client which one stopped it; a concurrent twin is resolved by
-// retrying once, which then finds the twin's records.
-func (s *Store) explainCreateConflict(ctx context.Context, tenantID, userID, idemKey string, req CreateRequest, hour string, now time.Time) (CreateResult, error) {
-	var rate rateItem
-	if err := s.table.Get("pk", userPK(tenantID, userID)).Range("sk", dynamo.Equal, "rate#"+hour).Consistent(true).One(ctx, &rate); err == nil && rate.Count >= MaxOrdersPerHour {
-		return CreateResult{}, &httpapi.Error{Status: 429, Code: "rate_limited", Message: fmt.Sprintf("at most %d work orders an hour; try again later", MaxOrdersPerHour)}
+func newOrder(sub Submission) Order {
+	now, req := sub.At, sub.Request
+	id := newID(now)
+	sortKey := fmt.Sprintf("%019d#%s", now.UnixNano(), id)
+	return Order{
+		PK: orderPK(sub.TenantID, id), SK: "order", ID: id, TenantID: sub.TenantID, UserID: sub.UserID,
+		UserPK: userOrdersPK(sub.TenantID, sub.UserID), UserSK: sortKey,
+		CellPK: cellPK(sub.TenantID, Cell(req.Latitude, req.Longitude)), CellSK: sortKey,
+		Category: req.Category, Description: req.Description, DeviceSN: req.DeviceSN, ContactName: req.ContactName,
+		Phone: req.Phone, Address: req.Address, Latitude: req.Latitude, Longitude: req.Longitude, Photos: req.Photos,
+		Status: StatusSubmitted, Timeline: []Event{{Status: StatusSubmitted, At: now.Unix()}}, CreatedAt: now.Unix(), Version: 1,
 	}
-	if ctx.Value(retriedKey{}) != nil {
-		return CreateResult{}, httpapi.Conflict("concurrent_submission", "the same work order is being submitted concurrently; try again")
-	}
-	return s.Create(context.WithValue(ctx, retriedKey{}, true), tenantID, userID, idemKey, req, now)
 }
 
-type retriedKey struct{}
+func rateSK(now time.Time) string { return "rate#" + now.UTC().Format("2006010215") }
+
+// writeNew writes the order with the user's hourly counter, the
+// idempotency record and the duplicate marker in one transaction; seenID
+// is the order the duplicate marker named when it was read ("" for none).
+func (s *Store) writeNew(ctx context.Context, sub Submission, o Order, bodyHash, seenID string) error {
+	now, upk := sub.At, userPK(sub.TenantID, sub.UserID)
+	tx := s.db.Dynamo.WriteTx()
+	tx.Put(s.table.Put(o).If("attribute_not_exists('pk')"))
+	tx.Update(s.table.Update("pk", upk).Range("sk", rateSK(now)).Add("count", 1).Set("ttl", now.Add(2*time.Hour).Unix()).
+		If("attribute_not_exists('count') OR 'count' < ?", MaxOrdersPerHour))
+	if sub.IdempotencyKey != "" {
+		tx.Put(s.table.Put(idemItem{PK: upk, SK: "idem#" + sub.IdempotencyKey, BodyHash: bodyHash, OrderID: o.ID, TTL: now.Add(IdempotencyTTL).Unix()}).
+			If("attribute_not_exists('pk') OR 'ttl' < ?", now.Unix()))
+	}
+	if sub.Request.DeviceSN != "" {
+		expires := now.Add(DuplicateWindow).Unix()
+		d := s.table.Put(dupItem{PK: upk, SK: dupSK(sub.Request), OrderID: o.ID, ExpiresAt: expires, TTL: expires})
+		if seenID == "" {
+			d = d.If("attribute_not_exists('pk')")
+		} else {
+			d = d.If("'order_id' = ?", seenID)
+		}
+		tx.Put(d)
+	}
+	return tx.Run(ctx)
+}
+
+// explainCreateConflict re-reads what the transaction's conditions guard to
+// tell the client which one stopped it; a concurrent twin is resolved by
+// trying once more, which then finds the twin's records.
+func (s *Store) explainCreateConflict(ctx context.Context, sub Submission, retried bool) (CreateResult, error) {
+	var rate rateItem
+	err := s.table.Get("pk", userPK(sub.TenantID, sub.UserID)).Range("sk", dynamo.Equal, rateSK(sub.At)).Consistent(true).One(ctx, &rate)
+	if err == nil && rate.Count >= MaxOrdersPerHour {
+		return CreateResult{}, apperr.Errorf(apperr.RateLimited, "rate_limited", "at most %d work orders an hour; try again later", MaxOrdersPerHour)
+	}
+	if retried {
+		return CreateResult{}, apperr.E(apperr.Conflict, "concurrent_submission", "the same work order is being submitted concurrently; try again")
+	}
+	pre, err := s.readForCreate(ctx, sub)
+	if err != nil {
+		return CreateResult{}, err
+	}
+	return s.create(ctx, sub, pre, true)
+}
 
 func hashRequest(req CreateRequest) string {
 	h := sha256.New()
@@ -273,7 +280,7 @@ func (s *Store) Get(ctx context.Context, tenantID, id string) (Order, error) {
 	var o Order
 	err := s.table.Get("pk", orderPK(tenantID, id)).Range("sk", dynamo.Equal, "order").Consistent(true).One(ctx, &o)
 	if errors.Is(storage.TranslateErr(err), storage.ErrNotFound) {
-		return Order{}, httpapi.NotFound("no such work order")
+		return Order{}, apperr.Missing("no such work order")
 	}
 	return o, err
 }
@@ -304,7 +311,7 @@ func (s *Store) transition(ctx context.Context, o Order, to string, note string,
 	var out Order
 	if err := u.Value(ctx, &out); err != nil {
 		if dynamo.IsCondCheckFailed(err) {
-			return Order{}, httpapi.Conflict("work_order_changed", "the work order changed meanwhile; reload it")
+			return Order{}, apperr.E(apperr.Conflict, "work_order_changed", "the work order changed meanwhile; reload it")
 		}
 		return Order{}, err
 	}

@@ -37,7 +37,7 @@ func start(t *testing.T) (*wechatsim.Sim, *wechat.Client, *clock) {
 		t.Fatal(err)
 	}
 	t.Cleanup(sim.Close)
-	return sim, wechat.New(wechat.Config{BaseURL: sim.URL, ComponentAppID: "wxcomp", ComponentSecret: "s", MaxAttempts: 1}), clk
+	return sim, wechat.New(wechat.Config{BaseURL: sim.URL, ComponentAppID: "wxcomp", ComponentSecret: wechat.StaticSecret("s"), MaxAttempts: 1}), clk
 }
 
 func TestTokenLifetimesAndGrace(t *testing.T) {
