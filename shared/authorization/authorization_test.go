@@ -53,7 +53,7 @@ func newWorld(t *testing.T) *world {
 	if _, err := env.Sim.PushTicket(ctx, w.push); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tokens.NewManager(env.Deps).RefreshDue(ctx); err != nil {
+	if _, err := tokens.FromDeps(env.Deps).RefreshDue(ctx); err != nil {
 		t.Fatal(err)
 	}
 	return w
@@ -161,7 +161,7 @@ func TestHappyPathThroughAdminCallbackAndStatus(t *testing.T) {
 		t.Fatalf("status %+v", st)
 	}
 	// The refresh token was stored with the binding: the token source works.
-	tok, err := tokens.NewManager(w.env.Deps).AuthorizerTokenSource("wxacme0000000001").Token(context.Background())
+	tok, err := tokens.FromDeps(w.env.Deps).AuthorizerTokenSource("wxacme0000000001").Token(context.Background())
 	if err != nil || !w.env.Sim.ValidAuthorizerToken("wxacme0000000001", tok) {
 		t.Fatalf("authorizer token: %v", err)
 	}
@@ -212,7 +212,7 @@ func TestEveryFailureReasonHasItsCodeAndSolution(t *testing.T) {
 			if st.Mode != "public" || st.LastError == nil || st.LastError.Code != tc.code {
 				t.Fatalf("status %+v", st)
 			}
-			if _, err := tokens.NewManager(w.env.Deps).AuthorizerStatus(context.Background(), appid); err == nil {
+			if _, err := tokens.FromDeps(w.env.Deps).AuthorizerStatus(context.Background(), appid); err == nil {
 				t.Fatal("tokens of an unusable authorization were stored")
 			}
 		})
@@ -247,7 +247,7 @@ func TestBindingRules(t *testing.T) {
 	if status != 200 || len(res.Binding.Permissions) != 4 {
 		t.Fatalf("re-authorization: %d %+v", status, res)
 	}
-	m := tokens.NewManager(w.env.Deps)
+	m := tokens.FromDeps(w.env.Deps)
 	w.env.Clock.Advance(2*time.Hour - 10*time.Minute)
 	if _, err := m.RefreshDue(context.Background()); err != nil {
 		t.Fatalf("refresh with the new refresh token: %v", err)
@@ -423,7 +423,7 @@ func TestUnauthorizedPushUnbinds(t *testing.T) {
 	if st.Mode != "public" || st.Binding == nil || st.Binding.Status != authorization.StatusUnbound || st.Binding.UnboundReason != authorization.ReasonRevoked {
 		t.Fatalf("status %+v", st)
 	}
-	ts, _ := tokens.NewManager(w.env.Deps).AuthorizerStatus(ctx, "wxacme0000000001")
+	ts, _ := tokens.FromDeps(w.env.Deps).AuthorizerStatus(ctx, "wxacme0000000001")
 	if ts.Status != tokens.StatusUnauthorized {
 		t.Fatalf("tokens %+v", ts)
 	}

@@ -31,7 +31,7 @@ type Service struct {
 
 // NewService returns the flow over d.
 func NewService(d *app.Deps) *Service {
-	return &Service{d: d, store: NewStore(d.DB), tokens: tokens.NewManager(d), events: componentpush.NewEventStore(d.DB)}
+	return &Service{d: d, store: NewStore(d.DB), tokens: tokens.FromDeps(d), events: componentpush.NewEventStore(d.DB)}
 }
 
 // Links are where the admin authorizes: a PC page with a QR code and a

@@ -68,14 +68,14 @@ func NewEventsHandler(ctx context.Context, d *app.Deps) (*httpapi.Router, error)
 		if err != nil {
 			return err
 		}
-		status := -1
+		status := wechat.AuditState(-1)
 		switch ev.Event {
 		case "weapp_audit_success":
-			status = 0
+			status = wechat.AuditApproved
 		case "weapp_audit_fail":
-			status = 1
+			status = wechat.AuditRejected
 		case "weapp_audit_delay":
-			status = 4
+			status = wechat.AuditDelayed
 		}
 		if status >= 0 && !p.awaitsPush(time.Unix(ev.CreateTime, 0)) {
 			// A late push of an earlier review, or one whose result we

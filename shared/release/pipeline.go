@@ -115,7 +115,7 @@ type Service struct {
 
 // NewService returns the pipeline over d.
 func NewService(d *app.Deps) *Service {
-	return &Service{d: d, tokens: tokens.NewManager(d), bindings: authorization.NewStore(d.DB), settings: tenant.NewStore(d.DB), table: d.DB.Platform}
+	return &Service{d: d, tokens: tokens.FromDeps(d), bindings: authorization.NewStore(d.DB), settings: tenant.NewStore(d.DB), table: d.DB.Platform}
 }
 
 func pipelinePK(appid string) string { return "authorizer#" + appid }

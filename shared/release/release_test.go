@@ -44,7 +44,7 @@ func newWorldBound(t testing.TB, bind bool) *world {
 	if _, err := env.Sim.PushTicket(ctx, w.base+"/wechat/component/events"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tokens.NewManager(env.Deps).RefreshDue(ctx); err != nil {
+	if _, err := tokens.FromDeps(env.Deps).RefreshDue(ctx); err != nil {
 		t.Fatal(err)
 	}
 	env.Sim.SetMessageURL(w.base + "/wechat/events/$APPID$")

@@ -55,7 +55,7 @@ type handler struct {
 // NewHandler builds the userlogin function's handler.
 func NewHandler(ctx context.Context, d *app.Deps) (*httpapi.Router, error) {
 	h := &handler{d: d, users: NewStore(d.DB), sessions: portal.NewSessions(d), settings: tenant.NewStore(d.DB),
-		bindings: authorization.NewStore(d.DB), tokens: tokens.NewManager(d)}
+		bindings: authorization.NewStore(d.DB), tokens: tokens.FromDeps(d)}
 	rt := httpapi.NewRouter(d.Log)
 	rt.Handle("POST /portal/login", h.login)
 	rt.Handle("POST /portal/session/refresh", h.refresh)

@@ -31,7 +31,7 @@ type refreshJob struct {
 
 // NewRefreshJob builds the scheduled token refresher.
 func NewRefreshJob(ctx context.Context, d *app.Deps) (app.Job, error) {
-	return &refreshJob{m: NewManager(d)}, nil
+	return &refreshJob{m: FromDeps(d)}, nil
 }
 
 func (j *refreshJob) Run(ctx context.Context) (any, error) { return j.m.RefreshDue(ctx) }
@@ -40,13 +40,13 @@ func (j *refreshJob) Run(ctx context.Context) (any, error) { return j.m.RefreshD
 // token due within the refresh window, found through the due index.
 func (m *Manager) RefreshDue(ctx context.Context) (RefreshSummary, error) {
 	var sum RefreshSummary
-	comp := tokenKey{kind: "component", appid: m.d.Config.ComponentAppID}
+	comp := tokenKey{kind: KindComponent, appid: m.cfg.ComponentAppID}
 	if _, err := m.refresh(ctx, comp, "", false); err != nil {
 		sum.Failed++
 		// Without a component token no authorizer can be refreshed.
 		return sum, fmt.Errorf("component token: %w", err)
 	}
-	due, err := m.store.dueBefore(ctx, m.d.Now().Add(RefreshWindow))
+	due, err := m.store.dueBefore(ctx, m.cfg.Now().Add(RefreshWindow))
 	if err != nil {
 		return sum, fmt.Errorf("query due tokens: %w", err)
 	}
@@ -58,7 +58,7 @@ func (m *Manager) RefreshDue(ctx context.Context) (RefreshSummary, error) {
 		lastErr error
 	)
 	for _, it := range due {
-		if it.Kind != "authorizer" && it.Kind != "public" {
+		if it.Kind != KindAuthorizer && it.Kind != KindPublic {
 			continue
 		}
 		if it.Status != StatusActive {
@@ -89,7 +89,7 @@ func (m *Manager) RefreshDue(ctx context.Context) (RefreshSummary, error) {
 			default:
 				sum.Failed++
 				lastErr = err
-				m.d.Log.WarnContext(ctx, "authorizer token refresh failed", "appid", appid, "err", err.Error())
+				m.cfg.Log.WarnContext(ctx, "authorizer token refresh failed", "appid", appid, "err", err.Error())
 			}
 		}(it)
 	}

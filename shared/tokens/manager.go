@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -38,11 +39,24 @@ var (
 	ErrUnauthorized = errors.New("authorizer revoked the authorization")
 )
 
+// Config is what a Manager needs besides its store and the WeChat client.
+type Config struct {
+	// ComponentAppID is the platform's appid; PublicAppID the platform's
+	// own public mini program.
+	ComponentAppID, PublicAppID string
+	// PublicAppSecret reads the public mini program's AppSecret when its
+	// token is minted.
+	PublicAppSecret wechat.SecretFunc
+	Now             func() time.Time
+	Log             *slog.Logger
+}
+
 // Manager keeps the component token and authorizer tokens durable and
 // fresh. Safe for concurrent use; several Lambdas may run one each.
 type Manager struct {
-	d     *app.Deps
 	store *Store
+	wx    *wechat.Client
+	cfg   Config
 	owner string
 
 	mu    sync.Mutex
@@ -54,11 +68,20 @@ type cached struct {
 	until time.Time
 }
 
-// NewManager returns a manager over d's platform table and WeChat client.
-func NewManager(d *app.Deps) *Manager {
+// NewManager returns a manager keeping its tokens in store and minting
+// them through wx.
+func NewManager(store *Store, wx *wechat.Client, cfg Config) *Manager {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
-	return &Manager{d: d, store: NewStore(d.DB), owner: hex.EncodeToString(b[:]), cache: map[string]cached{}}
+	return &Manager{store: store, wx: wx, cfg: cfg, owner: hex.EncodeToString(b[:]), cache: map[string]cached{}}
+}
+
+// FromDeps builds a function's one Manager from the edge's dependencies.
+func FromDeps(d *app.Deps) *Manager {
+	return NewManager(NewStore(d.DB), d.WeChat, Config{
+		ComponentAppID: d.Config.ComponentAppID, PublicAppID: d.Config.PublicAppID, Now: d.Now, Log: d.Log,
+		PublicAppSecret: func(ctx context.Context) (string, error) { return d.Secrets.Get(ctx, config.SecretPublicAppSecret) },
+	})
 }
 
 // Store exposes the manager's store (tickets for the push handler).
@@ -75,38 +98,38 @@ func (s source) Refresh(ctx context.Context, stale string) (string, error) {
 }
 
 type tokenKey struct {
-	kind  string // component | authorizer
+	kind  Kind
 	appid string
 }
 
 func (k tokenKey) pk() string {
 	switch k.kind {
-	case "component":
+	case KindComponent:
 		return componentPK(k.appid)
-	case "public":
-		return "publicapp#" + k.appid
+	case KindPublic:
+		return publicAppPK(k.appid)
 	}
-	return authorizerPK(k.appid)
+	return storage.AuthorizerPartition(k.appid)
 }
 
 // ComponentTokenSource is the component_access_token for WeChat calls.
 func (m *Manager) ComponentTokenSource() wechat.TokenSource {
-	return source{m: m, key: tokenKey{kind: "component", appid: m.d.Config.ComponentAppID}}
+	return source{m: m, key: tokenKey{kind: KindComponent, appid: m.cfg.ComponentAppID}}
 }
 
 // PublicTokenSource is the access token of the platform's own public mini
 // program (for its QR codes), minted with its AppSecret.
 func (m *Manager) PublicTokenSource() wechat.TokenSource {
-	return source{m: m, key: tokenKey{kind: "public", appid: m.d.Config.PublicAppID}}
+	return source{m: m, key: tokenKey{kind: KindPublic, appid: m.cfg.PublicAppID}}
 }
 
 // AuthorizerTokenSource is an authorizer's access token.
 func (m *Manager) AuthorizerTokenSource(appid string) wechat.TokenSource {
-	return source{m: m, key: tokenKey{kind: "authorizer", appid: appid}}
+	return source{m: m, key: tokenKey{kind: KindAuthorizer, appid: appid}}
 }
 
 func (m *Manager) token(ctx context.Context, k tokenKey) (string, error) {
-	now := m.d.Now()
+	now := m.cfg.Now()
 	m.mu.Lock()
 	c, ok := m.cache[k.pk()]
 	m.mu.Unlock()
@@ -139,7 +162,7 @@ func statusErr(it tokenItem) error {
 }
 
 func (m *Manager) remember(k tokenKey, it tokenItem) {
-	until := m.d.Now().Add(cacheFor)
+	until := m.cfg.Now().Add(cacheFor)
 	if exp := time.Unix(it.ExpiresAt, 0).Add(-time.Minute); exp.Before(until) {
 		until = exp
 	}
@@ -186,7 +209,7 @@ func (m *Manager) refreshSeen(ctx context.Context, k tokenKey, stale string, for
 	// Single flight across processes: whoever takes the lease refreshes;
 	// the others wait for its result.
 	for attempt := 0; ; attempt++ {
-		got, err := m.store.acquireLease(ctx, k.pk(), m.owner, m.d.Now(), leaseFor)
+		got, err := m.store.acquireLease(ctx, k.pk(), m.owner, m.cfg.Now(), leaseFor)
 		if err != nil {
 			return "", err
 		}
@@ -206,7 +229,7 @@ func (m *Manager) refreshSeen(ctx context.Context, k tokenKey, stale string, for
 			if err := statusErr(cur); err != nil {
 				return "", err
 			}
-			if cur.valid(m.d.Now()) {
+			if cur.valid(m.cfg.Now()) {
 				m.remember(k, cur)
 				return cur.AccessToken, nil
 			}
@@ -217,7 +240,7 @@ func (m *Manager) refreshSeen(ctx context.Context, k tokenKey, stale string, for
 		rctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 		defer cancel()
 		if err := m.store.releaseLease(rctx, k.pk(), m.owner); err != nil {
-			m.d.Log.WarnContext(ctx, "lease release failed", "token", k.kind, "appid", k.appid, "err", err.Error())
+			m.cfg.Log.WarnContext(ctx, "lease release failed", "token", k.kind, "appid", k.appid, "err", err.Error())
 		}
 	}()
 	// Double-check under the lease: someone may have refreshed meanwhile.
@@ -228,7 +251,7 @@ func (m *Manager) refreshSeen(ctx context.Context, k tokenKey, stale string, for
 	if err := statusErr(cur); err != nil {
 		return "", err
 	}
-	if cur.Version != first.Version && cur.valid(m.d.Now()) {
+	if cur.Version != first.Version && cur.valid(m.cfg.Now()) {
 		m.remember(k, cur)
 		return cur.AccessToken, nil
 	}
@@ -248,7 +271,7 @@ func (m *Manager) refreshSeen(ctx context.Context, k tokenKey, stale string, for
 
 // noRefreshNeeded returns the stored token when it may be used as is.
 func (m *Manager) noRefreshNeeded(it tokenItem, stale string, force bool) (string, bool) {
-	now := m.d.Now()
+	now := m.cfg.Now()
 	if !it.valid(now) {
 		return "", false
 	}
@@ -260,12 +283,12 @@ func (m *Manager) noRefreshNeeded(it tokenItem, stale string, force bool) (strin
 
 // mint calls WeChat for a new token and returns the item to store.
 func (m *Manager) mint(ctx context.Context, k tokenKey, cur tokenItem) (tokenItem, error) {
-	wx := m.d.WeChat
-	now := m.d.Now()
+	wx := m.wx
+	now := m.cfg.Now()
 	next := tokenItem{PK: k.pk(), SK: skToken, Kind: k.kind, AppID: k.appid, Status: StatusActive,
 		Version: now.UnixNano(), RefreshedAt: now.Unix(), RefreshToken: cur.RefreshToken}
 	switch k.kind {
-	case "component":
+	case KindComponent:
 		ticket, _, err := m.store.Ticket(ctx, k.appid)
 		if errors.Is(err, storage.ErrNotFound) {
 			return tokenItem{}, m.requestTicket(ctx, wx, "no ticket stored")
@@ -281,8 +304,8 @@ func (m *Manager) mint(ctx context.Context, k tokenKey, cur tokenItem) (tokenIte
 			return tokenItem{}, err
 		}
 		next.AccessToken, next.ExpiresAt = tok.AccessToken, now.Unix()+int64(tok.ExpiresIn)
-	case "public":
-		secret, err := m.d.Secrets.Get(ctx, config.SecretPublicAppSecret)
+	case KindPublic:
+		secret, err := m.cfg.PublicAppSecret(ctx)
 		if err != nil {
 			return tokenItem{}, err
 		}
@@ -307,7 +330,7 @@ func (m *Manager) requestTicket(ctx context.Context, wx *wechat.Client, why stri
 	if err := wx.StartPushTicket(ctx); err != nil {
 		return fmt.Errorf("%w (%s); start push failed: %w", ErrNoTicket, why, err)
 	}
-	m.d.Log.WarnContext(ctx, "asked WeChat to push a verify ticket", "reason", why)
+	m.cfg.Log.WarnContext(ctx, "asked WeChat to push a verify ticket", "reason", why)
 	return fmt.Errorf("%w (%s)", ErrNoTicket, why)
 }
 
@@ -324,12 +347,12 @@ func (m *Manager) authorizerToken(ctx context.Context, wx *wechat.Client, appid 
 	}
 	switch {
 	case wechat.IsCode(err, wechat.CodeRefreshTokenInvalid):
-		if merr := m.store.markStatus(ctx, appid, StatusNeedsReauth, "refresh token rejected by WeChat (61023)", m.d.Now()); merr != nil {
+		if merr := m.store.markStatus(ctx, appid, StatusNeedsReauth, "refresh token rejected by WeChat (61023)", m.cfg.Now()); merr != nil {
 			return tok, fmt.Errorf("%w; marking it failed: %w", err, merr)
 		}
 		return tok, fmt.Errorf("%s: %w: %w", appid, ErrNeedsReauth, err)
 	case wechat.IsCode(err, wechat.CodeNotAuthorized):
-		if merr := m.store.markStatus(ctx, appid, StatusUnauthorized, "authorization revoked (61003)", m.d.Now()); merr != nil {
+		if merr := m.store.markStatus(ctx, appid, StatusUnauthorized, "authorization revoked (61003)", m.cfg.Now()); merr != nil {
 			return tok, fmt.Errorf("%w; marking it failed: %w", err, merr)
 		}
 		return tok, fmt.Errorf("%s: %w: %w", appid, ErrUnauthorized, err)
@@ -361,19 +384,19 @@ func (m *Manager) recoverRefreshToken(ctx context.Context, wx *wechat.Client, ap
 // the binding are never written apart. A re-authorization replaces the
 // previous refresh token, which WeChat has invalidated.
 func (m *Manager) AuthorizerTokensPut(info wechat.AuthorizationInfo) *dynamo.Put {
-	now := m.d.Now()
+	now := m.cfg.Now()
 	exp := now.Unix() + int64(info.ExpiresIn)
 	return m.store.table.Put(tokenItem{
-		PK: authorizerPK(info.AuthorizerAppID), SK: skToken, Kind: "authorizer", AppID: info.AuthorizerAppID,
+		PK: storage.AuthorizerPartition(info.AuthorizerAppID), SK: skToken, Kind: KindAuthorizer, AppID: info.AuthorizerAppID,
 		AccessToken: info.AuthorizerAccessToken, ExpiresAt: exp, RefreshToken: info.AuthorizerRefreshToken,
 		Status: StatusActive, Version: now.UnixNano(), RefreshedAt: now.Unix(),
-		DuePK: dueIndexPK, DueSK: dueSK(time.Unix(exp, 0).Add(-RefreshWindow), "authorizer", info.AuthorizerAppID),
+		DuePK: dueIndexPK, DueSK: dueSK(time.Unix(exp, 0).Add(-RefreshWindow), KindAuthorizer, info.AuthorizerAppID),
 	})
 }
 
 // AuthorizerStatus is what the admin API shows about an authorizer's tokens.
 type AuthorizerStatus struct {
-	Status      string    `json:"status"`
+	Status      Status    `json:"status"`
 	Reason      string    `json:"reason,omitempty"`
 	NeedsReauth bool      `json:"needs_reauth"`
 	ExpiresAt   time.Time `json:"expires_at"`
@@ -381,7 +404,7 @@ type AuthorizerStatus struct {
 
 // AuthorizerStatus reports an authorizer's token state.
 func (m *Manager) AuthorizerStatus(ctx context.Context, appid string) (AuthorizerStatus, error) {
-	it, err := m.store.getToken(ctx, authorizerPK(appid))
+	it, err := m.store.getToken(ctx, storage.AuthorizerPartition(appid))
 	if err != nil {
 		return AuthorizerStatus{}, err
 	}
@@ -392,10 +415,10 @@ func (m *Manager) AuthorizerStatus(ctx context.Context, appid string) (Authorize
 // MarkUnauthorized stops refreshing an authorizer's tokens (unbound or
 // revoked); a later authorization stores fresh tokens.
 func (m *Manager) MarkUnauthorized(ctx context.Context, appid, reason string) error {
-	err := m.store.markStatus(ctx, appid, StatusUnauthorized, reason, m.d.Now())
+	err := m.store.markStatus(ctx, appid, StatusUnauthorized, reason, m.cfg.Now())
 	if errors.Is(err, storage.ErrConflict) {
 		return nil // no token item: nothing to stop
 	}
-	m.forget(tokenKey{kind: "authorizer", appid: appid})
+	m.forget(tokenKey{kind: KindAuthorizer, appid: appid})
 	return err
 }

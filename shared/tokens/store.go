@@ -17,11 +17,27 @@ import (
 // index.
 const dueIndexPK = "tokendue"
 
+// Status is a token item's state.
+type Status string
+
 // Token item states.
 const (
-	StatusActive       = "active"
-	StatusNeedsReauth  = "needs_reauth"
-	StatusUnauthorized = "unauthorized"
+	StatusActive       Status = "active"
+	StatusNeedsReauth  Status = "needs_reauth"
+	StatusUnauthorized Status = "unauthorized"
+)
+
+// Kind names whose token an item holds.
+type Kind string
+
+// Token kinds.
+const (
+	// KindComponent is the platform's component_access_token.
+	KindComponent Kind = "component"
+	// KindAuthorizer is an authorized mini program's access token.
+	KindAuthorizer Kind = "authorizer"
+	// KindPublic is the platform's own public mini program's access token.
+	KindPublic Kind = "public"
 )
 
 // tokenItem is the durable record of one access token.
@@ -30,12 +46,12 @@ type tokenItem struct {
 	SK           string `dynamo:"sk,range"`
 	DuePK        string `dynamo:"gsi1pk,omitempty"`
 	DueSK        string `dynamo:"gsi1sk,omitempty"`
-	Kind         string `dynamo:"kind"` // component | authorizer
+	Kind         Kind   `dynamo:"kind"`
 	AppID        string `dynamo:"appid"`
 	AccessToken  string `dynamo:"access_token,omitempty"`
 	ExpiresAt    int64  `dynamo:"expires_at"` // unix seconds
 	RefreshToken string `dynamo:"refresh_token,omitempty"`
-	Status       string `dynamo:"status"`
+	Status       Status `dynamo:"status"`
 	Reason       string `dynamo:"reason,omitempty"`
 	// Version changes with every write; writes are conditional on the
 	// version read, so an older token never overwrites a newer one.
@@ -64,8 +80,8 @@ type leaseItem struct {
 	TTL       int64  `dynamo:"ttl"`
 }
 
-func componentPK(appid string) string  { return "component#" + appid }
-func authorizerPK(appid string) string { return "authorizer#" + appid }
+func componentPK(appid string) string { return "component#" + appid }
+func publicAppPK(appid string) string { return "publicapp#" + appid }
 
 const (
 	skToken  = "token"
@@ -73,7 +89,7 @@ const (
 	skLease  = "lease#token"
 )
 
-func dueSK(due time.Time, kind, appid string) string {
+func dueSK(due time.Time, kind Kind, appid string) string {
 	return fmt.Sprintf("%012d#%s#%s", due.Unix(), kind, appid)
 }
 
@@ -142,8 +158,8 @@ func (s *Store) casToken(ctx context.Context, next tokenItem, expected int64) er
 }
 
 // markStatus takes an authorizer out of the refresh index with a reason.
-func (s *Store) markStatus(ctx context.Context, appid, status, reason string, now time.Time) error {
-	err := s.table.Update("pk", authorizerPK(appid)).Range("sk", skToken).
+func (s *Store) markStatus(ctx context.Context, appid string, status Status, reason string, now time.Time) error {
+	err := s.table.Update("pk", storage.AuthorizerPartition(appid)).Range("sk", skToken).
 		Set("status", status).Set("reason", reason).Set("version", now.UnixNano()).
 		Remove("gsi1pk", "gsi1sk").If("attribute_exists(pk)").Run(ctx)
 	return storage.TranslateErr(err)

@@ -29,7 +29,7 @@ func world(t testing.TB) (*testenv.Env, *tokens.Manager) {
 	if _, err := env.Sim.PushTicket(context.Background(), url); err != nil {
 		t.Fatal(err)
 	}
-	return env, tokens.NewManager(env.Deps)
+	return env, tokens.FromDeps(env.Deps)
 }
 
 // authorize binds n mini programs through api_query_auth, storing their
@@ -141,7 +141,7 @@ func TestFiftyConcurrentRefreshersCallWeChatOncePerDueToken(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, err := tokens.NewManager(env.Deps).RefreshDue(ctx); err != nil {
+			if _, err := tokens.FromDeps(env.Deps).RefreshDue(ctx); err != nil {
 				errs <- err
 			}
 		}()
@@ -181,7 +181,7 @@ func TestForcedRefreshOnInvalidTokenHappensOnce(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, err := wx.CreatePreAuthCode(ctx, tokens.NewManager(env.Deps).ComponentTokenSource()); err != nil {
+			if _, err := wx.CreatePreAuthCode(ctx, tokens.FromDeps(env.Deps).ComponentTokenSource()); err != nil {
 				t.Errorf("pre-auth code: %v", err)
 			}
 		}()
@@ -204,7 +204,7 @@ func TestForcedRefreshOnInvalidTokenHappensOnce(t *testing.T) {
 
 func TestNoTicketAsksWeChatToPush(t *testing.T) {
 	env := testenv.New(t)
-	m := tokens.NewManager(env.Deps)
+	m := tokens.FromDeps(env.Deps)
 	_, err := m.ComponentTokenSource().Token(context.Background())
 	if !errors.Is(err, tokens.ErrNoTicket) {
 		t.Fatalf("got %v", err)
@@ -295,7 +295,7 @@ func TestWeChatAndStorageFailuresLoseNothing(t *testing.T) {
 	if _, err := m.RefreshDue(ctx); !wechat.IsCode(err, wechat.CodeQuotaDaily) {
 		t.Fatalf("got %v", err)
 	}
-	after, _ := tokens.NewManager(env.Deps).ComponentTokenSource().Token(ctx)
+	after, _ := tokens.FromDeps(env.Deps).ComponentTokenSource().Token(ctx)
 	if after != before || !env.Sim.ValidComponentToken(after) {
 		t.Fatalf("a failed refresh changed or lost the stored token")
 	}
@@ -304,7 +304,7 @@ func TestWeChatAndStorageFailuresLoseNothing(t *testing.T) {
 	// is lost to us, but the stored one stays valid (WeChat keeps the old
 	// token valid for a grace period) and the next run recovers.
 	env.Sim.ResetCalls()
-	failing := tokens.NewManager(env.Deps)
+	failing := tokens.FromDeps(env.Deps)
 	env.Sim.InjectDelay("api_component_token", 200*time.Millisecond, 1)
 	go func() {
 		time.Sleep(100 * time.Millisecond)
@@ -314,7 +314,7 @@ func TestWeChatAndStorageFailuresLoseNothing(t *testing.T) {
 		t.Fatal("refresh with DynamoDB down succeeded")
 	}
 	env.Dynamo.FailTable(env.Deps.Config.PlatformTable, false)
-	stored, _ := tokens.NewManager(env.Deps).ComponentTokenSource().Token(ctx)
+	stored, _ := tokens.FromDeps(env.Deps).ComponentTokenSource().Token(ctx)
 	if stored != before || !env.Sim.ValidComponentToken(stored) {
 		t.Fatalf("stored token changed or invalid after a failed write")
 	}

@@ -7,7 +7,8 @@ import (
 )
 
 // Code management, review and release APIs (authorizer token), and the
-// platform's template library (component token). wechat-spec §1.4–1.7.
+// platform's template library (component token):
+// https://developers.weixin.qq.com/doc/oplatform/openApi/OpenApiDoc/miniprogram-management/code-management/commit.html
 
 // Template is a code template of the platform's library.
 type Template struct {
@@ -50,11 +51,23 @@ func (c *Client) SubmitAudit(ctx context.Context, aat TokenSource, req SubmitAud
 	return out.AuditID, err
 }
 
-// AuditStatus is get_latest_auditstatus's reply. Status: 0 approved,
-// 1 rejected, 2 under review, 3 withdrawn, 4 delayed.
+// AuditState is a review's status in get_latest_auditstatus
+// (https://developers.weixin.qq.com/doc/oplatform/openApi/OpenApiDoc/miniprogram-management/code-management/getLatestAuditStatus.html).
+type AuditState int
+
+// Review statuses.
+const (
+	AuditApproved    AuditState = 0
+	AuditRejected    AuditState = 1
+	AuditUnderReview AuditState = 2
+	AuditWithdrawn   AuditState = 3
+	AuditDelayed     AuditState = 4
+)
+
+// AuditStatus is get_latest_auditstatus's reply.
 type AuditStatus struct {
-	AuditID     int64  `json:"auditid"`
-	Status      int    `json:"status"`
+	AuditID     int64      `json:"auditid"`
+	Status      AuditState `json:"status"`
 	Reason      string `json:"reason"`
 	ScreenShot  string `json:"ScreenShot"`
 	UserVersion string `json:"user_version"`
@@ -153,11 +166,24 @@ func (c *Client) AddCategories(ctx context.Context, aat TokenSource, cats []Cate
 		Body: map[string]any{"categories": list}, Idempotent: true}, nil)
 }
 
-// PrivacyInterface is one privacy API's application status: 1 waiting to
-// apply, 2 no permission, 3 applying, 4 rejected, 5 enabled.
+// PrivacyInterfaceState is a privacy API's application status in
+// get_privacy_interface
+// (https://developers.weixin.qq.com/doc/oplatform/openApi/OpenApiDoc/miniprogram-management/privacy-api-management/getPrivacyInterface.html).
+type PrivacyInterfaceState int
+
+// Privacy API application statuses.
+const (
+	PrivacyToApply      PrivacyInterfaceState = 1
+	PrivacyNoPermission PrivacyInterfaceState = 2
+	PrivacyApplying     PrivacyInterfaceState = 3
+	PrivacyRejected     PrivacyInterfaceState = 4
+	PrivacyEnabled      PrivacyInterfaceState = 5
+)
+
+// PrivacyInterface is one privacy API's application status.
 type PrivacyInterface struct {
-	APIName    string `json:"api_name"`
-	Status     int    `json:"status"`
+	APIName    string                `json:"api_name"`
+	Status     PrivacyInterfaceState `json:"status"`
 	FailReason string `json:"fail_reason"`
 }
 

@@ -7,7 +7,8 @@ import (
 	"strings"
 )
 
-// Error codes the product branches on (wechat-spec §1.10 and the API pages).
+// Error codes the product branches on. Global codes:
+// https://developers.weixin.qq.com/doc/oplatform/Return_codes/Return_code_descriptions_new.html
 const (
 	CodeBusy                = -1
 	CodeInvalidToken        = 40001
@@ -26,6 +27,37 @@ const (
 	CodeAuthCodeInvalid     = 61009
 	CodeAuthCodeExpired     = 61010
 	CodeRefreshTokenInvalid = 61023
+)
+
+// Error codes of code management, review and release:
+// https://developers.weixin.qq.com/doc/oplatform/openApi/OpenApiDoc/miniprogram-management/code-management/submitAudit.html
+// https://developers.weixin.qq.com/doc/oplatform/openApi/OpenApiDoc/miniprogram-management/code-management/release.html
+const (
+	// CodePageNotPublished: a mini program code for a page of a version
+	// not released yet (getwxacodeunlimit before the first release).
+	CodePageNotPublished = 41030
+	// CodeTemplateMissing: commit names a template that no longer exists.
+	CodeTemplateMissing = 85014
+	// CodeAuditPending: a review is already pending.
+	CodeAuditPending = 85009
+	// CodeNoApprovedVersion: release without an approved version.
+	CodeNoApprovedVersion = 85019
+	// CodeNotReleasable: the review's status does not allow release.
+	CodeNotReleasable = 85020
+	// CodeAuditQuota: too many review submissions in the last 7 days.
+	CodeAuditQuota = 85085
+	// CodeBasicInfoIncomplete: name, icon or description not set.
+	CodeBasicInfoIncomplete = 86002
+	// CodeNoPreviousRelease: rollback with nothing to roll back to.
+	CodeNoPreviousRelease = 87011
+	// CodeUndoQuota: reviews withdrawn too often today.
+	CodeUndoQuota = 87013
+	// CodePrivacyScanPending: the committed code is still being scanned
+	// for privacy interfaces; submit again later without re-committing.
+	CodePrivacyScanPending = 61039
+	// CodePrivacyUndeclared: a privacy interface is used undeclared or
+	// without permission.
+	CodePrivacyUndeclared = 61040
 )
 
 // APIError is an error reply: {"errcode":N,"errmsg":"... rid: xxx"}.

@@ -37,7 +37,7 @@ func newAPI(t *testing.T) *api {
 	if _, err := env.Sim.PushTicket(ctx, a.base+"/wechat/component/events"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tokens.NewManager(env.Deps).RefreshDue(ctx); err != nil {
+	if _, err := tokens.FromDeps(env.Deps).RefreshDue(ctx); err != nil {
 		t.Fatal(err)
 	}
 	return a
