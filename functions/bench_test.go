@@ -99,7 +99,7 @@ func newBenchWorld(b *testing.B) *benchWorld {
 		b.Fatal(err)
 	}
 	w.serveRouter(b, w.capture.take(b))
-	if _, err := tokens.NewManager(env.Deps).RefreshDue(ctx); err != nil {
+	if _, err := tokens.FromDeps(env.Deps).RefreshDue(ctx); err != nil {
 		b.Fatal(err)
 	}
 	w.admin = w.staff(b, "acme", staffauth.RoleAdmin)

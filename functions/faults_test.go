@@ -58,7 +58,7 @@ func newFaultWorld(t *testing.T, tune func(env *testenv.Env)) *faultWorld {
 	if _, err := env.Sim.PushTicket(ctx, w.base+"/wechat/component/events"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tokens.NewManager(env.Deps).RefreshDue(ctx); err != nil {
+	if _, err := tokens.FromDeps(env.Deps).RefreshDue(ctx); err != nil {
 		t.Fatal(err)
 	}
 	w.admin = w.staffToken("acme", staffauth.RoleAdmin)
@@ -276,7 +276,7 @@ func TestFaultWeChatTimeoutAndBusy(t *testing.T) {
 	before := status()["tokens"].(map[string]any)
 
 	w.env.Clock.Advance(110 * time.Minute) // inside the refresh window, still valid
-	m := tokens.NewManager(w.env.Deps)
+	m := tokens.FromDeps(w.env.Deps)
 	w.env.Sim.InjectDelay("api_authorizer_token", time.Second, 3)
 	if sum, _ := m.RefreshDue(ctx); sum.Refreshed != 0 || sum.Failed != 1 {
 		t.Fatalf("refresh during a WeChat timeout: %+v", sum)

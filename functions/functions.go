@@ -9,6 +9,7 @@ import (
 
 	"wxchannel/shared/app"
 	"wxchannel/shared/authorization"
+	"wxchannel/shared/componentpush"
 	"wxchannel/shared/release"
 	"wxchannel/shared/terminaluser"
 	"wxchannel/shared/tokens"
@@ -28,16 +29,16 @@ type Function struct {
 
 // All is every function, in the order the README lists them.
 var All = []Function{
-	{Name: "ticketpush", HTTP: authorization.NewTicketPushHandler},
-	{Name: "authcallback", HTTP: authorization.NewHandler},
+	{Name: "ticketpush", HTTP: componentpush.NewTicketPushHandler(authorization.NewEventProcessor)},
+	{Name: "authcallback", HTTP: authorization.NewCallbackHandler},
 	{Name: "adminbinding", HTTP: authorization.NewAdminHandler},
-	{Name: "userlogin", HTTP: terminaluser.NewHandler},
+	{Name: "userlogin", HTTP: terminaluser.NewLoginHandler},
 	{Name: "portalregister", HTTP: terminaluser.NewRegistrationHandler},
 	{Name: "adminportal", HTTP: terminaluser.NewAdminHandler},
-	{Name: "workordercreate", HTTP: workorder.NewHandler},
+	{Name: "workordercreate", HTTP: workorder.NewCreateHandler},
 	{Name: "workorders", HTTP: workorder.NewFollowUpHandler},
 	{Name: "engineerapi", HTTP: workorder.NewEngineerHandler},
-	{Name: "reviewsubmit", HTTP: release.NewHandler},
+	{Name: "reviewsubmit", HTTP: release.NewReviewSubmitHandler},
 	{Name: "wechatevents", HTTP: release.NewEventsHandler},
 	{Name: "releaseadmin", HTTP: release.NewAdminHandler},
 	{Name: "tokenrefresh", Job: tokens.NewRefreshJob, Every: 5 * time.Minute},

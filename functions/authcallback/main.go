@@ -6,4 +6,4 @@ import (
 	"wxchannel/shared/lambdarun"
 )
 
-func main() { lambdarun.HTTP("authcallback", authorization.NewHandler) }
+func main() { lambdarun.HTTP("authcallback", authorization.NewCallbackHandler) }

@@ -6,4 +6,4 @@ import (
 	"wxchannel/shared/release"
 )
 
-func main() { lambdarun.HTTP("reviewsubmit", release.NewHandler) }
+func main() { lambdarun.HTTP("reviewsubmit", release.NewReviewSubmitHandler) }

@@ -3,7 +3,10 @@ package main
 
 import (
 	"wxchannel/shared/authorization"
+	"wxchannel/shared/componentpush"
 	"wxchannel/shared/lambdarun"
 )
 
-func main() { lambdarun.HTTP("ticketpush", authorization.NewTicketPushHandler) }
+func main() {
+	lambdarun.HTTP("ticketpush", componentpush.NewTicketPushHandler(authorization.NewEventProcessor))
+}

@@ -6,4 +6,4 @@ import (
 	"wxchannel/shared/terminaluser"
 )
 
-func main() { lambdarun.HTTP("userlogin", terminaluser.NewHandler) }
+func main() { lambdarun.HTTP("userlogin", terminaluser.NewLoginHandler) }

@@ -6,4 +6,4 @@ import (
 	"wxchannel/shared/workorder"
 )
 
-func main() { lambdarun.HTTP("workordercreate", workorder.NewHandler) }
+func main() { lambdarun.HTTP("workordercreate", workorder.NewCreateHandler) }

@@ -26,67 +26,83 @@ type Status struct {
 	Problems    []Problem                `json:"problems,omitempty"`
 }
 
+// adminHandler is the adminbinding function: connect the enterprise mini
+// program, its status with fixes, unbind, and the portal settings.
+type adminHandler struct {
+	flow         *Service
+	settings     *tenant.Store
+	staff        *staffauth.Verifier
+	maxBodyBytes int64
+}
+
 // NewAdminHandler builds the adminbinding function's handler.
 func NewAdminHandler(ctx context.Context, d *app.Deps) (*httpapi.Router, error) {
-	svc := NewService(d)
-	auth := staffauth.NewVerifier(d)
-	settings := tenant.NewStore(d.DB)
-	rt := httpapi.NewRouter(d.Log)
-	admin := func(h staffauth.StaffHandler) httpapi.HandlerFunc { return auth.Require(h, staffauth.RoleAdmin) }
-	rt.Handle("POST /admin/miniprogram/authorization", admin(func(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {
-		links, err := svc.Start(r.Context(), c.TenantID)
-		if err != nil {
-			return err
-		}
-		httpapi.WriteJSON(w, http.StatusCreated, links)
-		return nil
-	}))
-	rt.Handle("GET /admin/miniprogram/binding", admin(func(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {
-		st, err := svc.Status(r.Context(), c.TenantID)
-		if err != nil {
-			return err
-		}
-		httpapi.WriteJSON(w, http.StatusOK, st)
-		return nil
-	}))
-	rt.Handle("DELETE /admin/miniprogram/binding", admin(func(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {
-		err := svc.Unbind(r.Context(), c.TenantID)
-		if errors.Is(err, errNoBinding) {
-			return apperr.Missing("no mini program is bound")
-		}
-		if err != nil {
-			return err
-		}
-		w.WriteHeader(http.StatusNoContent)
-		return nil
-	}))
-	rt.Handle("GET /admin/portal/settings", admin(func(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {
-		st, err := settings.Settings(r.Context(), c.TenantID)
-		if err != nil {
-			return err
-		}
-		httpapi.WriteJSON(w, http.StatusOK, st)
-		return nil
-	}))
-	rt.Handle("PUT /admin/portal/settings", admin(func(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {
-		var st tenant.Settings
-		if err := httpapi.DecodeJSON(r, &st, d.Config.MaxBodyBytes); err != nil {
-			return err
-		}
-		if err := st.Validate(); err != nil {
-			return apperr.BadRequest("invalid_settings", err.Error())
-		}
-		saved, err := settings.PutSettings(r.Context(), c.TenantID, st)
-		if errors.Is(err, storage.ErrConflict) {
-			return apperr.E(apperr.Conflict, "version_conflict", "the settings changed since you loaded them; reload and try again")
-		}
-		if err != nil {
-			return err
-		}
-		httpapi.WriteJSON(w, http.StatusOK, saved)
-		return nil
-	}))
-	return rt, nil
+	h := &adminHandler{flow: ServiceFromDeps(d, tokens.FromDeps(d)), settings: tenant.NewStore(d.DB),
+		staff: staffauth.NewVerifier(d.Secrets, d.Now), maxBodyBytes: d.Config.MaxBodyBytes}
+	return h.routes(httpapi.NewRouter(d.Log)), nil
+}
+
+func (h *adminHandler) routes(rt *httpapi.Router) *httpapi.Router {
+	rt.Handle("POST /admin/miniprogram/authorization", h.staff.Admin(h.handleStart))
+	rt.Handle("GET /admin/miniprogram/binding", h.staff.Admin(h.handleStatus))
+	rt.Handle("DELETE /admin/miniprogram/binding", h.staff.Admin(h.handleUnbind))
+	rt.Handle("GET /admin/portal/settings", h.staff.Admin(h.handleGetSettings))
+	rt.Handle("PUT /admin/portal/settings", h.staff.Admin(h.handlePutSettings))
+	return rt
+}
+
+func (h *adminHandler) handleStart(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {
+	links, err := h.flow.Start(r.Context(), c.TenantID)
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusCreated, links)
+	return nil
+}
+
+func (h *adminHandler) handleStatus(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {
+	st, err := h.flow.Status(r.Context(), c.TenantID)
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, st)
+	return nil
+}
+
+func (h *adminHandler) handleUnbind(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {
+	if err := h.flow.Unbind(r.Context(), c.TenantID); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (h *adminHandler) handleGetSettings(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {
+	st, err := h.settings.Settings(r.Context(), c.TenantID)
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, st)
+	return nil
+}
+
+func (h *adminHandler) handlePutSettings(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {
+	var st tenant.Settings
+	if err := httpapi.DecodeJSON(r, &st, h.maxBodyBytes); err != nil {
+		return err
+	}
+	if err := st.Validate(); err != nil {
+		return apperr.BadRequest("invalid_settings", err.Error())
+	}
+	saved, err := h.settings.PutSettings(r.Context(), c.TenantID, st)
+	if errors.Is(err, storage.ErrConflict) {
+		return apperr.E(apperr.Conflict, "version_conflict", "the settings changed since you loaded them; reload and try again")
+	}
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, saved)
+	return nil
 }
 
 // Status reports the tenant's binding, its token health and the last

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"wxchannel/shared/authorization"
+	"wxchannel/shared/componentpush"
 	"wxchannel/shared/httpapi"
 	"wxchannel/shared/staffauth"
 	"wxchannel/shared/testenv"
@@ -43,11 +44,11 @@ func newWorld(t *testing.T) *world {
 		return h
 	})
 	w.callback = mount("authcallback", func(ctx context.Context, e *testenv.Env) http.Handler {
-		h, _ := authorization.NewHandler(ctx, e.Deps)
+		h, _ := authorization.NewCallbackHandler(ctx, e.Deps)
 		return h
 	})
 	w.push = mount("ticketpush", func(ctx context.Context, e *testenv.Env) http.Handler {
-		h, _ := authorization.NewTicketPushHandler(ctx, e.Deps)
+		h, _ := componentpush.NewTicketPushHandler(authorization.NewEventProcessor)(ctx, e.Deps)
 		return h
 	}) + "/wechat/component/events"
 	if _, err := env.Sim.PushTicket(ctx, w.push); err != nil {
@@ -491,7 +492,7 @@ func TestEventLeftUnprocessedIsRetried(t *testing.T) {
 	if err := w.env.Sim.PushAuthEvent(ctx, w.push, "authorized", "wxacme0000000001", code); err != nil {
 		t.Fatal(err)
 	}
-	svc := authorization.NewService(w.env.Deps)
+	svc := authorization.ServiceFromDeps(w.env.Deps, tokens.FromDeps(w.env.Deps))
 	if _, err := authorization.NewStore(w.env.DB).BindingByTenant(ctx, "acme"); err == nil {
 		t.Fatal("bound although WeChat failed")
 	}

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"time"
 
 	"wxchannel/shared/app"
+	"wxchannel/shared/apperr"
 	"wxchannel/shared/componentpush"
 	"wxchannel/shared/config"
 	"wxchannel/shared/storage"
@@ -21,17 +23,47 @@ const (
 	mobileAuthPage = "https://open.weixin.qq.com/wxaopen/safe/bindcomponent"
 )
 
+// Config is what the flow needs besides its stores and clients.
+type Config struct {
+	ComponentAppID string
+	// APIBaseURL is our public base URL, for WeChat's redirect back.
+	APIBaseURL string
+	// StateKey reads the key that signs the flow's state.
+	StateKey func(ctx context.Context) ([]byte, error)
+	Now      func() time.Time
+	Log      *slog.Logger
+}
+
 // Service runs the authorization flow.
 type Service struct {
-	d      *app.Deps
 	store  *Store
 	tokens *tokens.Manager
 	events *componentpush.EventStore
+	wx     *wechat.Client
+	cfg    Config
 }
 
-// NewService returns the flow over d.
-func NewService(d *app.Deps) *Service {
-	return &Service{d: d, store: NewStore(d.DB), tokens: tokens.FromDeps(d), events: componentpush.NewEventStore(d.DB)}
+// NewService returns the flow over its stores, the function's token
+// manager and the WeChat client.
+func NewService(store *Store, tm *tokens.Manager, events *componentpush.EventStore, wx *wechat.Client, cfg Config) *Service {
+	return &Service{store: store, tokens: tm, events: events, wx: wx, cfg: cfg}
+}
+
+// ServiceFromDeps builds the flow at a function's edge around its one
+// token manager.
+func ServiceFromDeps(d *app.Deps, tm *tokens.Manager) *Service {
+	return NewService(NewStore(d.DB), tm, componentpush.NewEventStore(d.DB), d.WeChat, Config{
+		ComponentAppID: d.Config.ComponentAppID, APIBaseURL: d.Config.APIBaseURL, Now: d.Now, Log: d.Log,
+		StateKey: func(ctx context.Context) ([]byte, error) {
+			return config.SigningKey(ctx, d.Secrets, config.SecretStateSigningKey)
+		},
+	})
+}
+
+// NewEventProcessor is the flow as the ticket push handler's processor of
+// authorization events.
+func NewEventProcessor(d *app.Deps, tm *tokens.Manager) componentpush.EventProcessor {
+	return ServiceFromDeps(d, tm)
 }
 
 // Links are where the admin authorizes: a PC page with a QR code and a
@@ -45,19 +77,19 @@ type Links struct {
 // Start creates a pre-auth code and a signed, single-use state for the
 // tenant, and returns both authorization links.
 func (s *Service) Start(ctx context.Context, tenantID string) (Links, error) {
-	if err := s.d.Config.Require(config.EnvAPIBaseURL); err != nil {
-		return Links{}, err
+	if s.cfg.APIBaseURL == "" {
+		return Links{}, &config.MissingError{Names: []string{config.EnvAPIBaseURL}}
 	}
-	key, err := config.SigningKey(ctx, s.d.Secrets, config.SecretStateSigningKey)
+	key, err := s.cfg.StateKey(ctx)
 	if err != nil {
 		return Links{}, err
 	}
-	wx := s.d.WeChat
+	wx := s.wx
 	pre, err := wx.CreatePreAuthCode(ctx, s.tokens.ComponentTokenSource())
 	if err != nil {
 		return Links{}, fmt.Errorf("create pre-auth code: %w", err)
 	}
-	now := s.d.Now()
+	now := s.cfg.Now()
 	expires := now.Add(StateTTL)
 	if codeExp := now.Add(time.Duration(pre.ExpiresIn) * time.Second); pre.ExpiresIn > 0 && codeExp.Before(expires) {
 		expires = codeExp
@@ -69,10 +101,10 @@ func (s *Service) Start(ctx context.Context, tenantID string) (Links, error) {
 	if err := s.store.putFlow(ctx, "preauth#"+pre.Code, tenantID, expires.Add(24*time.Hour)); err != nil {
 		return Links{}, fmt.Errorf("store pre-auth code: %w", err)
 	}
-	redirect := s.d.Config.APIBaseURL + "/wechat/auth/callback?" + url.Values{"state": {signState(key, st)}}.Encode()
-	q := url.Values{"component_appid": {s.d.Config.ComponentAppID}, "pre_auth_code": {pre.Code},
+	redirect := s.cfg.APIBaseURL + "/wechat/auth/callback?" + url.Values{"state": {signState(key, st)}}.Encode()
+	q := url.Values{"component_appid": {s.cfg.ComponentAppID}, "pre_auth_code": {pre.Code},
 		"redirect_uri": {redirect}, "auth_type": {"2"}}
-	mq := url.Values{"action": {"bindcomponent"}, "no_scan": {"1"}, "component_appid": {s.d.Config.ComponentAppID},
+	mq := url.Values{"action": {"bindcomponent"}, "no_scan": {"1"}, "component_appid": {s.cfg.ComponentAppID},
 		"pre_auth_code": {pre.Code}, "redirect_uri": {redirect}, "auth_type": {"2"}}
 	return Links{PCURL: pcAuthPage + "?" + q.Encode(), MobileURL: mobileAuthPage + "?" + mq.Encode() + "#wechat_redirect",
 		ExpiresAt: expires.UTC()}, nil
@@ -89,11 +121,11 @@ type Result struct {
 // Callback completes the flow from WeChat's redirect: the state proves the
 // tenant and is consumed once.
 func (s *Service) Callback(ctx context.Context, rawState, authCode string) (Result, error) {
-	key, err := config.SigningKey(ctx, s.d.Secrets, config.SecretStateSigningKey)
+	key, err := s.cfg.StateKey(ctx)
 	if err != nil {
 		return Result{}, err
 	}
-	st, err := verifyState(key, rawState, s.d.Now())
+	st, err := verifyState(key, rawState, s.cfg.Now())
 	if err != nil {
 		return Result{}, err
 	}
@@ -116,7 +148,7 @@ func (s *Service) complete(ctx context.Context, tenantID, authCode string) (Resu
 	if o, err := s.store.outcome(ctx, authCode); err == nil {
 		return s.resultOf(ctx, o)
 	}
-	wx := s.d.WeChat
+	wx := s.wx
 	cat := s.tokens.ComponentTokenSource()
 	info, err := wx.QueryAuth(ctx, cat, authCode)
 	if wechat.IsCode(err, wechat.CodeAuthCodeInvalid) {
@@ -144,8 +176,8 @@ func (s *Service) complete(ctx context.Context, tenantID, authCode string) (Resu
 	}
 	if !res.Bound { // a binding records its outcome in its own transaction
 		o := outcomeItem{TenantID: tenantID, AppID: info.AuthorizerAppID, Problems: res.Problems}
-		if err := s.store.putOutcome(ctx, authCode, o, s.d.Now()); err != nil {
-			s.d.Log.WarnContext(ctx, "record authorization outcome", "err", err.Error())
+		if err := s.store.putOutcome(ctx, authCode, o, s.cfg.Now()); err != nil {
+			s.cfg.Log.WarnContext(ctx, "record authorization outcome", "err", err.Error())
 		}
 	}
 	return res, nil
@@ -165,8 +197,8 @@ func (s *Service) resultOf(ctx context.Context, o outcomeItem) (Result, error) {
 // bindAuthorized diagnoses the authorizer and binds it to the tenant,
 // recording the outcome of authCode with the binding.
 func (s *Service) bindAuthorized(ctx context.Context, tenantID, authCode string, info wechat.AuthorizationInfo) (Result, error) {
-	wx := s.d.WeChat
-	now := s.d.Now()
+	wx := s.wx
+	now := s.cfg.Now()
 	details, err := wx.AuthorizerInfo(ctx, s.tokens.ComponentTokenSource(), info.AuthorizerAppID)
 	if wechat.IsCode(err, wechat.CodeNotAuthorized) {
 		return Result{AppID: info.AuthorizerAppID, Problems: []Problem{ProblemFor(ReasonRevoked, "")}}, nil
@@ -225,7 +257,7 @@ func (s *Service) ProcessEvent(ctx context.Context, ev componentpush.Event) erro
 		}
 		if revoked {
 			// Delivered out of order: the revocation that followed wins.
-			s.d.Log.InfoContext(ctx, "authorization event older than a revocation; ignored", "appid", ev.AuthorizerAppID)
+			s.cfg.Log.InfoContext(ctx, "authorization event older than a revocation; ignored", "appid", ev.AuthorizerAppID)
 			break
 		}
 		tenantID := ""
@@ -236,7 +268,7 @@ func (s *Service) ProcessEvent(ctx context.Context, ev componentpush.Event) erro
 		}
 		if tenantID == "" {
 			// Not started from our console: nothing to bind it to.
-			s.d.Log.WarnContext(ctx, "authorization event without a known tenant", "appid", ev.AuthorizerAppID)
+			s.cfg.Log.WarnContext(ctx, "authorization event without a known tenant", "appid", ev.AuthorizerAppID)
 			break
 		}
 		_, err = s.complete(ctx, tenantID, ev.AuthorizationCode)
@@ -257,7 +289,7 @@ func (s *Service) revoked(ctx context.Context, appid string) error {
 	if err != nil {
 		return err
 	}
-	if err := s.store.unbind(ctx, b, ReasonRevoked, s.d.Now()); err != nil && !errors.Is(err, storage.ErrConflict) {
+	if err := s.store.unbind(ctx, b, ReasonRevoked, s.cfg.Now()); err != nil && !errors.Is(err, storage.ErrConflict) {
 		return err
 	}
 	return s.tokens.MarkUnauthorized(ctx, appid, "authorization revoked in WeChat")
@@ -267,12 +299,12 @@ func (s *Service) revoked(ctx context.Context, appid string) error {
 func (s *Service) Unbind(ctx context.Context, tenantID string) error {
 	b, err := s.store.BindingByTenant(ctx, tenantID)
 	if errors.Is(err, storage.ErrNotFound) || (err == nil && b.Status != StatusBound) {
-		return errNoBinding
+		return apperr.Missing("no mini program is bound")
 	}
 	if err != nil {
 		return err
 	}
-	if err := s.store.unbind(ctx, b, "unbound by the administrator", s.d.Now()); err != nil {
+	if err := s.store.unbind(ctx, b, "unbound by the administrator", s.cfg.Now()); err != nil {
 		return err
 	}
 	return s.tokens.MarkUnauthorized(ctx, b.AppID, "unbound by the administrator")
@@ -288,7 +320,7 @@ func (s *Service) RetryPending(ctx context.Context) (done, failed int, err error
 	for _, ev := range events {
 		if err := s.ProcessEvent(ctx, ev); err != nil {
 			failed++
-			s.d.Log.WarnContext(ctx, "authorization event retry failed", "appid", ev.AuthorizerAppID, "err", err.Error())
+			s.cfg.Log.WarnContext(ctx, "authorization event retry failed", "appid", ev.AuthorizerAppID, "err", err.Error())
 			continue
 		}
 		done++

@@ -14,31 +14,34 @@ import (
 	"wxchannel/shared/storage"
 )
 
+// BindingStatus says whether a binding is in force.
+type BindingStatus string
+
 // Binding statuses.
 const (
-	StatusBound   = "bound"
-	StatusUnbound = "unbound"
+	StatusBound   BindingStatus = "bound"
+	StatusUnbound BindingStatus = "unbound"
 )
 
 // Binding is a tenant's enterprise mini program. The same record is kept
 // under the mini program (uniqueness: one application per mini program)
 // and under the tenant (one mini program per tenant).
 type Binding struct {
-	PK            string   `dynamo:"pk,hash" json:"-"`
-	SK            string   `dynamo:"sk,range" json:"-"`
-	TenantID      string   `dynamo:"tenant_id" json:"tenant_id"`
-	AppID         string   `dynamo:"appid" json:"appid"`
-	Status        string   `dynamo:"status" json:"status"`
-	Name          string   `dynamo:"name" json:"name"`
-	HeadImg       string   `dynamo:"head_img" json:"logo"`
-	UserName      string   `dynamo:"user_name" json:"user_name"`
-	PrincipalName string   `dynamo:"principal_name" json:"principal_name"`
-	Certified     bool     `dynamo:"certified" json:"certified"`
-	Permissions   []int    `dynamo:"permissions,omitempty" json:"permissions"`
-	BoundAt       int64    `dynamo:"bound_at" json:"bound_at"`
-	UpdatedAt     int64    `dynamo:"updated_at" json:"updated_at"`
-	UnboundReason string   `dynamo:"unbound_reason,omitempty" json:"unbound_reason,omitempty"`
-	Categories    []string `dynamo:"categories,omitempty" json:"categories"`
+	PK            string        `dynamo:"pk,hash" json:"-"`
+	SK            string        `dynamo:"sk,range" json:"-"`
+	TenantID      string        `dynamo:"tenant_id" json:"tenant_id"`
+	AppID         string        `dynamo:"appid" json:"appid"`
+	Status        BindingStatus `dynamo:"status" json:"status"`
+	Name          string        `dynamo:"name" json:"name"`
+	HeadImg       string        `dynamo:"head_img" json:"logo"`
+	UserName      string        `dynamo:"user_name" json:"user_name"`
+	PrincipalName string        `dynamo:"principal_name" json:"principal_name"`
+	Certified     bool          `dynamo:"certified" json:"certified"`
+	Permissions   []int         `dynamo:"permissions,omitempty" json:"permissions"`
+	BoundAt       int64         `dynamo:"bound_at" json:"bound_at"`
+	UpdatedAt     int64         `dynamo:"updated_at" json:"updated_at"`
+	UnboundReason string        `dynamo:"unbound_reason,omitempty" json:"unbound_reason,omitempty"`
+	Categories    []string      `dynamo:"categories,omitempty" json:"categories"`
 }
 
 // attempt is the last failed authorization of a tenant, shown with its fix.
@@ -82,8 +85,8 @@ type outcomeItem struct {
 	TTL      int64     `dynamo:"ttl"`
 }
 
-func appPK(appid string) string     { return "authorizer#" + appid }
-func tenantPK(tenant string) string { return "tenant#" + tenant }
+func appPK(appid string) string     { return storage.AuthorizerPartition(appid) }
+func tenantPK(tenant string) string { return storage.TenantPartition(tenant) }
 
 const (
 	skBinding = "binding"
@@ -243,5 +246,3 @@ func (s *Store) History(ctx context.Context, tenantID string) ([]historyItem, er
 	err := s.table.Get("pk", tenantPK(tenantID)).Range("sk", dynamo.BeginsWith, "bindinghistory#").All(ctx, &out)
 	return out, err
 }
-
-var errNoBinding = errors.New("no binding")

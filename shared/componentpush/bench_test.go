@@ -43,7 +43,7 @@ func BenchmarkTicketPushDecryptVerify(b *testing.B) {
 // one transaction that stores it, against the embedded DynamoDB server.
 func BenchmarkTicketPushHandler(b *testing.B) {
 	env := testenv.New(b)
-	h, _ := componentpush.NewHandler(context.Background(), env.Deps)
+	h, _ := componentpush.NewTicketPushHandler(nil)(context.Background(), env.Deps)
 	c, _ := wxcrypt.New(testenv.ComponentToken, testenv.EncodingAESKey, testenv.ComponentAppID, "")
 	now := env.Clock.Now()
 	b.ReportAllocs()

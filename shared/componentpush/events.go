@@ -8,6 +8,7 @@ import (
 	"github.com/guregu/dynamo/v2"
 
 	"wxchannel/shared/storage"
+	"wxchannel/shared/wxcrypt"
 )
 
 // Event is an authorization event recorded from a push, for the
@@ -38,7 +39,7 @@ func NewEventStore(db *storage.DB) *EventStore { return &EventStore{table: db.Pl
 
 func eventOf(msg Message, now time.Time) Event {
 	return Event{
-		PK: "authorizer#" + msg.AuthorizerAppid, SK: fmt.Sprintf("event#%012d#%s", msg.CreateTime, msg.InfoType),
+		PK: storage.AuthorizerPartition(msg.AuthorizerAppid), SK: fmt.Sprintf("event#%012d#%s", msg.CreateTime, msg.InfoType),
 		AuthorizerAppID: msg.AuthorizerAppid, InfoType: msg.InfoType, CreateTime: msg.CreateTime,
 		AuthorizationCode: msg.AuthorizationCode, CodeExpiresAt: msg.AuthorizationCodeExpiredTime, PreAuthCode: msg.PreAuthCode,
 		ReceivedAt: now.Unix(), TTL: now.Add(90 * 24 * time.Hour).Unix(),
@@ -70,7 +71,7 @@ func (s *EventStore) put(ev Event) *dynamo.Put {
 // Events lists an authorizer's events, oldest first.
 func (s *EventStore) Events(ctx context.Context, appid string) ([]Event, error) {
 	var out []Event
-	err := s.table.Get("pk", "authorizer#"+appid).Range("sk", dynamo.BeginsWith, "event#").Consistent(true).All(ctx, &out)
+	err := s.table.Get("pk", storage.AuthorizerPartition(appid)).Range("sk", dynamo.BeginsWith, "event#").Consistent(true).All(ctx, &out)
 	return out, err
 }
 
@@ -79,7 +80,7 @@ func (s *EventStore) Events(ctx context.Context, appid string) ([]Event, error) 
 // after the revocation that followed it.
 func (s *EventStore) RevokedAfter(ctx context.Context, appid string, createTime int64) (bool, error) {
 	var newer []Event
-	err := s.table.Get("pk", "authorizer#"+appid).Range("sk", dynamo.Greater, fmt.Sprintf("event#%012d#~", createTime)).
+	err := s.table.Get("pk", storage.AuthorizerPartition(appid)).Range("sk", dynamo.Greater, fmt.Sprintf("event#%012d#~", createTime)).
 		Consistent(true).All(ctx, &newer)
 	if err != nil {
 		return false, err
@@ -96,4 +97,15 @@ func (s *EventStore) RevokedAfter(ctx context.Context, appid string, createTime 
 func (s *EventStore) MarkProcessed(ctx context.Context, ev Event) error {
 	return s.table.Update("pk", ev.PK).Range("sk", ev.SK).Set("processed", true).Remove("gsi1pk", "gsi1sk").
 		If("attribute_exists('pk')").Run(ctx)
+}
+
+// RecordPush records a push to the message URL by its fingerprint and
+// reports whether it is new: the same push delivered twice is processed
+// once. The record outlives the push's acceptable timestamp window.
+func (s *EventStore) RecordPush(ctx context.Context, p wxcrypt.PushParams, now time.Time) (fresh bool, err error) {
+	err = s.table.Put(dedupeItem{PK: Fingerprint(p), SK: "push", TTL: now.Add(dedupeFor).Unix()}).If("attribute_not_exists('pk')").Run(ctx)
+	if dynamo.IsCondCheckFailed(err) {
+		return false, nil
+	}
+	return err == nil, err
 }

@@ -22,7 +22,7 @@ import (
 // must be refused.
 func FuzzTicketPush(f *testing.F) {
 	env := testenv.New(f)
-	h, err := componentpush.NewHandler(context.Background(), env.Deps)
+	h, err := componentpush.NewTicketPushHandler(nil)(context.Background(), env.Deps)
 	if err != nil {
 		f.Fatal(err)
 	}

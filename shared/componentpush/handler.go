@@ -10,6 +10,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -63,27 +64,40 @@ type EventProcessor interface {
 	ProcessEvent(ctx context.Context, ev Event) error
 }
 
-type handler struct {
-	d         *app.Deps
-	opener    *Opener
-	tokens    *tokens.Store
-	events    *EventStore
+// ticketPushHandler is the ticketpush function: WeChat's authorization
+// event URL.
+type ticketPushHandler struct {
+	opener         *Opener
+	tokens         *tokens.Store
+	events         *EventStore
+	db             *storage.DB
+	componentAppID string
+	now            func() time.Time
+	log            *slog.Logger
+	// processor acts on each newly recorded authorization event; nil
+	// records them only.
 	processor EventProcessor
 }
 
-// NewHandler builds the ticketpush handler that only records events.
-func NewHandler(ctx context.Context, d *app.Deps) (*httpapi.Router, error) {
-	return NewHandlerWith(ctx, d, nil)
+// NewTicketPushHandler returns the ticketpush function's factory. Each
+// newly recorded authorization event is handed to the processor that
+// process builds around the function's one token manager (nil: events are
+// only recorded). A processing failure leaves the event unprocessed for a
+// later retry; the push itself is already durable.
+func NewTicketPushHandler(process func(d *app.Deps, tm *tokens.Manager) EventProcessor) app.HandlerFactory {
+	return func(ctx context.Context, d *app.Deps) (*httpapi.Router, error) {
+		h := &ticketPushHandler{opener: NewOpener(d.Secrets, d.Config.ComponentAppID, d.Now), tokens: tokens.NewStore(d.DB),
+			events: NewEventStore(d.DB), db: d.DB, componentAppID: d.Config.ComponentAppID, now: d.Now, log: d.Log}
+		if process != nil {
+			h.processor = process(d, tokens.FromDeps(d))
+		}
+		return h.routes(httpapi.NewRouter(d.Log)), nil
+	}
 }
 
-// NewHandlerWith builds the ticketpush handler that also hands each newly
-// recorded authorization event to p. A processing failure leaves the event
-// unprocessed for a later retry; the push itself is already durable.
-func NewHandlerWith(ctx context.Context, d *app.Deps, p EventProcessor) (*httpapi.Router, error) {
-	h := &handler{d: d, opener: NewOpener(d.Secrets, d.Config.ComponentAppID, d.Now), tokens: tokens.NewStore(d.DB), events: NewEventStore(d.DB), processor: p}
-	rt := httpapi.NewRouter(d.Log)
-	rt.Handle("POST /wechat/component/events", h.receive)
-	return rt, nil
+func (h *ticketPushHandler) routes(rt *httpapi.Router) *httpapi.Router {
+	rt.Handle("POST /wechat/component/events", h.handlePush)
+	return rt
 }
 
 // Fingerprint identifies one push for de-duplication.
@@ -92,7 +106,7 @@ func Fingerprint(p wxcrypt.PushParams) string {
 	return "push#" + hex.EncodeToString(sum[:])
 }
 
-func (h *handler) receive(w http.ResponseWriter, r *http.Request) error {
+func (h *ticketPushHandler) handlePush(w http.ResponseWriter, r *http.Request) error {
 	inner, p, err := h.opener.Open(r)
 	if err != nil {
 		return err
@@ -101,22 +115,22 @@ func (h *handler) receive(w http.ResponseWriter, r *http.Request) error {
 	if err := xml.Unmarshal(inner, &msg); err != nil {
 		return apperr.BadRequest("malformed_push", "the decrypted push is not valid XML")
 	}
-	if msg.AppID != h.d.Config.ComponentAppID {
+	if msg.AppID != h.componentAppID {
 		return apperr.E(apperr.Forbidden, "wrong_appid", "the push is not addressed to this platform")
 	}
-	if created := time.Unix(msg.CreateTime, 0); h.d.Now().Sub(created) > MaxSkew+time.Minute || created.Sub(h.d.Now()) > MaxSkew {
+	if created := time.Unix(msg.CreateTime, 0); h.now().Sub(created) > MaxSkew+time.Minute || created.Sub(h.now()) > MaxSkew {
 		return apperr.E(apperr.Unauthenticated, "stale_push", "the push CreateTime is outside the accepted window")
 	}
 	ctx := r.Context()
-	now := h.d.Now()
+	now := h.now()
 	effect, ev, err := h.effect(msg, now)
 	if err != nil {
 		return err
 	}
 	// The fingerprint and the effect are written together: a push is
 	// either fully recorded or not at all, and a repeat is recognised.
-	tx := h.d.DB.Dynamo.WriteTx()
-	tx.Put(h.d.DB.Platform.Put(dedupeItem{PK: Fingerprint(p), SK: "push", TTL: now.Add(dedupeFor).Unix()}).If("attribute_not_exists('pk')"))
+	tx := h.db.Dynamo.WriteTx()
+	tx.Put(h.db.Platform.Put(dedupeItem{PK: Fingerprint(p), SK: "push", TTL: now.Add(dedupeFor).Unix()}).If("attribute_not_exists('pk')"))
 	tx.Put(effect)
 	err = tx.Run(ctx)
 	fresh := true
@@ -124,18 +138,18 @@ func (h *handler) receive(w http.ResponseWriter, r *http.Request) error {
 		// Either WeChat (or someone) repeated a push we processed, or the
 		// effect is already superseded (an older ticket, a duplicate event).
 		// Neither changes anything; WeChat only needs "success".
-		h.d.Log.InfoContext(ctx, "push already processed or superseded", "info_type", msg.InfoType)
+		h.log.InfoContext(ctx, "push already processed or superseded", "info_type", msg.InfoType)
 		err, fresh = nil, false
 	}
 	if err != nil {
 		return fmt.Errorf("store %s push: %w", msg.InfoType, err)
 	}
 	if fresh {
-		h.d.Log.InfoContext(ctx, "push stored", "info_type", msg.InfoType, "authorizer_appid", msg.AuthorizerAppid)
+		h.log.InfoContext(ctx, "push stored", "info_type", msg.InfoType, "authorizer_appid", msg.AuthorizerAppid)
 	}
 	if fresh && ev != nil && h.processor != nil {
 		if err := h.processor.ProcessEvent(ctx, *ev); err != nil {
-			h.d.Log.WarnContext(ctx, "authorization event left for retry", "appid", ev.AuthorizerAppID, "err", err.Error())
+			h.log.WarnContext(ctx, "authorization event left for retry", "appid", ev.AuthorizerAppID, "err", err.Error())
 		}
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -144,7 +158,7 @@ func (h *handler) receive(w http.ResponseWriter, r *http.Request) error {
 }
 
 // effect is the durable write a push causes (and the event it records).
-func (h *handler) effect(msg Message, now time.Time) (*dynamo.Put, *Event, error) {
+func (h *ticketPushHandler) effect(msg Message, now time.Time) (*dynamo.Put, *Event, error) {
 	switch msg.InfoType {
 	case InfoTicket:
 		if msg.ComponentVerifyTicket == "" || len(msg.ComponentVerifyTicket) > 512 {

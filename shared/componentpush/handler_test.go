@@ -22,7 +22,7 @@ import (
 func start(t *testing.T) (*testenv.Env, string) {
 	t.Helper()
 	env := testenv.New(t)
-	h, err := componentpush.NewHandler(context.Background(), env.Deps)
+	h, err := componentpush.NewTicketPushHandler(nil)(context.Background(), env.Deps)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"wxchannel/shared/release"
 	"wxchannel/shared/testenv"
+	"wxchannel/shared/tokens"
 	"wxchannel/shared/wxcrypt"
 )
 
@@ -23,7 +24,7 @@ func FuzzAuditEventPush(f *testing.F) {
 	w := newWorld(f)
 	ctx := context.Background()
 	w.call("POST", "/admin/miniprogram/review", map[string]any{}, 202)
-	svc := release.NewService(w.env.Deps)
+	svc := release.ServiceFromDeps(w.env.Deps, tokens.FromDeps(w.env.Deps))
 	pending, err := svc.Get(ctx, appid)
 	if err != nil || pending.State != release.StateUnderReview {
 		f.Fatalf("pipeline before fuzzing: %+v, %v", pending, err)

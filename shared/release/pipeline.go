@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -13,25 +14,67 @@ import (
 	"wxchannel/shared/app"
 	"wxchannel/shared/apperr"
 	"wxchannel/shared/authorization"
+	"wxchannel/shared/componentpush"
+	"wxchannel/shared/qrscene"
 	"wxchannel/shared/storage"
 	"wxchannel/shared/tenant"
 	"wxchannel/shared/tokens"
 	"wxchannel/shared/wechat"
 )
 
+// State is where a mini program's release pipeline stands.
+type State string
+
 // Pipeline states.
 const (
-	StateIdle          = "idle"
-	StateWaitingScan   = "waiting_privacy_scan"
-	StateUnderReview   = "under_review"
-	StateDelayed       = "review_delayed"
-	StateRejected      = "rejected"
-	StateApproved      = "approved"
-	StateReleased      = "released"
-	StateReleaseFailed = "release_failed"
-	StateSubmitFailed  = "submit_failed"
-	StateWithdrawn     = "withdrawn"
+	StateIdle          State = "idle"
+	StateWaitingScan   State = "waiting_privacy_scan"
+	StateUnderReview   State = "under_review"
+	StateDelayed       State = "review_delayed"
+	StateRejected      State = "rejected"
+	StateApproved      State = "approved"
+	StateReleased      State = "released"
+	StateReleaseFailed State = "release_failed"
+	StateSubmitFailed  State = "submit_failed"
+	StateWithdrawn     State = "withdrawn"
 )
+
+// Action is something the admin can do next in a state.
+type Action string
+
+// Actions offered to the admin.
+const (
+	ActionSubmit     Action = "submit_for_review"
+	ActionWaitScan   Action = "wait (resubmitted automatically)"
+	ActionWaitReview Action = "wait for the review"
+	ActionUndoReview Action = "undo_review"
+	ActionRelease    Action = "release"
+	ActionGetQRCode  Action = "get_qrcode"
+	ActionRollback   Action = "rollback"
+)
+
+// nextActions is the transition table the admin sees: what can be done in
+// each state. No state is without an action.
+var nextActions = map[State][]Action{
+	StateIdle:          {ActionSubmit},
+	StateSubmitFailed:  {ActionSubmit},
+	StateRejected:      {ActionSubmit},
+	StateWithdrawn:     {ActionSubmit},
+	StateWaitingScan:   {ActionWaitScan, ActionSubmit},
+	StateUnderReview:   {ActionWaitReview, ActionUndoReview},
+	StateDelayed:       {ActionWaitReview, ActionUndoReview},
+	StateApproved:      {ActionRelease, ActionSubmit},
+	StateReleaseFailed: {ActionRelease, ActionSubmit},
+	StateReleased:      {ActionGetQRCode, ActionSubmit, ActionRollback},
+}
+
+// reviewPending says WeChat is reviewing the code in s.
+func (s State) reviewPending() bool { return s == StateUnderReview || s == StateDelayed }
+
+// waitsOnWeChat says the reconcile schedule follows pipelines in s.
+func (s State) waitsOnWeChat() bool {
+	return s == StateWaitingScan || s.reviewPending() || s == StateApproved
+}
 
 // pendingIndexPK lists pipelines the reconcile schedule must look at.
 const pendingIndexPK = "release#pending"
@@ -51,7 +94,7 @@ type Pipeline struct {
 	PendingSK        string   `dynamo:"gsi1sk,omitempty" json:"-"`
 	AppID            string   `dynamo:"appid" json:"appid"`
 	TenantID         string   `dynamo:"tenant_id" json:"tenant_id"`
-	State            string   `dynamo:"state" json:"state"`
+	State            State    `dynamo:"state" json:"state"`
 	TemplateID       int64    `dynamo:"template_id" json:"template_id"`
 	Version          string   `dynamo:"user_version" json:"version"`
 	AuditID          int64    `dynamo:"audit_id" json:"audit_id,omitempty"`
@@ -65,34 +108,25 @@ type Pipeline struct {
 	Rev              int64    `dynamo:"rev" json:"-"`
 }
 
-// NextActions tells the admin what can be done in the pipeline's state; no
-// state is without one.
-func (p Pipeline) NextActions() []string {
-	switch p.State {
-	case StateIdle, StateSubmitFailed, StateRejected, StateWithdrawn:
-		return []string{"submit_for_review"}
-	case StateWaitingScan:
-		return []string{"wait (resubmitted automatically)", "submit_for_review"}
-	case StateUnderReview, StateDelayed:
-		return []string{"wait for the review", "undo_review"}
-	case StateApproved, StateReleaseFailed:
-		return []string{"release", "submit_for_review"}
-	case StateReleased:
-		return []string{"get_qrcode", "submit_for_review", "rollback"}
+// NextActions tells the admin what can be done in the pipeline's state.
+func (p Pipeline) NextActions() []Action {
+	if a, ok := nextActions[p.State]; ok {
+		return a
 	}
-	return []string{"submit_for_review"}
+	return []Action{ActionSubmit}
 }
 
+// problems are WeChat's refusals the admin can act on, with their fixes.
 var problems = map[int]Problem{
-	61039: {"privacy_scan_pending", "WeChat is still scanning the new code for privacy interfaces.", "Nothing to do: the submission is retried automatically in a few minutes."},
-	61040: {"privacy_not_declared", "WeChat reports a privacy interface (location) used without declaration or permission.", "Run Prepare so the location interface is applied for and declared, then submit again."},
-	85085: {"review_quota_exceeded", "Too many review submissions in the last 7 days.", "Wait a few days before submitting again, or use WeChat's speed-up quota."},
-	86002: {"basic_info_incomplete", "The mini program's name, icon or description is not set.", "Complete them on mp.weixin.qq.com, then submit again."},
-	85019: {"no_approved_version", "There is no approved version to release.", "Submit the code for review and release after approval."},
-	85020: {"not_releasable", "The review status does not allow release.", "Wait for the review to finish, then release."},
-	87013: {"undo_quota_exceeded", "The review can be withdrawn at most 5 times a day.", "Wait for the review result instead."},
-	87011: {"no_previous_version", "There is no previous release to roll back to.", "Submit a fixed version for review instead."},
-	85014: {"template_missing", "The chosen code template no longer exists.", "Pick the latest version from the catalogue."},
+	wechat.CodePrivacyScanPending:  {"privacy_scan_pending", "WeChat is still scanning the new code for privacy interfaces.", "Nothing to do: the submission is retried automatically in a few minutes."},
+	wechat.CodePrivacyUndeclared:   {"privacy_not_declared", "WeChat reports a privacy interface (location) used without declaration or permission.", "Run Prepare so the location interface is applied for and declared, then submit again."},
+	wechat.CodeAuditQuota:          {"review_quota_exceeded", "Too many review submissions in the last 7 days.", "Wait a few days before submitting again, or use WeChat's speed-up quota."},
+	wechat.CodeBasicInfoIncomplete: {"basic_info_incomplete", "The mini program's name, icon or description is not set.", "Complete them on mp.weixin.qq.com, then submit again."},
+	wechat.CodeNoApprovedVersion:   {"no_approved_version", "There is no approved version to release.", "Submit the code for review and release after approval."},
+	wechat.CodeNotReleasable:       {"not_releasable", "The review status does not allow release.", "Wait for the review to finish, then release."},
+	wechat.CodeUndoQuota:           {"undo_quota_exceeded", "The review can be withdrawn at most 5 times a day.", "Wait for the review result instead."},
+	wechat.CodeNoPreviousRelease:   {"no_previous_version", "There is no previous release to roll back to.", "Submit a fixed version for review instead."},
+	wechat.CodeTemplateMissing:     {"template_missing", "The chosen code template no longer exists.", "Pick the latest version from the catalogue."},
 }
 
 func problemOf(err error) (Problem, bool) {
@@ -104,21 +138,59 @@ func problemOf(err error) (Problem, bool) {
 	return Problem{}, false
 }
 
+// Config is what the pipeline needs besides its stores and clients.
+type Config struct {
+	// APIBaseURL is our public base URL (ext_json, server domains).
+	APIBaseURL string
+	// UploadBucket and Region name the photo bucket (upload domain).
+	UploadBucket, Region string
+	// PublicAppID is the platform's public mini program (QR codes of
+	// tenants without their own).
+	PublicAppID string
+	Now         func() time.Time
+	Log         *slog.Logger
+}
+
 // Service runs the pipeline.
 type Service struct {
-	d        *app.Deps
 	tokens   *tokens.Manager
 	bindings *authorization.Store
 	settings *tenant.Store
+	scenes   *qrscene.Codec
+	pushes   *componentpush.EventStore
+	wx       *wechat.Client
 	table    dynamo.Table
+	cfg      Config
 }
 
-// NewService returns the pipeline over d.
-func NewService(d *app.Deps) *Service {
-	return &Service{d: d, tokens: tokens.FromDeps(d), bindings: authorization.NewStore(d.DB), settings: tenant.NewStore(d.DB), table: d.DB.Platform}
+// Parts are the stores and clients of a Service.
+type Parts struct {
+	Tokens   *tokens.Manager
+	Bindings *authorization.Store
+	Settings *tenant.Store
+	Scenes   *qrscene.Codec
+	Pushes   *componentpush.EventStore
+	WeChat   *wechat.Client
+	// Pipelines is the platform table.
+	Pipelines dynamo.Table
 }
 
-func pipelinePK(appid string) string { return "authorizer#" + appid }
+// NewService returns the pipeline over its parts.
+func NewService(p Parts, cfg Config) *Service {
+	return &Service{tokens: p.Tokens, bindings: p.Bindings, settings: p.Settings, scenes: p.Scenes, pushes: p.Pushes,
+		wx: p.WeChat, table: p.Pipelines, cfg: cfg}
+}
+
+// ServiceFromDeps builds the pipeline at a function's edge around its one
+// token manager.
+func ServiceFromDeps(d *app.Deps, tm *tokens.Manager) *Service {
+	return NewService(Parts{Tokens: tm, Bindings: authorization.NewStore(d.DB), Settings: tenant.NewStore(d.DB),
+		Scenes: qrscene.FromDeps(d), Pushes: componentpush.NewEventStore(d.DB), WeChat: d.WeChat, Pipelines: d.DB.Platform},
+		Config{APIBaseURL: d.Config.APIBaseURL, UploadBucket: d.Config.UploadBucket, Region: d.Config.Region,
+			PublicAppID: d.Config.PublicAppID, Now: d.Now, Log: d.Log})
+}
+
+func pipelinePK(appid string) string { return storage.AuthorizerPartition(appid) }
 
 // Get returns the pipeline of appid (idle when none).
 func (s *Service) Get(ctx context.Context, appid string) (Pipeline, error) {
@@ -133,11 +205,10 @@ func (s *Service) Get(ctx context.Context, appid string) (Pipeline, error) {
 // save writes p if nobody changed it since it was read (rev).
 func (s *Service) save(ctx context.Context, p Pipeline) (Pipeline, error) {
 	expected := p.Rev
-	p.Rev = s.d.Now().UnixNano()
-	p.UpdatedAt = s.d.Now().Unix()
+	p.Rev = s.cfg.Now().UnixNano()
+	p.UpdatedAt = s.cfg.Now().Unix()
 	p.PendingPK, p.PendingSK = "", ""
-	switch p.State {
-	case StateWaitingScan, StateUnderReview, StateDelayed, StateApproved:
+	if p.State.waitsOnWeChat() {
 		p.PendingPK, p.PendingSK = pendingIndexPK, fmt.Sprintf("%012d#%s", p.UpdatedAt, p.AppID)
 	}
 	put := s.table.Put(p)
@@ -185,7 +256,7 @@ func (s *Service) boundApp(ctx context.Context, tenantID string) (authorization.
 func (s *Service) ExtJSON(appid, tenantID, displayName string) string {
 	ext := map[string]any{
 		"extEnable": true, "extAppid": appid, "directCommit": false,
-		"ext":                  map[string]any{"apiBaseUrl": s.d.Config.APIBaseURL, "tenantId": tenantID, "displayName": displayName},
+		"ext":                  map[string]any{"apiBaseUrl": s.cfg.APIBaseURL, "tenantId": tenantID, "displayName": displayName},
 		"requiredPrivateInfos": []string{"getLocation", "chooseLocation"},
 		"permission":           map[string]any{"scope.userLocation": map[string]string{"desc": "to locate the equipment that needs service"}},
 	}
@@ -201,10 +272,10 @@ func (s *Service) Submit(ctx context.Context, tenantID string, templateID int64,
 	if err != nil {
 		return Pipeline{}, err
 	}
-	if p.State == StateUnderReview || p.State == StateDelayed {
+	if p.State.reviewPending() {
 		return Pipeline{}, apperr.E(apperr.Conflict, "review_pending", "a review is already in progress; wait for it or undo it")
 	}
-	wx := s.d.WeChat
+	wx := s.wx
 	templates, err := wx.TemplateList(ctx, s.tokens.ComponentTokenSource())
 	if err != nil {
 		return Pipeline{}, fmt.Errorf("template list: %w", err)
@@ -260,13 +331,13 @@ func (s *Service) submit(ctx context.Context, wx *wechat.Client, p Pipeline) (Pi
 	switch {
 	case err == nil:
 		p.State, p.AuditID, p.AuditReason, p.LastError = StateUnderReview, id, "", nil
-		p.SubmittedAt = s.d.Now().Unix()
+		p.SubmittedAt = s.cfg.Now().Unix()
 		return s.save(ctx, p)
-	case wechat.IsCode(err, 61039):
-		pr := problems[61039]
+	case wechat.IsCode(err, wechat.CodePrivacyScanPending):
+		pr := problems[wechat.CodePrivacyScanPending]
 		p.State, p.LastError = StateWaitingScan, &pr
 		return s.save(ctx, p)
-	case wechat.IsCode(err, 85009):
+	case wechat.IsCode(err, wechat.CodeAuditPending):
 		// WeChat already has a review pending: follow it instead.
 		st, serr := wx.LatestAuditStatus(ctx, aat)
 		if serr != nil {
@@ -282,12 +353,12 @@ func (s *Service) submit(ctx context.Context, wx *wechat.Client, p Pipeline) (Pi
 // refusal is recorded with its fix, in the state failedState names (the
 // current one when nil), and returned to the admin.
 func (s *Service) changeWith(ctx context.Context, tenantID string, act func(*wechat.Client, context.Context, wechat.TokenSource) error,
-	failedState func(Pipeline, error) string, change func(*Pipeline)) (Pipeline, error) {
+	failedState func(Pipeline, error) State, change func(*Pipeline)) (Pipeline, error) {
 	p, err := s.boundPipeline(ctx, tenantID)
 	if err != nil {
 		return Pipeline{}, err
 	}
-	wx := s.d.WeChat
+	wx := s.wx
 	if err := act(wx, ctx, s.tokens.AuthorizerTokenSource(p.AppID)); err != nil {
 		state := p.State
 		if failedState != nil {
@@ -301,7 +372,7 @@ func (s *Service) changeWith(ctx context.Context, tenantID string, act func(*wec
 }
 
 // fail records a WeChat error with its fix and returns it to the admin.
-func (s *Service) fail(ctx context.Context, p Pipeline, state string, err error) (Pipeline, error) {
+func (s *Service) fail(ctx context.Context, p Pipeline, state State, err error) (Pipeline, error) {
 	pr, known := problemOf(err)
 	if !known {
 		return Pipeline{}, err
@@ -320,9 +391,9 @@ func (s *Service) applyStatus(ctx context.Context, p Pipeline, st wechat.AuditSt
 		p.SubmittedAt = st.SubmitAuditTime
 	}
 	switch st.Status {
-	case 0:
+	case wechat.AuditApproved:
 		p.State, p.AuditReason, p.LastError = StateApproved, "", nil
-	case 1:
+	case wechat.AuditRejected:
 		p.State, p.AuditReason, p.Screenshots = StateRejected, st.Reason, nil
 		for _, m := range strings.Split(st.ScreenShot, "|") {
 			if m = strings.TrimSpace(m); m != "" && len(p.Screenshots) < 10 {
@@ -331,11 +402,11 @@ func (s *Service) applyStatus(ctx context.Context, p Pipeline, st wechat.AuditSt
 		}
 		p.LastError = &Problem{Code: "review_rejected", Message: "WeChat rejected the review: " + strings.ReplaceAll(st.Reason, "<br>", " "),
 			Solution: "Fix what the reason says, then submit for review again."}
-	case 2:
+	case wechat.AuditUnderReview:
 		p.State = StateUnderReview
-	case 3:
+	case wechat.AuditWithdrawn:
 		p.State = StateWithdrawn
-	case 4:
+	case wechat.AuditDelayed:
 		p.State, p.AuditReason = StateDelayed, st.Reason
 	}
 	p, err := s.save(ctx, p)
@@ -364,6 +435,18 @@ func (s *Service) autoRelease(ctx context.Context, p Pipeline) (Pipeline, error)
 	return out, nil
 }
 
+// UndoReview withdraws the pending review.
+func (s *Service) UndoReview(ctx context.Context, tenantID string) (Pipeline, error) {
+	return s.changeWith(ctx, tenantID, (*wechat.Client).UndoAudit, nil, func(p *Pipeline) { p.State = StateWithdrawn })
+}
+
+// Rollback returns to the previously released version.
+func (s *Service) Rollback(ctx context.Context, tenantID string) (Pipeline, error) {
+	return s.changeWith(ctx, tenantID, (*wechat.Client).RevertRelease, nil, func(p *Pipeline) {
+		p.ReleasedVersion, p.PreviousReleased = p.PreviousReleased, ""
+	})
+}
+
 // Release publishes the approved version.
 func (s *Service) Release(ctx context.Context, tenantID string) (Pipeline, error) {
 	return s.changeWith(ctx, tenantID, (*wechat.Client).Release, releaseFailedState, func(p *Pipeline) {
@@ -373,8 +456,8 @@ func (s *Service) Release(ctx context.Context, tenantID string) (Pipeline, error
 
 // releaseFailedState: 85020 means the review is still under way, so
 // nothing has failed yet; any other refusal is release_failed.
-func releaseFailedState(p Pipeline, err error) string {
-	if wechat.IsCode(err, 85020) {
+func releaseFailedState(p Pipeline, err error) State {
+	if wechat.IsCode(err, wechat.CodeNotReleasable) {
 		return p.State
 	}
 	return StateReleaseFailed
@@ -382,7 +465,7 @@ func releaseFailedState(p Pipeline, err error) string {
 
 // Reconcile follows a pipeline whose push may never come.
 func (s *Service) Reconcile(ctx context.Context, p Pipeline) (Pipeline, error) {
-	wx := s.d.WeChat
+	wx := s.wx
 	switch p.State {
 	case StateWaitingScan:
 		return s.submit(ctx, wx, p)
@@ -391,7 +474,7 @@ func (s *Service) Reconcile(ctx context.Context, p Pipeline) (Pipeline, error) {
 		if err != nil {
 			return p, err
 		}
-		if st.AuditID == p.AuditID && st.Status == 2 && p.State == StateUnderReview {
+		if st.AuditID == p.AuditID && st.Status == wechat.AuditUnderReview && p.State == StateUnderReview {
 			return p, nil
 		}
 		return s.applyStatus(ctx, p, st)
@@ -406,7 +489,7 @@ func (s *Service) Reconcile(ctx context.Context, p Pipeline) (Pipeline, error) {
 // audit id: one for an earlier review that arrives late, or a repeat after
 // the result was applied, must not move the pipeline.
 func (p Pipeline) awaitsPush(created time.Time) bool {
-	if p.State != StateUnderReview && p.State != StateDelayed {
+	if !p.State.reviewPending() {
 		return false
 	}
 	return p.SubmittedAt == 0 || !created.Before(time.Unix(p.SubmittedAt, 0).Add(-pushClockSkew))
@@ -421,8 +504,7 @@ func (s *Service) Pending(ctx context.Context) ([]Pipeline, error) {
 	err := s.table.Get("gsi1pk", pendingIndexPK).Index(storage.IndexGSI1).All(ctx, &all)
 	out := all[:0]
 	for _, p := range all {
-		switch p.State { // index reads lag behind state changes
-		case StateWaitingScan, StateUnderReview, StateDelayed, StateApproved:
+		if p.State.waitsOnWeChat() { // index reads lag behind state changes
 			out = append(out, p)
 		}
 	}

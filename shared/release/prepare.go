@@ -2,11 +2,9 @@ package release
 
 import (
 	"context"
-	"net/http"
 	"net/url"
 
-	"wxchannel/shared/httpapi"
-	"wxchannel/shared/staffauth"
+	"wxchannel/shared/tenant"
 	"wxchannel/shared/wechat"
 )
 
@@ -17,11 +15,28 @@ var wantedCategories = [][2]string{
 	{"Tools", "Equipment Management"},
 }
 
+// StepStatus is how a preparation step ended.
+type StepStatus string
+
+// Preparation step outcomes.
+const (
+	StepDone        StepStatus = "done"
+	StepUnderReview StepStatus = "under_review"
+	StepFailed      StepStatus = "failed"
+)
+
 // Step is one preparation step's outcome.
 type Step struct {
-	Step   string `json:"step"`
-	Status string `json:"status"` // done, under_review, failed
-	Detail string `json:"detail,omitempty"`
+	Step   string     `json:"step"`
+	Status StepStatus `json:"status"`
+	Detail string     `json:"detail,omitempty"`
+}
+
+// preparing is one run of Prepare for a bound mini program.
+type preparing struct {
+	s        *Service
+	aat      wechat.TokenSource
+	settings tenant.Settings
 }
 
 // Prepare sets categories, applies for the location privacy interface,
@@ -32,71 +47,38 @@ func (s *Service) Prepare(ctx context.Context, tenantID string) ([]Step, error) 
 	if err != nil {
 		return nil, err
 	}
-	wx := s.d.WeChat
 	st, err := s.settings.Settings(ctx, tenantID)
 	if err != nil {
 		return nil, err
 	}
-	aat := s.tokens.AuthorizerTokenSource(b.AppID)
-	steps := []Step{
-		s.step("categories", func() (string, string, error) { return s.prepareCategories(ctx, wx, aat) }),
-		s.step("location_privacy_interface", func() (string, string, error) {
-			list, err := wx.PrivacyInterfaces(ctx, aat)
-			if err != nil {
-				return "", "", err
-			}
-			for _, p := range list {
-				if p.APIName != "wx.getLocation" {
-					continue
-				}
-				switch p.Status {
-				case 5:
-					return "done", "wx.getLocation enabled", nil
-				case 3:
-					return "under_review", "WeChat is reviewing the wx.getLocation application", nil
-				}
-			}
-			if err := wx.ApplyPrivacyInterface(ctx, aat, "wx.getLocation", st.LocationReason); err != nil {
-				return "", "", err
-			}
-			return "under_review", "applied for wx.getLocation: " + st.LocationReason, nil
-		}),
-		s.step("privacy_settings", func() (string, string, error) {
-			err := wx.SetPrivacySetting(ctx, aat, "service@"+hostOf(s.d.Config.APIBaseURL), map[string]string{
-				"Location": "to locate the equipment that needs service", "PhoneNumber": "to contact you about the work order", "Album": "to attach photos of the fault",
-			})
-			return "done", "Location, PhoneNumber, Album declared", err
-		}),
-		s.step("server_domains", func() (string, string, error) {
-			d := []string{s.d.Config.APIBaseURL}
-			uploads := d
-			if s.d.Config.UploadBucket != "" {
-				uploads = append(uploads, "https://"+s.d.Config.UploadBucket+".s3."+s.d.Config.Region+".amazonaws.com.cn")
-			}
-			return "done", s.d.Config.APIBaseURL, wx.SetServerDomains(ctx, aat, d, uploads, d)
-		}),
-		{Step: "ext_json", Status: "done", Detail: s.ExtJSON(b.AppID, tenantID, st.DisplayName)},
-	}
-	return steps, nil
+	run := preparing{s: s, aat: s.tokens.AuthorizerTokenSource(b.AppID), settings: st}
+	return []Step{
+		step("categories", func() (StepStatus, string, error) { return run.categories(ctx) }),
+		step("location_privacy_interface", func() (StepStatus, string, error) { return run.locationInterface(ctx) }),
+		step("privacy_settings", func() (StepStatus, string, error) { return run.privacySettings(ctx) }),
+		step("server_domains", func() (StepStatus, string, error) { return run.serverDomains(ctx) }),
+		{Step: "ext_json", Status: StepDone, Detail: s.ExtJSON(b.AppID, tenantID, st.DisplayName)},
+	}, nil
 }
 
-func (s *Service) step(name string, run func() (string, string, error)) Step {
+func step(name string, run func() (StepStatus, string, error)) Step {
 	status, detail, err := run()
 	if err != nil {
 		if p, ok := problemOf(err); ok {
-			return Step{Step: name, Status: "failed", Detail: p.Message + " " + p.Solution}
+			return Step{Step: name, Status: StepFailed, Detail: p.Message + " " + p.Solution}
 		}
-		return Step{Step: name, Status: "failed", Detail: err.Error()}
+		return Step{Step: name, Status: StepFailed, Detail: err.Error()}
 	}
 	return Step{Step: name, Status: status, Detail: detail}
 }
 
-func (s *Service) prepareCategories(ctx context.Context, wx *wechat.Client, aat wechat.TokenSource) (string, string, error) {
-	have, err := wx.Categories(ctx, aat)
+func (run preparing) categories(ctx context.Context) (StepStatus, string, error) {
+	wx := run.s.wx
+	have, err := wx.Categories(ctx, run.aat)
 	if err != nil {
 		return "", "", err
 	}
-	all, err := wx.AllCategories(ctx, aat)
+	all, err := wx.AllCategories(ctx, run.aat)
 	if err != nil {
 		return "", "", err
 	}
@@ -113,12 +95,52 @@ func (s *Service) prepareCategories(ctx context.Context, wx *wechat.Client, aat 
 		}
 	}
 	if len(missing) == 0 {
-		return "done", "categories already set", nil
+		return StepDone, "categories already set", nil
 	}
-	if err := wx.AddCategories(ctx, aat, missing); err != nil {
+	if err := wx.AddCategories(ctx, run.aat, missing); err != nil {
 		return "", "", err
 	}
-	return "done", "categories added", nil
+	return StepDone, "categories added", nil
+}
+
+func (run preparing) locationInterface(ctx context.Context) (StepStatus, string, error) {
+	list, err := run.s.wx.PrivacyInterfaces(ctx, run.aat)
+	if err != nil {
+		return "", "", err
+	}
+	for _, p := range list {
+		if p.APIName != "wx.getLocation" {
+			continue
+		}
+		switch p.Status {
+		case wechat.PrivacyEnabled:
+			return StepDone, "wx.getLocation enabled", nil
+		case wechat.PrivacyApplying:
+			return StepUnderReview, "WeChat is reviewing the wx.getLocation application", nil
+		}
+	}
+	reason := run.settings.LocationReason
+	if err := run.s.wx.ApplyPrivacyInterface(ctx, run.aat, "wx.getLocation", reason); err != nil {
+		return "", "", err
+	}
+	return StepUnderReview, "applied for wx.getLocation: " + reason, nil
+}
+
+func (run preparing) privacySettings(ctx context.Context) (StepStatus, string, error) {
+	err := run.s.wx.SetPrivacySetting(ctx, run.aat, "service@"+hostOf(run.s.cfg.APIBaseURL), map[string]string{
+		"Location": "to locate the equipment that needs service", "PhoneNumber": "to contact you about the work order", "Album": "to attach photos of the fault",
+	})
+	return StepDone, "Location, PhoneNumber, Album declared", err
+}
+
+func (run preparing) serverDomains(ctx context.Context) (StepStatus, string, error) {
+	cfg := run.s.cfg
+	api := []string{cfg.APIBaseURL}
+	uploads := api
+	if cfg.UploadBucket != "" {
+		uploads = append(uploads, "https://"+cfg.UploadBucket+".s3."+cfg.Region+".amazonaws.com.cn")
+	}
+	return StepDone, cfg.APIBaseURL, run.s.wx.SetServerDomains(ctx, run.aat, api, uploads, api)
 }
 
 func hostOf(base string) string {
@@ -127,17 +149,4 @@ func hostOf(base string) string {
 		return "example.invalid"
 	}
 	return u.Hostname()
-}
-
-func prepareRoute(svc *Service) func(rt *httpapi.Router) {
-	return func(rt *httpapi.Router) {
-		rt.Handle("POST /admin/miniprogram/prepare", adminOnly(svc.d, func(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {
-			steps, err := svc.Prepare(r.Context(), c.TenantID)
-			if err != nil {
-				return err
-			}
-			httpapi.WriteJSON(w, http.StatusOK, map[string]any{"steps": steps})
-			return nil
-		}))
-	}
 }

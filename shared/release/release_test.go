@@ -124,7 +124,7 @@ func TestSubmitRejectResubmitApproveReleaseQR(t *testing.T) {
 	}
 	w.env.Sim.ScriptAudit(appid, wechatsim.AuditOutcome{Status: 1, Reason: "Service category does not match<br>the content"})
 	st := w.call("POST", "/admin/miniprogram/review", map[string]any{}, 202)
-	if st["state"] != release.StateUnderReview || st["version"] != "1.1.0" {
+	if st["state"] != string(release.StateUnderReview) || st["version"] != "1.1.0" {
 		t.Fatalf("submit %v", st)
 	}
 	// Submitting twice does not create a second review.
@@ -136,7 +136,7 @@ func TestSubmitRejectResubmitApproveReleaseQR(t *testing.T) {
 		t.Fatal(err)
 	}
 	st = w.call("GET", "/admin/miniprogram/release-status", nil, 200)
-	if st["state"] != release.StateRejected || st["last_error"].(map[string]any)["code"] != "review_rejected" ||
+	if st["state"] != string(release.StateRejected) || st["last_error"].(map[string]any)["code"] != "review_rejected" ||
 		!strings.Contains(st["audit_reason"].(string), "Service category") || len(st["screenshots"].([]any)) != 2 {
 		t.Fatalf("after rejection %v", st)
 	}
@@ -147,11 +147,11 @@ func TestSubmitRejectResubmitApproveReleaseQR(t *testing.T) {
 		t.Fatal(err)
 	}
 	st = w.call("GET", "/admin/miniprogram/release-status", nil, 200)
-	if st["state"] != release.StateApproved {
+	if st["state"] != string(release.StateApproved) {
 		t.Fatalf("after approval %v", st)
 	}
 	st = w.call("POST", "/admin/miniprogram/release", nil, 200)
-	if st["state"] != release.StateReleased || w.env.Sim.ReleasedVersion(appid) != "1.1.0" {
+	if st["state"] != string(release.StateReleased) || w.env.Sim.ReleasedVersion(appid) != "1.1.0" {
 		t.Fatalf("release %v", st)
 	}
 	if qr := w.call("GET", "/admin/miniprogram/qrcode", nil, 200); qr["kind"] != "release" || qr["image_base64"] == "" {
@@ -187,7 +187,7 @@ func TestLostPushIsFinishedByTheSchedule(t *testing.T) {
 	w.call("PUT", "/admin/portal/settings", map[string]any{"guest_access": true, "auto_release": true, "max_checkin_distance_m": 500, "version": 0}, 200)
 	w.env.Sim.SetPrivacyScanDelay(5 * time.Minute)
 	st := w.call("POST", "/admin/miniprogram/review", map[string]any{}, 202)
-	if st["state"] != release.StateWaitingScan {
+	if st["state"] != string(release.StateWaitingScan) {
 		t.Fatalf("submit during the privacy scan: %v", st)
 	}
 	job, _ := release.NewReconcileJob(ctx, w.env.Deps)
@@ -199,7 +199,7 @@ func TestLostPushIsFinishedByTheSchedule(t *testing.T) {
 		t.Fatalf("commit calls %d: the resubmission must not re-commit", n)
 	}
 	st = w.call("GET", "/admin/miniprogram/release-status", nil, 200)
-	if st["state"] != release.StateUnderReview {
+	if st["state"] != string(release.StateUnderReview) {
 		t.Fatalf("after the scan %v", st)
 	}
 	// WeChat approves but the push is lost; the schedule notices and,
@@ -211,7 +211,7 @@ func TestLostPushIsFinishedByTheSchedule(t *testing.T) {
 		t.Fatal(err)
 	}
 	st = w.call("GET", "/admin/miniprogram/release-status", nil, 200)
-	if st["state"] != release.StateReleased || w.env.Sim.ReleasedVersion(appid) != "1.1.0" {
+	if st["state"] != string(release.StateReleased) || w.env.Sim.ReleasedVersion(appid) != "1.1.0" {
 		t.Fatalf("after reconcile %v", st)
 	}
 }
@@ -223,9 +223,9 @@ func TestWeChatErrorsShowStateAndFix(t *testing.T) {
 		code  string
 		state string
 	}{
-		{"privacy interface undeclared (61040)", func(w *world) { w.env.Sim.InjectError("submit_audit", 61040, 1) }, "privacy_not_declared", release.StateSubmitFailed},
-		{"review quota (85085)", func(w *world) { w.env.Sim.InjectError("submit_audit", 85085, 1) }, "review_quota_exceeded", release.StateSubmitFailed},
-		{"basic info incomplete (86002)", func(w *world) { w.env.Sim.InjectError("submit_audit", 86002, 1) }, "basic_info_incomplete", release.StateSubmitFailed},
+		{"privacy interface undeclared (61040)", func(w *world) { w.env.Sim.InjectError("submit_audit", 61040, 1) }, "privacy_not_declared", string(release.StateSubmitFailed)},
+		{"review quota (85085)", func(w *world) { w.env.Sim.InjectError("submit_audit", 85085, 1) }, "review_quota_exceeded", string(release.StateSubmitFailed)},
+		{"basic info incomplete (86002)", func(w *world) { w.env.Sim.InjectError("submit_audit", 86002, 1) }, "basic_info_incomplete", string(release.StateSubmitFailed)},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -252,7 +252,7 @@ func TestWeChatErrorsShowStateAndFix(t *testing.T) {
 		w.call("POST", "/admin/miniprogram/undo-review", nil, 200)
 		w.env.Sim.InjectError("submit_audit", 85009, 1)
 		st := w.call("POST", "/admin/miniprogram/review", map[string]any{}, 202)
-		if st["state"] == release.StateSubmitFailed {
+		if st["state"] == string(release.StateSubmitFailed) {
 			t.Fatalf("85009 must reconcile: %v", st)
 		}
 	})
@@ -263,7 +263,7 @@ func TestWeChatErrorsShowStateAndFix(t *testing.T) {
 			t.Fatalf("%v", out)
 		}
 		st := w.call("GET", "/admin/miniprogram/release-status", nil, 200)
-		if st["state"] != release.StateReleaseFailed {
+		if st["state"] != string(release.StateReleaseFailed) {
 			t.Fatalf("%v", st)
 		}
 		w.call("POST", "/admin/miniprogram/review", map[string]any{}, 202)
@@ -275,7 +275,7 @@ func TestWeChatErrorsShowStateAndFix(t *testing.T) {
 		if out["error"].(map[string]any)["code"] != "not_releasable" {
 			t.Fatalf("%v", out)
 		}
-		if st := w.call("GET", "/admin/miniprogram/release-status", nil, 200); st["state"] != release.StateUnderReview {
+		if st := w.call("GET", "/admin/miniprogram/release-status", nil, 200); st["state"] != string(release.StateUnderReview) {
 			t.Fatalf("a refused release must not lose the pending review: %v", st)
 		}
 	})

@@ -13,7 +13,6 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"wxchannel/shared/app"
 	"wxchannel/shared/apperr"
 	"wxchannel/shared/config"
 	"wxchannel/shared/httpapi"
@@ -71,14 +70,17 @@ func Issue(key []byte, c Claims, ttl time.Duration, now time.Time) (string, erro
 
 // Verifier checks staff tokens. The key is read from the secrets on first use.
 type Verifier struct {
-	d *app.Deps
+	secrets config.Secrets
+	now     func() time.Time
 }
 
-// NewVerifier returns a verifier for the deployment's admin signing key.
-func NewVerifier(d *app.Deps) *Verifier { return &Verifier{d: d} }
+// NewVerifier returns a verifier for the admin signing key held in secrets.
+func NewVerifier(secrets config.Secrets, now func() time.Time) *Verifier {
+	return &Verifier{secrets: secrets, now: now}
+}
 
 func (v *Verifier) signingKey(ctx context.Context) ([]byte, error) {
-	return config.SigningKey(ctx, v.d.Secrets, config.SecretAdminSigningKey)
+	return config.SigningKey(ctx, v.secrets, config.SecretAdminSigningKey)
 }
 
 // Authenticate returns the claims of the request's bearer token if it is
@@ -98,7 +100,7 @@ func (v *Verifier) Authenticate(r *http.Request, roles ...string) (Claims, error
 	_, err = jwt.ParseWithClaims(raw, &c, func(*jwt.Token) (any, error) { return key, nil },
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}), jwt.WithStrictDecoding(),
 		jwt.WithIssuer(Issuer), jwt.WithAudience(Audience), jwt.WithExpirationRequired(),
-		jwt.WithTimeFunc(v.d.Now), jwt.WithLeeway(30*time.Second))
+		jwt.WithTimeFunc(v.now), jwt.WithLeeway(30*time.Second))
 	if err != nil {
 		if errors.Is(err, jwt.ErrTokenExpired) {
 			return Claims{}, apperr.E(apperr.Unauthenticated, "token_expired", "the token has expired; sign in again")
@@ -127,3 +129,9 @@ func (v *Verifier) Require(h StaffHandler, roles ...string) httpapi.HandlerFunc 
 		return h(w, r, c)
 	}
 }
+
+// Admin wraps h so that it runs only for a tenant admin.
+func (v *Verifier) Admin(h StaffHandler) httpapi.HandlerFunc { return v.Require(h, RoleAdmin) }
+
+// Engineer wraps h so that it runs only for an engineer.
+func (v *Verifier) Engineer(h StaffHandler) httpapi.HandlerFunc { return v.Require(h, RoleEngineer) }

@@ -9,7 +9,6 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"wxchannel/shared/app"
 	"wxchannel/shared/config"
 	"wxchannel/shared/httpapi"
 	"wxchannel/shared/staffauth"
@@ -18,15 +17,13 @@ import (
 const key = "0123456789abcdef0123456789abcdef-admin"
 
 func verifier(now time.Time) *staffauth.Verifier {
-	return staffauth.NewVerifier(&app.Deps{
-		Secrets: config.EnvSecrets{Getenv: func(k string) string {
-			if k == config.SecretAdminSigningKey {
-				return key
-			}
-			return ""
-		}},
-		Now: func() time.Time { return now },
-	})
+	secrets := config.EnvSecrets{Getenv: func(k string) string {
+		if k == config.SecretAdminSigningKey {
+			return key
+		}
+		return ""
+	}}
+	return staffauth.NewVerifier(secrets, func() time.Time { return now })
 }
 
 func TestAuthenticate(t *testing.T) {

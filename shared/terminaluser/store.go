@@ -13,11 +13,14 @@ import (
 	"wxchannel/shared/storage"
 )
 
+// Status is a terminal user's registration state.
+type Status string
+
 // Registration states of a terminal user.
 const (
-	StatusGuest      = "guest"
-	StatusPending    = "pending"
-	StatusRegistered = "registered"
+	StatusGuest      Status = "guest"
+	StatusPending    Status = "pending"
+	StatusRegistered Status = "registered"
 )
 
 // User is a terminal user of one tenant, identified by the mini program's
@@ -31,7 +34,7 @@ type User struct {
 	AppID      string `dynamo:"appid" json:"-"`
 	OpenID     string `dynamo:"openid" json:"-"`
 	UnionID    string `dynamo:"unionid,omitempty" json:"-"`
-	Status     string `dynamo:"status" json:"status"`
+	Status     Status `dynamo:"status" json:"status"`
 	CustomerID string `dynamo:"customer_id,omitempty" json:"customer_id,omitempty"`
 	DeviceSN   string `dynamo:"device_sn,omitempty" json:"device_sn,omitempty"`
 	CreatedAt  int64  `dynamo:"created_at" json:"created_at"`
@@ -44,12 +47,16 @@ func UserID(tenantID, appid, openid string) string {
 	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(sum[:15]))
 }
 
-func userPK(tenantID, userID string) string { return "tenant#" + tenantID + "#user#" + userID }
+// UserPartition is the partition of a terminal user's items (profile, and
+// the work-order records kept per user).
+func UserPartition(tenantID, userID string) string {
+	return storage.TenantPartition(tenantID) + "#user#" + userID
+}
 
 // ProfileKey is the key of a user's profile item in the service table, for
 // callers that read it in a batch with their own items.
 func ProfileKey(tenantID, userID string) dynamo.Keys {
-	return dynamo.Keys{userPK(tenantID, userID), "profile"}
+	return dynamo.Keys{UserPartition(tenantID, userID), "profile"}
 }
 
 // Store holds terminal users, invitations and registrations in the service table.
@@ -65,7 +72,7 @@ func NewStore(db *storage.DB) *Store { return &Store{db: db, table: db.Service} 
 // and refreshes the login time and unionid afterwards.
 func (s *Store) Upsert(ctx context.Context, tenantID, appid, openid, unionid string, now time.Time) (User, error) {
 	id := UserID(tenantID, appid, openid)
-	u := s.table.Update("pk", userPK(tenantID, id)).Range("sk", "profile").
+	u := s.table.Update("pk", UserPartition(tenantID, id)).Range("sk", "profile").
 		Set("tenant_id", tenantID).Set("user_id", id).Set("appid", appid).Set("openid", openid).
 		Set("last_login", now.Unix()).SetIfNotExists("status", StatusGuest).SetIfNotExists("created_at", now.Unix())
 	if unionid != "" {
@@ -81,6 +88,6 @@ func (s *Store) Upsert(ctx context.Context, tenantID, appid, openid, unionid str
 // Get returns a user of the tenant.
 func (s *Store) Get(ctx context.Context, tenantID, userID string) (User, error) {
 	var u User
-	err := s.table.Get("pk", userPK(tenantID, userID)).Range("sk", dynamo.Equal, "profile").Consistent(true).One(ctx, &u)
+	err := s.table.Get("pk", UserPartition(tenantID, userID)).Range("sk", dynamo.Equal, "profile").Consistent(true).One(ctx, &u)
 	return u, storage.TranslateErr(err)
 }

@@ -21,7 +21,7 @@ import (
 func world(t testing.TB) (*testenv.Env, *tokens.Manager) {
 	t.Helper()
 	env := testenv.New(t)
-	h, err := componentpush.NewHandler(context.Background(), env.Deps)
+	h, err := componentpush.NewTicketPushHandler(nil)(context.Background(), env.Deps)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +118,7 @@ func ticketURL(t testing.TB, env *testenv.Env) string {
 	if u, ok := ticketURLs.Load(env); ok {
 		return u.(string)
 	}
-	h, _ := componentpush.NewHandler(context.Background(), env.Deps)
+	h, _ := componentpush.NewTicketPushHandler(nil)(context.Background(), env.Deps)
 	u := testenv.ServeThroughLambda(t, h) + "/wechat/component/events"
 	ticketURLs.Store(env, u)
 	return u

@@ -9,25 +9,43 @@ import (
 	"github.com/mmcloughlin/geohash"
 
 	"wxchannel/shared/apperr"
+	"wxchannel/shared/storage"
 	"wxchannel/shared/terminaluser"
 )
 
-// Statuses of a work order and who may move it where.
+// Status is where a work order stands.
+type Status string
+
+// Statuses of a work order.
 const (
-	StatusSubmitted  = "submitted"
-	StatusAccepted   = "accepted"
-	StatusEnRoute    = "en_route"
-	StatusInProgress = "in_progress"
-	StatusCompleted  = "completed"
-	StatusCancelled  = "cancelled"
+	StatusSubmitted  Status = "submitted"
+	StatusAccepted   Status = "accepted"
+	StatusEnRoute    Status = "en_route"
+	StatusInProgress Status = "in_progress"
+	StatusCompleted  Status = "completed"
+	StatusCancelled  Status = "cancelled"
 )
 
-// engineerMoves lists the status changes an engineer may make.
-var engineerMoves = map[string][]string{
+// Open reports whether an order in s still needs work.
+func (s Status) Open() bool { return s != StatusCompleted && s != StatusCancelled }
+
+// Offered reports whether an order in s is offered to nearby engineers.
+func (s Status) Offered() bool { return s == StatusSubmitted }
+
+// engineerMoves is the transition table of the moves an assigned engineer
+// makes through POST .../status, keyed by the order's current status.
+var engineerMoves = map[Status][]Status{
 	StatusAccepted:   {StatusEnRoute},
 	StatusEnRoute:    {StatusInProgress},
 	StatusInProgress: {StatusCompleted},
 }
+
+// customerCancellable lists the statuses in which the customer may still
+// cancel: nobody is on the way yet.
+var customerCancellable = []Status{StatusSubmitted, StatusAccepted}
+
+// checkInAllowed lists the statuses in which an engineer checks in on site.
+var checkInAllowed = []Status{StatusEnRoute, StatusInProgress}
 
 // Categories a terminal user can choose.
 var Categories = []string{"repair", "installation", "maintenance", "inspection", "consultation", "complaint"}
@@ -42,7 +60,7 @@ const (
 
 // Event is one entry of the user-visible status timeline.
 type Event struct {
-	Status string `dynamo:"status" json:"status"`
+	Status Status `dynamo:"status" json:"status"`
 	At     int64  `dynamo:"at" json:"at"`
 	Note   string `dynamo:"note,omitempty" json:"note,omitempty"`
 }
@@ -67,7 +85,7 @@ type Order struct {
 	Latitude    float64  `dynamo:"latitude" json:"latitude"`
 	Longitude   float64  `dynamo:"longitude" json:"longitude"`
 	Photos      []string `dynamo:"photos,omitempty" json:"photos,omitempty"`
-	Status      string   `dynamo:"status" json:"status"`
+	Status      Status   `dynamo:"status" json:"status"`
 	EngineerID  string   `dynamo:"engineer_id,omitempty" json:"engineer_id,omitempty"`
 	Timeline    []Event  `dynamo:"timeline" json:"timeline"`
 	Rating      int      `dynamo:"rating,omitempty" json:"rating,omitempty"`
@@ -79,13 +97,15 @@ type Order struct {
 }
 
 // Open reports whether the order still needs work.
-func (o Order) Open() bool { return o.Status != StatusCompleted && o.Status != StatusCancelled }
+func (o Order) Open() bool { return o.Status.Open() }
 
-func orderPK(tenantID, id string) string { return "tenant#" + tenantID + "#wo#" + id }
+func orderPK(tenantID, id string) string { return storage.TenantPartition(tenantID) + "#wo#" + id }
 func userOrdersPK(tenantID, userID string) string {
-	return "tenant#" + tenantID + "#user#" + userID + "#orders"
+	return terminaluser.UserPartition(tenantID, userID) + "#orders"
 }
 func cellPK(tenantID, cell string) string { return "open#" + tenantID + "#" + cell }
+
+var orderIDPattern = regexp.MustCompile(`^[0-9]{6}[0-9a-f]{12}$`)
 
 // Cell is the nearby-index cell of a location.
 func Cell(lat, lng float64) string { return geohash.EncodeWithPrecision(lat, lng, CellPrecision) }
@@ -157,4 +177,33 @@ func (c CreateRequest) Validate() error {
 		}
 	}
 	return terminaluser.ValidLocation(c.Latitude, c.Longitude)
+}
+
+// RatingRequest is a customer's rating of a completed order.
+type RatingRequest struct {
+	Stars   int    `json:"stars"`
+	Comment string `json:"comment"`
+}
+
+// Validate checks the rating.
+func (r RatingRequest) Validate() error {
+	if r.Stars < 1 || r.Stars > 5 {
+		return apperr.InvalidField("stars", "between 1 and 5")
+	}
+	if runeLen(r.Comment) > 500 {
+		return apperr.InvalidField("comment", "at most 500 characters")
+	}
+	return nil
+}
+
+// MoveRequest is an engineer's status change.
+type MoveRequest struct {
+	Status Status `json:"status"`
+	Note   string `json:"note"`
+}
+
+// Location is a point an engineer reports (check-in, check-out).
+type Location struct {
+	Latitude  float64 `json:"latitude"`
+	Longitude float64 `json:"longitude"`
 }

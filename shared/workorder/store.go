@@ -60,8 +60,6 @@ type rateItem struct {
 	TTL   int64  `dynamo:"ttl"`
 }
 
-func userPK(tenantID, userID string) string { return "tenant#" + tenantID + "#user#" + userID }
-
 func newID(now time.Time) string {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
@@ -126,7 +124,7 @@ type createReads struct {
 func dupSK(req CreateRequest) string { return "dup#" + req.DeviceSN + "#" + req.Category }
 
 func (s *Store) readForCreate(ctx context.Context, sub Submission) (createReads, error) {
-	upk := userPK(sub.TenantID, sub.UserID)
+	upk := terminaluser.UserPartition(sub.TenantID, sub.UserID)
 	keys := []dynamo.Keyed{terminaluser.ProfileKey(sub.TenantID, sub.UserID), tenant.SettingsKey(sub.TenantID)}
 	if sub.IdempotencyKey != "" {
 		keys = append(keys, dynamo.Keys{upk, "idem#" + sub.IdempotencyKey})
@@ -227,7 +225,7 @@ func rateSK(now time.Time) string { return "rate#" + now.UTC().Format("200601021
 // idempotency record and the duplicate marker in one transaction; seenID
 // is the order the duplicate marker named when it was read ("" for none).
 func (s *Store) writeNew(ctx context.Context, sub Submission, o Order, bodyHash, seenID string) error {
-	now, upk := sub.At, userPK(sub.TenantID, sub.UserID)
+	now, upk := sub.At, terminaluser.UserPartition(sub.TenantID, sub.UserID)
 	tx := s.db.Dynamo.WriteTx()
 	tx.Put(s.table.Put(o).If("attribute_not_exists('pk')"))
 	tx.Update(s.table.Update("pk", upk).Range("sk", rateSK(now)).Add("count", 1).Set("ttl", now.Add(2*time.Hour).Unix()).
@@ -254,7 +252,7 @@ func (s *Store) writeNew(ctx context.Context, sub Submission, o Order, bodyHash,
 // trying once more, which then finds the twin's records.
 func (s *Store) explainCreateConflict(ctx context.Context, sub Submission, retried bool) (CreateResult, error) {
 	var rate rateItem
-	err := s.table.Get("pk", userPK(sub.TenantID, sub.UserID)).Range("sk", dynamo.Equal, rateSK(sub.At)).Consistent(true).One(ctx, &rate)
+	err := s.table.Get("pk", terminaluser.UserPartition(sub.TenantID, sub.UserID)).Range("sk", dynamo.Equal, rateSK(sub.At)).Consistent(true).One(ctx, &rate)
 	if err == nil && rate.Count >= MaxOrdersPerHour {
 		return CreateResult{}, apperr.Errorf(apperr.RateLimited, "rate_limited", "at most %d work orders an hour; try again later", MaxOrdersPerHour)
 	}
@@ -277,6 +275,9 @@ func hashRequest(req CreateRequest) string {
 
 // Get returns an order of the tenant.
 func (s *Store) Get(ctx context.Context, tenantID, id string) (Order, error) {
+	if !orderIDPattern.MatchString(id) {
+		return Order{}, apperr.Missing("no such work order")
+	}
 	var o Order
 	err := s.table.Get("pk", orderPK(tenantID, id)).Range("sk", dynamo.Equal, "order").Consistent(true).One(ctx, &o)
 	if errors.Is(storage.TranslateErr(err), storage.ErrNotFound) {
@@ -299,10 +300,10 @@ func (s *Store) Mine(ctx context.Context, tenantID, userID string, limit int, cu
 // transition moves an order from one of from to to in one conditional
 // update on the version, appending to the timeline; set applies extra
 // changes (assignee, rating...).
-func (s *Store) transition(ctx context.Context, o Order, to string, note string, now time.Time, set func(u *dynamo.Update) *dynamo.Update) (Order, error) {
+func (s *Store) transition(ctx context.Context, o Order, to Status, note string, now time.Time, set func(u *dynamo.Update) *dynamo.Update) (Order, error) {
 	u := s.table.Update("pk", o.PK).Range("sk", "order").Set("status", to).Add("version", 1).
 		Append("timeline", []Event{{Status: to, At: now.Unix(), Note: note}}).If("'version' = ?", o.Version)
-	if to == StatusCompleted || to == StatusCancelled || to == StatusAccepted {
+	if !to.Offered() {
 		u = u.Remove("gsi2pk", "gsi2sk") // no longer offered to nearby engineers
 	}
 	if set != nil {
@@ -316,6 +317,16 @@ func (s *Store) transition(ctx context.Context, o Order, to string, note string,
 		return Order{}, err
 	}
 	return out, nil
+}
+
+// Rate records the customer's rating of a completed order, once.
+func (s *Store) Rate(ctx context.Context, o Order, r RatingRequest) (Order, error) {
+	err := s.table.Update("pk", o.PK).Range("sk", "order").Set("rating", r.Stars).Set("comment", r.Comment).
+		Add("version", 1).If("attribute_not_exists('rating') AND 'status' = ?", StatusCompleted).Value(ctx, &o)
+	if dynamo.IsCondCheckFailed(err) {
+		return Order{}, apperr.E(apperr.Conflict, "already_rated", "this work order was already rated")
+	}
+	return o, err
 }
 
 // Nearby lists open, unassigned orders within radiusKm of a point, nearest
@@ -342,7 +353,7 @@ func (s *Store) Nearby(ctx context.Context, tenantID string, lat, lng, radiusKm 
 		for _, o := range batch {
 			// Index reads are eventually consistent: an order accepted a
 			// moment ago may still be listed.
-			if o.Status != StatusSubmitted {
+			if !o.Status.Offered() {
 				continue
 			}
 			if d := DistanceKm(lat, lng, o.Latitude, o.Longitude); d <= radiusKm {

@@ -1,4 +1,6 @@
-package portal
+// Package qrscene makes and reads the signed scenes of the QR codes that
+// open a tenant's portal, optionally for one device.
+package qrscene
 
 import (
 	"context"
@@ -12,6 +14,8 @@ import (
 
 	"github.com/guregu/dynamo/v2"
 
+	"wxchannel/shared/app"
+	"wxchannel/shared/config"
 	"wxchannel/shared/storage"
 )
 
@@ -28,13 +32,25 @@ type Scene struct {
 	DeviceSN string `dynamo:"device_sn,omitempty" json:"device_sn,omitempty"`
 }
 
-// ErrBadScene: the scene is malformed, forged or unknown.
-var ErrBadScene = errors.New("invalid QR scene")
+// ErrInvalid: the scene is malformed, forged or unknown.
+var ErrInvalid = errors.New("invalid QR scene")
 
 var b64 = base64.RawURLEncoding
 
-func (s *Sessions) sceneMAC(ctx context.Context, id string) (string, error) {
-	key, err := s.signingKey(ctx)
+// KeyFunc supplies the scene signing key when a scene is made or read.
+type KeyFunc func(ctx context.Context) ([]byte, error)
+
+// Codec makes and reads scenes, storing what each names in table.
+type Codec struct {
+	table dynamo.Table
+	key   KeyFunc
+}
+
+// NewCodec returns a codec over table signing with key.
+func NewCodec(table dynamo.Table, key KeyFunc) *Codec { return &Codec{table: table, key: key} }
+
+func (s *Codec) sceneMAC(ctx context.Context, id string) (string, error) {
+	key, err := s.key(ctx)
 	if err != nil {
 		return "", err
 	}
@@ -43,9 +59,9 @@ func (s *Sessions) sceneMAC(ctx context.Context, id string) (string, error) {
 	return b64.EncodeToString(m.Sum(nil))[:11], nil
 }
 
-// EncodeScene stores a scene for tenant (and device, "" for the tenant's
+// Encode stores a scene for tenant (and device, "" for the tenant's
 // portal) and returns the string to put in the QR code (22 characters).
-func (s *Sessions) EncodeScene(ctx context.Context, tenantID, deviceSN string) (string, error) {
+func (s *Codec) Encode(ctx context.Context, tenantID, deviceSN string) (string, error) {
 	var raw [8]byte
 	if _, err := rand.Read(raw[:]); err != nil {
 		return "", err
@@ -56,32 +72,40 @@ func (s *Sessions) EncodeScene(ctx context.Context, tenantID, deviceSN string) (
 		return "", err
 	}
 	item := Scene{PK: "scene#" + id, SK: "scene", TenantID: tenantID, DeviceSN: deviceSN}
-	if err := s.d.DB.Service.Put(item).If("attribute_not_exists('pk')").Run(ctx); err != nil {
+	if err := s.table.Put(item).If("attribute_not_exists('pk')").Run(ctx); err != nil {
 		return "", fmt.Errorf("store scene: %w", err)
 	}
 	return id + "." + mac, nil
 }
 
-// DecodeScene verifies a scene from a QR code and returns what it opens.
-func (s *Sessions) DecodeScene(ctx context.Context, scene string) (Scene, error) {
+// Decode verifies a scene from a QR code and returns what it opens.
+func (s *Codec) Decode(ctx context.Context, scene string) (Scene, error) {
 	id, mac, ok := strings.Cut(scene, ".")
 	if !ok || len(id) != 10 || len(mac) != 11 {
-		return Scene{}, ErrBadScene
+		return Scene{}, ErrInvalid
 	}
 	want, err := s.sceneMAC(ctx, id)
 	if err != nil {
 		return Scene{}, err
 	}
 	if !hmac.Equal([]byte(mac), []byte(want)) {
-		return Scene{}, ErrBadScene
+		return Scene{}, ErrInvalid
 	}
 	var sc Scene
-	err = s.d.DB.Service.Get("pk", "scene#"+id).Range("sk", dynamo.Equal, "scene").One(ctx, &sc)
+	err = s.table.Get("pk", "scene#"+id).Range("sk", dynamo.Equal, "scene").One(ctx, &sc)
 	if err != nil {
 		if errors.Is(storage.TranslateErr(err), storage.ErrNotFound) {
-			return Scene{}, ErrBadScene
+			return Scene{}, ErrInvalid
 		}
 		return Scene{}, err
 	}
 	return sc, nil
+}
+
+// FromDeps builds a function's codec: scenes stored in the service table,
+// signed with the session signing key.
+func FromDeps(d *app.Deps) *Codec {
+	return NewCodec(d.DB.Service, func(ctx context.Context) ([]byte, error) {
+		return config.SigningKey(ctx, d.Secrets, config.SecretSessionSigningKey)
+	})
 }

@@ -1,7 +1,7 @@
-// Package portal authenticates terminal users of the mini programs: our own
-// short-lived session tokens (never WeChat's session_key) and the signed QR
-// scenes that open a tenant's portal.
-package portal
+// Package usersession issues and verifies terminal users' sessions: our own
+// short-lived session tokens for the mini programs (never WeChat's
+// session_key) and the refresh tokens that renew them.
+package usersession
 
 import (
 	"context"
@@ -12,9 +12,9 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"wxchannel/shared/app"
 	"wxchannel/shared/apperr"
 	"wxchannel/shared/config"
+	"wxchannel/shared/httpapi"
 )
 
 // Lifetimes of terminal-user tokens.
@@ -48,14 +48,18 @@ type tokenClaims struct {
 // Sessions issues and verifies terminal-user tokens with the session
 // signing key (read from the secrets on first use).
 type Sessions struct {
-	d *app.Deps
+	secrets config.Secrets
+	now     func() time.Time
 }
 
-// NewSessions returns the session issuer/verifier of d.
-func NewSessions(d *app.Deps) *Sessions { return &Sessions{d: d} }
+// New returns the session issuer/verifier signing with the session key
+// held in secrets.
+func New(secrets config.Secrets, now func() time.Time) *Sessions {
+	return &Sessions{secrets: secrets, now: now}
+}
 
 func (s *Sessions) signingKey(ctx context.Context) ([]byte, error) {
-	return config.SigningKey(ctx, s.d.Secrets, config.SecretSessionSigningKey)
+	return config.SigningKey(ctx, s.secrets, config.SecretSessionSigningKey)
 }
 
 // Tokens are what a login or refresh returns to the mini program.
@@ -71,7 +75,7 @@ func (s *Sessions) Issue(ctx context.Context, c Claims) (Tokens, error) {
 	if err != nil {
 		return Tokens{}, err
 	}
-	now := s.d.Now()
+	now := s.now()
 	sign := func(aud string, ttl time.Duration) (string, error) {
 		return jwt.NewWithClaims(jwt.SigningMethodHS256, tokenClaims{Tenant: c.TenantID, App: c.AppID,
 			RegisteredClaims: jwt.RegisteredClaims{Issuer: issuer, Subject: c.UserID, Audience: jwt.ClaimStrings{aud},
@@ -96,7 +100,7 @@ func (s *Sessions) verify(ctx context.Context, raw, aud string) (Claims, error) 
 	var c tokenClaims
 	_, err = jwt.ParseWithClaims(raw, &c, func(*jwt.Token) (any, error) { return key, nil },
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}), jwt.WithStrictDecoding(), jwt.WithIssuer(issuer), jwt.WithAudience(aud),
-		jwt.WithExpirationRequired(), jwt.WithTimeFunc(s.d.Now), jwt.WithLeeway(leewayClock))
+		jwt.WithExpirationRequired(), jwt.WithTimeFunc(s.now), jwt.WithLeeway(leewayClock))
 	if errors.Is(err, jwt.ErrTokenExpired) {
 		return Claims{}, apperr.E(apperr.Unauthenticated, "session_expired", "the session expired; refresh it or log in again")
 	}
@@ -123,4 +127,18 @@ func (s *Sessions) Refresh(ctx context.Context, refreshToken string) (Tokens, Cl
 	}
 	t, err := s.Issue(ctx, c)
 	return t, c, err
+}
+
+// Handler is an endpoint that runs for an authenticated terminal user.
+type Handler func(w http.ResponseWriter, r *http.Request, c Claims) error
+
+// Require wraps h so that it runs only with a valid session token.
+func (s *Sessions) Require(h Handler) httpapi.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		c, err := s.Authenticate(r)
+		if err != nil {
+			return err
+		}
+		return h(w, r, c)
+	}
 }

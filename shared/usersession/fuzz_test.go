@@ -1,4 +1,4 @@
-package portal_test
+package usersession_test
 
 import (
 	"context"
@@ -11,57 +11,18 @@ import (
 
 	"wxchannel/shared/apperr"
 	"wxchannel/shared/httpapi"
-	"wxchannel/shared/portal"
 	"wxchannel/shared/testenv"
+	"wxchannel/shared/usersession"
 )
-
-// FuzzSceneDecode: a QR scene opens a portal only if we issued exactly
-// that scene; anything else is ErrBadScene (a 400 to the caller), without
-// a storage read unless its MAC verifies.
-func FuzzSceneDecode(f *testing.F) {
-	env := testenv.New(f)
-	s := portal.NewSessions(env.Deps)
-	ctx := context.Background()
-	issued := map[string]string{}
-	for _, sn := range []string{"", "AC-2024-0001"} {
-		sc, err := s.EncodeScene(ctx, "acme", sn)
-		if err != nil {
-			f.Fatal(err)
-		}
-		if len(sc) > 32 {
-			f.Fatalf("scene %q longer than WeChat's 32 characters", sc)
-		}
-		issued[sc] = sn
-		f.Add(sc)
-		f.Add(sc[:len(sc)-1] + "A")
-		f.Add(sc + ".")
-	}
-	f.Add("")
-	f.Add("aaaaaaaaaa.bbbbbbbbbbb")
-	f.Add("../../etc/pa.sswd000000")
-	f.Fuzz(func(t *testing.T, scene string) {
-		sc, err := s.DecodeScene(ctx, scene)
-		if err != nil {
-			if !errors.Is(err, portal.ErrBadScene) {
-				t.Fatalf("DecodeScene(%q) = %v, want ErrBadScene", scene, err)
-			}
-			return
-		}
-		sn, ok := issued[scene]
-		if !ok || sc.TenantID != "acme" || sc.DeviceSN != sn {
-			t.Fatalf("DecodeScene(%q) accepted %+v", scene, sc)
-		}
-	})
-}
 
 // FuzzSessionToken: a terminal user's session is accepted only when we
 // signed it (same tenant, user and mini program); everything else — other
 // keys, alg none, expired, refresh tokens, mutations — is a 401.
 func FuzzSessionToken(f *testing.F) {
 	env := testenv.New(f)
-	s := portal.NewSessions(env.Deps)
+	s := usersession.New(env.Deps.Secrets, env.Deps.Now)
 	ctx := context.Background()
-	want := portal.Claims{TenantID: "acme", UserID: "user-1", AppID: testenv.PublicAppID}
+	want := usersession.Claims{TenantID: "acme", UserID: "user-1", AppID: testenv.PublicAppID}
 	tok, err := s.Issue(ctx, want)
 	if err != nil {
 		f.Fatal(err)

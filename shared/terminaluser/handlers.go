@@ -1,0 +1,226 @@
+// Package terminaluser signs terminal users in from the mini program and
+// registers them according to the tenant's access settings.
+package terminaluser
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"wxchannel/shared/app"
+	"wxchannel/shared/apperr"
+	"wxchannel/shared/authorization"
+	"wxchannel/shared/config"
+	"wxchannel/shared/httpapi"
+	"wxchannel/shared/qrscene"
+	"wxchannel/shared/staffauth"
+	"wxchannel/shared/tenant"
+	"wxchannel/shared/tokens"
+	"wxchannel/shared/usersession"
+)
+
+// loginHandler is the userlogin function: sign-in and session refresh.
+type loginHandler struct {
+	login *Login
+}
+
+// NewLoginHandler builds the userlogin function's handler.
+func NewLoginHandler(ctx context.Context, d *app.Deps) (*httpapi.Router, error) {
+	login := &Login{
+		Users: NewStore(d.DB), Bindings: authorization.NewStore(d.DB), Settings: tenant.NewStore(d.DB),
+		Sessions: usersession.New(d.Secrets, d.Now), Scenes: qrscene.FromDeps(d), WeChat: d.WeChat,
+		ComponentToken: tokens.FromDeps(d).ComponentTokenSource(),
+		Public: PublicApp{AppID: d.Config.PublicAppID, Secret: func(ctx context.Context) (string, error) {
+			return d.Secrets.Get(ctx, config.SecretPublicAppSecret)
+		}},
+		Now: d.Now,
+	}
+	h := &loginHandler{login: login}
+	return h.routes(httpapi.NewRouter(d.Log)), nil
+}
+
+func (h *loginHandler) routes(rt *httpapi.Router) *httpapi.Router {
+	rt.Handle("POST /portal/login", h.handleLogin)
+	rt.Handle("POST /portal/session/refresh", h.handleRefresh)
+	return rt
+}
+
+func (h *loginHandler) handleLogin(w http.ResponseWriter, r *http.Request) error {
+	var req LoginRequest
+	if err := httpapi.DecodeJSON(r, &req, 4<<10); err != nil {
+		return err
+	}
+	reply, err := h.login.Login(r.Context(), req)
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, reply)
+	return nil
+}
+
+func (h *loginHandler) handleRefresh(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		RefreshToken string `json:"refresh_token"`
+	}
+	if err := httpapi.DecodeJSON(r, &req, 4<<10); err != nil {
+		return err
+	}
+	toks, err := h.login.Refresh(r.Context(), req.RefreshToken)
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, toks)
+	return nil
+}
+
+// registrationHandler is the portalregister function: the user's own view
+// and registration by invitation code or serial number.
+type registrationHandler struct {
+	users    *Store
+	settings *tenant.Store
+	sessions *usersession.Sessions
+	now      func() time.Time
+}
+
+// NewRegistrationHandler builds the portalregister function's handler.
+func NewRegistrationHandler(ctx context.Context, d *app.Deps) (*httpapi.Router, error) {
+	h := &registrationHandler{users: NewStore(d.DB), settings: tenant.NewStore(d.DB), sessions: usersession.New(d.Secrets, d.Now), now: d.Now}
+	return h.routes(httpapi.NewRouter(d.Log)), nil
+}
+
+func (h *registrationHandler) routes(rt *httpapi.Router) *httpapi.Router {
+	rt.Handle("GET /portal/me", h.withUser(h.handleMe))
+	rt.Handle("POST /portal/registration/invitation", h.withUser(h.handleRedeem))
+	rt.Handle("POST /portal/registration/device", h.withUser(h.handleRegisterDevice))
+	return rt
+}
+
+// userHandler runs for a signed-in user with the tenant's settings.
+type userHandler func(w http.ResponseWriter, r *http.Request, u User, st tenant.Settings) error
+
+func (h *registrationHandler) withUser(next userHandler) httpapi.HandlerFunc {
+	return h.sessions.Require(func(w http.ResponseWriter, r *http.Request, c usersession.Claims) error {
+		u, err := h.users.Get(r.Context(), c.TenantID, c.UserID)
+		if err != nil {
+			return apperr.E(apperr.Unauthenticated, "invalid_session", "log in again")
+		}
+		st, err := h.settings.Settings(r.Context(), c.TenantID)
+		if err != nil {
+			return err
+		}
+		return next(w, r, u, st)
+	})
+}
+
+func (h *registrationHandler) handleMe(w http.ResponseWriter, _ *http.Request, u User, st tenant.Settings) error {
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"user": u, "access": publicSettings(st), "can_create_work_orders": CanCreate(st, u)})
+	return nil
+}
+
+func (h *registrationHandler) handleRedeem(w http.ResponseWriter, r *http.Request, u User, st tenant.Settings) error {
+	var req struct {
+		Code string `json:"code"`
+	}
+	if err := httpapi.DecodeJSON(r, &req, 1<<10); err != nil {
+		return err
+	}
+	out, err := h.users.Redeem(r.Context(), u, st, req.Code, h.now())
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"user": out})
+	return nil
+}
+
+func (h *registrationHandler) handleRegisterDevice(w http.ResponseWriter, r *http.Request, u User, st tenant.Settings) error {
+	var req DeviceRegistration
+	if err := httpapi.DecodeJSON(r, &req, 4<<10); err != nil {
+		return err
+	}
+	reg, err := h.users.RegisterDevice(r.Context(), u, st, req, h.now())
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusAccepted, reg)
+	return nil
+}
+
+// adminHandler is the adminportal function: invitations, registration
+// approvals and QR scenes.
+type adminHandler struct {
+	users  *Store
+	scenes *qrscene.Codec
+	staff  *staffauth.Verifier
+	now    func() time.Time
+}
+
+// NewAdminHandler builds the adminportal function's handler.
+func NewAdminHandler(ctx context.Context, d *app.Deps) (*httpapi.Router, error) {
+	h := &adminHandler{users: NewStore(d.DB), scenes: qrscene.FromDeps(d), staff: staffauth.NewVerifier(d.Secrets, d.Now), now: d.Now}
+	return h.routes(httpapi.NewRouter(d.Log)), nil
+}
+
+func (h *adminHandler) routes(rt *httpapi.Router) *httpapi.Router {
+	rt.Handle("POST /admin/invitations", h.staff.Admin(h.handleCreateInvitation))
+	rt.Handle("DELETE /admin/invitations/{code}", h.staff.Admin(h.handleRevokeInvitation))
+	rt.Handle("GET /admin/registrations", h.staff.Admin(h.handlePendingRegistrations))
+	rt.Handle("POST /admin/registrations/{id}/approve", h.staff.Admin(h.handleApprove))
+	rt.Handle("POST /admin/qr-scenes", h.staff.Admin(h.handleCreateScene))
+	return rt
+}
+
+func (h *adminHandler) handleCreateInvitation(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {
+	var req NewInvitation
+	if err := httpapi.DecodeJSON(r, &req, 1<<10); err != nil {
+		return err
+	}
+	inv, err := h.users.CreateInvitation(r.Context(), c.TenantID, req, h.now())
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusCreated, inv)
+	return nil
+}
+
+func (h *adminHandler) handleRevokeInvitation(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {
+	if err := h.users.RevokeInvitation(r.Context(), c.TenantID, r.PathValue("code")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (h *adminHandler) handlePendingRegistrations(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {
+	pending, err := h.users.PendingRegistrations(r.Context(), c.TenantID)
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"pending": pending})
+	return nil
+}
+
+func (h *adminHandler) handleApprove(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {
+	if err := h.users.Approve(r.Context(), c.TenantID, r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (h *adminHandler) handleCreateScene(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {
+	var req struct {
+		DeviceSN string `json:"device_sn"`
+	}
+	if err := httpapi.DecodeJSON(r, &req, 1<<10); err != nil {
+		return err
+	}
+	if req.DeviceSN != "" && !ValidSerial(req.DeviceSN) {
+		return apperr.InvalidField("device_sn", "4–40 letters, digits or dashes")
+	}
+	scene, err := h.scenes.Encode(r.Context(), c.TenantID, req.DeviceSN)
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusCreated, map[string]string{"scene": scene, "page": "pages/portal/index"})
+	return nil
+}

@@ -1,0 +1,195 @@
+package terminaluser
+
+import (
+	"context"
+	"errors"
+	"regexp"
+	"time"
+
+	"wxchannel/shared/apperr"
+	"wxchannel/shared/authorization"
+	"wxchannel/shared/config"
+	"wxchannel/shared/qrscene"
+	"wxchannel/shared/storage"
+	"wxchannel/shared/tenant"
+	"wxchannel/shared/usersession"
+	"wxchannel/shared/wechat"
+)
+
+var (
+	jsCodePattern = regexp.MustCompile(`^[A-Za-z0-9_-]{8,128}$`)
+	appIDPattern  = regexp.MustCompile(`^wx[0-9a-zA-Z]{14,30}$`)
+)
+
+// LoginRequest is what the mini program sends after wx.login: the code
+// and either its own appid (an enterprise mini program) or the scene of
+// the QR code it was opened with (the public mini program).
+type LoginRequest struct {
+	Code  string `json:"code"`
+	AppID string `json:"appid,omitempty"`
+	Scene string `json:"scene,omitempty"`
+}
+
+// LoginReply is what the mini program gets: our session (never WeChat's
+// session_key), the user and what the tenant's settings require.
+type LoginReply struct {
+	usersession.Tokens
+	User     User            `json:"user"`
+	DeviceSN string          `json:"device_sn,omitempty"`
+	Access   tenant.Settings `json:"access"`
+	// CanCreateWorkOrders is false when the tenant requires registration
+	// and the user has not completed it.
+	CanCreateWorkOrders bool `json:"can_create_work_orders"`
+}
+
+// PublicApp is the platform's own public mini program.
+type PublicApp struct {
+	AppID  string
+	Secret wechat.SecretFunc
+}
+
+// Login signs terminal users in: it finds the tenant from the mini program
+// (its binding) or from the QR scene, exchanges the wx.login code with
+// WeChat, records the user and issues our session. Every field is needed.
+type Login struct {
+	Users    *Store
+	Bindings *authorization.Store
+	Settings *tenant.Store
+	Sessions *usersession.Sessions
+	Scenes   *qrscene.Codec
+	WeChat   *wechat.Client
+	// ComponentToken authenticates code exchanges for enterprise mini
+	// programs, which our platform makes on their behalf.
+	ComponentToken wechat.TokenSource
+	Public         PublicApp
+	Now            func() time.Time
+}
+
+// signIn is who a code exchange says the user is, in which tenant and app.
+type signIn struct {
+	tenantID, appid, deviceSN string
+	session                   wechat.Session
+}
+
+// Login runs the whole sign-in.
+func (l *Login) Login(ctx context.Context, req LoginRequest) (LoginReply, error) {
+	if !jsCodePattern.MatchString(req.Code) {
+		return LoginReply{}, apperr.InvalidField("code", "the wx.login code is missing or malformed")
+	}
+	if (req.AppID == "") == (req.Scene == "") {
+		return LoginReply{}, apperr.BadRequest("invalid_request", "give either appid (enterprise mini program) or scene (public mini program QR code)")
+	}
+	var in signIn
+	var err error
+	if req.AppID != "" {
+		in, err = l.enterprise(ctx, req)
+	} else {
+		in, err = l.publicApp(ctx, req)
+	}
+	if err != nil {
+		return LoginReply{}, err
+	}
+	// in.session.SessionKey is dropped here: nothing we offer needs it.
+	user, err := l.Users.Upsert(ctx, in.tenantID, in.appid, in.session.OpenID, in.session.UnionID, l.Now())
+	if err != nil {
+		return LoginReply{}, err
+	}
+	st, err := l.Settings.Settings(ctx, in.tenantID)
+	if err != nil {
+		return LoginReply{}, err
+	}
+	toks, err := l.Sessions.Issue(ctx, usersession.Claims{TenantID: in.tenantID, UserID: user.UserID, AppID: in.appid})
+	if err != nil {
+		return LoginReply{}, err
+	}
+	return LoginReply{Tokens: toks, User: user, DeviceSN: in.deviceSN, Access: publicSettings(st), CanCreateWorkOrders: CanCreate(st, user)}, nil
+}
+
+// enterprise signs in through a tenant's own mini program: the tenant is
+// the one it is bound to, and our platform exchanges the code for it.
+func (l *Login) enterprise(ctx context.Context, req LoginRequest) (signIn, error) {
+	if !appIDPattern.MatchString(req.AppID) {
+		return signIn{}, apperr.InvalidField("appid", "not a mini program appid")
+	}
+	b, err := l.Bindings.BindingByAppID(ctx, req.AppID)
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && b.Status != authorization.StatusBound) {
+		return signIn{}, apperr.E(apperr.Forbidden, "mini_program_not_connected", "this mini program is not connected to any enterprise")
+	}
+	if err != nil {
+		return signIn{}, err
+	}
+	sess, err := l.WeChat.ComponentCode2Session(ctx, l.ComponentToken, req.AppID, req.Code)
+	if err != nil {
+		return signIn{}, loginError(err)
+	}
+	return signIn{tenantID: b.TenantID, appid: req.AppID, session: sess}, nil
+}
+
+// publicApp signs in through the public mini program: the tenant (and the
+// device) come from the scanned QR code.
+func (l *Login) publicApp(ctx context.Context, req LoginRequest) (signIn, error) {
+	if l.Public.AppID == "" {
+		return signIn{}, &config.MissingError{Names: []string{config.EnvPublicAppID}}
+	}
+	sc, err := l.Scenes.Decode(ctx, req.Scene)
+	if errors.Is(err, qrscene.ErrInvalid) {
+		return signIn{}, apperr.InvalidField("scene", "the QR code is not valid; scan the enterprise's QR code again")
+	}
+	if err != nil {
+		return signIn{}, err
+	}
+	secret, err := l.Public.Secret(ctx)
+	if err != nil {
+		return signIn{}, err
+	}
+	sess, err := l.WeChat.Code2Session(ctx, l.Public.AppID, secret, req.Code)
+	if err != nil {
+		return signIn{}, loginError(err)
+	}
+	return signIn{tenantID: sc.TenantID, appid: l.Public.AppID, deviceSN: sc.DeviceSN, session: sess}, nil
+}
+
+// Refresh exchanges a refresh token for new tokens. A user whose profile is
+// gone cannot keep a session.
+func (l *Login) Refresh(ctx context.Context, refreshToken string) (usersession.Tokens, error) {
+	if refreshToken == "" || len(refreshToken) > 2048 {
+		return usersession.Tokens{}, apperr.InvalidField("refresh_token", "required")
+	}
+	toks, c, err := l.Sessions.Refresh(ctx, refreshToken)
+	if err != nil {
+		return usersession.Tokens{}, err
+	}
+	if _, err := l.Users.Get(ctx, c.TenantID, c.UserID); err != nil {
+		return usersession.Tokens{}, apperr.E(apperr.Unauthenticated, "invalid_session", "the session is not valid; log in again")
+	}
+	return toks, nil
+}
+
+// CanCreate tells whether the user may create work orders under st.
+func CanCreate(st tenant.Settings, u User) bool {
+	return st.GuestAccess || u.Status == StatusRegistered
+}
+
+// publicSettings keeps what the portal needs to show.
+func publicSettings(st tenant.Settings) tenant.Settings {
+	return tenant.Settings{DisplayName: st.DisplayName, GuestAccess: st.GuestAccess,
+		InvitationCodes: st.InvitationCodes, SerialRegistration: st.SerialRegistration}
+}
+
+// loginError maps WeChat's code2session errors to what the mini program can
+// act on. The code is never retried: it is single use.
+func loginError(err error) error {
+	switch {
+	case wechat.IsCode(err, wechat.CodeInvalidCode):
+		return apperr.E(apperr.Unauthenticated, "invalid_code", "the login code is invalid or expired; call wx.login again").Wrap(err)
+	case wechat.IsCode(err, wechat.CodeCodeUsed):
+		return apperr.E(apperr.Conflict, "code_used", "the login code was already used; call wx.login again").Wrap(err)
+	case wechat.IsCode(err, wechat.CodeQuotaMinute, wechat.CodeQuotaDaily):
+		return apperr.E(apperr.RateLimited, "login_rate_limited", "too many logins; wait a minute and try again").Wrap(err)
+	case wechat.IsCode(err, wechat.CodeNotAuthorized):
+		return apperr.E(apperr.Forbidden, "mini_program_not_authorized", "this mini program no longer authorizes the service; contact the enterprise").Wrap(err)
+	case wechat.IsCode(err, wechat.CodeHighRiskUser):
+		return apperr.E(apperr.Forbidden, "user_blocked", "WeChat blocked this login as high risk").Wrap(err)
+	}
+	return apperr.E(apperr.Upstream, "wechat_unavailable", "WeChat login is unavailable; try again shortly").Wrap(err)
+}

@@ -1,0 +1,229 @@
+// Package workorder holds work orders: creation from the portal, follow-up,
+// and the engineers' side (nearby orders, status, on-site visits, mileage).
+package workorder
+
+import (
+	"context"
+	"net/http"
+	"regexp"
+	"strconv"
+
+	"wxchannel/shared/app"
+	"wxchannel/shared/apperr"
+	"wxchannel/shared/httpapi"
+	"wxchannel/shared/qrscene"
+	"wxchannel/shared/staffauth"
+	"wxchannel/shared/tenant"
+	"wxchannel/shared/uploads"
+	"wxchannel/shared/usersession"
+)
+
+var idempotencyPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{8,64}$`)
+
+// serviceFrom builds a function's one work-order service.
+func serviceFrom(d *app.Deps) *Service {
+	return NewService(NewStore(d.DB), qrscene.FromDeps(d), tenant.NewStore(d.DB), d.Now)
+}
+
+// createHandler is the workordercreate function: new orders and photo
+// uploads from the portal.
+type createHandler struct {
+	orders   *Service
+	sessions *usersession.Sessions
+	uploads  *uploads.Presigner
+}
+
+// NewCreateHandler builds the workordercreate function's handler.
+func NewCreateHandler(ctx context.Context, d *app.Deps) (*httpapi.Router, error) {
+	presigner, err := uploads.NewPresigner(d.Config, d.Now)
+	if err != nil {
+		return nil, err
+	}
+	h := &createHandler{orders: serviceFrom(d), sessions: usersession.New(d.Secrets, d.Now), uploads: presigner}
+	return h.routes(httpapi.NewRouter(d.Log)), nil
+}
+
+func (h *createHandler) routes(rt *httpapi.Router) *httpapi.Router {
+	rt.Handle("POST /portal/work-orders", h.sessions.Require(h.handleCreate))
+	rt.Handle("POST /portal/uploads", h.sessions.Require(h.handleUploads))
+	return rt
+}
+
+func (h *createHandler) handleCreate(w http.ResponseWriter, r *http.Request, c usersession.Claims) error {
+	key := r.Header.Get("Idempotency-Key")
+	if key != "" && !idempotencyPattern.MatchString(key) {
+		return apperr.BadRequest("invalid_idempotency_key", "Idempotency-Key: 8–64 letters, digits, _ or -")
+	}
+	var req CreateRequest
+	if err := httpapi.DecodeJSON(r, &req, 16<<10); err != nil {
+		return err
+	}
+	res, err := h.orders.Submit(r.Context(), c, key, req)
+	if err != nil {
+		return err
+	}
+	status := http.StatusCreated
+	if res.Replayed || res.Duplicate {
+		status = http.StatusOK
+	}
+	httpapi.WriteJSON(w, status, map[string]any{"work_order": res.Order, "duplicate": res.Duplicate, "replayed": res.Replayed})
+	return nil
+}
+
+func (h *createHandler) handleUploads(w http.ResponseWriter, r *http.Request, c usersession.Claims) error {
+	var req uploads.Request
+	if err := httpapi.DecodeJSON(r, &req, 1<<10); err != nil {
+		return err
+	}
+	ups, err := h.uploads.Sign(r.Context(), c.TenantID, c.UserID, req)
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusCreated, map[string]any{"uploads": ups, "max_bytes": uploads.MaxBytes})
+	return nil
+}
+
+// followUpHandler is the workorders function: a terminal user's own
+// orders, detail with timeline, cancel and rating.
+type followUpHandler struct {
+	orders   *Service
+	sessions *usersession.Sessions
+}
+
+// NewFollowUpHandler builds the workorders function's handler.
+func NewFollowUpHandler(ctx context.Context, d *app.Deps) (*httpapi.Router, error) {
+	h := &followUpHandler{orders: serviceFrom(d), sessions: usersession.New(d.Secrets, d.Now)}
+	return h.routes(httpapi.NewRouter(d.Log)), nil
+}
+
+func (h *followUpHandler) routes(rt *httpapi.Router) *httpapi.Router {
+	rt.Handle("GET /portal/work-orders", h.sessions.Require(h.handleList))
+	rt.Handle("GET /portal/work-orders/{id}", h.sessions.Require(h.handleDetail))
+	rt.Handle("POST /portal/work-orders/{id}/cancel", h.sessions.Require(h.handleCancel))
+	rt.Handle("POST /portal/work-orders/{id}/rating", h.sessions.Require(h.handleRate))
+	return rt
+}
+
+func (h *followUpHandler) handleList(w http.ResponseWriter, r *http.Request, c usersession.Claims) error {
+	limit := 20
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return apperr.InvalidField("limit", "between 1 and 50")
+		}
+		limit = n
+	}
+	page, err := h.orders.Mine(r.Context(), c, limit, r.URL.Query().Get("cursor"))
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, page)
+	return nil
+}
+
+func (h *followUpHandler) handleDetail(w http.ResponseWriter, r *http.Request, c usersession.Claims) error {
+	o, err := h.orders.Own(r.Context(), c, r.PathValue("id"))
+	return writeOrReturn(w, http.StatusOK, o, err)
+}
+
+func (h *followUpHandler) handleCancel(w http.ResponseWriter, r *http.Request, c usersession.Claims) error {
+	o, err := h.orders.Cancel(r.Context(), c, r.PathValue("id"))
+	return writeOrReturn(w, http.StatusOK, o, err)
+}
+
+func (h *followUpHandler) handleRate(w http.ResponseWriter, r *http.Request, c usersession.Claims) error {
+	var req RatingRequest
+	if err := httpapi.DecodeJSON(r, &req, 4<<10); err != nil {
+		return err
+	}
+	o, err := h.orders.Rate(r.Context(), c, r.PathValue("id"), req)
+	return writeOrReturn(w, http.StatusOK, o, err)
+}
+
+// engineerHandler is the engineerapi function: nearby orders, acceptance,
+// status, visits and mileage.
+type engineerHandler struct {
+	orders *Service
+	staff  *staffauth.Verifier
+}
+
+// NewEngineerHandler builds the engineerapi function's handler.
+func NewEngineerHandler(ctx context.Context, d *app.Deps) (*httpapi.Router, error) {
+	h := &engineerHandler{orders: serviceFrom(d), staff: staffauth.NewVerifier(d.Secrets, d.Now)}
+	return h.routes(httpapi.NewRouter(d.Log)), nil
+}
+
+func (h *engineerHandler) routes(rt *httpapi.Router) *httpapi.Router {
+	rt.Handle("GET /engineer/work-orders/nearby", h.staff.Engineer(h.handleNearby))
+	rt.Handle("POST /engineer/work-orders/{id}/accept", h.staff.Engineer(h.handleAccept))
+	rt.Handle("POST /engineer/work-orders/{id}/status", h.staff.Engineer(h.handleMove))
+	rt.Handle("POST /engineer/work-orders/{id}/check-in", h.staff.Engineer(h.handleCheckIn))
+	rt.Handle("POST /engineer/work-orders/{id}/check-out", h.staff.Engineer(h.handleCheckOut))
+	rt.Handle("GET /engineer/mileage", h.staff.Engineer(h.handleMileage))
+	return rt
+}
+
+func (h *engineerHandler) handleNearby(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {
+	q := r.URL.Query()
+	lat, err1 := strconv.ParseFloat(q.Get("lat"), 64)
+	lng, err2 := strconv.ParseFloat(q.Get("lng"), 64)
+	if err1 != nil || err2 != nil {
+		return apperr.BadRequest("invalid_location", "lat and lng are required numbers")
+	}
+	query := NearbyQuery{Latitude: lat, Longitude: lng, RadiusKm: 10}
+	if v := q.Get("radius_km"); v != "" {
+		radius, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			radius = -1 // refused with the range message
+		}
+		query.RadiusKm = radius
+	}
+	orders, err := h.orders.Nearby(r.Context(), c, query)
+	return writeOrReturn(w, http.StatusOK, map[string]any{"work_orders": orders}, err)
+}
+
+func (h *engineerHandler) handleAccept(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {
+	o, err := h.orders.Accept(r.Context(), c, r.PathValue("id"))
+	return writeOrReturn(w, http.StatusOK, o, err)
+}
+
+func (h *engineerHandler) handleMove(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {
+	var req MoveRequest
+	if err := httpapi.DecodeJSON(r, &req, 4<<10); err != nil {
+		return err
+	}
+	o, err := h.orders.Move(r.Context(), c, r.PathValue("id"), req)
+	return writeOrReturn(w, http.StatusOK, o, err)
+}
+
+func (h *engineerHandler) handleCheckIn(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {
+	var at Location
+	if err := httpapi.DecodeJSON(r, &at, 1<<10); err != nil {
+		return err
+	}
+	v, err := h.orders.CheckIn(r.Context(), c, r.PathValue("id"), at)
+	return writeOrReturn(w, http.StatusCreated, v, err)
+}
+
+func (h *engineerHandler) handleCheckOut(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {
+	var at Location
+	if err := httpapi.DecodeJSON(r, &at, 1<<10); err != nil {
+		return err
+	}
+	v, err := h.orders.CheckOut(r.Context(), c, r.PathValue("id"), at)
+	return writeOrReturn(w, http.StatusOK, v, err)
+}
+
+func (h *engineerHandler) handleMileage(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {
+	rep, err := h.orders.Mileage(r.Context(), c, r.URL.Query().Get("from"), r.URL.Query().Get("to"))
+	return writeOrReturn(w, http.StatusOK, rep, err)
+}
+
+// writeOrReturn writes v with status, or returns err for the envelope.
+func writeOrReturn(w http.ResponseWriter, status int, v any, err error) error {
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, status, v)
+	return nil
+}
