@@ -14,7 +14,7 @@ import (
 
 	"wxchannel/functions"
 	"wxchannel/shared/lambdarun"
-	"wxchannel/shared/testenv"
+	"wxchannel/shared/local/testenv"
 )
 
 // event loads the API Gateway v2 fixture and points it at method and path.

@@ -17,8 +17,10 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/guregu/dynamo/v2"
 
+	"wxchannel/shared/config"
+	"wxchannel/shared/local/apiclient"
+	"wxchannel/shared/local/testenv"
 	"wxchannel/shared/staffauth"
-	"wxchannel/shared/testenv"
 	"wxchannel/shared/wxcrypt"
 )
 
@@ -44,7 +46,7 @@ type attackReq struct {
 // error code, and must not write anything.
 func TestAttacks(t *testing.T) {
 	w := newFaultWorld(t, nil)
-	env := w.env
+	env := w.Env
 	now := env.Clock.Now()
 	globexAdmin, globexEngineer := w.staffToken("globex", staffauth.RoleAdmin), w.staffToken("globex", staffauth.RoleEngineer)
 
@@ -83,7 +85,7 @@ func TestAttacks(t *testing.T) {
 	fixed := func(r attackReq) func() attackReq { return func() attackReq { return r } }
 
 	// Staff tokens.
-	adminKey := []byte(testenv.SigningKey + "-admin")
+	adminKey := []byte(w.Vars[config.SecretAdminSigningKey])
 	expiredAdmin, _ := staffauth.Issue(adminKey, staffauth.Claims{TenantID: "acme", Subject: "a", Role: staffauth.RoleAdmin}, time.Minute, now.Add(-time.Hour))
 	otherKeyAdmin, _ := staffauth.Issue([]byte(strings.Repeat("k", 40)), staffauth.Claims{TenantID: "acme", Subject: "a", Role: staffauth.RoleAdmin}, time.Hour, now)
 	noneAdmin, _ := jwt.NewWithClaims(jwt.SigningMethodNone, jwt.MapClaims{"tenant": "acme", "sub": "a", "role": "admin", "iss": staffauth.Issuer,
@@ -91,7 +93,7 @@ func TestAttacks(t *testing.T) {
 	tampered := swapClaim(t, w.admin, `"tenant":"acme"`, `"tenant":"globex"`)
 
 	// Terminal-user tokens.
-	sessionKey := []byte(testenv.SigningKey + "-session")
+	sessionKey := []byte(w.Vars[config.SecretSessionSigningKey])
 	userToken := func(key []byte, aud string, iat time.Time, ttl time.Duration) string {
 		s, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"tenant": "acme", "app": testenv.PublicAppID, "iss": "wxchannel",
 			"sub": "x", "aud": aud, "iat": iat.Unix(), "exp": iat.Add(ttl).Unix()}).SignedString(key)
@@ -224,7 +226,7 @@ func TestAttacks(t *testing.T) {
 	body["description"] = `<img src=x onerror=alert(1)> "quoted" ' OR 1=1 --`
 	created := w.must("POST", "/portal/work-orders", userA, body, nil, 201)
 	id := created["work_order"].(map[string]any)["id"].(string)
-	req, _ := http.NewRequest("GET", w.base+"/portal/work-orders/"+id, nil)
+	req, _ := http.NewRequest("GET", w.Base+"/portal/work-orders/"+id, nil)
 	req.Header.Set("Authorization", "Bearer "+userA)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -272,17 +274,17 @@ func tamperState(state string) string {
 // snapshot is every stored item of both tables, canonically encoded (a
 // test-only scan): equal snapshots mean nothing was written.
 func (w *faultWorld) snapshot() string {
-	w.t.Helper()
+	w.T.Helper()
 	var lines []string
-	for _, table := range []dynamo.Table{w.env.DB.Platform, w.env.DB.Service} {
+	for _, table := range []dynamo.Table{w.Env.DB.Platform, w.Env.DB.Service} {
 		var items []dynamo.Item
 		if err := table.Scan().Consistent(true).All(context.Background(), &items); err != nil {
-			w.t.Fatal(err)
+			w.T.Fatal(err)
 		}
 		for _, it := range items {
 			var m map[string]any
 			if err := attributevalue.UnmarshalMap(it, &m); err != nil {
-				w.t.Fatal(err)
+				w.T.Fatal(err)
 			}
 			b, _ := json.Marshal(m) // map keys are sorted
 			lines = append(lines, string(b))
@@ -294,13 +296,7 @@ func (w *faultWorld) snapshot() string {
 
 // doRaw sends a raw body.
 func (w *faultWorld) doRaw(method, path, token string, body []byte, headers map[string]string) (int, map[string]any, string) {
-	w.t.Helper()
-	req, _ := http.NewRequest(method, w.base+path, strings.NewReader(string(body)))
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	for k, v := range headers {
-		req.Header.Set(k, v)
-	}
-	return w.send(req)
+	w.T.Helper()
+	r := w.Send(apiclient.Request{Method: method, Path: path, Token: token, Raw: body, Headers: headers})
+	return r.Status, r.Body, r.Raw
 }

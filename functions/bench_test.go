@@ -18,10 +18,10 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"wxchannel/functions"
-	"wxchannel/shared/cputime"
-	"wxchannel/shared/httpapi"
+	"wxchannel/shared/lambdarun"
+	"wxchannel/shared/local/cputime"
+	"wxchannel/shared/local/testenv"
 	"wxchannel/shared/staffauth"
-	"wxchannel/shared/testenv"
 	"wxchannel/shared/tokens"
 	"wxchannel/shared/wechat/wechatsim"
 )
@@ -60,7 +60,7 @@ type benchWorld struct {
 	env      *testenv.Env
 	router   http.Handler
 	adapters map[string]*httpadapter.HandlerAdapterV2
-	jobs     map[string]functions.Scheduled
+	jobs     map[string]lambdarun.Scheduled
 	cases    map[string]benchCase
 	capture  *pushCapture
 
@@ -79,7 +79,7 @@ func newBenchWorld(b *testing.B) *benchWorld {
 	if err != nil {
 		b.Fatal(err)
 	}
-	w := &benchWorld{env: env, router: router, adapters: map[string]*httpadapter.HandlerAdapterV2{}, jobs: map[string]functions.Scheduled{}}
+	w := &benchWorld{env: env, router: router, adapters: map[string]*httpadapter.HandlerAdapterV2{}, jobs: map[string]lambdarun.Scheduled{}}
 	for _, j := range jobs {
 		w.jobs[j.Name] = j
 	}
@@ -87,11 +87,11 @@ func newBenchWorld(b *testing.B) *benchWorld {
 		if f.HTTP == nil {
 			continue
 		}
-		h, err := f.HTTP(ctx, env.Deps)
+		h, _, err := lambdarun.Handler(ctx, f.Name, f.HTTP, env.Deps)
 		if err != nil {
 			b.Fatal(err)
 		}
-		w.adapters[f.Name] = httpadapter.NewV2(httpapi.Middleware(f.Name, env.Deps.Log, env.Deps.Config.RequestTimeout, h))
+		w.adapters[f.Name] = httpadapter.NewV2(h)
 	}
 	w.capture = startCapture(b)
 	env.Sim.SetMessageURL(w.capture.url + "/wechat/events/$APPID$")
@@ -359,11 +359,7 @@ func jsonRequest(method, path, token string, body any, headers ...string) *http.
 }
 
 func (w *benchWorld) staff(b *testing.B, tenantID, role string) string {
-	tok, err := staffauth.Issue([]byte(testenv.SigningKey+"-admin"), staffauth.Claims{TenantID: tenantID, Subject: role + "-1", Role: role}, 12*time.Hour, w.env.Clock.Now())
-	if err != nil {
-		b.Fatal(err)
-	}
-	return tok
+	return w.env.StaffToken(b, tenantID, role+"-1", role)
 }
 
 func (w *benchWorld) login(b *testing.B, openid string) string {

@@ -3,7 +3,6 @@ package functions_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -17,9 +16,10 @@ import (
 
 	"wxchannel/functions"
 	"wxchannel/shared/app"
+	"wxchannel/shared/local/apiclient"
+	"wxchannel/shared/local/testenv"
 	"wxchannel/shared/staffauth"
 	"wxchannel/shared/storage"
-	"wxchannel/shared/testenv"
 	"wxchannel/shared/tokens"
 	"wxchannel/shared/wechat/wechatsim"
 )
@@ -31,36 +31,15 @@ import (
 // make ourselves.
 
 type faultWorld struct {
-	t        *testing.T
-	env      *testenv.Env
-	base     string
+	*testenv.API
 	admin    string
 	engineer string
 	scene    string
-	jobs     map[string]functions.Scheduled
 }
 
 func newFaultWorld(t *testing.T, tune func(env *testenv.Env)) *faultWorld {
 	t.Helper()
-	env := testenv.New(t)
-	if tune != nil {
-		tune(env)
-	}
-	ctx := context.Background()
-	mux, jobs, err := functions.Mount(ctx, env.Deps)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := &faultWorld{t: t, env: env, base: testenv.ServeThroughLambda(t, mux), jobs: map[string]functions.Scheduled{}}
-	for _, j := range jobs {
-		w.jobs[j.Name] = j
-	}
-	if _, err := env.Sim.PushTicket(ctx, w.base+"/wechat/component/events"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tokens.FromDeps(env.Deps).RefreshDue(ctx); err != nil {
-		t.Fatal(err)
-	}
+	w := &faultWorld{API: testenv.SetupWith(t, functions.Mount, tune)}
 	w.admin = w.staffToken("acme", staffauth.RoleAdmin)
 	w.engineer = w.staffToken("acme", staffauth.RoleEngineer)
 	w.scene = w.must("POST", "/admin/qr-scenes", w.admin, map[string]any{}, nil, 201)["scene"].(string)
@@ -68,69 +47,33 @@ func newFaultWorld(t *testing.T, tune func(env *testenv.Env)) *faultWorld {
 }
 
 func (w *faultWorld) staffToken(tenantID, role string) string {
-	tok, err := staffauth.Issue([]byte(testenv.SigningKey+"-admin"), staffauth.Claims{TenantID: tenantID, Subject: role + "-1", Role: role}, 12*time.Hour, w.env.Clock.Now())
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	return tok
+	return w.Staff(tenantID, role+"-1", role)
 }
 
 func (w *faultWorld) do(method, path, token string, body any, headers map[string]string) (int, map[string]any, string) {
-	w.t.Helper()
-	var rd io.Reader
-	if body != nil {
-		raw, _ := json.Marshal(body)
-		rd = bytes.NewReader(raw)
-	}
-	req, _ := http.NewRequest(method, w.base+path, rd)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	for k, v := range headers {
-		req.Header.Set(k, v)
-	}
-	return w.send(req)
-}
-
-func (w *faultWorld) send(req *http.Request) (int, map[string]any, string) {
-	w.t.Helper()
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	var out map[string]any
-	_ = json.Unmarshal(raw, &out)
-	return resp.StatusCode, out, string(raw)
+	w.T.Helper()
+	r := w.Send(apiclient.Request{Method: method, Path: path, Token: token, Body: body, Headers: headers})
+	return r.Status, r.Body, r.Raw
 }
 
 func (w *faultWorld) must(method, path, token string, body any, headers map[string]string, want int) map[string]any {
-	w.t.Helper()
-	status, out, raw := w.do(method, path, token, body, headers)
-	if status != want {
-		w.t.Fatalf("%s %s: %d, want %d: %s", method, path, status, want, raw)
+	w.T.Helper()
+	r := w.Send(apiclient.Request{Method: method, Path: path, Token: token, Body: body, Headers: headers})
+	if r.Status != want {
+		w.T.Fatalf("%s %s: %d, want %d: %s", method, path, r.Status, want, r.Raw)
 	}
-	return out
+	return r.Body
 }
 
 // expectError checks a failure's status and envelope code.
 func (w *faultWorld) expectError(method, path, token string, body any, headers map[string]string, status int, code string) {
-	w.t.Helper()
-	got, out, raw := w.do(method, path, token, body, headers)
-	e, _ := out["error"].(map[string]any)
-	if got != status || e == nil || e["code"] != code || e["message"] == "" {
-		w.t.Fatalf("%s %s: %d %s, want %d with code %s", method, path, got, raw, status, code)
-	}
+	w.T.Helper()
+	w.MustError(w.Send(apiclient.Request{Method: method, Path: path, Token: token, Body: body, Headers: headers}), status, code)
 }
 
 func (w *faultWorld) login(openid string) string {
-	w.t.Helper()
-	code := w.env.Sim.IssueJSCode(testenv.PublicAppID, openid, "")
-	return w.must("POST", "/portal/login", "", map[string]any{"code": code, "scene": w.scene}, nil, 200)["session_token"].(string)
+	w.T.Helper()
+	return w.Must(w.Login(w.scene, openid), 200).Str("session_token")
 }
 
 func faultOrder(device string) map[string]any {
@@ -146,7 +89,7 @@ func (w *faultWorld) myOrders(session string) []any {
 }
 
 func (w *faultWorld) writes() int {
-	c := w.env.Dynamo.Calls()
+	c := w.Env.Dynamo.Calls()
 	return c["PutItem"] + c["UpdateItem"] + c["DeleteItem"] + c["TransactWriteItems"] + c["BatchWriteItem"]
 }
 
@@ -157,26 +100,26 @@ func TestFaultStorageDownThenBack(t *testing.T) {
 	w := newFaultWorld(t, nil)
 	ctx := context.Background()
 	session := w.login("openid-down")
-	service, platform := w.env.Deps.Config.ServiceTable, w.env.Deps.Config.PlatformTable
+	service, platform := w.Env.Deps.Config.ServiceTable, w.Env.Deps.Config.PlatformTable
 	key := map[string]string{"Idempotency-Key": "down-0000001"}
 
-	w.env.Dynamo.FailTable(service, true)
+	w.Env.Dynamo.FailTable(service, true)
 	w.expectError("POST", "/portal/work-orders", session, faultOrder("AC-DOWN-1"), key, 503, "storage_unavailable")
 	w.expectError("GET", "/engineer/work-orders/nearby?lat=31.23&lng=121.47&radius_km=5", w.engineer, nil, nil, 503, "storage_unavailable")
 	w.expectError("GET", "/portal/work-orders", session, nil, nil, 503, "storage_unavailable")
 	w.expectError("POST", "/admin/qr-scenes", w.admin, map[string]any{}, nil, 503, "storage_unavailable")
 	// Login: WeChat accepted the code, but the user could not be saved;
 	// the mini program calls wx.login again.
-	code := w.env.Sim.IssueJSCode(testenv.PublicAppID, "openid-down-2", "")
+	code := w.Env.Sim.IssueJSCode(testenv.PublicAppID, "openid-down-2", "")
 	w.expectError("POST", "/portal/login", "", map[string]any{"code": code, "scene": w.scene}, nil, 503, "storage_unavailable")
-	w.env.Dynamo.FailTable(service, false)
+	w.Env.Dynamo.FailTable(service, false)
 
-	w.env.Dynamo.FailTable(platform, true)
-	sealed := w.capturePush(func(u string) error { _, err := w.env.Sim.PushTicket(ctx, u); return err })
+	w.Env.Dynamo.FailTable(platform, true)
+	sealed := w.capturePush(func(u string) error { _, err := w.Env.Sim.PushTicket(ctx, u); return err })
 	if status := w.deliver(sealed); status != 503 {
 		t.Fatalf("ticket push with the platform table down: %d, want 503 so WeChat pushes again", status)
 	}
-	w.env.Dynamo.FailTable(platform, false)
+	w.Env.Dynamo.FailTable(platform, false)
 
 	// Back: the same push and the same order go through, once.
 	if status := w.deliver(sealed); status != 200 {
@@ -202,10 +145,10 @@ func TestFaultStorageDownThenBack(t *testing.T) {
 func TestFaultNearbyIndexDown(t *testing.T) {
 	w := newFaultWorld(t, nil)
 	session := w.login("openid-index")
-	w.env.Dynamo.FailIndex(w.env.Deps.Config.ServiceTable, storage.IndexGSI2, true)
+	w.Env.Dynamo.FailIndex(w.Env.Deps.Config.ServiceTable, storage.IndexGSI2, true)
 	w.expectError("GET", "/engineer/work-orders/nearby?lat=31.2404&lng=121.49&radius_km=5", w.engineer, nil, nil, 503, "storage_unavailable")
 	id := w.must("POST", "/portal/work-orders", session, faultOrder("AC-IDX-1"), nil, 201)["work_order"].(map[string]any)["id"]
-	w.env.Dynamo.FailIndex(w.env.Deps.Config.ServiceTable, storage.IndexGSI2, false)
+	w.Env.Dynamo.FailIndex(w.Env.Deps.Config.ServiceTable, storage.IndexGSI2, false)
 	list := w.must("GET", "/engineer/work-orders/nearby?lat=31.2404&lng=121.49&radius_km=5", w.engineer, nil, nil, 200)["work_orders"].([]any)
 	if len(list) != 1 || list[0].(map[string]any)["id"] != id {
 		t.Fatalf("nearby after the index came back: %v", list)
@@ -218,28 +161,28 @@ func TestFaultNearbyIndexDown(t *testing.T) {
 // a clear timeout and nothing is written.
 func TestFaultUnprocessedBatchKeys(t *testing.T) {
 	w := newFaultWorld(t, func(env *testenv.Env) { env.Deps.Config.RequestTimeout = 2500 * time.Millisecond })
-	service := w.env.Deps.Config.ServiceTable
+	service := w.Env.Deps.Config.ServiceTable
 	session := w.login("openid-batch")
 
 	// The first answer leaves every key unprocessed, the second one key.
 	var left atomic.Int64
-	w.env.Dynamo.LeaveUnprocessed(service, func(n int, _ map[string]*miniserver.AttributeValue) bool {
+	w.Env.Dynamo.LeaveUnprocessed(service, func(n int, _ map[string]*miniserver.AttributeValue) bool {
 		return left.Add(1) <= 5 // 4 keys in the first batch, 1 in the second
 	})
-	w.env.Dynamo.ResetCalls()
+	w.Env.Dynamo.ResetCalls()
 	w.must("POST", "/portal/work-orders", session, faultOrder("AC-BATCH-1"), map[string]string{"Idempotency-Key": "batch-000001"}, 201)
-	if n := w.env.Dynamo.Calls()["BatchGetItem"]; n != 3 {
+	if n := w.Env.Dynamo.Calls()["BatchGetItem"]; n != 3 {
 		t.Fatalf("%d BatchGetItem calls, want 3 (two answers left keys unprocessed)", n)
 	}
 
 	// Never processed: a timeout, and no write at all.
-	w.env.Dynamo.LeaveUnprocessed(service, func(int, map[string]*miniserver.AttributeValue) bool { return true })
-	w.env.Dynamo.ResetCalls()
+	w.Env.Dynamo.LeaveUnprocessed(service, func(int, map[string]*miniserver.AttributeValue) bool { return true })
+	w.Env.Dynamo.ResetCalls()
 	w.expectError("POST", "/portal/work-orders", session, faultOrder("AC-BATCH-2"), map[string]string{"Idempotency-Key": "batch-000002"}, 504, "timeout")
 	if n := w.writes(); n != 0 {
 		t.Fatalf("%d writes during a request whose reads never completed", n)
 	}
-	w.env.Dynamo.LeaveUnprocessed(service, nil)
+	w.Env.Dynamo.LeaveUnprocessed(service, nil)
 	w.must("POST", "/portal/work-orders", session, faultOrder("AC-BATCH-2"), map[string]string{"Idempotency-Key": "batch-000002"}, 201)
 	if n := len(w.myOrders(session)); n != 2 {
 		t.Fatalf("%d orders, want 2", n)
@@ -256,14 +199,14 @@ func TestFaultWeChatTimeoutAndBusy(t *testing.T) {
 	})
 	ctx := context.Background()
 
-	w.env.Sim.InjectDelay("jscode2session", time.Second, 1)
-	code := w.env.Sim.IssueJSCode(testenv.PublicAppID, "openid-slow", "")
-	w.env.Dynamo.ResetCalls()
+	w.Env.Sim.InjectDelay("jscode2session", time.Second, 1)
+	code := w.Env.Sim.IssueJSCode(testenv.PublicAppID, "openid-slow", "")
+	w.Env.Dynamo.ResetCalls()
 	w.expectError("POST", "/portal/login", "", map[string]any{"code": code, "scene": w.scene}, nil, 502, "wechat_unavailable")
 	if n := w.writes(); n != 0 {
 		t.Fatalf("%d writes for a failed login", n)
 	}
-	if n := w.env.Sim.Calls("jscode2session"); n != 1 {
+	if n := w.Env.Sim.Calls("jscode2session"); n != 1 {
 		t.Fatalf("code2session called %d times; a code must be sent once", n)
 	}
 	w.login("openid-slow")
@@ -275,22 +218,22 @@ func TestFaultWeChatTimeoutAndBusy(t *testing.T) {
 	status := func() map[string]any { return w.must("GET", "/admin/miniprogram/binding", w.admin, nil, nil, 200) }
 	before := status()["tokens"].(map[string]any)
 
-	w.env.Clock.Advance(110 * time.Minute) // inside the refresh window, still valid
-	m := tokens.FromDeps(w.env.Deps)
-	w.env.Sim.InjectDelay("api_authorizer_token", time.Second, 3)
+	w.Env.Clock.Advance(110 * time.Minute) // inside the refresh window, still valid
+	m := tokens.FromDeps(w.Env.Deps)
+	w.Env.Sim.InjectDelay("api_authorizer_token", time.Second, 3)
 	if sum, _ := m.RefreshDue(ctx); sum.Refreshed != 0 || sum.Failed != 1 {
 		t.Fatalf("refresh during a WeChat timeout: %+v", sum)
 	}
 	// Busy (-1) for the whole run: we retry, then report the failure.
-	w.env.Sim.InjectError("api_authorizer_token", -1, 100)
-	w.env.Sim.ResetCalls()
+	w.Env.Sim.InjectError("api_authorizer_token", -1, 100)
+	w.Env.Sim.ResetCalls()
 	if sum, _ := m.RefreshDue(ctx); sum.Refreshed != 0 || sum.Failed != 1 {
 		t.Fatalf("refresh while WeChat is busy: %+v", sum)
 	}
-	if n := w.env.Sim.Calls("api_authorizer_token"); n < 3 {
+	if n := w.Env.Sim.Calls("api_authorizer_token"); n < 3 {
 		t.Fatalf("busy answered %d times without our retrying", n)
 	}
-	w.env.Sim.ClearFaults()
+	w.Env.Sim.ClearFaults()
 	mid := status()["tokens"].(map[string]any)
 	if mid["status"] != "active" || mid["expires_at"] != before["expires_at"] {
 		t.Fatalf("the stored token changed while WeChat failed: %v → %v", before, mid)
@@ -312,14 +255,14 @@ func TestFaultAuthorizationPushesOutOfOrder(t *testing.T) {
 	const appid = "wxfa0170000000b002"
 	authCode := w.authorize(appid, "gh_fa018")
 	code := authCode.Query().Get("auth_code")
-	pushURL := w.base + "/wechat/component/events"
+	pushURL := w.Base + "/wechat/component/events"
 
 	// The authorized push is sealed now but delayed in WeChat's queue.
-	late := w.capturePush(func(u string) error { return w.env.Sim.PushAuthEvent(ctx, u, "authorized", appid, code) })
+	late := w.capturePush(func(u string) error { return w.Env.Sim.PushAuthEvent(ctx, u, "authorized", appid, code) })
 	// The admin changes their mind before either reached us.
-	w.env.Clock.Advance(time.Minute)
-	w.env.Sim.Unauthorize(appid)
-	if err := w.env.Sim.PushAuthEvent(ctx, pushURL, "unauthorized", appid, ""); err != nil {
+	w.Env.Clock.Advance(time.Minute)
+	w.Env.Sim.Unauthorize(appid)
+	if err := w.Env.Sim.PushAuthEvent(ctx, pushURL, "unauthorized", appid, ""); err != nil {
 		t.Fatal(err)
 	}
 	if status := w.deliver(late); status != 200 {
@@ -350,28 +293,28 @@ func TestFaultAuditPushesRepeatedAndLate(t *testing.T) {
 	const appid, userName = "wxfa0170000000c003", "gh_fa019"
 	u := w.authorize(appid, userName)
 	w.must("GET", u.Path+"?"+u.RawQuery, "", nil, nil, 200)
-	w.env.Sim.AddTemplate(wechatsim.Template{ID: 1, Version: "1.0.0", Desc: "portal"})
-	w.env.Sim.SetPrivacyScanDelay(0)
+	w.Env.Sim.AddTemplate(wechatsim.Template{ID: 1, Version: "1.0.0", Desc: "portal"})
+	w.Env.Sim.SetPrivacyScanDelay(0)
 	queue := startCapture(t) // WeChat's push queue: we deliver when we choose
-	w.env.Sim.SetMessageURL(queue.url + "/wechat/events/$APPID$")
+	w.Env.Sim.SetMessageURL(queue.url + "/wechat/events/$APPID$")
 	state := func() map[string]any {
 		return w.must("GET", "/admin/miniprogram/release-status", w.admin, nil, nil, 200)
 	}
 
 	first := w.must("POST", "/admin/miniprogram/review", w.admin, map[string]any{}, nil, 202)
-	w.env.Sim.ScriptAudit(appid, wechatsim.AuditOutcome{Status: 1, Reason: "The service category does not match"})
-	if err := w.env.Sim.FinishAudit(ctx, appid, true); err != nil {
+	w.Env.Sim.ScriptAudit(appid, wechatsim.AuditOutcome{Status: 1, Reason: "The service category does not match"})
+	if err := w.Env.Sim.FinishAudit(ctx, appid, true); err != nil {
 		t.Fatal(err)
 	}
 	lateRejection := queue.take(t)
-	if _, err := w.jobs["auditreconcile"].Run(ctx); err != nil {
+	if _, err := w.Jobs["auditreconcile"].Run(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if st := state(); st["state"] != "rejected" {
 		t.Fatalf("after the reconcile schedule: %v", st)
 	}
 
-	w.env.Clock.Advance(2 * time.Minute)
+	w.Env.Clock.Advance(2 * time.Minute)
 	second := w.must("POST", "/admin/miniprogram/review", w.admin, map[string]any{}, nil, 202)
 	if second["audit_id"] == first["audit_id"] {
 		t.Fatalf("the resubmission kept audit id %v", first["audit_id"])
@@ -383,8 +326,8 @@ func TestFaultAuditPushesRepeatedAndLate(t *testing.T) {
 		t.Fatalf("the first review's late rejection moved the second review: %v", st)
 	}
 
-	w.env.Clock.Advance(time.Minute)
-	if err := w.env.Sim.FinishAudit(ctx, appid, true); err != nil {
+	w.Env.Clock.Advance(time.Minute)
+	if err := w.Env.Sim.FinishAudit(ctx, appid, true); err != nil {
 		t.Fatal(err)
 	}
 	approval := queue.take(t)
@@ -400,15 +343,15 @@ func TestFaultAuditPushesRepeatedAndLate(t *testing.T) {
 
 	// WeChat sends the approval again (a new delivery, so a new nonce).
 	again := fmt.Sprintf("<xml><ToUserName><![CDATA[%s]]></ToUserName><FromUserName><![CDATA[o_system]]></FromUserName><CreateTime>%d</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[weapp_audit_success]]></Event></xml>",
-		userName, w.env.Clock.Now().Unix())
-	w.env.Clock.Advance(time.Second)
-	if err := w.env.Sim.Push(ctx, w.base+"/wechat/events/"+appid, "ToUserName", userName, []byte(again)); err != nil {
+		userName, w.Env.Clock.Now().Unix())
+	w.Env.Clock.Advance(time.Second)
+	if err := w.Env.Sim.Push(ctx, w.Base+"/wechat/events/"+appid, "ToUserName", userName, []byte(again)); err != nil {
 		t.Fatal(err)
 	}
 	if st := state(); st["state"] != "released" || st["released_version"] != "1.0.0" {
 		t.Fatalf("a repeated approval after the release: %v", st)
 	}
-	if n := w.env.Sim.Calls("release"); n != 1 {
+	if n := w.Env.Sim.Calls("release"); n != 1 {
 		t.Fatalf("WeChat saw %d releases, want 1", n)
 	}
 }
@@ -416,18 +359,18 @@ func TestFaultAuditPushesRepeatedAndLate(t *testing.T) {
 // authorize plays an admin authorizing a certified mini program in
 // WeChat and returns WeChat's redirect to our callback, not yet followed.
 func (w *faultWorld) authorize(appid, userName string) *url.URL {
-	w.t.Helper()
-	w.env.Sim.AddAuthorizer(wechatsim.Authorizer{AppID: appid, Name: "Acme", UserName: userName, PrincipalName: "Acme Ltd",
+	w.T.Helper()
+	w.Env.Sim.AddAuthorizer(wechatsim.Authorizer{AppID: appid, Name: "Acme", UserName: userName, PrincipalName: "Acme Ltd",
 		HeadImg: "https://img.example/a.png", Signature: "after-sales", MiniProgram: true, Permissions: []int{17, 18, 30},
 		Categories: []wechatsim.Category{{First: "Tools", Second: "Equipment management"}}})
 	links := w.must("POST", "/admin/miniprogram/authorization", w.admin, nil, nil, 201)
-	redirect, err := w.env.Sim.ScanAuthorization(links["pc_url"].(string), appid)
+	redirect, err := w.Env.Sim.ScanAuthorization(links["pc_url"].(string), appid)
 	if err != nil {
-		w.t.Fatal(err)
+		w.T.Fatal(err)
 	}
 	u, err := url.Parse(redirect)
 	if err != nil {
-		w.t.Fatal(err)
+		w.T.Fatal(err)
 	}
 	return u
 }
@@ -435,29 +378,29 @@ func (w *faultWorld) authorize(appid, userName string) *url.URL {
 // capturePush runs send against a stand-in URL and returns the sealed
 // request WeChat made, to be delivered later (or again).
 func (w *faultWorld) capturePush(send func(url string) error) *http.Request {
-	w.t.Helper()
-	c := startCapture(w.t)
+	w.T.Helper()
+	c := startCapture(w.T)
 	if err := send(c.url + "/wechat/component/events"); err != nil {
-		w.t.Fatal(err)
+		w.T.Fatal(err)
 	}
-	return c.take(w.t)
+	return c.take(w.T)
 }
 
 // deliver sends a captured push to our ticket push URL.
 func (w *faultWorld) deliver(p *http.Request) int {
-	w.t.Helper()
+	w.T.Helper()
 	body, _ := io.ReadAll(p.Body)
 	p.Body = io.NopCloser(bytes.NewReader(body)) // deliverable again
-	req, _ := http.NewRequest(p.Method, w.base+p.URL.RequestURI(), bytes.NewReader(body))
+	req, _ := http.NewRequest(p.Method, w.Base+p.URL.RequestURI(), bytes.NewReader(body))
 	req.Header = p.Header.Clone()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		w.t.Fatal(err)
+		w.T.Fatal(err)
 	}
 	defer resp.Body.Close()
 	reply, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode == 200 && string(reply) != "success" {
-		w.t.Fatalf("push answered %q", reply)
+		w.T.Fatalf("push answered %q", reply)
 	}
 	return resp.StatusCode
 }

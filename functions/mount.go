@@ -3,7 +3,7 @@ package functions
 import (
 	"context"
 	"fmt"
-	"time"
+	"net/http"
 
 	"wxchannel/shared/app"
 	"wxchannel/shared/httpapi"
@@ -11,20 +11,14 @@ import (
 	"wxchannel/shared/logging"
 )
 
-// Scheduled is a job with its interval, run as EventBridge would.
-type Scheduled struct {
-	Name  string
-	Every time.Duration
-	Run   func(ctx context.Context) (any, error)
-}
-
-// Mount builds every HTTP function exactly as its Lambda does (wrapped in
-// the shared middleware) and routes each function's patterns to it on one
-// router, the way API Gateway routes them; it also returns the jobs. The dev
-// server and the end-to-end tests serve this.
-func Mount(ctx context.Context, d *app.Deps) (*httpapi.Router, []Scheduled, error) {
+// Mount builds every HTTP function exactly as its Lambda does (its route
+// table, the health route and the shared middleware) and routes each
+// function's patterns to it on one router, the way API Gateway routes
+// them; it also returns the jobs. The dev server and the end-to-end tests
+// serve this.
+func Mount(ctx context.Context, d *app.Deps) (http.Handler, []lambdarun.Scheduled, error) {
 	mux := httpapi.NewRouter(d.Log)
-	var jobs []Scheduled
+	var jobs []lambdarun.Scheduled
 	for _, f := range All {
 		switch {
 		case f.HTTP != nil:
@@ -42,7 +36,7 @@ func Mount(ctx context.Context, d *app.Deps) (*httpapi.Router, []Scheduled, erro
 			}
 			handler := lambdarun.ScheduledHandler(f.Name, d, job)
 			name := f.Name
-			jobs = append(jobs, Scheduled{Name: name, Every: f.Every, Run: func(ctx context.Context) (any, error) {
+			jobs = append(jobs, lambdarun.Scheduled{Name: name, Every: f.Every, Run: func(ctx context.Context) (any, error) {
 				return handler(logging.WithRequestID(ctx, "schedule-"+name), scheduledEvent(name))
 			}})
 		}

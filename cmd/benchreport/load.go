@@ -12,8 +12,10 @@ import (
 	"sync"
 	"time"
 
+	"wxchannel/functions"
 	"wxchannel/shared/config"
-	"wxchannel/shared/devstack"
+	"wxchannel/shared/local/apiclient"
+	"wxchannel/shared/local/stack"
 	"wxchannel/shared/wxcrypt"
 )
 
@@ -77,7 +79,7 @@ func loadTest(ctx context.Context, levels []int, d time.Duration, max int) ([]lo
 
 // loadLevel runs one level on a stack of its own.
 func loadLevel(ctx context.Context, conc int, d time.Duration, max int, prepare func(l *loader, n int) ([]prepared, error)) (loadResult, error) {
-	st, err := devstack.Start(ctx, devstack.Options{Addr: "127.0.0.1:0", LogLevel: "info", Log: io.Discard, NoSchedules: true})
+	st, err := stack.Start(ctx, stack.Options{Addr: "127.0.0.1:0", LogLevel: "info", Log: io.Discard, NoSchedules: true}, functions.Mount)
 	if err != nil {
 		return loadResult{}, err
 	}
@@ -99,7 +101,7 @@ func loadLevel(ctx context.Context, conc int, d time.Duration, max int, prepare 
 }
 
 type loader struct {
-	st     *devstack.Stack
+	st     *stack.Stack
 	client *http.Client
 	crypt  *wxcrypt.Crypter
 	scene  string
@@ -261,10 +263,10 @@ func (l *loader) send(ctx context.Context, p prepared) (int, string) {
 }
 
 func (l *loader) json(ctx context.Context, method, path, token string, in any, want int, out any) error {
-	body, _ := json.Marshal(in)
-	status, msg := l.send(ctx, prepared{method: method, path: path, token: token, body: body, contentType: "application/json"})
-	if status != want {
-		return fmt.Errorf("%s %s: HTTP %d: %s", method, path, status, msg)
+	c := apiclient.Client{Base: l.st.URL, HTTP: l.client}
+	r, err := c.Expect(ctx, apiclient.Request{Method: method, Path: path, Token: token, Body: in}, want)
+	if err != nil {
+		return err
 	}
-	return json.Unmarshal([]byte(msg), out)
+	return json.Unmarshal([]byte(r.Raw), out)
 }

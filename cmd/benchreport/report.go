@@ -123,7 +123,7 @@ func (r *report) write(w io.Writer) {
 	}
 
 	p("\n## Load on loopback\n\n")
-	p("The dev stack (`shared/devstack`: every function mounted, embedded DynamoDB, simulator) on a loopback port, in one process with the load generator, which shares its two cores. Each level starts on a fresh stack and runs for %s or %d requests, whichever ends first; requests are prepared before the level starts (sealed pushes, wx.login codes, logged-in users, ten orders per user for the hourly limit). ", r.loadDur, r.loadMax)
+	p("The dev stack (`shared/local/stack`: every function mounted, embedded DynamoDB, simulator) on a loopback port, in one process with the load generator, which shares its two cores. Each level starts on a fresh stack and runs for %s or %d requests, whichever ends first; requests are prepared before the level starts (sealed pushes, wx.login codes, logged-in users, ten orders per user for the hourly limit). ", r.loadDur, r.loadMax)
 	p("*DynamoDB busy* is the share of the level's wall time during which the embedded server was serving at least one call.\n\n")
 	p("| endpoint | concurrency | requests | throughput | p50 | p99 | DynamoDB busy | errors |\n|---|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, l := range r.load {

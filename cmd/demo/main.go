@@ -11,7 +11,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -27,7 +26,8 @@ import (
 	"strings"
 	"time"
 
-	"wxchannel/shared/devstack"
+	"wxchannel/shared/local/apiclient"
+	"wxchannel/shared/local/stack"
 )
 
 func main() {
@@ -44,7 +44,8 @@ func main() {
 // Run drives the story against the dev server at api and prints each step.
 func Run(ctx context.Context, api string, out io.Writer) error {
 	d := &demo{ctx: ctx, api: strings.TrimRight(api, "/"), out: out, http: &http.Client{Timeout: 30 * time.Second}}
-	if err := d.getJSON(d.api+"/dev/info", &d.info); err != nil {
+	d.client = apiclient.Client{Base: d.api, HTTP: d.http}
+	if err := d.devInfo(); err != nil {
 		return fmt.Errorf("no dev server at %s (start it with `make run`): %w", d.api, err)
 	}
 	if d.info.WeChatSimulator == "" {
@@ -61,13 +62,14 @@ func Run(ctx context.Context, api string, out io.Writer) error {
 }
 
 type demo struct {
-	ctx  context.Context
-	api  string
-	out  io.Writer
-	http *http.Client
-	info devstack.Info
-	run  string
-	n    int
+	ctx    context.Context
+	api    string
+	out    io.Writer
+	http   *http.Client
+	client apiclient.Client
+	info   stack.Info
+	run    string
+	n      int
 
 	appid       string
 	session     string
@@ -353,76 +355,25 @@ func (d *demo) engineerCall(method, path string, body any, want int) (map[string
 }
 
 func (d *demo) sim(method, path string, body any) (map[string]any, error) {
-	return d.do(method, d.info.WeChatSimulator+path, "", body, nil, 200)
+	c := apiclient.Client{Base: d.info.WeChatSimulator, HTTP: d.http}
+	r, err := c.Expect(d.ctx, apiclient.Request{Method: method, Path: path, Body: body}, http.StatusOK)
+	return r.Body, err
 }
 
 func (d *demo) call(method, path, token string, body any, headers map[string]string, want int) (map[string]any, error) {
-	return d.do(method, d.api+path, token, body, headers, want)
+	r, err := d.client.Expect(d.ctx, apiclient.Request{Method: method, Path: path, Token: token, Body: body, Headers: headers}, want)
+	return r.Body, err
 }
 
-func (d *demo) do(method, u, token string, body any, headers map[string]string, want int) (map[string]any, error) {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return nil, err
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(d.ctx, method, u, rd)
-	if err != nil {
-		return nil, err
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	for k, v := range headers {
-		req.Header.Set(k, v)
-	}
-	resp, err := d.http.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w", method, u, err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return nil, err
-	}
-	var out map[string]any
-	_ = json.Unmarshal(raw, &out)
-	if resp.StatusCode != want {
-		return out, fmt.Errorf("%s %s: HTTP %d, expected %d: %s", method, u, resp.StatusCode, want, bytes.TrimSpace(raw))
-	}
-	return out, nil
-}
-
-func (d *demo) getJSON(u string, v any) error {
-	req, err := http.NewRequestWithContext(d.ctx, http.MethodGet, u, nil)
+func (d *demo) devInfo() error {
+	r, err := d.client.Expect(d.ctx, apiclient.Request{Method: http.MethodGet, Path: "/dev/info"}, http.StatusOK)
 	if err != nil {
 		return err
 	}
-	resp, err := d.http.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("HTTP %d", resp.StatusCode)
-	}
-	return json.NewDecoder(resp.Body).Decode(v)
+	return json.Unmarshal([]byte(r.Raw), &d.info)
 }
 
-func get(m map[string]any, path ...string) any {
-	var v any = m
-	for _, p := range path {
-		mm, _ := v.(map[string]any)
-		v = mm[p]
-	}
-	return v
-}
+func get(m map[string]any, path ...string) any { return apiclient.Get(m, path...) }
 
 func str(m map[string]any, path ...string) string {
 	s, _ := get(m, path...).(string)

@@ -6,7 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"wxchannel/shared/devstack"
+	"wxchannel/functions"
+	"wxchannel/shared/local/stack"
 )
 
 // TestWalkthrough runs the walkthrough twice against a dev stack, as
@@ -14,7 +15,7 @@ import (
 // second run must work on the state the first one left.
 func TestWalkthrough(t *testing.T) {
 	ctx := context.Background()
-	st, err := devstack.Start(ctx, devstack.Options{Addr: "127.0.0.1:0", LogLevel: "error"})
+	st, err := stack.Start(ctx, stack.Options{Addr: "127.0.0.1:0", LogLevel: "error"}, functions.Mount)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -25,7 +26,7 @@ func TestWalkthrough(t *testing.T) {
 			t.Fatalf("run %d: %v\n%s", run, err, out.String())
 		}
 		text := out.String()
-		for _, want := range []string{"bound=true", "release-status approved", "→ released " + devstack.TemplateVersion,
+		for _, want := range []string{"bound=true", "release-status approved", "→ released " + stack.TemplateVersion,
 			"release code", "replayed=true", "customer CUST-0042", "submitted → accepted → en_route → in_progress → completed", "km today"} {
 			if !strings.Contains(text, want) {
 				t.Errorf("run %d: output lacks %q:\n%s", run, want, text)

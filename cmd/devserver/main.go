@@ -1,5 +1,5 @@
 // Command devserver runs the whole product on one local HTTP server (see
-// shared/devstack): every function's handler on its route, the schedules on
+// shared/local/stack): every function's handler on its route, the schedules on
 // tickers, the embedded DynamoDB-protocol server and the WeChat simulator.
 // Nothing leaves the machine.
 package main
@@ -14,8 +14,9 @@ import (
 	"syscall"
 	"time"
 
+	"wxchannel/functions"
 	"wxchannel/shared/config"
-	"wxchannel/shared/devstack"
+	"wxchannel/shared/local/stack"
 )
 
 func main() {
@@ -38,8 +39,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	st, err := devstack.Start(ctx, devstack.Options{Addr: *addr, DynamoDBEndpoint: *dynamoEndpoint, WeChatBase: *wechatBase,
-		TicketEvery: *ticketEvery, ScheduleScale: *scheduleScale, LogLevel: *logLevel, Log: stdout, Getenv: getenv})
+	st, err := stack.Start(ctx, stack.Options{Addr: *addr, DynamoDBEndpoint: *dynamoEndpoint, WeChatBase: *wechatBase,
+		TicketEvery: *ticketEvery, ScheduleScale: *scheduleScale, LogLevel: *logLevel, Log: stdout, Getenv: getenv}, functions.Mount)
 	if err != nil {
 		return err
 	}
@@ -50,7 +51,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	return st.Wait(ctx)
 }
 
-func printBanner(w io.Writer, st *devstack.Stack) error {
+func printBanner(w io.Writer, st *stack.Stack) error {
 	in := st.Info()
 	sim := in.WeChatSimulator
 	if sim == "" {

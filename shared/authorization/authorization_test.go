@@ -12,84 +12,43 @@ import (
 	"testing"
 	"time"
 
+	"wxchannel/functions"
 	"wxchannel/shared/authorization"
-	"wxchannel/shared/componentpush"
-	"wxchannel/shared/httpapi"
+	"wxchannel/shared/local/testenv"
 	"wxchannel/shared/staffauth"
-	"wxchannel/shared/testenv"
 	"wxchannel/shared/tokens"
 	"wxchannel/shared/wechat/wechatsim"
 )
 
-// world serves the admin API, the callback (through the Lambda adapter,
-// as API Gateway invokes it) and the ticket push URL, with a ticket pushed
-// and the component token minted.
+// world is the product with a ticket pushed and the component token
+// minted; the admin API, the callback and the push URL are served through
+// the Lambda adapter, as API Gateway invokes them.
 type world struct {
-	env      *testenv.Env
-	admin    string // base URL of the admin API
-	callback string // base URL of the callback function
-	push     string // authorization event URL
+	*testenv.API
 }
 
-func newWorld(t *testing.T) *world {
-	t.Helper()
-	env := testenv.New(t)
-	ctx := context.Background()
-	mount := func(name string, f func(context.Context, *testenv.Env) http.Handler) string {
-		return testenv.ServeThroughLambda(t, httpapi.Middleware(name, env.Deps.Log, time.Minute, f(ctx, env)))
-	}
-	w := &world{env: env}
-	w.admin = mount("adminbinding", func(ctx context.Context, e *testenv.Env) http.Handler {
-		h, _ := authorization.NewAdminHandler(ctx, e.Deps)
-		return h
-	})
-	w.callback = mount("authcallback", func(ctx context.Context, e *testenv.Env) http.Handler {
-		h, _ := authorization.NewCallbackHandler(ctx, e.Deps)
-		return h
-	})
-	w.push = mount("ticketpush", func(ctx context.Context, e *testenv.Env) http.Handler {
-		h, _ := componentpush.NewTicketPushHandler(authorization.NewEventProcessor)(ctx, e.Deps)
-		return h
-	}) + "/wechat/component/events"
-	if _, err := env.Sim.PushTicket(ctx, w.push); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tokens.FromDeps(env.Deps).RefreshDue(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return w
-}
+func newWorld(t *testing.T) *world { return &world{API: testenv.Setup(t, functions.Mount)} }
 
 func (w *world) token(t *testing.T, tenant, role string) string {
 	t.Helper()
-	tok, err := staffauth.Issue([]byte(testenv.SigningKey+"-admin"), staffauth.Claims{TenantID: tenant, Subject: "u-" + tenant, Role: role}, time.Hour, w.env.Clock.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
+	return w.StaffToken(t, tenant, "u-"+tenant, role)
 }
 
+// call sends a raw JSON body ("" for none) as the tenant's admin ("" for
+// no token), decodes the reply into out and returns the status.
 func (w *world) call(t *testing.T, method, path, tenant, body string, out any) int {
 	t.Helper()
-	req, _ := http.NewRequest(method, w.admin+path, strings.NewReader(body))
+	token := ""
 	if tenant != "" {
-		req.Header.Set("Authorization", "Bearer "+w.token(t, tenant, staffauth.RoleAdmin))
+		token = w.token(t, tenant, staffauth.RoleAdmin)
 	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	if out != nil && len(raw) > 0 {
-		if err := json.Unmarshal(raw, out); err != nil {
-			t.Fatalf("%s %s: %s", method, path, raw)
+	r := w.DoRaw(method, path, token, body)
+	if out != nil && len(r.Raw) > 0 {
+		if err := json.Unmarshal([]byte(r.Raw), out); err != nil {
+			t.Fatalf("%s %s: %s", method, path, r.Raw)
 		}
 	}
-	return resp.StatusCode
+	return r.Status
 }
 
 // start asks for authorization links as the tenant's admin.
@@ -106,12 +65,12 @@ func (w *world) start(t *testing.T, tenant string) authorization.Links {
 // callback URL rewritten to our test server.
 func (w *world) scan(t *testing.T, links authorization.Links, appid string) string {
 	t.Helper()
-	redirect, err := w.env.Sim.ScanAuthorization(links.PCURL, appid)
+	redirect, err := w.Env.Sim.ScanAuthorization(links.PCURL, appid)
 	if err != nil {
 		t.Fatal(err)
 	}
 	u, _ := url.Parse(redirect)
-	return w.callback + u.Path + "?" + u.RawQuery
+	return w.Base + u.Path + "?" + u.RawQuery
 }
 
 type callbackReply struct {
@@ -142,7 +101,7 @@ func miniProgram(appid string) wechatsim.Authorizer {
 
 func TestHappyPathThroughAdminCallbackAndStatus(t *testing.T) {
 	w := newWorld(t)
-	w.env.Sim.AddAuthorizer(miniProgram("wxacme0000000001"))
+	w.Env.Sim.AddAuthorizer(miniProgram("wxacme0000000001"))
 	var before authorization.Status
 	w.call(t, "GET", "/admin/miniprogram/binding", "acme", "", &before)
 	if before.Mode != "public" || before.Binding != nil {
@@ -162,8 +121,8 @@ func TestHappyPathThroughAdminCallbackAndStatus(t *testing.T) {
 		t.Fatalf("status %+v", st)
 	}
 	// The refresh token was stored with the binding: the token source works.
-	tok, err := tokens.FromDeps(w.env.Deps).AuthorizerTokenSource("wxacme0000000001").Token(context.Background())
-	if err != nil || !w.env.Sim.ValidAuthorizerToken("wxacme0000000001", tok) {
+	tok, err := tokens.FromDeps(w.Env.Deps).AuthorizerTokenSource("wxacme0000000001").Token(context.Background())
+	if err != nil || !w.Env.Sim.ValidAuthorizerToken("wxacme0000000001", tok) {
 		t.Fatalf("authorizer token: %v", err)
 	}
 	// Another tenant's admin sees nothing of it.
@@ -199,7 +158,7 @@ func TestEveryFailureReasonHasItsCodeAndSolution(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newWorld(t)
 			appid := fmt.Sprintf("wxbad0000000000%d", i)
-			w.env.Sim.AddAuthorizer(tc.account(miniProgram(appid)))
+			w.Env.Sim.AddAuthorizer(tc.account(miniProgram(appid)))
 			status, res := get(t, w.scan(t, w.start(t, "acme"), appid))
 			if status != 422 || res.Bound || len(res.Problems) == 0 {
 				t.Fatalf("callback %d %+v", status, res)
@@ -213,7 +172,7 @@ func TestEveryFailureReasonHasItsCodeAndSolution(t *testing.T) {
 			if st.Mode != "public" || st.LastError == nil || st.LastError.Code != tc.code {
 				t.Fatalf("status %+v", st)
 			}
-			if _, err := tokens.FromDeps(w.env.Deps).AuthorizerStatus(context.Background(), appid); err == nil {
+			if _, err := tokens.FromDeps(w.Env.Deps).AuthorizerStatus(context.Background(), appid); err == nil {
 				t.Fatal("tokens of an unusable authorization were stored")
 			}
 		})
@@ -222,8 +181,8 @@ func TestEveryFailureReasonHasItsCodeAndSolution(t *testing.T) {
 
 func TestBindingRules(t *testing.T) {
 	w := newWorld(t)
-	w.env.Sim.AddAuthorizer(miniProgram("wxacme0000000001"))
-	w.env.Sim.AddAuthorizer(miniProgram("wxacme0000000002"))
+	w.Env.Sim.AddAuthorizer(miniProgram("wxacme0000000001"))
+	w.Env.Sim.AddAuthorizer(miniProgram("wxacme0000000002"))
 	if status, _ := get(t, w.scan(t, w.start(t, "acme"), "wxacme0000000001")); status != 200 {
 		t.Fatal("first binding failed")
 	}
@@ -239,7 +198,7 @@ func TestBindingRules(t *testing.T) {
 	}
 	// Re-authorizing the same one updates in place with the new refresh
 	// token (WeChat invalidated the old one).
-	w.env.Sim.AddAuthorizer(func() wechatsim.Authorizer {
+	w.Env.Sim.AddAuthorizer(func() wechatsim.Authorizer {
 		a := miniProgram("wxacme0000000001")
 		a.Permissions = []int{17, 18, 30, 19}
 		return a
@@ -248,8 +207,8 @@ func TestBindingRules(t *testing.T) {
 	if status != 200 || len(res.Binding.Permissions) != 4 {
 		t.Fatalf("re-authorization: %d %+v", status, res)
 	}
-	m := tokens.FromDeps(w.env.Deps)
-	w.env.Clock.Advance(2*time.Hour - 10*time.Minute)
+	m := tokens.FromDeps(w.Env.Deps)
+	w.Env.Clock.Advance(2*time.Hour - 10*time.Minute)
 	if _, err := m.RefreshDue(context.Background()); err != nil {
 		t.Fatalf("refresh with the new refresh token: %v", err)
 	}
@@ -269,7 +228,7 @@ func TestBindingRules(t *testing.T) {
 	if status != 200 {
 		t.Fatalf("globex binding the released mini program: %d", status)
 	}
-	history, err := authorization.NewStore(w.env.DB).History(context.Background(), "acme")
+	history, err := authorization.NewStore(w.Env.DB).History(context.Background(), "acme")
 	if err != nil || len(history) != 4 { // bound, bound (re-auth), unbound, bound
 		t.Fatalf("history %d %v", len(history), err)
 	}
@@ -277,7 +236,7 @@ func TestBindingRules(t *testing.T) {
 
 func TestTwoTenantsRaceForOneMiniProgram(t *testing.T) {
 	w := newWorld(t)
-	w.env.Sim.AddAuthorizer(miniProgram("wxrace0000000001"))
+	w.Env.Sim.AddAuthorizer(miniProgram("wxrace0000000001"))
 	tenants := []string{"acme", "globex", "initech", "umbrella"}
 	var urls []string
 	for _, tenant := range tenants {
@@ -311,7 +270,7 @@ func TestTwoTenantsRaceForOneMiniProgram(t *testing.T) {
 
 func TestStateAndCodeAttacks(t *testing.T) {
 	w := newWorld(t)
-	w.env.Sim.AddAuthorizer(miniProgram("wxacme0000000001"))
+	w.Env.Sim.AddAuthorizer(miniProgram("wxacme0000000001"))
 	u := w.scan(t, w.start(t, "acme"), "wxacme0000000001")
 	forge := func(f func(q url.Values)) string {
 		p, _ := url.Parse(u)
@@ -350,7 +309,7 @@ func TestStateAndCodeAttacks(t *testing.T) {
 	}
 	// An expired state.
 	late := w.scan(t, w.start(t, "acme"), "wxacme0000000001")
-	w.env.Clock.Advance(authorization.StateTTL + time.Minute)
+	w.Env.Clock.Advance(authorization.StateTTL + time.Minute)
 	if status, r := get(t, late); status != 400 || r.Error.Code != "state_expired" {
 		t.Fatalf("expired state: %d %+v", status, r.Error)
 	}
@@ -358,9 +317,9 @@ func TestStateAndCodeAttacks(t *testing.T) {
 
 func TestExpiredAuthCode(t *testing.T) {
 	w := newWorld(t)
-	w.env.Sim.AddAuthorizer(miniProgram("wxacme0000000001"))
+	w.Env.Sim.AddAuthorizer(miniProgram("wxacme0000000001"))
 	u := w.scan(t, w.start(t, "acme"), "wxacme0000000001")
-	w.env.Sim.ExpireAuthCode(mustQuery(u, "auth_code"))
+	w.Env.Sim.ExpireAuthCode(mustQuery(u, "auth_code"))
 	status, res := get(t, u)
 	if status != 422 || res.Problems[0].Code != authorization.ReasonAuthCodeExpired {
 		t.Fatalf("got %d %+v", status, res)
@@ -377,11 +336,11 @@ func TestPushAndCallbackInEitherOrder(t *testing.T) {
 	for _, order := range []string{"callback first", "push first"} {
 		t.Run(order, func(t *testing.T) {
 			w := newWorld(t)
-			w.env.Sim.AddAuthorizer(miniProgram("wxacme0000000001"))
+			w.Env.Sim.AddAuthorizer(miniProgram("wxacme0000000001"))
 			u := w.scan(t, w.start(t, "acme"), "wxacme0000000001")
 			code := mustQuery(u, "auth_code")
 			push := func() {
-				if err := w.env.Sim.PushAuthEvent(ctx, w.push, "authorized", "wxacme0000000001", code); err != nil {
+				if err := w.Sim.PushAuthEvent(ctx, w.PushURL(), "authorized", "wxacme0000000001", code); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -397,10 +356,10 @@ func TestPushAndCallbackInEitherOrder(t *testing.T) {
 			if status != 200 || !res.Bound {
 				t.Fatalf("callback %d %+v", status, res)
 			}
-			if w.env.Sim.Calls("api_query_auth") != 1 {
-				t.Fatalf("the code was exchanged %d times", w.env.Sim.Calls("api_query_auth"))
+			if w.Env.Sim.Calls("api_query_auth") != 1 {
+				t.Fatalf("the code was exchanged %d times", w.Env.Sim.Calls("api_query_auth"))
 			}
-			b, err := authorization.NewStore(w.env.DB).BindingByTenant(ctx, "acme")
+			b, err := authorization.NewStore(w.Env.DB).BindingByTenant(ctx, "acme")
 			if err != nil || b.AppID != "wxacme0000000001" || b.Status != authorization.StatusBound {
 				t.Fatalf("binding %+v %v", b, err)
 			}
@@ -411,12 +370,12 @@ func TestPushAndCallbackInEitherOrder(t *testing.T) {
 func TestUnauthorizedPushUnbinds(t *testing.T) {
 	ctx := context.Background()
 	w := newWorld(t)
-	w.env.Sim.AddAuthorizer(miniProgram("wxacme0000000001"))
+	w.Env.Sim.AddAuthorizer(miniProgram("wxacme0000000001"))
 	if status, _ := get(t, w.scan(t, w.start(t, "acme"), "wxacme0000000001")); status != 200 {
 		t.Fatal("bind failed")
 	}
-	w.env.Sim.Unauthorize("wxacme0000000001")
-	if err := w.env.Sim.PushAuthEvent(ctx, w.push, "unauthorized", "wxacme0000000001", ""); err != nil {
+	w.Env.Sim.Unauthorize("wxacme0000000001")
+	if err := w.Sim.PushAuthEvent(ctx, w.PushURL(), "unauthorized", "wxacme0000000001", ""); err != nil {
 		t.Fatal(err)
 	}
 	var st authorization.Status
@@ -424,7 +383,7 @@ func TestUnauthorizedPushUnbinds(t *testing.T) {
 	if st.Mode != "public" || st.Binding == nil || st.Binding.Status != authorization.StatusUnbound || st.Binding.UnboundReason != authorization.ReasonRevoked {
 		t.Fatalf("status %+v", st)
 	}
-	ts, _ := tokens.FromDeps(w.env.Deps).AuthorizerStatus(ctx, "wxacme0000000001")
+	ts, _ := tokens.FromDeps(w.Env.Deps).AuthorizerStatus(ctx, "wxacme0000000001")
 	if ts.Status != tokens.StatusUnauthorized {
 		t.Fatalf("tokens %+v", ts)
 	}
@@ -435,15 +394,8 @@ func TestAdminAPIRequiresAnAdminOfTheTenant(t *testing.T) {
 	if status := w.call(t, "GET", "/admin/miniprogram/binding", "", "", nil); status != 401 {
 		t.Fatalf("anonymous: %d", status)
 	}
-	req, _ := http.NewRequest("POST", w.admin+"/admin/miniprogram/authorization", nil)
-	req.Header.Set("Authorization", "Bearer "+w.token(t, "acme", staffauth.RoleEngineer))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 403 {
-		t.Fatalf("engineer: %d", resp.StatusCode)
+	if r := w.Do("POST", "/admin/miniprogram/authorization", w.token(t, "acme", staffauth.RoleEngineer), nil); r.Status != 403 {
+		t.Fatalf("engineer: %d", r.Status)
 	}
 }
 
@@ -483,24 +435,24 @@ func TestPortalSettings(t *testing.T) {
 func TestEventLeftUnprocessedIsRetried(t *testing.T) {
 	ctx := context.Background()
 	w := newWorld(t)
-	w.env.Sim.AddAuthorizer(miniProgram("wxacme0000000001"))
+	w.Env.Sim.AddAuthorizer(miniProgram("wxacme0000000001"))
 	u := w.scan(t, w.start(t, "acme"), "wxacme0000000001")
 	code := mustQuery(u, "auth_code")
 	// WeChat is down while the push arrives: the push is still stored and
 	// answered "success", the binding waits.
-	w.env.Sim.InjectError("api_query_auth", -1, 3)
-	if err := w.env.Sim.PushAuthEvent(ctx, w.push, "authorized", "wxacme0000000001", code); err != nil {
+	w.Env.Sim.InjectError("api_query_auth", -1, 3)
+	if err := w.Sim.PushAuthEvent(ctx, w.PushURL(), "authorized", "wxacme0000000001", code); err != nil {
 		t.Fatal(err)
 	}
-	svc := authorization.ServiceFromDeps(w.env.Deps, tokens.FromDeps(w.env.Deps))
-	if _, err := authorization.NewStore(w.env.DB).BindingByTenant(ctx, "acme"); err == nil {
+	svc := authorization.ServiceFromDeps(w.Env.Deps, tokens.FromDeps(w.Env.Deps))
+	if _, err := authorization.NewStore(w.Env.DB).BindingByTenant(ctx, "acme"); err == nil {
 		t.Fatal("bound although WeChat failed")
 	}
 	done, failed, err := svc.RetryPending(ctx)
 	if err != nil || done != 1 || failed != 0 {
 		t.Fatalf("retry: done %d failed %d err %v", done, failed, err)
 	}
-	b, err := authorization.NewStore(w.env.DB).BindingByTenant(ctx, "acme")
+	b, err := authorization.NewStore(w.Env.DB).BindingByTenant(ctx, "acme")
 	if err != nil || b.Status != authorization.StatusBound {
 		t.Fatalf("binding after retry %+v %v", b, err)
 	}

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"wxchannel/shared/testenv"
+	"wxchannel/shared/local/testenv"
 )
 
 // FuzzVerifyState: the state comes back to us through WeChat's redirect,

@@ -9,7 +9,7 @@ import (
 
 	"wxchannel/shared/componentpush"
 	"wxchannel/shared/httpapi"
-	"wxchannel/shared/testenv"
+	"wxchannel/shared/local/testenv"
 	"wxchannel/shared/wxcrypt"
 )
 

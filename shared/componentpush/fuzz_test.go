@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"wxchannel/shared/componentpush"
-	"wxchannel/shared/testenv"
+	"wxchannel/shared/local/testenv"
 	"wxchannel/shared/wxcrypt"
 )
 

@@ -14,7 +14,7 @@ import (
 
 	"wxchannel/shared/componentpush"
 	"wxchannel/shared/httpapi"
-	"wxchannel/shared/testenv"
+	"wxchannel/shared/local/testenv"
 	"wxchannel/shared/tokens"
 	"wxchannel/shared/wxcrypt"
 )

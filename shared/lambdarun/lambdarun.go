@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
@@ -76,4 +77,12 @@ func ScheduledHandler(name string, d *app.Deps, job app.Job) func(ctx context.Co
 		d.Log.InfoContext(ctx, "job done", "function", name, "event_id", ev.ID, "summary", summary)
 		return summary, nil
 	}
+}
+
+// Scheduled is a job with its interval, run as EventBridge would run it
+// (the dev server's tickers, the tests).
+type Scheduled struct {
+	Name  string
+	Every time.Duration
+	Run   func(ctx context.Context) (any, error)
 }

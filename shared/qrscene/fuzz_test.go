@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"wxchannel/shared/qrscene"
-	"wxchannel/shared/testenv"
+	"wxchannel/shared/local/testenv"
 )
 
 // FuzzSceneDecode: a QR scene opens a portal only if we issued exactly

@@ -6,7 +6,7 @@ import (
 
 	"github.com/guregu/dynamo/v2"
 
-	"wxchannel/shared/testenv"
+	"wxchannel/shared/local/testenv"
 )
 
 type counted struct {

@@ -7,7 +7,7 @@ import (
 
 	"wxchannel/shared/storage"
 	"wxchannel/shared/tenant"
-	"wxchannel/shared/testenv"
+	"wxchannel/shared/local/testenv"
 )
 
 func TestSettingsDefaultsAndOptimisticWrites(t *testing.T) {

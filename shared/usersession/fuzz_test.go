@@ -11,7 +11,7 @@ import (
 
 	"wxchannel/shared/apperr"
 	"wxchannel/shared/httpapi"
-	"wxchannel/shared/testenv"
+	"wxchannel/shared/local/testenv"
 	"wxchannel/shared/usersession"
 )
 

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"wxchannel/shared/cputime"
-	"wxchannel/shared/testenv"
+	"wxchannel/shared/local/cputime"
+	"wxchannel/shared/local/testenv"
 	"wxchannel/shared/workorder"
 )
 

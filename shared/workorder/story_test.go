@@ -1,114 +1,17 @@
 package workorder_test
 
 import (
-	"bytes"
-	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"wxchannel/functions"
+	"wxchannel/shared/local/testenv"
 	"wxchannel/shared/staffauth"
-	"wxchannel/shared/testenv"
-	"wxchannel/shared/tokens"
 )
 
-// api serves every function through the Lambda adapter on one base URL,
-// as API Gateway routes them.
-type api struct {
-	t    *testing.T
-	env  *testenv.Env
-	base string
-}
-
-func newAPI(t *testing.T) *api {
-	t.Helper()
-	env := testenv.New(t)
-	ctx := context.Background()
-	mux, _, err := functions.Mount(ctx, env.Deps)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := &api{t: t, env: env, base: testenv.ServeThroughLambda(t, mux)}
-	if _, err := env.Sim.PushTicket(ctx, a.base+"/wechat/component/events"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tokens.FromDeps(env.Deps).RefreshDue(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return a
-}
-
-func (a *api) staff(tenant, subject, role string) string {
-	tok, err := staffauth.Issue([]byte(testenv.SigningKey+"-admin"), staffauth.Claims{TenantID: tenant, Subject: subject, Role: role}, time.Hour, a.env.Clock.Now())
-	if err != nil {
-		a.t.Fatal(err)
-	}
-	return tok
-}
-
-type reply struct {
-	status int
-	body   map[string]any
-	raw    string
-}
-
-func (r reply) str(path ...string) string {
-	var v any = r.body
-	for _, p := range path {
-		m, _ := v.(map[string]any)
-		v = m[p]
-	}
-	s, _ := v.(string)
-	return s
-}
-
-func (a *api) do(method, path, token string, body any, headers ...string) reply {
-	a.t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
-	}
-	req, _ := http.NewRequest(method, a.base+path, rd)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		a.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	out := reply{status: resp.StatusCode, raw: string(raw)}
-	_ = json.Unmarshal(raw, &out.body)
-	return out
-}
-
-func (a *api) must(r reply, status int) reply {
-	a.t.Helper()
-	if r.status != status {
-		a.t.Fatalf("status %d, want %d: %s", r.status, status, r.raw)
-	}
-	return r
-}
-
-// login scans a tenant's QR scene in the public mini program.
-func (a *api) login(scene, openid string) reply {
-	a.t.Helper()
-	code := a.env.Sim.IssueJSCode(testenv.PublicAppID, openid, "")
-	return a.do("POST", "/portal/login", "", map[string]any{"code": code, "scene": scene})
-}
+func newAPI(t *testing.T) *testenv.API { return testenv.Setup(t, functions.Mount) }
 
 func order(lat, lng float64, device string) map[string]any {
 	return map[string]any{"category": "repair", "description": "The compressor makes a grinding noise", "device_sn": device,
@@ -118,23 +21,23 @@ func order(lat, lng float64, device string) map[string]any {
 
 func TestTerminalUserAndEngineerStory(t *testing.T) {
 	a := newAPI(t)
-	admin := a.staff("acme", "admin-1", staffauth.RoleAdmin)
-	engineer := a.staff("acme", "eng-7", staffauth.RoleEngineer)
+	admin := a.Staff("acme", "admin-1", staffauth.RoleAdmin)
+	engineer := a.Staff("acme", "eng-7", staffauth.RoleEngineer)
 
 	// The admin prints a device QR code; a customer scans it and logs in.
-	scene := a.must(a.do("POST", "/admin/qr-scenes", admin, map[string]any{"device_sn": "AC-2024-0001"}), 201).str("scene")
+	scene := a.Must(a.Do("POST", "/admin/qr-scenes", admin, map[string]any{"device_sn": "AC-2024-0001"}), 201).Str("scene")
 	if len(scene) > 32 {
 		t.Fatalf("scene %q is longer than WeChat allows", scene)
 	}
-	login := a.must(a.login(scene, "openid-li"), 200)
-	if strings.Contains(login.raw, "session_key") || login.str("device_sn") != "AC-2024-0001" || login.body["can_create_work_orders"] != true {
-		t.Fatalf("login reply %s", login.raw)
+	login := a.Must(a.Login(scene, "openid-li"), 200)
+	if strings.Contains(login.Raw, "session_key") || login.Str("device_sn") != "AC-2024-0001" || login.Body["can_create_work_orders"] != true {
+		t.Fatalf("login reply %s", login.Raw)
 	}
-	session := login.str("session_token")
+	session := login.Str("session_token")
 
 	// Refresh works and returns a usable session.
-	refreshed := a.must(a.do("POST", "/portal/session/refresh", "", map[string]any{"refresh_token": login.str("refresh_token")}), 200)
-	if refreshed.str("session_token") == "" {
+	refreshed := a.Must(a.Do("POST", "/portal/session/refresh", "", map[string]any{"refresh_token": login.Str("refresh_token")}), 200)
+	if refreshed.Str("session_token") == "" {
 		t.Fatal("no session from refresh")
 	}
 
@@ -142,150 +45,150 @@ func TestTerminalUserAndEngineerStory(t *testing.T) {
 	// again: one order.
 	body := order(31.2304, 121.4737, "")
 	body["scene"] = scene
-	created := a.must(a.do("POST", "/portal/work-orders", session, body, "Idempotency-Key", "k-0000000001"), 201)
-	id := created.str("work_order", "id")
-	retry := a.must(a.do("POST", "/portal/work-orders", session, body, "Idempotency-Key", "k-0000000001"), 200)
-	if retry.str("work_order", "id") != id || retry.body["replayed"] != true {
-		t.Fatalf("idempotent retry %s", retry.raw)
+	created := a.Must(a.Do("POST", "/portal/work-orders", session, body, "Idempotency-Key", "k-0000000001"), 201)
+	id := created.Str("work_order", "id")
+	retry := a.Must(a.Do("POST", "/portal/work-orders", session, body, "Idempotency-Key", "k-0000000001"), 200)
+	if retry.Str("work_order", "id") != id || retry.Body["replayed"] != true {
+		t.Fatalf("idempotent retry %s", retry.Raw)
 	}
-	dup := a.must(a.do("POST", "/portal/work-orders", session, body, "Idempotency-Key", "k-0000000002"), 200)
-	if dup.str("work_order", "id") != id || dup.body["duplicate"] != true {
-		t.Fatalf("duplicate %s", dup.raw)
+	dup := a.Must(a.Do("POST", "/portal/work-orders", session, body, "Idempotency-Key", "k-0000000002"), 200)
+	if dup.Str("work_order", "id") != id || dup.Body["duplicate"] != true {
+		t.Fatalf("duplicate %s", dup.Raw)
 	}
 	changed := order(31.2304, 121.4737, "")
 	changed["description"] = "Something else entirely"
-	a.must(a.do("POST", "/portal/work-orders", session, changed, "Idempotency-Key", "k-0000000001"), 409)
+	a.Must(a.Do("POST", "/portal/work-orders", session, changed, "Idempotency-Key", "k-0000000001"), 409)
 
 	// My work orders.
-	mine := a.must(a.do("GET", "/portal/work-orders", session, nil), 200)
-	if list := mine.body["work_orders"].([]any); len(list) != 1 {
-		t.Fatalf("mine %s", mine.raw)
+	mine := a.Must(a.Do("GET", "/portal/work-orders", session, nil), 200)
+	if list := mine.Body["work_orders"].([]any); len(list) != 1 {
+		t.Fatalf("mine %s", mine.Raw)
 	}
 
 	// An engineer 2 km away sees it; one 40 km away does not.
-	near := a.must(a.do("GET", "/engineer/work-orders/nearby?lat=31.2404&lng=121.4900&radius_km=5", engineer, nil), 200)
-	if list := near.body["work_orders"].([]any); len(list) != 1 || list[0].(map[string]any)["id"] != id {
-		t.Fatalf("nearby %s", near.raw)
+	near := a.Must(a.Do("GET", "/engineer/work-orders/nearby?lat=31.2404&lng=121.4900&radius_km=5", engineer, nil), 200)
+	if list := near.Body["work_orders"].([]any); len(list) != 1 || list[0].(map[string]any)["id"] != id {
+		t.Fatalf("nearby %s", near.Raw)
 	}
-	far := a.must(a.do("GET", "/engineer/work-orders/nearby?lat=31.5&lng=121.1&radius_km=15", engineer, nil), 200)
-	if list := far.body["work_orders"].([]any); len(list) != 0 {
-		t.Fatalf("far %s", far.raw)
+	far := a.Must(a.Do("GET", "/engineer/work-orders/nearby?lat=31.5&lng=121.1&radius_km=15", engineer, nil), 200)
+	if list := far.Body["work_orders"].([]any); len(list) != 0 {
+		t.Fatalf("far %s", far.Raw)
 	}
 
 	// Accept, on the way, check in on site (too far first), work, check out, complete.
-	a.must(a.do("POST", "/engineer/work-orders/"+id+"/accept", engineer, nil), 200)
-	a.must(a.do("POST", "/engineer/work-orders/"+id+"/accept", a.staff("acme", "eng-8", staffauth.RoleEngineer), nil), 409)
-	taken := a.must(a.do("GET", "/engineer/work-orders/nearby?lat=31.2404&lng=121.4900&radius_km=5", engineer, nil), 200)
-	if list := taken.body["work_orders"].([]any); len(list) != 0 {
-		t.Fatalf("an accepted order is still offered: %s", taken.raw)
+	a.Must(a.Do("POST", "/engineer/work-orders/"+id+"/accept", engineer, nil), 200)
+	a.Must(a.Do("POST", "/engineer/work-orders/"+id+"/accept", a.Staff("acme", "eng-8", staffauth.RoleEngineer), nil), 409)
+	taken := a.Must(a.Do("GET", "/engineer/work-orders/nearby?lat=31.2404&lng=121.4900&radius_km=5", engineer, nil), 200)
+	if list := taken.Body["work_orders"].([]any); len(list) != 0 {
+		t.Fatalf("an accepted order is still offered: %s", taken.Raw)
 	}
-	a.must(a.do("POST", "/portal/work-orders/"+id+"/cancel", session, nil), 200).str() // cancel before en route works
+	a.Must(a.Do("POST", "/portal/work-orders/"+id+"/cancel", session, nil), 200).Str() // cancel before en route works
 	// The customer cancelled; submit again and go on with the new one.
-	created = a.must(a.do("POST", "/portal/work-orders", session, body, "Idempotency-Key", "k-0000000003"), 201)
-	id = created.str("work_order", "id")
-	a.must(a.do("POST", "/engineer/work-orders/"+id+"/accept", engineer, nil), 200)
-	a.must(a.do("POST", "/engineer/work-orders/"+id+"/status", engineer, map[string]any{"status": "en_route"}), 200)
-	a.must(a.do("POST", "/portal/work-orders/"+id+"/cancel", session, nil), 409)
-	tooFar := a.must(a.do("POST", "/engineer/work-orders/"+id+"/check-in", engineer, map[string]any{"latitude": 31.25, "longitude": 121.4737}), 422)
-	if !strings.Contains(tooFar.raw, "too_far_from_site") {
-		t.Fatal(tooFar.raw)
+	created = a.Must(a.Do("POST", "/portal/work-orders", session, body, "Idempotency-Key", "k-0000000003"), 201)
+	id = created.Str("work_order", "id")
+	a.Must(a.Do("POST", "/engineer/work-orders/"+id+"/accept", engineer, nil), 200)
+	a.Must(a.Do("POST", "/engineer/work-orders/"+id+"/status", engineer, map[string]any{"status": "en_route"}), 200)
+	a.Must(a.Do("POST", "/portal/work-orders/"+id+"/cancel", session, nil), 409)
+	tooFar := a.Must(a.Do("POST", "/engineer/work-orders/"+id+"/check-in", engineer, map[string]any{"latitude": 31.25, "longitude": 121.4737}), 422)
+	if !strings.Contains(tooFar.Raw, "too_far_from_site") {
+		t.Fatal(tooFar.Raw)
 	}
-	a.must(a.do("POST", "/engineer/work-orders/"+id+"/check-in", engineer, map[string]any{"latitude": 31.2306, "longitude": 121.4739}), 201)
-	a.must(a.do("POST", "/engineer/work-orders/"+id+"/check-in", engineer, map[string]any{"latitude": 31.2306, "longitude": 121.4739}), 409)
-	a.must(a.do("POST", "/engineer/work-orders/"+id+"/status", engineer, map[string]any{"status": "in_progress"}), 200)
-	a.env.Clock.Advance(time.Hour)
-	a.must(a.do("POST", "/engineer/work-orders/"+id+"/check-out", engineer, map[string]any{"latitude": 31.2306, "longitude": 121.4739}), 200)
-	a.must(a.do("POST", "/engineer/work-orders/"+id+"/status", engineer, map[string]any{"status": "completed", "note": "Replaced the bearing"}), 200)
+	a.Must(a.Do("POST", "/engineer/work-orders/"+id+"/check-in", engineer, map[string]any{"latitude": 31.2306, "longitude": 121.4739}), 201)
+	a.Must(a.Do("POST", "/engineer/work-orders/"+id+"/check-in", engineer, map[string]any{"latitude": 31.2306, "longitude": 121.4739}), 409)
+	a.Must(a.Do("POST", "/engineer/work-orders/"+id+"/status", engineer, map[string]any{"status": "in_progress"}), 200)
+	a.Env.Clock.Advance(time.Hour)
+	a.Must(a.Do("POST", "/engineer/work-orders/"+id+"/check-out", engineer, map[string]any{"latitude": 31.2306, "longitude": 121.4739}), 200)
+	a.Must(a.Do("POST", "/engineer/work-orders/"+id+"/status", engineer, map[string]any{"status": "completed", "note": "Replaced the bearing"}), 200)
 
 	// A second visit the same day, 10 km away, for another customer.
-	other := a.must(a.login(a.must(a.do("POST", "/admin/qr-scenes", admin, map[string]any{}), 201).str("scene"), "openid-han"), 200).str("session_token")
-	second := a.must(a.do("POST", "/portal/work-orders", other, order(31.3204, 121.4737, "AC-2024-0002")), 201).str("work_order", "id")
-	a.must(a.do("POST", "/engineer/work-orders/"+second+"/accept", engineer, nil), 200)
-	a.must(a.do("POST", "/engineer/work-orders/"+second+"/status", engineer, map[string]any{"status": "en_route"}), 200)
-	a.must(a.do("POST", "/engineer/work-orders/"+second+"/check-in", engineer, map[string]any{"latitude": 31.3204, "longitude": 121.4737}), 201)
-	a.must(a.do("POST", "/engineer/work-orders/"+second+"/check-out", engineer, map[string]any{"latitude": 31.3204, "longitude": 121.4737}), 200)
+	other := a.Must(a.Login(a.Must(a.Do("POST", "/admin/qr-scenes", admin, map[string]any{}), 201).Str("scene"), "openid-han"), 200).Str("session_token")
+	second := a.Must(a.Do("POST", "/portal/work-orders", other, order(31.3204, 121.4737, "AC-2024-0002")), 201).Str("work_order", "id")
+	a.Must(a.Do("POST", "/engineer/work-orders/"+second+"/accept", engineer, nil), 200)
+	a.Must(a.Do("POST", "/engineer/work-orders/"+second+"/status", engineer, map[string]any{"status": "en_route"}), 200)
+	a.Must(a.Do("POST", "/engineer/work-orders/"+second+"/check-in", engineer, map[string]any{"latitude": 31.3204, "longitude": 121.4737}), 201)
+	a.Must(a.Do("POST", "/engineer/work-orders/"+second+"/check-out", engineer, map[string]any{"latitude": 31.3204, "longitude": 121.4737}), 200)
 
 	// The customer sees the timeline and rates once.
-	detail := a.must(a.do("GET", "/portal/work-orders/"+id, session, nil), 200)
+	detail := a.Must(a.Do("GET", "/portal/work-orders/"+id, session, nil), 200)
 	var statuses []string
-	for _, e := range detail.body["timeline"].([]any) {
+	for _, e := range detail.Body["timeline"].([]any) {
 		statuses = append(statuses, e.(map[string]any)["status"].(string))
 	}
 	if strings.Join(statuses, ",") != "submitted,accepted,en_route,in_progress,completed" {
 		t.Fatalf("timeline %v", statuses)
 	}
-	a.must(a.do("POST", "/portal/work-orders/"+id+"/rating", session, map[string]any{"stars": 5, "comment": "Quick and tidy"}), 200)
-	a.must(a.do("POST", "/portal/work-orders/"+id+"/rating", session, map[string]any{"stars": 1}), 409)
+	a.Must(a.Do("POST", "/portal/work-orders/"+id+"/rating", session, map[string]any{"stars": 5, "comment": "Quick and tidy"}), 200)
+	a.Must(a.Do("POST", "/portal/work-orders/"+id+"/rating", session, map[string]any{"stars": 1}), 409)
 
 	// Mileage: 10 km between the two check-ins of the day.
-	day := a.env.Clock.Now().UTC().Format("2006-01-02")
-	mileage := a.must(a.do("GET", "/engineer/mileage?from="+day+"&to="+day, engineer, nil), 200)
-	if km := mileage.body["total_km"].(float64); km < 9.9 || km > 10.1 {
-		t.Fatalf("mileage %s", mileage.raw)
+	day := a.Env.Clock.Now().UTC().Format("2006-01-02")
+	mileage := a.Must(a.Do("GET", "/engineer/mileage?from="+day+"&to="+day, engineer, nil), 200)
+	if km := mileage.Body["total_km"].(float64); km < 9.9 || km > 10.1 {
+		t.Fatalf("mileage %s", mileage.Raw)
 	}
 
 	// Tenant isolation: another tenant's engineer and customer see nothing.
-	globexEng := a.staff("globex", "eng-9", staffauth.RoleEngineer)
-	a.must(a.do("POST", "/engineer/work-orders/"+second+"/accept", globexEng, nil), 404)
-	gNear := a.must(a.do("GET", "/engineer/work-orders/nearby?lat=31.2304&lng=121.4737&radius_km=15", globexEng, nil), 200)
-	if len(gNear.body["work_orders"].([]any)) != 0 {
-		t.Fatalf("cross-tenant nearby %s", gNear.raw)
+	globexEng := a.Staff("globex", "eng-9", staffauth.RoleEngineer)
+	a.Must(a.Do("POST", "/engineer/work-orders/"+second+"/accept", globexEng, nil), 404)
+	gNear := a.Must(a.Do("GET", "/engineer/work-orders/nearby?lat=31.2304&lng=121.4737&radius_km=15", globexEng, nil), 200)
+	if len(gNear.Body["work_orders"].([]any)) != 0 {
+		t.Fatalf("cross-tenant nearby %s", gNear.Raw)
 	}
-	a.must(a.do("GET", "/portal/work-orders/"+second, session, nil), 404) // another user's order
+	a.Must(a.Do("GET", "/portal/work-orders/"+second, session, nil), 404) // another user's order
 }
 
 func TestRegistrationModes(t *testing.T) {
 	a := newAPI(t)
-	admin := a.staff("acme", "admin-1", staffauth.RoleAdmin)
-	a.must(a.do("PUT", "/admin/portal/settings", admin, map[string]any{"guest_access": false, "invitation_codes": true,
+	admin := a.Staff("acme", "admin-1", staffauth.RoleAdmin)
+	a.Must(a.Do("PUT", "/admin/portal/settings", admin, map[string]any{"guest_access": false, "invitation_codes": true,
 		"serial_registration": true, "max_checkin_distance_m": 500, "version": 0}), 200)
-	scene := a.must(a.do("POST", "/admin/qr-scenes", admin, map[string]any{}), 201).str("scene")
+	scene := a.Must(a.Do("POST", "/admin/qr-scenes", admin, map[string]any{}), 201).Str("scene")
 
 	// Guests cannot submit when guest access is off.
-	guest := a.must(a.login(scene, "openid-guest"), 200)
-	if guest.body["can_create_work_orders"] != false {
-		t.Fatalf("login %s", guest.raw)
+	guest := a.Must(a.Login(scene, "openid-guest"), 200)
+	if guest.Body["can_create_work_orders"] != false {
+		t.Fatalf("login %s", guest.Raw)
 	}
-	a.must(a.do("POST", "/portal/work-orders", guest.str("session_token"), order(31.2, 121.4, "")), 403)
+	a.Must(a.Do("POST", "/portal/work-orders", guest.Str("session_token"), order(31.2, 121.4, "")), 403)
 
 	// Invitation code: bound to a customer, limited uses, revocable.
-	inv := a.must(a.do("POST", "/admin/invitations", admin, map[string]any{"customer_id": "cust-42", "max_uses": 1, "expires_in_days": 7}), 201)
-	code := inv.str("code")
-	reg := a.must(a.do("POST", "/portal/registration/invitation", guest.str("session_token"), map[string]any{"code": code}), 200)
-	if reg.str("user", "customer_id") != "cust-42" || reg.str("user", "status") != "registered" {
-		t.Fatalf("redeem %s", reg.raw)
+	inv := a.Must(a.Do("POST", "/admin/invitations", admin, map[string]any{"customer_id": "cust-42", "max_uses": 1, "expires_in_days": 7}), 201)
+	code := inv.Str("code")
+	reg := a.Must(a.Do("POST", "/portal/registration/invitation", guest.Str("session_token"), map[string]any{"code": code}), 200)
+	if reg.Str("user", "customer_id") != "cust-42" || reg.Str("user", "status") != "registered" {
+		t.Fatalf("redeem %s", reg.Raw)
 	}
-	a.must(a.do("POST", "/portal/work-orders", guest.str("session_token"), order(31.2, 121.4, "")), 201)
-	second := a.must(a.login(scene, "openid-second"), 200).str("session_token")
-	a.must(a.do("POST", "/portal/registration/invitation", second, map[string]any{"code": code}), 409) // used up
-	inv2 := a.must(a.do("POST", "/admin/invitations", admin, map[string]any{"customer_id": "cust-43", "max_uses": 5, "expires_in_days": 1}), 201).str("code")
-	a.must(a.do("DELETE", "/admin/invitations/"+inv2, admin, nil), 204)
-	a.must(a.do("POST", "/portal/registration/invitation", second, map[string]any{"code": inv2}), 409) // revoked
-	inv3 := a.must(a.do("POST", "/admin/invitations", admin, map[string]any{"customer_id": "cust-44", "max_uses": 5, "expires_in_days": 1}), 201).str("code")
-	a.env.Clock.Advance(25 * time.Hour)
-	admin = a.staff("acme", "admin-1", staffauth.RoleAdmin) // the earlier token expired too
-	third := a.must(a.login(scene, "openid-third"), 200).str("session_token")
-	a.must(a.do("POST", "/portal/registration/invitation", third, map[string]any{"code": inv3}), 409) // expired
+	a.Must(a.Do("POST", "/portal/work-orders", guest.Str("session_token"), order(31.2, 121.4, "")), 201)
+	second := a.Must(a.Login(scene, "openid-second"), 200).Str("session_token")
+	a.Must(a.Do("POST", "/portal/registration/invitation", second, map[string]any{"code": code}), 409) // used up
+	inv2 := a.Must(a.Do("POST", "/admin/invitations", admin, map[string]any{"customer_id": "cust-43", "max_uses": 5, "expires_in_days": 1}), 201).Str("code")
+	a.Must(a.Do("DELETE", "/admin/invitations/"+inv2, admin, nil), 204)
+	a.Must(a.Do("POST", "/portal/registration/invitation", second, map[string]any{"code": inv2}), 409) // revoked
+	inv3 := a.Must(a.Do("POST", "/admin/invitations", admin, map[string]any{"customer_id": "cust-44", "max_uses": 5, "expires_in_days": 1}), 201).Str("code")
+	a.Env.Clock.Advance(25 * time.Hour)
+	admin = a.Staff("acme", "admin-1", staffauth.RoleAdmin) // the earlier token expired too
+	third := a.Must(a.Login(scene, "openid-third"), 200).Str("session_token")
+	a.Must(a.Do("POST", "/portal/registration/invitation", third, map[string]any{"code": inv3}), 409) // expired
 
 	// Serial number registration: pending until approved.
-	pending := a.must(a.do("POST", "/portal/registration/device", third, map[string]any{"device_sn": "AC-2024-0042",
+	pending := a.Must(a.Do("POST", "/portal/registration/device", third, map[string]any{"device_sn": "AC-2024-0042",
 		"latitude": 31.2, "longitude": 121.4, "address": "1 Lujiazui Ring Road"}), 202)
-	a.must(a.do("POST", "/portal/work-orders", third, order(31.2, 121.4, "")), 403)
-	list := a.must(a.do("GET", "/admin/registrations", admin, nil), 200)
-	if n := len(list.body["pending"].([]any)); n != 1 {
-		t.Fatalf("pending %s", list.raw)
+	a.Must(a.Do("POST", "/portal/work-orders", third, order(31.2, 121.4, "")), 403)
+	list := a.Must(a.Do("GET", "/admin/registrations", admin, nil), 200)
+	if n := len(list.Body["pending"].([]any)); n != 1 {
+		t.Fatalf("pending %s", list.Raw)
 	}
-	a.must(a.do("GET", "/admin/registrations", a.staff("globex", "admin-2", staffauth.RoleAdmin), nil), 200)
-	a.must(a.do("POST", "/admin/registrations/"+pending.str("id")+"/approve", a.staff("globex", "admin-2", staffauth.RoleAdmin), nil), 404)
-	a.must(a.do("POST", "/admin/registrations/"+pending.str("id")+"/approve", admin, nil), 204)
-	a.must(a.do("POST", "/portal/work-orders", third, order(31.2, 121.4, "")), 201)
+	a.Must(a.Do("GET", "/admin/registrations", a.Staff("globex", "admin-2", staffauth.RoleAdmin), nil), 200)
+	a.Must(a.Do("POST", "/admin/registrations/"+pending.Str("id")+"/approve", a.Staff("globex", "admin-2", staffauth.RoleAdmin), nil), 404)
+	a.Must(a.Do("POST", "/admin/registrations/"+pending.Str("id")+"/approve", admin, nil), 204)
+	a.Must(a.Do("POST", "/portal/work-orders", third, order(31.2, 121.4, "")), 201)
 }
 
 func TestBadInputWritesNothing(t *testing.T) {
 	a := newAPI(t)
-	admin := a.staff("acme", "admin-1", staffauth.RoleAdmin)
-	scene := a.must(a.do("POST", "/admin/qr-scenes", admin, map[string]any{}), 201).str("scene")
-	session := a.must(a.login(scene, "openid-x"), 200).str("session_token")
+	admin := a.Staff("acme", "admin-1", staffauth.RoleAdmin)
+	scene := a.Must(a.Do("POST", "/admin/qr-scenes", admin, map[string]any{}), 201).Str("scene")
+	session := a.Must(a.Login(scene, "openid-x"), 200).Str("session_token")
 	mut := func(k string, v any) map[string]any {
 		b := order(31.2, 121.4, "")
 		if v == nil {
@@ -315,65 +218,65 @@ func TestBadInputWritesNothing(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			r := a.do("POST", "/portal/work-orders", session, tc.body)
-			if r.status != tc.status || r.str("error", "code") != tc.code {
-				t.Fatalf("got %d %s", r.status, r.raw)
+			r := a.Do("POST", "/portal/work-orders", session, tc.body)
+			if r.Status != tc.status || r.Str("error", "code") != tc.code {
+				t.Fatalf("got %d %s", r.Status, r.Raw)
 			}
 		})
 	}
-	r := a.do("POST", "/portal/work-orders", session, map[string]any{"description": strings.Repeat("x", 20<<10)})
-	if r.status != 413 {
-		t.Fatalf("oversized: %d", r.status)
+	r := a.Do("POST", "/portal/work-orders", session, map[string]any{"description": strings.Repeat("x", 20<<10)})
+	if r.Status != 413 {
+		t.Fatalf("oversized: %d", r.Status)
 	}
-	a.must(a.do("POST", "/portal/work-orders", "", order(31.2, 121.4, "")), 401)
-	a.must(a.do("POST", "/portal/work-orders", session+"x", order(31.2, 121.4, "")), 401)
-	a.must(a.do("POST", "/portal/work-orders", session, order(31.2, 121.4, ""), "Idempotency-Key", "bad key!"), 400)
-	mine := a.must(a.do("GET", "/portal/work-orders", session, nil), 200)
-	if n := len(mine.body["work_orders"].([]any)); n != 0 {
+	a.Must(a.Do("POST", "/portal/work-orders", "", order(31.2, 121.4, "")), 401)
+	a.Must(a.Do("POST", "/portal/work-orders", session+"x", order(31.2, 121.4, "")), 401)
+	a.Must(a.Do("POST", "/portal/work-orders", session, order(31.2, 121.4, ""), "Idempotency-Key", "bad key!"), 400)
+	mine := a.Must(a.Do("GET", "/portal/work-orders", session, nil), 200)
+	if n := len(mine.Body["work_orders"].([]any)); n != 0 {
 		t.Fatalf("bad input wrote %d orders", n)
 	}
 	// Engineer endpoints.
-	eng := a.staff("acme", "eng-1", staffauth.RoleEngineer)
-	a.must(a.do("GET", "/engineer/work-orders/nearby?lat=abc&lng=1", eng, nil), 400)
-	a.must(a.do("GET", "/engineer/work-orders/nearby?lat=31&lng=121&radius_km=500", eng, nil), 400)
-	a.must(a.do("GET", "/engineer/work-orders/nearby?lat=31&lng=121", session, nil), 401)
-	a.must(a.do("GET", "/engineer/mileage?from=2026-12-01&to=2026-11-01", eng, nil), 400)
-	a.must(a.do("POST", "/engineer/work-orders/not-an-id/accept", eng, nil), 404)
+	eng := a.Staff("acme", "eng-1", staffauth.RoleEngineer)
+	a.Must(a.Do("GET", "/engineer/work-orders/nearby?lat=abc&lng=1", eng, nil), 400)
+	a.Must(a.Do("GET", "/engineer/work-orders/nearby?lat=31&lng=121&radius_km=500", eng, nil), 400)
+	a.Must(a.Do("GET", "/engineer/work-orders/nearby?lat=31&lng=121", session, nil), 401)
+	a.Must(a.Do("GET", "/engineer/mileage?from=2026-12-01&to=2026-11-01", eng, nil), 400)
+	a.Must(a.Do("POST", "/engineer/work-orders/not-an-id/accept", eng, nil), 404)
 	// Login errors.
-	a.must(a.do("POST", "/portal/login", "", map[string]any{"code": "000000000000bogus", "scene": scene}), 401)
-	used := a.env.Sim.IssueJSCode(testenv.PublicAppID, "openid-y", "")
-	a.must(a.do("POST", "/portal/login", "", map[string]any{"code": used, "scene": scene}), 200)
-	a.must(a.do("POST", "/portal/login", "", map[string]any{"code": used, "scene": scene}), 409)
-	a.must(a.do("POST", "/portal/login", "", map[string]any{"code": "abcdefgh1234", "scene": "forged.scene"}), 400)
-	a.must(a.do("POST", "/portal/login", "", map[string]any{"code": "abcdefgh1234", "appid": "wx00000000000000ab"}), 403)
+	a.Must(a.Do("POST", "/portal/login", "", map[string]any{"code": "000000000000bogus", "scene": scene}), 401)
+	used := a.Env.Sim.IssueJSCode(testenv.PublicAppID, "openid-y", "")
+	a.Must(a.Do("POST", "/portal/login", "", map[string]any{"code": used, "scene": scene}), 200)
+	a.Must(a.Do("POST", "/portal/login", "", map[string]any{"code": used, "scene": scene}), 409)
+	a.Must(a.Do("POST", "/portal/login", "", map[string]any{"code": "abcdefgh1234", "scene": "forged.scene"}), 400)
+	a.Must(a.Do("POST", "/portal/login", "", map[string]any{"code": "abcdefgh1234", "appid": "wx00000000000000ab"}), 403)
 	// One for the session above, one bogus, the used code twice; the
 	// forged scene and the unconnected appid never reach WeChat.
-	if calls := a.env.Sim.Calls("jscode2session"); calls != 4 {
+	if calls := a.Env.Sim.Calls("jscode2session"); calls != 4 {
 		t.Fatalf("code2session calls %d: a code must reach WeChat once per login attempt", calls)
 	}
 }
 
 func TestRateLimitAgainstSpam(t *testing.T) {
 	a := newAPI(t)
-	admin := a.staff("acme", "admin-1", staffauth.RoleAdmin)
-	session := a.must(a.login(a.must(a.do("POST", "/admin/qr-scenes", admin, map[string]any{}), 201).str("scene"), "openid-spam"), 200).str("session_token")
+	admin := a.Staff("acme", "admin-1", staffauth.RoleAdmin)
+	session := a.Must(a.Login(a.Must(a.Do("POST", "/admin/qr-scenes", admin, map[string]any{}), 201).Str("scene"), "openid-spam"), 200).Str("session_token")
 	for i := 0; i < 10; i++ {
-		a.must(a.do("POST", "/portal/work-orders", session, order(31.2, 121.4, fmt.Sprintf("SN-%04d", i))), 201)
-		a.env.Clock.Advance(time.Second)
+		a.Must(a.Do("POST", "/portal/work-orders", session, order(31.2, 121.4, fmt.Sprintf("SN-%04d", i))), 201)
+		a.Env.Clock.Advance(time.Second)
 	}
-	r := a.must(a.do("POST", "/portal/work-orders", session, order(31.2, 121.4, "SN-9999")), 429)
-	if r.str("error", "code") != "rate_limited" {
-		t.Fatal(r.raw)
+	r := a.Must(a.Do("POST", "/portal/work-orders", session, order(31.2, 121.4, "SN-9999")), 429)
+	if r.Str("error", "code") != "rate_limited" {
+		t.Fatal(r.Raw)
 	}
 	// My orders page by page, newest first, nothing lost or repeated.
 	var serials []string
 	cursor := ""
 	for pages := 0; ; pages++ {
-		page := a.must(a.do("GET", "/portal/work-orders?limit=4&cursor="+cursor, session, nil), 200)
-		for _, o := range page.body["work_orders"].([]any) {
+		page := a.Must(a.Do("GET", "/portal/work-orders?limit=4&cursor="+cursor, session, nil), 200)
+		for _, o := range page.Body["work_orders"].([]any) {
 			serials = append(serials, o.(map[string]any)["device_sn"].(string))
 		}
-		cursor = page.str("next_cursor")
+		cursor = page.Str("next_cursor")
 		if cursor == "" || pages > 5 {
 			break
 		}
@@ -382,7 +285,7 @@ func TestRateLimitAgainstSpam(t *testing.T) {
 		t.Fatalf("pages gave %v", serials)
 	}
 	// Another user's cursor is refused.
-	other := a.must(a.login(a.must(a.do("POST", "/admin/qr-scenes", admin, map[string]any{}), 201).str("scene"), "openid-other"), 200).str("session_token")
-	first := a.must(a.do("GET", "/portal/work-orders?limit=4", session, nil), 200).str("next_cursor")
-	a.must(a.do("GET", "/portal/work-orders?limit=4&cursor="+first, other, nil), 400)
+	other := a.Must(a.Login(a.Must(a.Do("POST", "/admin/qr-scenes", admin, map[string]any{}), 201).Str("scene"), "openid-other"), 200).Str("session_token")
+	first := a.Must(a.Do("GET", "/portal/work-orders?limit=4", session, nil), 200).Str("next_cursor")
+	a.Must(a.Do("GET", "/portal/work-orders?limit=4&cursor="+first, other, nil), 400)
 }

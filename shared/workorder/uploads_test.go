@@ -6,22 +6,22 @@ import (
 	"strings"
 	"testing"
 
+	"wxchannel/shared/local/testenv"
 	"wxchannel/shared/staffauth"
-	"wxchannel/shared/testenv"
 )
 
 func TestPhotosUploadWithPresignedURLs(t *testing.T) {
 	a := newAPI(t)
-	admin := a.staff("acme", "admin-1", staffauth.RoleAdmin)
-	session := a.must(a.login(a.must(a.do("POST", "/admin/qr-scenes", admin, map[string]any{}), 201).str("scene"), "openid-photo"), 200).str("session_token")
+	admin := a.Staff("acme", "admin-1", staffauth.RoleAdmin)
+	session := a.Must(a.Login(a.Must(a.Do("POST", "/admin/qr-scenes", admin, map[string]any{}), 201).Str("scene"), "openid-photo"), 200).Str("session_token")
 
-	a.must(a.do("POST", "/portal/uploads", session, map[string]any{"content_type": "image/gif", "count": 1}), 400)
-	a.must(a.do("POST", "/portal/uploads", session, map[string]any{"content_type": "image/jpeg", "count": 10}), 400)
-	a.must(a.do("POST", "/portal/uploads", "", map[string]any{"content_type": "image/jpeg", "count": 1}), 401)
-	r := a.must(a.do("POST", "/portal/uploads", session, map[string]any{"content_type": "image/jpeg", "count": 2}), 201)
-	ups := r.body["uploads"].([]any)
+	a.Must(a.Do("POST", "/portal/uploads", session, map[string]any{"content_type": "image/gif", "count": 1}), 400)
+	a.Must(a.Do("POST", "/portal/uploads", session, map[string]any{"content_type": "image/jpeg", "count": 10}), 400)
+	a.Must(a.Do("POST", "/portal/uploads", "", map[string]any{"content_type": "image/jpeg", "count": 1}), 401)
+	r := a.Must(a.Do("POST", "/portal/uploads", session, map[string]any{"content_type": "image/jpeg", "count": 2}), 201)
+	ups := r.Body["uploads"].([]any)
 	if len(ups) != 2 {
-		t.Fatalf("uploads %s", r.raw)
+		t.Fatalf("uploads %s", r.Raw)
 	}
 	var keys []string
 	for _, u := range ups {
@@ -42,16 +42,16 @@ func TestPhotosUploadWithPresignedURLs(t *testing.T) {
 		if !strings.HasPrefix(key, "uploads/acme/") {
 			t.Fatalf("key %s outside the tenant's prefix", key)
 		}
-		if _, err := a.env.S3.HeadObject(testenv.UploadBucket, key); err != nil {
+		if _, err := a.Env.S3.HeadObject(testenv.UploadBucket, key); err != nil {
 			t.Fatalf("uploaded object missing: %v", err)
 		}
 		keys = append(keys, key)
 	}
 	body := order(31.2, 121.4, "")
 	body["photos"] = keys
-	id := a.must(a.do("POST", "/portal/work-orders", session, body), 201).str("work_order", "id")
-	detail := a.must(a.do("GET", "/portal/work-orders/"+id, session, nil), 200)
-	if photos := detail.body["photos"].([]any); len(photos) != 2 || photos[0] != keys[0] {
-		t.Fatalf("photos %s", detail.raw)
+	id := a.Must(a.Do("POST", "/portal/work-orders", session, body), 201).Str("work_order", "id")
+	detail := a.Must(a.Do("GET", "/portal/work-orders/"+id, session, nil), 200)
+	if photos := detail.Body["photos"].([]any); len(photos) != 2 || photos[0] != keys[0] {
+		t.Fatalf("photos %s", detail.Raw)
 	}
 }

@@ -17,8 +17,8 @@ import (
 	"sync"
 	"time"
 
-	"wxchannel/shared/cputime"
-	"wxchannel/shared/localserver"
+	"wxchannel/shared/local/cputime"
+	"wxchannel/shared/local/loopback"
 	"wxchannel/shared/wxcrypt"
 )
 
@@ -51,7 +51,7 @@ type Sim struct {
 	opts    Options
 	crypter *wxcrypt.Crypter
 	mux     *http.ServeMux
-	srv     *localserver.Server
+	srv     *loopback.Server
 	client  *http.Client
 	cpu     cputime.Meter
 
@@ -123,7 +123,7 @@ func Start(opts Options) (*Sim, error) {
 		return nil, err
 	}
 	s.URL = "http://" + ln.Addr().String()
-	s.srv = localserver.Start(ln, s.cpu.Wrap(s.mux))
+	s.srv = loopback.Start(ln, s.cpu.Wrap(s.mux))
 	return s, nil
 }
 

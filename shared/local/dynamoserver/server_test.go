@@ -1,4 +1,4 @@
-package localdynamo_test
+package dynamoserver_test
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/guregu/dynamo/v2"
 
-	"wxchannel/shared/localdynamo"
+	"wxchannel/shared/local/dynamoserver"
 )
 
 type item struct {
@@ -24,9 +24,9 @@ type item struct {
 	N      int    `dynamo:"n"`
 }
 
-func setup(t *testing.T) (*localdynamo.Server, *dynamo.DB, dynamo.Table) {
+func setup(t *testing.T) (*dynamoserver.Server, *dynamo.DB, dynamo.Table) {
 	t.Helper()
-	srv, err := localdynamo.Start()
+	srv, err := dynamoserver.Start()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,7 +262,7 @@ func TestRewriteKeyConditions(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			out, err := localdynamo.RewriteKeyConditions([]byte(tc.in))
+			out, err := dynamoserver.RewriteKeyConditions([]byte(tc.in))
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("error %v, want %q", err, tc.wantErr)

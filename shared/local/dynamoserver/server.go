@@ -2,7 +2,7 @@
 // server and the tests: minidyn's server mode behind a small compatibility
 // layer (compat.go), so that the real AWS SDK and guregu/dynamo talk HTTP to
 // it exactly as they talk to DynamoDB.
-package localdynamo
+package dynamoserver
 
 import (
 	"fmt"
@@ -16,8 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	miniserver "github.com/truora/minidyn/server"
 
-	"wxchannel/shared/cputime"
-	"wxchannel/shared/localserver"
+	"wxchannel/shared/local/cputime"
+	"wxchannel/shared/local/loopback"
 )
 
 // Server is an embedded DynamoDB-protocol server on a loopback address.
@@ -28,7 +28,7 @@ type Server struct {
 	mini    *miniserver.Server
 	handler http.Handler
 	metered http.Handler // handler, its CPU time metered when asked
-	http    *localserver.Server
+	http    *loopback.Server
 
 	mu        sync.Mutex
 	calls     map[string]int
@@ -51,7 +51,7 @@ func StartOn(addr string) (*Server, error) {
 	s.handler = compat{next: s.mini, count: s.count}
 	s.metered = s.cpu.Wrap(s.handler)
 	s.URL = "http://" + ln.Addr().String()
-	s.http = localserver.Start(ln, http.HandlerFunc(s.timed))
+	s.http = loopback.Start(ln, http.HandlerFunc(s.timed))
 	return s, nil
 }
 

@@ -1,4 +1,4 @@
-package localserver_test
+package loopback_test
 
 import (
 	"errors"
@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"wxchannel/shared/localserver"
+	"wxchannel/shared/local/loopback"
 )
 
 // TestCloseFinishesRequestsAndDropsUnusedConnections: a connection that
@@ -20,7 +20,7 @@ func TestCloseFinishesRequestsAndDropsUnusedConnections(t *testing.T) {
 		t.Fatal(err)
 	}
 	entered, release := make(chan struct{}), make(chan struct{})
-	s := localserver.Start(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	s := loopback.Start(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		close(entered)
 		<-release
 		_, _ = io.WriteString(w, "done")

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"wxchannel/shared/cputime"
+	"wxchannel/shared/local/cputime"
 )
 
 // TestMeterCountsWorkNotWaiting: a request that computes is metered with

@@ -1,9 +1,10 @@
-// Package devstack starts the whole product on one loopback HTTP server:
-// every function's handler on its route, the schedules on tickers, the
+// Package stack composes the whole product with its local stand-ins: the
 // embedded DynamoDB-protocol server, the WeChat simulator and an in-memory
-// S3-compatible server. The dev server (`make run`), the walkthrough's test
-// and the load test start it; nothing leaves the machine.
-package devstack
+// S3-compatible server (Assemble), and serves every function's handler on
+// one loopback server with the schedules on tickers (Start). The dev server
+// (`make run`), the tests, the walkthrough and the benchmarks start it;
+// nothing leaves the machine.
+package stack
 
 import (
 	"context"
@@ -15,17 +16,20 @@ import (
 	"net/http"
 	"time"
 
-	"wxchannel/functions"
 	"wxchannel/shared/app"
 	"wxchannel/shared/config"
-	"wxchannel/shared/localdynamo"
-	"wxchannel/shared/localserver"
+	"wxchannel/shared/lambdarun"
+	"wxchannel/shared/local/loopback"
 	"wxchannel/shared/logging"
 	"wxchannel/shared/staffauth"
 	"wxchannel/shared/storage"
 	"wxchannel/shared/tenant"
 	"wxchannel/shared/wechat/wechatsim"
 )
+
+// MountFunc builds every function on one handler, routed as API Gateway
+// routes them, and returns the scheduled jobs (functions.Mount).
+type MountFunc func(ctx context.Context, d *app.Deps) (http.Handler, []lambdarun.Scheduled, error)
 
 // Local defaults. They are development values, not secrets of any real
 // platform; the simulator accepts them.
@@ -76,19 +80,17 @@ type Options struct {
 
 // Stack is a running product.
 type Stack struct {
+	*Parts
 	URL            string
-	Sim            *wechatsim.Sim // nil with an external WeChat base
-	Dynamo         *localdynamo.Server
-	Deps           *app.Deps
-	Jobs           []functions.Scheduled
+	Jobs           []lambdarun.Scheduled
 	AdminToken     string
 	EngineerToken  string
 	ComponentAppID string
 	PublicAppID    string
 
-	srv     *localserver.Server
-	cancel  context.CancelFunc
-	closers []func()
+	srv    *loopback.Server
+	cancel context.CancelFunc
+	ln     net.Listener
 }
 
 // Info is what GET /dev/info tells a local client (the walkthrough): where
@@ -105,8 +107,7 @@ type Info struct {
 	TemplateVersion string `json:"template_version"`
 }
 
-// Start starts everything; Close stops it.
-func Start(ctx context.Context, o Options) (st *Stack, err error) {
+func (o *Options) defaults() {
 	if o.Getenv == nil {
 		o.Getenv = func(string) string { return "" }
 	}
@@ -125,14 +126,10 @@ func Start(ctx context.Context, o Options) (st *Stack, err error) {
 	if o.LogLevel == "" {
 		o.LogLevel = "info"
 	}
-	log := logging.New(o.Log, o.LogLevel)
-	st = &Stack{}
-	defer func() {
-		if err != nil {
-			st.Close()
-		}
-	}()
+}
 
+// vars are the dev defaults with what the environment overrides.
+func (o *Options) vars() map[string]string {
 	vars := map[string]string{}
 	for k, v := range devDefaults {
 		vars[k] = v
@@ -142,78 +139,41 @@ func Start(ctx context.Context, o Options) (st *Stack, err error) {
 			vars[k] = v
 		}
 	}
-
-	ln, err := net.Listen("tcp", o.Addr)
-	if err != nil {
-		return st, fmt.Errorf("listen: %w", err)
-	}
-	st.closers = append(st.closers, func() { _ = ln.Close() })
-	st.URL = "http://" + ln.Addr().String()
 	if vars[config.EnvAPIBaseURL] == "" {
 		// What WeChat and the mini program are told our API is (redirect
 		// URIs, server domains, ext.json). WeChat accepts only https
 		// domains, so locally it is a reserved test name; local clients
-		// use st.URL.
+		// use the stack's URL.
 		vars[config.EnvAPIBaseURL] = PublicAPIBase
 	}
+	return vars
+}
 
-	if o.DynamoDBEndpoint == "" {
-		dyn, err := localdynamo.Start()
+// Start starts everything, with every function mounted by mount; Close
+// stops it.
+func Start(ctx context.Context, o Options, mount MountFunc) (st *Stack, err error) {
+	o.defaults()
+	log := logging.New(o.Log, o.LogLevel)
+	st = &Stack{}
+	defer func() {
 		if err != nil {
-			return st, fmt.Errorf("start embedded DynamoDB: %w", err)
+			st.Close()
 		}
-		st.Dynamo = dyn
-		st.closers = append(st.closers, func() { _ = dyn.Close() })
-		o.DynamoDBEndpoint = dyn.URL
+	}()
+	if st.ln, err = net.Listen("tcp", o.Addr); err != nil {
+		return st, fmt.Errorf("listen: %w", err)
 	}
-	vars[config.EnvDynamoDBEndpoint] = o.DynamoDBEndpoint
-
-	if bucket := o.Getenv(config.EnvUploadBucket); bucket == "" {
-		s3URL, stopS3, err := startS3(devUploadBucket)
-		if err != nil {
-			return st, err
-		}
-		st.closers = append(st.closers, stopS3)
-		vars[config.EnvUploadBucket], vars[config.EnvS3Endpoint] = devUploadBucket, s3URL
-	} else {
-		vars[config.EnvUploadBucket], vars[config.EnvS3Endpoint] = bucket, o.Getenv(config.EnvS3Endpoint)
-	}
-
-	if o.WeChatBase == "" {
-		sim, err := wechatsim.Start(wechatsim.Options{
-			ComponentAppID: vars[config.EnvComponentAppID], ComponentSecret: vars[config.SecretComponentSecret],
-			Token: vars[config.SecretComponentToken], EncodingAESKey: vars[config.SecretEncodingAESKey],
-			Logger: log.With("component", "wechatsim"),
-		})
-		if err != nil {
-			return st, fmt.Errorf("start WeChat simulator: %w", err)
-		}
-		st.Sim = sim
-		st.closers = append(st.closers, sim.Close)
-		sim.AddPublicApp(vars[config.EnvPublicAppID], vars[config.SecretPublicAppSecret])
-		o.WeChatBase = sim.URL
-	}
-	vars[config.EnvWeChatBaseURL] = o.WeChatBase
-
-	getvar := func(k string) string { return vars[k] }
-	cfg, err := config.FromEnv(getvar)
+	st.URL = "http://" + st.ln.Addr().String()
+	st.Parts, err = Assemble(ctx, PartsOptions{Vars: o.vars(), Log: log, DynamoDBEndpoint: o.DynamoDBEndpoint, WeChatBase: o.WeChatBase,
+		UploadBucket: o.Getenv(config.EnvUploadBucket), S3Endpoint: o.Getenv(config.EnvS3Endpoint)})
 	if err != nil {
 		return st, err
 	}
-	db, err := storage.Open(ctx, storage.Options{Region: cfg.Region, Endpoint: cfg.DynamoDBEndpoint, PlatformTable: cfg.PlatformTable, ServiceTable: cfg.ServiceTable})
-	if err != nil {
-		return st, err
-	}
-	if err := storage.CreateTables(ctx, db.Client, map[string]string{"PlatformTable": cfg.PlatformTable, "ServiceTable": cfg.ServiceTable}); err != nil {
-		return st, err
-	}
-	st.Deps = app.New(cfg, log, db, config.EnvSecrets{Getenv: getvar}, time.Now, &http.Client{Timeout: 10 * time.Second})
-	st.ComponentAppID, st.PublicAppID = cfg.ComponentAppID, cfg.PublicAppID
+	st.ComponentAppID, st.PublicAppID = st.Deps.Config.ComponentAppID, st.Deps.Config.PublicAppID
 	if err := st.seedDemoTenant(ctx); err != nil {
 		return st, err
 	}
-
-	router, jobs, err := functions.Mount(ctx, st.Deps)
+	router, jobs, err := mount(ctx, st.Deps)
 	if err != nil {
 		return st, err
 	}
@@ -221,25 +181,12 @@ func Start(ctx context.Context, o Options) (st *Stack, err error) {
 	mux := http.NewServeMux()
 	mux.Handle("/", router)
 	mux.HandleFunc("GET /dev/info", st.serveInfo)
-	st.srv = localserver.Start(ln, mux)
-
+	st.srv = loopback.Start(st.ln, mux)
 	runCtx, cancel := context.WithCancel(context.Background())
 	st.cancel = cancel
 	pushURL := st.URL + "/wechat/component/events"
-	if st.Sim != nil {
-		st.Sim.SetPushURL(pushURL)
-		st.Sim.SetMessageURL(st.URL + "/wechat/events/$APPID$")
-		// The platform's code template, as uploaded from the developer tools.
-		st.Sim.AddTemplate(wechatsim.Template{ID: 1, Version: TemplateVersion, Desc: "after-sales service portal"})
-		// WeChat scans a fresh commit for privacy interfaces for minutes;
-		// locally the scan is done at once (tests cover the wait).
-		st.Sim.SetPrivacyScanDelay(0)
-		// A platform that has been set up for a while holds a ticket: push
-		// the first one before the schedules start, so the first token
-		// refresh finds it instead of asking WeChat for one.
-		if _, err := st.Sim.PushTicket(ctx, pushURL); err != nil {
-			return st, fmt.Errorf("first verify ticket push: %w", err)
-		}
+	if err := st.prepareSimulator(ctx, pushURL); err != nil {
+		return st, err
 	}
 	if !o.NoSchedules {
 		for _, j := range jobs {
@@ -250,6 +197,28 @@ func Start(ctx context.Context, o Options) (st *Stack, err error) {
 		go st.Sim.StartTicketPusher(runCtx, pushURL, o.TicketEvery)
 	}
 	return st, nil
+}
+
+// prepareSimulator points the simulator's pushes at the stack and gives it
+// what a platform set up for a while has.
+func (st *Stack) prepareSimulator(ctx context.Context, pushURL string) error {
+	if st.Sim == nil {
+		return nil
+	}
+	st.Sim.SetPushURL(pushURL)
+	st.Sim.SetMessageURL(st.URL + "/wechat/events/$APPID$")
+	// The platform's code template, as uploaded from the developer tools.
+	st.Sim.AddTemplate(wechatsim.Template{ID: 1, Version: TemplateVersion, Desc: "after-sales service portal"})
+	// WeChat scans a fresh commit for privacy interfaces for minutes;
+	// locally the scan is done at once (tests cover the wait).
+	st.Sim.SetPrivacyScanDelay(0)
+	// A platform that has been set up for a while holds a ticket: push the
+	// first one before the schedules start, so the first token refresh
+	// finds it instead of asking WeChat for one.
+	if _, err := st.Sim.PushTicket(ctx, pushURL); err != nil {
+		return fmt.Errorf("first verify ticket push: %w", err)
+	}
+	return nil
 }
 
 // seedDemoTenant issues the demo tenant's staff tokens and saves its portal
@@ -301,21 +270,22 @@ func (st *Stack) Wait(ctx context.Context) error {
 	}
 }
 
-// Close stops the server, the schedules and every embedded service.
+// Close stops the server, the schedules and every stand-in.
 func (st *Stack) Close() {
 	if st.cancel != nil {
 		st.cancel()
 	}
 	if st.srv != nil {
 		_ = st.srv.Close()
+	} else if st.ln != nil {
+		_ = st.ln.Close()
 	}
-	for i := len(st.closers) - 1; i >= 0; i-- {
-		st.closers[i]()
+	if st.Parts != nil {
+		st.Parts.Close()
 	}
-	st.closers = nil
 }
 
-func runEvery(ctx context.Context, j functions.Scheduled, every time.Duration) {
+func runEvery(ctx context.Context, j lambdarun.Scheduled, every time.Duration) {
 	if every < time.Second {
 		every = time.Second
 	}

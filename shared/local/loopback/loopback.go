@@ -1,8 +1,8 @@
-// Package localserver runs the loopback HTTP servers of local runs and
+// Package loopback runs the loopback HTTP servers of local runs and
 // tests — the dev server, the embedded DynamoDB server, the WeChat
 // simulator — and stops them without waiting on connections that never
 // carried a request.
-package localserver
+package loopback
 
 import (
 	"context"

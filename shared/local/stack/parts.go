@@ -1,0 +1,153 @@
+package stack
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"maps"
+	"net/http"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
+
+	"wxchannel/shared/app"
+	"wxchannel/shared/config"
+	"wxchannel/shared/local/dynamoserver"
+	"wxchannel/shared/storage"
+	"wxchannel/shared/wechat/wechatsim"
+)
+
+// PartsOptions say what a local stack is made of. Vars holds the
+// configuration and the secrets by their environment variable names;
+// where an endpoint is empty, the local stand-in is started instead.
+type PartsOptions struct {
+	Vars map[string]string
+	Now  func() time.Time
+	Log  *slog.Logger
+	// DynamoDBEndpoint uses another DynamoDB-protocol server instead of the
+	// embedded one.
+	DynamoDBEndpoint string
+	// WeChatBase uses another WeChat API base URL instead of the simulator.
+	WeChatBase string
+	// UploadBucket and S3Endpoint use another S3 bucket instead of the
+	// in-process server.
+	UploadBucket, S3Endpoint string
+	// ClientOptions are applied to the DynamoDB client (a call counter).
+	ClientOptions []func(*dynamodb.Options)
+	// HTTPTimeout bounds outbound calls (WeChat); default 10 s.
+	HTTPTimeout time.Duration
+}
+
+// Parts is the product's dependencies wired to their local stand-ins.
+type Parts struct {
+	Deps *app.Deps
+	// Dynamo is the embedded DynamoDB server (nil with another endpoint).
+	Dynamo *dynamoserver.Server
+	// Sim is the WeChat simulator (nil with another WeChat base).
+	Sim *wechatsim.Sim
+	// S3 is the in-process S3 server's store (nil with another bucket).
+	S3 *s3mem.Backend
+	// Vars is the configuration the dependencies were built from.
+	Vars map[string]string
+
+	closers []func()
+}
+
+// Assemble starts what o leaves to the local stand-ins, creates the tables
+// and builds the dependencies every function is built from. The dev
+// server, the tests, the walkthrough and the benchmarks all start here.
+func Assemble(ctx context.Context, o PartsOptions) (p *Parts, err error) {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.HTTPTimeout == 0 {
+		o.HTTPTimeout = 10 * time.Second
+	}
+	p = &Parts{Vars: maps.Clone(o.Vars)}
+	defer func() {
+		if err != nil {
+			p.Close()
+		}
+	}()
+	if err := p.startDynamo(o.DynamoDBEndpoint); err != nil {
+		return p, err
+	}
+	if err := p.startS3(o.UploadBucket, o.S3Endpoint); err != nil {
+		return p, err
+	}
+	if err := p.startSim(o); err != nil {
+		return p, err
+	}
+	getenv := func(k string) string { return p.Vars[k] }
+	cfg, err := config.FromEnv(getenv)
+	if err != nil {
+		return p, err
+	}
+	db, err := storage.Open(ctx, storage.Options{Region: cfg.Region, Endpoint: cfg.DynamoDBEndpoint,
+		PlatformTable: cfg.PlatformTable, ServiceTable: cfg.ServiceTable, ClientOptions: o.ClientOptions})
+	if err != nil {
+		return p, err
+	}
+	if err := storage.CreateTables(ctx, db.Client, map[string]string{"PlatformTable": cfg.PlatformTable, "ServiceTable": cfg.ServiceTable}); err != nil {
+		return p, err
+	}
+	p.Deps = app.New(cfg, o.Log, db, config.EnvSecrets{Getenv: getenv}, o.Now, &http.Client{Timeout: o.HTTPTimeout})
+	return p, nil
+}
+
+func (p *Parts) startDynamo(endpoint string) error {
+	if endpoint == "" {
+		dyn, err := dynamoserver.Start()
+		if err != nil {
+			return fmt.Errorf("start embedded DynamoDB: %w", err)
+		}
+		p.Dynamo = dyn
+		p.closers = append(p.closers, func() { _ = dyn.Close() })
+		endpoint = dyn.URL
+	}
+	p.Vars[config.EnvDynamoDBEndpoint] = endpoint
+	return nil
+}
+
+func (p *Parts) startS3(bucket, endpoint string) error {
+	if bucket == "" {
+		url, backend, stop, err := startS3(UploadBucket)
+		if err != nil {
+			return fmt.Errorf("start in-process S3: %w", err)
+		}
+		p.S3 = backend
+		p.closers = append(p.closers, stop)
+		bucket, endpoint = UploadBucket, url
+	}
+	p.Vars[config.EnvUploadBucket], p.Vars[config.EnvS3Endpoint] = bucket, endpoint
+	return nil
+}
+
+func (p *Parts) startSim(o PartsOptions) error {
+	base := o.WeChatBase
+	if base == "" {
+		sim, err := wechatsim.Start(wechatsim.Options{
+			ComponentAppID: p.Vars[config.EnvComponentAppID], ComponentSecret: p.Vars[config.SecretComponentSecret],
+			Token: p.Vars[config.SecretComponentToken], EncodingAESKey: p.Vars[config.SecretEncodingAESKey],
+			Now: o.Now, Logger: o.Log.With("component", "wechatsim"),
+		})
+		if err != nil {
+			return fmt.Errorf("start WeChat simulator: %w", err)
+		}
+		p.Sim = sim
+		p.closers = append(p.closers, sim.Close)
+		sim.AddPublicApp(p.Vars[config.EnvPublicAppID], p.Vars[config.SecretPublicAppSecret])
+		base = sim.URL
+	}
+	p.Vars[config.EnvWeChatBaseURL] = base
+	return nil
+}
+
+// Close stops every stand-in Assemble started.
+func (p *Parts) Close() {
+	for i := len(p.closers) - 1; i >= 0; i-- {
+		p.closers[i]()
+	}
+	p.closers = nil
+}

@@ -1,0 +1,132 @@
+package testenv
+
+import (
+	"context"
+	"testing"
+
+	"wxchannel/shared/lambdarun"
+	"wxchannel/shared/local/apiclient"
+	"wxchannel/shared/local/stack"
+	"wxchannel/shared/tokens"
+)
+
+// API is the whole product as a test sees it: every function mounted by
+// functions.Mount and served through the Lambda adapter on one base URL,
+// as API Gateway routes them, with WeChat's first verify ticket pushed and
+// the component token minted. Every end-to-end test starts here.
+type API struct {
+	*Env
+	T    testing.TB
+	Base string
+	// Jobs are the scheduled functions by name, run as EventBridge would.
+	Jobs   map[string]lambdarun.Scheduled
+	client apiclient.Client
+}
+
+// Reply is a reply with its JSON body decoded.
+type Reply = apiclient.Reply
+
+// Setup starts a fresh environment for t and mounts every function.
+func Setup(t testing.TB, mount stack.MountFunc) *API { return SetupWith(t, mount, nil) }
+
+// SetupWith is Setup with tune changing the environment before the
+// functions are built (a shorter WeChat timeout, a failing table).
+func SetupWith(t testing.TB, mount stack.MountFunc, tune func(*Env)) *API {
+	t.Helper()
+	env := New(t)
+	if tune != nil {
+		tune(env)
+	}
+	ctx := context.Background()
+	h, jobs, err := mount(ctx, env.Deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &API{Env: env, T: t, Base: ServeThroughLambda(t, h), Jobs: map[string]lambdarun.Scheduled{}}
+	a.client = apiclient.Client{Base: a.Base}
+	for _, j := range jobs {
+		a.Jobs[j.Name] = j
+	}
+	if _, err := env.Sim.PushTicket(ctx, a.PushURL()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tokens.FromDeps(env.Deps).RefreshDue(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// PushURL is our authorization event URL, where WeChat pushes tickets.
+func (a *API) PushURL() string { return a.Base + "/wechat/component/events" }
+
+// MessageURL is our message URL template, for the simulator.
+func (a *API) MessageURL() string { return a.Base + "/wechat/events/$APPID$" }
+
+// Do sends a request with a JSON body (nil for none), a bearer token (""
+// for none) and headers given as name, value pairs.
+func (a *API) Do(method, path, token string, body any, headers ...string) Reply {
+	a.T.Helper()
+	h := map[string]string{}
+	for i := 0; i+1 < len(headers); i += 2 {
+		h[headers[i]] = headers[i+1]
+	}
+	r, err := a.client.Do(context.Background(), apiclient.Request{Method: method, Path: path, Token: token, Body: body, Headers: h})
+	if err != nil {
+		a.T.Fatal(err)
+	}
+	return r
+}
+
+// DoRaw sends a raw body as application/json, for bodies a JSON encoder
+// would not produce.
+func (a *API) DoRaw(method, path, token, raw string) Reply {
+	a.T.Helper()
+	req := apiclient.Request{Method: method, Path: path, Token: token}
+	if raw != "" {
+		req.Raw, req.Headers = []byte(raw), map[string]string{"Content-Type": "application/json"}
+	}
+	return a.Send(req)
+}
+
+// Send sends any request (a raw body of another type, a replayed push).
+func (a *API) Send(req apiclient.Request) Reply {
+	a.T.Helper()
+	r, err := a.client.Do(context.Background(), req)
+	if err != nil {
+		a.T.Fatal(err)
+	}
+	return r
+}
+
+// Must fails the test unless r has status want, and returns r.
+func (a *API) Must(r Reply, want int) Reply {
+	a.T.Helper()
+	if r.Status != want {
+		a.T.Fatalf("status %d, want %d: %s", r.Status, want, r.Raw)
+	}
+	return r
+}
+
+// MustError fails the test unless r is a refusal with status and the
+// envelope's code, and a message for the person.
+func (a *API) MustError(r Reply, status int, code string) Reply {
+	a.T.Helper()
+	if r.Status != status || r.ErrorCode() != code || r.Str("error", "message") == "" {
+		a.T.Fatalf("%d %s, want %d with code %s", r.Status, r.Raw, status, code)
+	}
+	return r
+}
+
+// Staff signs a CRM staff token for the tenant.
+func (a *API) Staff(tenantID, subject, role string) string {
+	a.T.Helper()
+	return a.StaffToken(a.T, tenantID, subject, role)
+}
+
+// Login signs openid in through the public mini program opened with scene,
+// with a fresh wx.login code.
+func (a *API) Login(scene, openid string) Reply {
+	a.T.Helper()
+	code := a.Sim.IssueJSCode(PublicAppID, openid, "")
+	return a.Do("POST", "/portal/login", "", map[string]any{"code": code, "scene": scene})
+}
