@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"sort"
@@ -175,9 +176,7 @@ func TestAttacks(t *testing.T) {
 			var hdr map[string]string
 			if r.raw != nil {
 				hdr = map[string]string{"Content-Type": r.contentType}
-				for k, v := range r.headers {
-					hdr[k] = v
-				}
+				maps.Copy(hdr, r.headers)
 			}
 			before := w.snapshot()
 			var status int
@@ -276,7 +275,7 @@ func tamperState(state string) string {
 func (w *faultWorld) snapshot() string {
 	w.T.Helper()
 	var lines []string
-	for _, table := range []dynamo.Table{w.Env.DB.Platform, w.Env.DB.Service} {
+	for _, table := range []dynamo.Table{w.DB.Platform, w.DB.Service} {
 		var items []dynamo.Item
 		if err := table.Scan().Consistent(true).All(context.Background(), &items); err != nil {
 			w.T.Fatal(err)

@@ -89,7 +89,7 @@ func (w *faultWorld) myOrders(session string) []any {
 }
 
 func (w *faultWorld) writes() int {
-	c := w.Env.Dynamo.Calls()
+	c := w.Dynamo.Calls()
 	return c["PutItem"] + c["UpdateItem"] + c["DeleteItem"] + c["TransactWriteItems"] + c["BatchWriteItem"]
 }
 
@@ -100,26 +100,26 @@ func TestFaultStorageDownThenBack(t *testing.T) {
 	w := newFaultWorld(t, nil)
 	ctx := context.Background()
 	session := w.login("openid-down")
-	service, platform := w.Env.Deps.Config.ServiceTable, w.Env.Deps.Config.PlatformTable
+	service, platform := w.Deps.Config.ServiceTable, w.Deps.Config.PlatformTable
 	key := map[string]string{"Idempotency-Key": "down-0000001"}
 
-	w.Env.Dynamo.FailTable(service, true)
+	w.Dynamo.FailTable(service, true)
 	w.expectError("POST", "/portal/work-orders", session, faultOrder("AC-DOWN-1"), key, 503, "storage_unavailable")
 	w.expectError("GET", "/engineer/work-orders/nearby?lat=31.23&lng=121.47&radius_km=5", w.engineer, nil, nil, 503, "storage_unavailable")
 	w.expectError("GET", "/portal/work-orders", session, nil, nil, 503, "storage_unavailable")
 	w.expectError("POST", "/admin/qr-scenes", w.admin, map[string]any{}, nil, 503, "storage_unavailable")
 	// Login: WeChat accepted the code, but the user could not be saved;
 	// the mini program calls wx.login again.
-	code := w.Env.Sim.IssueJSCode(testenv.PublicAppID, "openid-down-2", "")
+	code := w.Sim.IssueJSCode(testenv.PublicAppID, "openid-down-2", "")
 	w.expectError("POST", "/portal/login", "", map[string]any{"code": code, "scene": w.scene}, nil, 503, "storage_unavailable")
-	w.Env.Dynamo.FailTable(service, false)
+	w.Dynamo.FailTable(service, false)
 
-	w.Env.Dynamo.FailTable(platform, true)
-	sealed := w.capturePush(func(u string) error { _, err := w.Env.Sim.PushTicket(ctx, u); return err })
+	w.Dynamo.FailTable(platform, true)
+	sealed := w.capturePush(func(u string) error { _, err := w.Sim.PushTicket(ctx, u); return err })
 	if status := w.deliver(sealed); status != 503 {
 		t.Fatalf("ticket push with the platform table down: %d, want 503 so WeChat pushes again", status)
 	}
-	w.Env.Dynamo.FailTable(platform, false)
+	w.Dynamo.FailTable(platform, false)
 
 	// Back: the same push and the same order go through, once.
 	if status := w.deliver(sealed); status != 200 {
@@ -145,10 +145,10 @@ func TestFaultStorageDownThenBack(t *testing.T) {
 func TestFaultNearbyIndexDown(t *testing.T) {
 	w := newFaultWorld(t, nil)
 	session := w.login("openid-index")
-	w.Env.Dynamo.FailIndex(w.Env.Deps.Config.ServiceTable, storage.IndexGSI2, true)
+	w.Dynamo.FailIndex(w.Deps.Config.ServiceTable, storage.IndexGSI2, true)
 	w.expectError("GET", "/engineer/work-orders/nearby?lat=31.2404&lng=121.49&radius_km=5", w.engineer, nil, nil, 503, "storage_unavailable")
 	id := w.must("POST", "/portal/work-orders", session, faultOrder("AC-IDX-1"), nil, 201)["work_order"].(map[string]any)["id"]
-	w.Env.Dynamo.FailIndex(w.Env.Deps.Config.ServiceTable, storage.IndexGSI2, false)
+	w.Dynamo.FailIndex(w.Deps.Config.ServiceTable, storage.IndexGSI2, false)
 	list := w.must("GET", "/engineer/work-orders/nearby?lat=31.2404&lng=121.49&radius_km=5", w.engineer, nil, nil, 200)["work_orders"].([]any)
 	if len(list) != 1 || list[0].(map[string]any)["id"] != id {
 		t.Fatalf("nearby after the index came back: %v", list)
@@ -161,28 +161,28 @@ func TestFaultNearbyIndexDown(t *testing.T) {
 // a clear timeout and nothing is written.
 func TestFaultUnprocessedBatchKeys(t *testing.T) {
 	w := newFaultWorld(t, func(env *testenv.Env) { env.Deps.Config.RequestTimeout = 2500 * time.Millisecond })
-	service := w.Env.Deps.Config.ServiceTable
+	service := w.Deps.Config.ServiceTable
 	session := w.login("openid-batch")
 
 	// The first answer leaves every key unprocessed, the second one key.
 	var left atomic.Int64
-	w.Env.Dynamo.LeaveUnprocessed(service, func(n int, _ map[string]*miniserver.AttributeValue) bool {
+	w.Dynamo.LeaveUnprocessed(service, func(n int, _ map[string]*miniserver.AttributeValue) bool {
 		return left.Add(1) <= 5 // 4 keys in the first batch, 1 in the second
 	})
-	w.Env.Dynamo.ResetCalls()
+	w.Dynamo.ResetCalls()
 	w.must("POST", "/portal/work-orders", session, faultOrder("AC-BATCH-1"), map[string]string{"Idempotency-Key": "batch-000001"}, 201)
-	if n := w.Env.Dynamo.Calls()["BatchGetItem"]; n != 3 {
+	if n := w.Dynamo.Calls()["BatchGetItem"]; n != 3 {
 		t.Fatalf("%d BatchGetItem calls, want 3 (two answers left keys unprocessed)", n)
 	}
 
 	// Never processed: a timeout, and no write at all.
-	w.Env.Dynamo.LeaveUnprocessed(service, func(int, map[string]*miniserver.AttributeValue) bool { return true })
-	w.Env.Dynamo.ResetCalls()
+	w.Dynamo.LeaveUnprocessed(service, func(int, map[string]*miniserver.AttributeValue) bool { return true })
+	w.Dynamo.ResetCalls()
 	w.expectError("POST", "/portal/work-orders", session, faultOrder("AC-BATCH-2"), map[string]string{"Idempotency-Key": "batch-000002"}, 504, "timeout")
 	if n := w.writes(); n != 0 {
 		t.Fatalf("%d writes during a request whose reads never completed", n)
 	}
-	w.Env.Dynamo.LeaveUnprocessed(service, nil)
+	w.Dynamo.LeaveUnprocessed(service, nil)
 	w.must("POST", "/portal/work-orders", session, faultOrder("AC-BATCH-2"), map[string]string{"Idempotency-Key": "batch-000002"}, 201)
 	if n := len(w.myOrders(session)); n != 2 {
 		t.Fatalf("%d orders, want 2", n)
@@ -199,14 +199,14 @@ func TestFaultWeChatTimeoutAndBusy(t *testing.T) {
 	})
 	ctx := context.Background()
 
-	w.Env.Sim.InjectDelay("jscode2session", time.Second, 1)
-	code := w.Env.Sim.IssueJSCode(testenv.PublicAppID, "openid-slow", "")
-	w.Env.Dynamo.ResetCalls()
+	w.Sim.InjectDelay("jscode2session", time.Second, 1)
+	code := w.Sim.IssueJSCode(testenv.PublicAppID, "openid-slow", "")
+	w.Dynamo.ResetCalls()
 	w.expectError("POST", "/portal/login", "", map[string]any{"code": code, "scene": w.scene}, nil, 502, "wechat_unavailable")
 	if n := w.writes(); n != 0 {
 		t.Fatalf("%d writes for a failed login", n)
 	}
-	if n := w.Env.Sim.Calls("jscode2session"); n != 1 {
+	if n := w.Sim.Calls("jscode2session"); n != 1 {
 		t.Fatalf("code2session called %d times; a code must be sent once", n)
 	}
 	w.login("openid-slow")
@@ -218,22 +218,22 @@ func TestFaultWeChatTimeoutAndBusy(t *testing.T) {
 	status := func() map[string]any { return w.must("GET", "/admin/miniprogram/binding", w.admin, nil, nil, 200) }
 	before := status()["tokens"].(map[string]any)
 
-	w.Env.Clock.Advance(110 * time.Minute) // inside the refresh window, still valid
-	m := tokens.FromDeps(w.Env.Deps)
-	w.Env.Sim.InjectDelay("api_authorizer_token", time.Second, 3)
+	w.Clock.Advance(110 * time.Minute) // inside the refresh window, still valid
+	m := tokens.FromDeps(w.Deps)
+	w.Sim.InjectDelay("api_authorizer_token", time.Second, 3)
 	if sum, _ := m.RefreshDue(ctx); sum.Refreshed != 0 || sum.Failed != 1 {
 		t.Fatalf("refresh during a WeChat timeout: %+v", sum)
 	}
 	// Busy (-1) for the whole run: we retry, then report the failure.
-	w.Env.Sim.InjectError("api_authorizer_token", -1, 100)
-	w.Env.Sim.ResetCalls()
+	w.Sim.InjectError("api_authorizer_token", -1, 100)
+	w.Sim.ResetCalls()
 	if sum, _ := m.RefreshDue(ctx); sum.Refreshed != 0 || sum.Failed != 1 {
 		t.Fatalf("refresh while WeChat is busy: %+v", sum)
 	}
-	if n := w.Env.Sim.Calls("api_authorizer_token"); n < 3 {
+	if n := w.Sim.Calls("api_authorizer_token"); n < 3 {
 		t.Fatalf("busy answered %d times without our retrying", n)
 	}
-	w.Env.Sim.ClearFaults()
+	w.Sim.ClearFaults()
 	mid := status()["tokens"].(map[string]any)
 	if mid["status"] != "active" || mid["expires_at"] != before["expires_at"] {
 		t.Fatalf("the stored token changed while WeChat failed: %v → %v", before, mid)
@@ -258,11 +258,11 @@ func TestFaultAuthorizationPushesOutOfOrder(t *testing.T) {
 	pushURL := w.Base + "/wechat/component/events"
 
 	// The authorized push is sealed now but delayed in WeChat's queue.
-	late := w.capturePush(func(u string) error { return w.Env.Sim.PushAuthEvent(ctx, u, "authorized", appid, code) })
+	late := w.capturePush(func(u string) error { return w.Sim.PushAuthEvent(ctx, u, "authorized", appid, code) })
 	// The admin changes their mind before either reached us.
-	w.Env.Clock.Advance(time.Minute)
-	w.Env.Sim.Unauthorize(appid)
-	if err := w.Env.Sim.PushAuthEvent(ctx, pushURL, "unauthorized", appid, ""); err != nil {
+	w.Clock.Advance(time.Minute)
+	w.Sim.Unauthorize(appid)
+	if err := w.Sim.PushAuthEvent(ctx, pushURL, "unauthorized", appid, ""); err != nil {
 		t.Fatal(err)
 	}
 	if status := w.deliver(late); status != 200 {
@@ -293,17 +293,17 @@ func TestFaultAuditPushesRepeatedAndLate(t *testing.T) {
 	const appid, userName = "wxfa0170000000c003", "gh_fa019"
 	u := w.authorize(appid, userName)
 	w.must("GET", u.Path+"?"+u.RawQuery, "", nil, nil, 200)
-	w.Env.Sim.AddTemplate(wechatsim.Template{ID: 1, Version: "1.0.0", Desc: "portal"})
-	w.Env.Sim.SetPrivacyScanDelay(0)
+	w.Sim.AddTemplate(wechatsim.Template{ID: 1, Version: "1.0.0", Desc: "portal"})
+	w.Sim.SetPrivacyScanDelay(0)
 	queue := startCapture(t) // WeChat's push queue: we deliver when we choose
-	w.Env.Sim.SetMessageURL(queue.url + "/wechat/events/$APPID$")
+	w.Sim.SetMessageURL(queue.url + "/wechat/events/$APPID$")
 	state := func() map[string]any {
 		return w.must("GET", "/admin/miniprogram/release-status", w.admin, nil, nil, 200)
 	}
 
 	first := w.must("POST", "/admin/miniprogram/review", w.admin, map[string]any{}, nil, 202)
-	w.Env.Sim.ScriptAudit(appid, wechatsim.AuditOutcome{Status: 1, Reason: "The service category does not match"})
-	if err := w.Env.Sim.FinishAudit(ctx, appid, true); err != nil {
+	w.Sim.ScriptAudit(appid, wechatsim.AuditOutcome{Status: 1, Reason: "The service category does not match"})
+	if err := w.Sim.FinishAudit(ctx, appid, true); err != nil {
 		t.Fatal(err)
 	}
 	lateRejection := queue.take(t)
@@ -314,7 +314,7 @@ func TestFaultAuditPushesRepeatedAndLate(t *testing.T) {
 		t.Fatalf("after the reconcile schedule: %v", st)
 	}
 
-	w.Env.Clock.Advance(2 * time.Minute)
+	w.Clock.Advance(2 * time.Minute)
 	second := w.must("POST", "/admin/miniprogram/review", w.admin, map[string]any{}, nil, 202)
 	if second["audit_id"] == first["audit_id"] {
 		t.Fatalf("the resubmission kept audit id %v", first["audit_id"])
@@ -326,12 +326,12 @@ func TestFaultAuditPushesRepeatedAndLate(t *testing.T) {
 		t.Fatalf("the first review's late rejection moved the second review: %v", st)
 	}
 
-	w.Env.Clock.Advance(time.Minute)
-	if err := w.Env.Sim.FinishAudit(ctx, appid, true); err != nil {
+	w.Clock.Advance(time.Minute)
+	if err := w.Sim.FinishAudit(ctx, appid, true); err != nil {
 		t.Fatal(err)
 	}
 	approval := queue.take(t)
-	for i := 0; i < 2; i++ {
+	for i := range 2 {
 		if status := w.deliver(approval); status != 200 {
 			t.Fatalf("approval push, delivery %d: %d", i+1, status)
 		}
@@ -343,15 +343,15 @@ func TestFaultAuditPushesRepeatedAndLate(t *testing.T) {
 
 	// WeChat sends the approval again (a new delivery, so a new nonce).
 	again := fmt.Sprintf("<xml><ToUserName><![CDATA[%s]]></ToUserName><FromUserName><![CDATA[o_system]]></FromUserName><CreateTime>%d</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[weapp_audit_success]]></Event></xml>",
-		userName, w.Env.Clock.Now().Unix())
-	w.Env.Clock.Advance(time.Second)
-	if err := w.Env.Sim.Push(ctx, w.Base+"/wechat/events/"+appid, "ToUserName", userName, []byte(again)); err != nil {
+		userName, w.Clock.Now().Unix())
+	w.Clock.Advance(time.Second)
+	if err := w.Sim.Push(ctx, w.Base+"/wechat/events/"+appid, "ToUserName", userName, []byte(again)); err != nil {
 		t.Fatal(err)
 	}
 	if st := state(); st["state"] != "released" || st["released_version"] != "1.0.0" {
 		t.Fatalf("a repeated approval after the release: %v", st)
 	}
-	if n := w.Env.Sim.Calls("release"); n != 1 {
+	if n := w.Sim.Calls("release"); n != 1 {
 		t.Fatalf("WeChat saw %d releases, want 1", n)
 	}
 }
@@ -360,11 +360,11 @@ func TestFaultAuditPushesRepeatedAndLate(t *testing.T) {
 // WeChat and returns WeChat's redirect to our callback, not yet followed.
 func (w *faultWorld) authorize(appid, userName string) *url.URL {
 	w.T.Helper()
-	w.Env.Sim.AddAuthorizer(wechatsim.Authorizer{AppID: appid, Name: "Acme", UserName: userName, PrincipalName: "Acme Ltd",
+	w.Sim.AddAuthorizer(wechatsim.Authorizer{AppID: appid, Name: "Acme", UserName: userName, PrincipalName: "Acme Ltd",
 		HeadImg: "https://img.example/a.png", Signature: "after-sales", MiniProgram: true, Permissions: []int{17, 18, 30},
 		Categories: []wechatsim.Category{{First: "Tools", Second: "Equipment management"}}})
 	links := w.must("POST", "/admin/miniprogram/authorization", w.admin, nil, nil, 201)
-	redirect, err := w.Env.Sim.ScanAuthorization(links["pc_url"].(string), appid)
+	redirect, err := w.Sim.ScanAuthorization(links["pc_url"].(string), appid)
 	if err != nil {
 		w.T.Fatal(err)
 	}

@@ -39,6 +39,9 @@ func (r loadResult) throughput() float64 { return float64(r.Requests) / r.Elapse
 // DynamoDB server was busy.
 func (r loadResult) storageShare() float64 { return r.StorageBusy.Seconds() / r.Elapsed.Seconds() }
 
+// contentTypeJSON is the media type of the API's JSON bodies.
+const contentTypeJSON = "application/json"
+
 // prepared is one request ready to send; expect is the status it must get.
 type prepared struct {
 	method, path, token string
@@ -50,23 +53,23 @@ type prepared struct {
 }
 
 // loadTest runs each endpoint at each concurrency against a dev stack on a
-// loopback port, for at most d or max requests per level, whichever ends
+// loopback port, for at most d or maxReq requests per level, whichever ends
 // first. Every level starts on a fresh stack, so levels differ in
 // concurrency and not in how full the embedded tables are. Requests are
 // prepared before each level (sealed pushes, wx.login codes, logged-in
 // users), so only the product's work is timed.
-func loadTest(ctx context.Context, levels []int, d time.Duration, max int) ([]loadResult, error) {
+func loadTest(ctx context.Context, levels []int, d time.Duration, maxReq int) ([]loadResult, error) {
 	var out []loadResult
 	for _, ep := range []struct {
 		name    string
-		prepare func(l *loader, n int) ([]prepared, error)
+		prepare preparer
 	}{
 		{"ticketpush: POST /wechat/component/events", (*loader).pushes},
 		{"userlogin: POST /portal/login", (*loader).logins},
 		{"workordercreate: POST /portal/work-orders", (*loader).creates},
 	} {
 		for _, c := range levels {
-			res, err := loadLevel(ctx, c, d, max, ep.prepare)
+			res, err := loadLevel(ctx, c, d, maxReq, ep.prepare)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", ep.name, err)
 			}
@@ -77,9 +80,13 @@ func loadTest(ctx context.Context, levels []int, d time.Duration, max int) ([]lo
 	return out, nil
 }
 
+// preparer prepares n requests of one endpoint.
+type preparer func(l *loader, n int) ([]prepared, error)
+
 // loadLevel runs one level on a stack of its own.
-func loadLevel(ctx context.Context, conc int, d time.Duration, max int, prepare func(l *loader, n int) ([]prepared, error)) (loadResult, error) {
-	st, err := stack.Start(ctx, stack.Options{Addr: "127.0.0.1:0", LogLevel: "info", Log: io.Discard, NoSchedules: true}, functions.Mount)
+func loadLevel(ctx context.Context, conc int, d time.Duration, maxReq int, prepare preparer) (loadResult, error) {
+	opts := stack.Options{Addr: "127.0.0.1:0", LogLevel: "info", Log: io.Discard, NoSchedules: true}
+	st, err := stack.Start(ctx, opts, functions.Mount)
 	if err != nil {
 		return loadResult{}, err
 	}
@@ -90,7 +97,7 @@ func loadLevel(ctx context.Context, conc int, d time.Duration, max int, prepare 
 	if err := l.setup(ctx); err != nil {
 		return loadResult{}, err
 	}
-	reqs, err := prepare(l, max)
+	reqs, err := prepare(l, maxReq)
 	if err != nil {
 		return loadResult{}, err
 	}
@@ -124,7 +131,7 @@ func (l *loader) setup(ctx context.Context) error {
 	var out struct {
 		Scene string `json:"scene"`
 	}
-	if err := l.json(ctx, "POST", "/admin/qr-scenes", l.st.AdminToken, map[string]any{}, 201, &out); err != nil {
+	if err := l.json(ctx, http.MethodPost, "/admin/qr-scenes", l.st.AdminToken, map[string]any{}, 201, &out); err != nil {
 		return err
 	}
 	l.scene = out.Scene
@@ -135,15 +142,19 @@ func (l *loader) setup(ctx context.Context) error {
 func (l *loader) pushes(n int) ([]prepared, error) {
 	out := make([]prepared, 0, n)
 	now := time.Now().Unix()
-	for i := 0; i < n; i++ {
+	for range n {
 		l.seq++
-		inner := fmt.Sprintf("<xml><AppId><![CDATA[%s]]></AppId><CreateTime>%d</CreateTime><InfoType><![CDATA[component_verify_ticket]]></InfoType><ComponentVerifyTicket><![CDATA[ticket@@@load-%d]]></ComponentVerifyTicket></xml>",
+		inner := fmt.Sprintf("<xml><AppId><![CDATA[%s]]></AppId><CreateTime>%d</CreateTime>"+
+			"<InfoType><![CDATA[component_verify_ticket]]></InfoType>"+
+			"<ComponentVerifyTicket><![CDATA[ticket@@@load-%d]]></ComponentVerifyTicket></xml>",
 			l.st.ComponentAppID, now, l.seq)
 		q, body, err := l.crypt.Seal([]byte(inner), strconv.FormatInt(now, 10), "n"+strconv.Itoa(l.seq), "AppId", l.st.ComponentAppID)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, prepared{method: "POST", path: "/wechat/component/events", query: q.Encode(), body: body, contentType: "text/xml", expect: 200})
+		out = append(out, prepared{
+			method: http.MethodPost, path: "/wechat/component/events", query: q.Encode(), body: body, contentType: "text/xml", expect: 200,
+		})
 	}
 	return out, nil
 }
@@ -151,11 +162,11 @@ func (l *loader) pushes(n int) ([]prepared, error) {
 // logins are wx.login codes of distinct users scanning the tenant's QR.
 func (l *loader) logins(n int) ([]prepared, error) {
 	out := make([]prepared, 0, n)
-	for i := 0; i < n; i++ {
+	for range n {
 		l.seq++
 		code := l.st.Sim.IssueJSCode(l.st.PublicAppID, "o-load-"+strconv.Itoa(l.seq), "")
 		body, _ := json.Marshal(map[string]any{"code": code, "scene": l.scene})
-		out = append(out, prepared{method: "POST", path: "/portal/login", body: body, contentType: "application/json", expect: 200})
+		out = append(out, prepared{method: http.MethodPost, path: "/portal/login", body: body, contentType: contentTypeJSON, expect: 200})
 	}
 	return out, nil
 }
@@ -165,14 +176,15 @@ func (l *loader) logins(n int) ([]prepared, error) {
 func (l *loader) creates(n int) ([]prepared, error) {
 	out := make([]prepared, 0, n)
 	var session string
-	for i := 0; i < n; i++ {
+	for i := range n {
 		l.seq++
 		if i%10 == 0 {
 			code := l.st.Sim.IssueJSCode(l.st.PublicAppID, "o-create-"+strconv.Itoa(l.seq), "")
 			var login struct {
 				Session string `json:"session_token"`
 			}
-			if err := l.json(context.Background(), "POST", "/portal/login", "", map[string]any{"code": code, "scene": l.scene}, 200, &login); err != nil {
+			in := map[string]any{"code": code, "scene": l.scene}
+			if err := l.json(context.Background(), http.MethodPost, "/portal/login", "", in, 200, &login); err != nil {
 				return nil, err
 			}
 			session = login.Session
@@ -180,7 +192,7 @@ func (l *loader) creates(n int) ([]prepared, error) {
 		body, _ := json.Marshal(map[string]any{"category": "repair", "description": "The compressor makes a grinding noise",
 			"device_sn": fmt.Sprintf("LOAD-%08d", l.seq), "contact_name": "Li Lei", "phone": "13800138000",
 			"address": "88 Century Avenue, Pudong, Shanghai", "latitude": 31.2304 + float64(l.seq%200)*0.001, "longitude": 121.4737})
-		out = append(out, prepared{method: "POST", path: "/portal/work-orders", token: session, body: body, contentType: "application/json",
+		out = append(out, prepared{method: http.MethodPost, path: "/portal/work-orders", token: session, body: body, contentType: contentTypeJSON,
 			headers: map[string]string{"Idempotency-Key": fmt.Sprintf("load-key-%08d", l.seq)}, expect: 201})
 	}
 	return out, nil
@@ -197,10 +209,8 @@ func (l *loader) run(ctx context.Context, reqs []prepared, conc int, d time.Dura
 		deadline  = time.Now().Add(d)
 		startedAt = time.Now()
 	)
-	for w := 0; w < conc; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+	for range conc {
+		wg.Go(func() {
 			for p := range next {
 				t0 := time.Now()
 				status, msg := l.send(ctx, p)
@@ -215,7 +225,7 @@ func (l *loader) run(ctx context.Context, reqs []prepared, conc int, d time.Dura
 				}
 				mu.Unlock()
 			}
-		}()
+		})
 	}
 	for _, p := range reqs {
 		if time.Now().After(deadline) || ctx.Err() != nil {

@@ -30,6 +30,13 @@ import (
 )
 
 func main() {
+	os.Exit(benchreport())
+}
+
+// benchreport runs the measurements the flags ask for and returns the
+// process's exit code; it returns rather than exits so that the interrupt
+// handler is stopped first.
+func benchreport() int {
 	out := flag.String("out", "docs/bench-report.md", "where to write the report")
 	benchtime := flag.String("benchtime", "200x", "go test -benchtime for the per-request benchmarks")
 	quick := flag.Bool("quick", false, "smaller scaling runs and a shorter load test (for a check, not for the report)")
@@ -38,49 +45,91 @@ func main() {
 	defer stop()
 	if err := run(ctx, *out, *benchtime, *quick); err != nil {
 		fmt.Fprintln(os.Stderr, "benchreport:", err)
-		os.Exit(1)
+		return 1
 	}
+	return 0
 }
+
+// startupRuns is how often each function's bootstrap is started; the
+// report gives the median.
+const startupRuns = 7
 
 func run(ctx context.Context, outPath, benchtime string, quick bool) error {
 	started := time.Now()
-	var names []string
-	httpFn := map[string]bool{}
-	for _, f := range functions.All {
-		names = append(names, f.Name)
-		httpFn[f.Name] = f.HTTP != nil
-	}
 	tmp, err := os.MkdirTemp("", "benchreport-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(tmp)
 	r := &report{}
+	if r.fns, err = measureFunctions(ctx, tmp); err != nil {
+		return err
+	}
+	if err := r.benchmark(ctx, benchtime, quick); err != nil {
+		return err
+	}
+	if err := r.loadTest(ctx, quick); err != nil {
+		return err
+	}
+	r.goVersion = runtime.Version()
+	r.cpus = runtime.NumCPU()
+	r.machine = cpuModel()
+	r.took = time.Since(started)
+	r.date = time.Now().UTC().Format("2006-01-02")
+	var buf bytes.Buffer
+	if err := r.write(&buf); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(outPath), 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(outPath, buf.Bytes(), 0o644); err != nil {
+		return err
+	}
+	fmt.Printf("wrote %s in %s\n", outPath, r.took.Round(time.Second))
+	return nil
+}
 
+// measureFunctions builds every function (in tmp) for linux/arm64, as
+// deployed, for its binary size, and for this machine, for its start-up.
+func measureFunctions(ctx context.Context, tmp string) ([]fnRow, error) {
+	var names []string
+	httpFn := map[string]bool{}
+	for _, f := range functions.All {
+		names = append(names, f.Name)
+		httpFn[f.Name] = f.HTTP != nil
+	}
 	step("building every function for linux/arm64 (as deployed) and for this machine")
 	arm, err := buildAll(ctx, tmp, "linux", "arm64", names)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	goos, goarch := hostArch()
 	host, err := buildAll(ctx, tmp, goos, goarch, names)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	var rows []fnRow
 	for _, n := range names {
 		fi, err := os.Stat(arm[n])
 		if err != nil {
-			return err
+			return nil, err
 		}
 		row := fnRow{Name: n, HTTP: httpFn[n], Size: fi.Size()}
 		step("start-up of " + n)
-		row.Startup, err = measureStartup(ctx, host[n], n, httpFn[n], 7)
+		row.Startup, err = measureStartup(ctx, host[n], n, httpFn[n], startupRuns)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		r.fns = append(r.fns, row)
+		rows = append(rows, row)
 	}
+	return rows, nil
+}
 
+// benchmark runs the Go benchmarks: each function's representative
+// request, the scaling of the token refresher and the nearby query, and
+// the message crypto.
+func (r *report) benchmark(ctx context.Context, benchtime string, quick bool) error {
 	step("per-request benchmarks (" + benchtime + " each, one core)")
 	perReq, err := goBench(ctx, benchRun{pkg: "./functions/", pattern: "BenchmarkFunction", benchtime: benchtime, cpu: 1})
 	if err != nil {
@@ -100,40 +149,30 @@ func run(ctx context.Context, outPath, benchtime string, quick bool) error {
 		return err
 	}
 	step("crypto against the standard-library baseline")
-	r.crypto, err = goBench(ctx, benchRun{pkg: "./shared/wxcrypt/", pattern: "BenchmarkOpenTicketPush|BenchmarkStdlibBaseline", benchtime: "1s", count: cryptoRuns})
+	r.crypto, err = goBench(ctx, benchRun{
+		pkg: "./shared/wxcrypt/", pattern: "BenchmarkOpenTicketPush|BenchmarkStdlibBaseline", benchtime: "1s", count: cryptoRuns,
+	})
 	if err != nil {
 		return err
 	}
-	r.pushBench, err = goBench(ctx, benchRun{pkg: "./shared/componentpush/", pattern: "BenchmarkTicketPushDecryptVerify", benchtime: "1s", count: cryptoRuns})
-	if err != nil {
-		return err
-	}
+	r.pushBench, err = goBench(ctx, benchRun{
+		pkg: "./shared/componentpush/", pattern: "BenchmarkTicketPushDecryptVerify", benchtime: "1s", count: cryptoRuns,
+	})
+	return err
+}
 
+// loadTest runs the load test on loopback: a few seconds per level, or
+// one second and two levels when quick.
+func (r *report) loadTest(ctx context.Context, quick bool) error {
 	step("load test on loopback")
 	levels, dur, maxReq := []int{1, 4, 16, 64}, 5*time.Second, 3000
 	if quick {
 		levels, dur, maxReq = []int{1, 8}, time.Second, 200
 	}
 	r.loadDur, r.loadMax = dur, maxReq
+	var err error
 	r.load, err = loadTest(ctx, levels, dur, maxReq)
-	if err != nil {
-		return err
-	}
-	r.goVersion = runtime.Version()
-	r.cpus = runtime.NumCPU()
-	r.machine = cpuModel()
-	r.took = time.Since(started)
-	r.date = time.Now().UTC().Format("2006-01-02")
-	var buf bytes.Buffer
-	r.write(&buf)
-	if err := os.MkdirAll(filepath.Dir(outPath), 0o755); err != nil {
-		return err
-	}
-	if err := os.WriteFile(outPath, buf.Bytes(), 0o644); err != nil {
-		return err
-	}
-	fmt.Printf("wrote %s in %s\n", outPath, r.took.Round(time.Second))
-	return nil
+	return err
 }
 
 func step(s string) { fmt.Fprintln(os.Stderr, "benchreport:", s) }
@@ -165,7 +204,9 @@ var benchLine = regexp.MustCompile(`^Benchmark(\S+?)(?:-\d+)?\s+(\d+)\s+(.*)$`)
 // the package's benchmarks run that many times in turn (A B A B …, one
 // process each) and each keeps its median run by ns/op.
 func goBench(ctx context.Context, b benchRun) (map[string]benchResult, error) {
-	args := []string{"test", "-run", "^$", "-bench", b.pattern, "-benchtime", b.benchtime, "-benchmem", "-count", "1", "-timeout", "60m"}
+	args := []string{
+		"test", "-run", "^$", "-bench", b.pattern, "-benchtime", b.benchtime, "-benchmem", "-count", "1", "-timeout", "60m",
+	}
 	if b.cpu > 0 {
 		args = append(args, "-cpu", strconv.Itoa(b.cpu))
 	}
@@ -216,7 +257,7 @@ func cpuModel() string {
 	if err != nil {
 		return runtime.GOARCH
 	}
-	for _, line := range strings.Split(string(raw), "\n") {
+	for line := range strings.SplitSeq(string(raw), "\n") {
 		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
 			return strings.TrimSpace(v)
 		}

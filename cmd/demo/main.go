@@ -19,6 +19,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
@@ -31,14 +32,22 @@ import (
 )
 
 func main() {
+	os.Exit(walkthrough())
+}
+
+// walkthrough runs the story against the dev server the flags name and
+// returns the process's exit code; it returns rather than exits so that the
+// interrupt handler is stopped first.
+func walkthrough() int {
 	api := flag.String("api", envOr("DEMO_API", "http://127.0.0.1:8080"), "base URL of the dev server")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	if err := Run(ctx, *api, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
-		os.Exit(1)
+		return 1
 	}
+	return 0
 }
 
 // Run drives the story against the dev server at api and prints each step.
@@ -84,9 +93,36 @@ const (
 	secondLat, secondLng = 31.3204, 121.4737
 )
 
+// loginRequest is the body of POST /portal/login: a wx.login code and
+// either the enterprise mini program's appid or, in the public mini
+// program, the tenant's QR scene.
+type loginRequest struct {
+	Code  string `json:"code"`
+	AppID string `json:"appid,omitempty"`
+	Scene string `json:"scene,omitempty"`
+}
+
+// workOrderRequest is the body of POST /portal/work-orders.
+type workOrderRequest struct {
+	Category    string  `json:"category"`
+	Description string  `json:"description"`
+	DeviceSN    string  `json:"device_sn"`
+	ContactName string  `json:"contact_name"`
+	Phone       string  `json:"phone"`
+	Address     string  `json:"address"`
+	Latitude    float64 `json:"latitude"`
+	Longitude   float64 `json:"longitude"`
+}
+
+// position is where the engineer's phone is at a check-in or check-out.
+type position struct {
+	Latitude  float64 `json:"latitude"`
+	Longitude float64 `json:"longitude"`
+}
+
 func (d *demo) platform() error {
 	d.section("Platform: WeChat's verify ticket and our component token")
-	if _, err := d.sim("POST", "/sim/ticket", struct{}{}); err != nil {
+	if _, err := d.sim("/sim/ticket", struct{}{}); err != nil {
 		return err
 	}
 	d.step("WeChat pushes component_verify_ticket", "POST /wechat/component/events → signature checked, decrypted, stored (reply \"success\")")
@@ -108,10 +144,13 @@ func (d *demo) authorize() error {
 		d.step("unbind the previous run's mini program", fmt.Sprintf("DELETE /admin/miniprogram/binding → %v unbound", b["appid"]))
 	}
 	d.appid = "wxde30" + d.run
-	if _, err := d.sim("POST", "/sim/authorizers", map[string]any{"appid": d.appid, "name": "Demo Equipment Service", "user_name": "gh_" + d.run,
-		"principal_name": "Demo Equipment Co., Ltd.",
-		"head_img":       "https://img.example/demo-logo.png", "signature": "After-sales service for Demo Equipment", "mini_program": true, "certified": true, "permissions": []int{17, 18, 30},
-		"categories": []map[string]string{{"First": "Tools", "Second": "Equipment management"}}}); err != nil {
+	account := map[string]any{
+		"name": "Demo Equipment Service", "user_name": "gh_" + d.run, "principal_name": "Demo Equipment Co., Ltd.",
+		"head_img": "https://img.example/demo-logo.png", "signature": "After-sales service for Demo Equipment",
+		"mini_program": true, "certified": true, "permissions": []int{17, 18, 30},
+		"categories": []map[string]string{{"First": "Tools", "Second": "Equipment management"}},
+	}
+	if _, err := d.simApp("/sim/authorizers", d.appid, account); err != nil {
 		return err
 	}
 	d.step("the enterprise has a certified mini program", d.appid+" (permission sets 17, 18, 30)")
@@ -122,7 +161,7 @@ func (d *demo) authorize() error {
 	pc := str(links, "pc_url")
 	d.step("admin asks for the authorization link", "POST /admin/miniprogram/authorization → "+shorten(pc, 90))
 	d.step("our component token", "creating the pre-auth code needed the component token: minted from the stored ticket and kept in DynamoDB")
-	scan, err := d.sim("POST", "/sim/authorize", map[string]any{"auth_url": pc, "appid": d.appid})
+	scan, err := d.simApp("/sim/authorize", d.appid, map[string]any{"auth_url": pc})
 	if err != nil {
 		return err
 	}
@@ -152,7 +191,7 @@ func (d *demo) release() error {
 		return err
 	}
 	d.step("prepare", "POST /admin/miniprogram/prepare → "+steps(prep))
-	if _, err := d.sim("POST", "/sim/privacy-interface/approve", map[string]any{"appid": d.appid}); err != nil {
+	if _, err := d.simApp("/sim/privacy-interface/approve", d.appid, nil); err != nil {
 		return err
 	}
 	prep, err = d.admin("POST", "/admin/miniprogram/prepare", nil, 200)
@@ -164,8 +203,9 @@ func (d *demo) release() error {
 	if err != nil {
 		return err
 	}
-	d.step("commit the template and submit for review", fmt.Sprintf("POST /admin/miniprogram/review → %s, version %s, audit %v", str(sub, "state"), str(sub, "version"), get(sub, "audit_id")))
-	if _, err := d.sim("POST", "/sim/audit", map[string]any{"appid": d.appid, "status": 0}); err != nil {
+	d.step("commit the template and submit for review", fmt.Sprintf("POST /admin/miniprogram/review → %s, version %s, audit %v",
+		str(sub, "state"), str(sub, "version"), get(sub, "audit_id")))
+	if _, err := d.simApp("/sim/audit", d.appid, map[string]any{"status": 0}); err != nil {
 		return err
 	}
 	st, err := d.admin("GET", "/admin/miniprogram/release-status", nil, 200)
@@ -182,22 +222,21 @@ func (d *demo) release() error {
 	if err != nil {
 		return err
 	}
-	d.step("device QR code", fmt.Sprintf("GET /admin/miniprogram/qrcode → %s code, %s, %d bytes (base64)", str(qr, "kind"), str(qr, "content_type"), len(str(qr, "image_base64"))))
+	d.step("device QR code", fmt.Sprintf("GET /admin/miniprogram/qrcode → %s code, %s, %d bytes (base64)",
+		str(qr, "kind"), str(qr, "content_type"), len(str(qr, "image_base64"))))
 	return nil
 }
 
 func (d *demo) customer() error {
 	d.section("Terminal user: login, registration, work order")
-	code, err := d.sim("POST", "/sim/js-code", map[string]any{"appid": d.appid, "openid": "o-demo-" + d.run})
-	if err != nil {
-		return err
-	}
-	login, err := d.call("POST", "/portal/login", "", map[string]any{"code": str(code, "code"), "appid": d.appid}, nil, 200)
+	login, err := d.wxLogin(d.appid, "o-demo-"+d.run, loginRequest{AppID: d.appid})
 	if err != nil {
 		return err
 	}
 	d.session = str(login, "session_token")
-	d.step("customer opens the enterprise mini program (wx.login)", fmt.Sprintf("POST /portal/login → user %s of tenant %s, session 2 h (no session_key)", str(login, "user", "user_id"), str(login, "user", "tenant_id")))
+	d.step("customer opens the enterprise mini program (wx.login)",
+		fmt.Sprintf("POST /portal/login → user %s of tenant %s, session 2 h (no session_key)",
+			str(login, "user", "user_id"), str(login, "user", "tenant_id")))
 	inv, err := d.admin("POST", "/admin/invitations", map[string]any{"customer_id": "CUST-0042", "max_uses": 5, "expires_in_days": 30}, 201)
 	if err != nil {
 		return err
@@ -208,50 +247,64 @@ func (d *demo) customer() error {
 		return err
 	}
 	d.step("customer registers with the code", "POST /portal/registration/invitation → customer "+str(reg, "user", "customer_id"))
-	body := map[string]any{"category": "repair", "description": "The compressor makes a grinding noise and trips the breaker",
-		"device_sn": "DEMO-AC-0001", "contact_name": "Li Lei", "phone": "13800138000", "address": "88 Century Avenue, Pudong, Shanghai",
-		"latitude": siteLat, "longitude": siteLng}
+	body := workOrderRequest{Category: "repair", Description: "The compressor makes a grinding noise and trips the breaker",
+		DeviceSN: "DEMO-AC-0001", ContactName: "Li Lei", Phone: "13800138000", Address: "88 Century Avenue, Pudong, Shanghai",
+		Latitude: siteLat, Longitude: siteLng}
 	key := "demo-" + d.run + "-1"
-	created, err := d.call("POST", "/portal/work-orders", d.session, body, map[string]string{"Idempotency-Key": key}, 201)
+	created, err := d.call("POST", "/portal/work-orders", d.session, body, idempotency(key), 201)
 	if err != nil {
 		return err
 	}
 	d.orderID = str(created, "work_order", "id")
 	d.step("customer asks for service", "POST /portal/work-orders → "+d.orderID+" "+str(created, "work_order", "status"))
-	again, err := d.call("POST", "/portal/work-orders", d.session, body, map[string]string{"Idempotency-Key": key}, 200)
+	again, err := d.call("POST", "/portal/work-orders", d.session, body, idempotency(key), 200)
 	if err != nil {
 		return err
 	}
-	d.step("the phone retries on a bad network", fmt.Sprintf("same Idempotency-Key → the same order %s (replayed=%v)", str(again, "work_order", "id"), get(again, "replayed")))
+	d.step("the phone retries on a bad network", fmt.Sprintf("same Idempotency-Key → the same order %s (replayed=%v)",
+		str(again, "work_order", "id"), get(again, "replayed")))
+	return d.publicCustomer()
+}
 
-	// A second customer, through the public mini program's QR code.
+// publicCustomer is a second customer, through the public mini program's
+// QR code.
+func (d *demo) publicCustomer() error {
 	scene, err := d.admin("POST", "/admin/qr-scenes", map[string]any{}, 201)
 	if err != nil {
 		return err
 	}
-	pcode, err := d.sim("POST", "/sim/js-code", map[string]any{"appid": d.info.PublicAppID, "openid": "o-public-" + d.run})
-	if err != nil {
-		return err
-	}
-	plogin, err := d.call("POST", "/portal/login", "", map[string]any{"code": str(pcode, "code"), "scene": str(scene, "scene")}, nil, 200)
+	plogin, err := d.wxLogin(d.info.PublicAppID, "o-public-"+d.run, loginRequest{Scene: str(scene, "scene")})
 	if err != nil {
 		return err
 	}
 	d.publicUser = str(plogin, "session_token")
-	second, err := d.call("POST", "/portal/work-orders", d.publicUser, map[string]any{"category": "maintenance", "description": "Yearly maintenance of the chiller",
-		"device_sn": "DEMO-CH-0002", "contact_name": "Han Meimei", "phone": "13900139000", "address": "1 Guoquan Road, Yangpu, Shanghai",
-		"latitude": secondLat, "longitude": secondLng}, map[string]string{"Idempotency-Key": "demo-" + d.run + "-2"}, 201)
+	second, err := d.call("POST", "/portal/work-orders", d.publicUser, workOrderRequest{Category: "maintenance",
+		Description: "Yearly maintenance of the chiller", DeviceSN: "DEMO-CH-0002", ContactName: "Han Meimei", Phone: "13900139000",
+		Address: "1 Guoquan Road, Yangpu, Shanghai", Latitude: secondLat, Longitude: secondLng}, idempotency("demo-"+d.run+"-2"), 201)
 	if err != nil {
 		return err
 	}
 	d.secondOrder = str(second, "work_order", "id")
-	d.step("another customer scans the tenant's QR in the public mini program", "scene "+str(scene, "scene")+" → guest login → order "+d.secondOrder)
+	d.step("another customer scans the tenant's QR in the public mini program",
+		"scene "+str(scene, "scene")+" → guest login → order "+d.secondOrder)
 	return nil
+}
+
+// wxLogin plays wx.login for openid in the mini program appid, then logs in
+// with the code it returned and the rest of req.
+func (d *demo) wxLogin(appid, openid string, req loginRequest) (map[string]any, error) {
+	code, err := d.simApp("/sim/js-code", appid, map[string]any{"openid": openid})
+	if err != nil {
+		return nil, err
+	}
+	req.Code = str(code, "code")
+	return d.call("POST", "/portal/login", "", req, nil, 200)
 }
 
 func (d *demo) engineer() error {
 	d.section("Engineer: nearby, check-in, check-out")
-	near, err := d.engineerCall("GET", fmt.Sprintf("/engineer/work-orders/nearby?lat=%.4f&lng=%.4f&radius_km=5", siteLat+0.01, siteLng+0.016), nil, 200)
+	near, err := d.engineerCall("GET",
+		fmt.Sprintf("/engineer/work-orders/nearby?lat=%.4f&lng=%.4f&radius_km=5", siteLat+0.01, siteLng+0.016), nil, 200)
 	if err != nil {
 		return err
 	}
@@ -260,39 +313,62 @@ func (d *demo) engineer() error {
 	for _, o := range list {
 		if m, _ := o.(map[string]any); m["id"] == d.orderID {
 			found = true
-			d.step("engineer looks for work nearby", fmt.Sprintf("GET /engineer/work-orders/nearby → open orders within 5 km: %d; ours is %.1f km away", len(list), m["distance_km"]))
+			d.step("engineer looks for work nearby",
+				fmt.Sprintf("GET /engineer/work-orders/nearby → open orders within 5 km: %d; ours is %.1f km away", len(list), m["distance_km"]))
 		}
 	}
 	if !found {
 		return fmt.Errorf("the new order is not among the nearby ones: %v", near)
 	}
 	for _, id := range []string{d.orderID, d.secondOrder} {
-		lat, lng := siteLat, siteLng
+		site := position{siteLat, siteLng}
 		if id == d.secondOrder {
-			lat, lng = secondLat, secondLng
+			site = position{secondLat, secondLng}
 		}
-		if _, err := d.engineerCall("POST", "/engineer/work-orders/"+id+"/accept", nil, 200); err != nil {
+		if err := d.serve(id, site); err != nil {
 			return err
 		}
-		if _, err := d.engineerCall("POST", "/engineer/work-orders/"+id+"/status", map[string]any{"status": "en_route"}, 200); err != nil {
-			return err
-		}
-		in, err := d.engineerCall("POST", "/engineer/work-orders/"+id+"/check-in", map[string]any{"latitude": lat + 0.0002, "longitude": lng + 0.0002}, 201)
-		if err != nil {
-			return err
-		}
-		if _, err := d.engineerCall("POST", "/engineer/work-orders/"+id+"/status", map[string]any{"status": "in_progress"}, 200); err != nil {
-			return err
-		}
-		if _, err := d.engineerCall("POST", "/engineer/work-orders/"+id+"/check-out", map[string]any{"latitude": lat + 0.0002, "longitude": lng + 0.0002}, 200); err != nil {
-			return err
-		}
-		if _, err := d.engineerCall("POST", "/engineer/work-orders/"+id+"/status", map[string]any{"status": "completed", "note": "Replaced the worn bearing"}, 200); err != nil {
-			return err
-		}
-		d.step("accept → en route → check in → work → check out → completed", fmt.Sprintf("%s, checked in %v m from the site", id, get(in, "distance_m")))
 	}
 	return nil
+}
+
+// serve takes order id through the engineer's visit to site: accept, en
+// route, check in, work, check out, completed.
+func (d *demo) serve(id string, site position) error {
+	order := "/engineer/work-orders/" + id
+	onSite := position{site.Latitude + 0.0002, site.Longitude + 0.0002}
+	if _, err := d.engineerCall("POST", order+"/accept", nil, 200); err != nil {
+		return err
+	}
+	if err := d.setStatus(id, "en_route", ""); err != nil {
+		return err
+	}
+	in, err := d.engineerCall("POST", order+"/check-in", onSite, 201)
+	if err != nil {
+		return err
+	}
+	if err := d.setStatus(id, "in_progress", ""); err != nil {
+		return err
+	}
+	if _, err := d.engineerCall("POST", order+"/check-out", onSite, 200); err != nil {
+		return err
+	}
+	if err := d.setStatus(id, "completed", "Replaced the worn bearing"); err != nil {
+		return err
+	}
+	d.step("accept → en route → check in → work → check out → completed",
+		fmt.Sprintf("%s, checked in %v m from the site", id, get(in, "distance_m")))
+	return nil
+}
+
+// setStatus moves order id on as the engineer, with an optional note.
+func (d *demo) setStatus(id, status, note string) error {
+	body := map[string]any{"status": status}
+	if note != "" {
+		body["note"] = note
+	}
+	_, err := d.engineerCall("POST", "/engineer/work-orders/"+id+"/status", body, 200)
+	return err
 }
 
 func (d *demo) followUp() error {
@@ -308,7 +384,8 @@ func (d *demo) followUp() error {
 		statuses = append(statuses, fmt.Sprint(m["status"]))
 	}
 	d.step("customer follows the order", "GET /portal/work-orders/{id} → "+strings.Join(statuses, " → "))
-	if _, err := d.call("POST", "/portal/work-orders/"+d.orderID+"/rating", d.session, map[string]any{"stars": 5, "comment": "Quick and tidy"}, nil, 200); err != nil {
+	rating := map[string]any{"stars": 5, "comment": "Quick and tidy"}
+	if _, err := d.call("POST", "/portal/work-orders/"+d.orderID+"/rating", d.session, rating, nil, 200); err != nil {
 		return err
 	}
 	d.step("customer rates the service", "POST /portal/work-orders/{id}/rating → 5 stars (once only)")
@@ -317,7 +394,8 @@ func (d *demo) followUp() error {
 	if err != nil {
 		return err
 	}
-	d.step("engineer's mileage for reimbursement", fmt.Sprintf("GET /engineer/mileage → %.1f km today (between consecutive check-ins)", get(m, "total_km")))
+	d.step("engineer's mileage for reimbursement",
+		fmt.Sprintf("GET /engineer/mileage → %.1f km today (between consecutive check-ins)", get(m, "total_km")))
 	return nil
 }
 
@@ -354,10 +432,20 @@ func (d *demo) engineerCall(method, path string, body any, want int) (map[string
 	return d.call(method, path, d.info.EngineerToken, body, nil, want)
 }
 
-func (d *demo) sim(method, path string, body any) (map[string]any, error) {
+// sim calls the simulator's console, which plays WeChat's side (every
+// console call is a POST).
+func (d *demo) sim(path string, body any) (map[string]any, error) {
 	c := apiclient.Client{Base: d.info.WeChatSimulator, HTTP: d.http}
-	r, err := c.Expect(d.ctx, apiclient.Request{Method: method, Path: path, Body: body}, http.StatusOK)
+	r, err := c.Expect(d.ctx, apiclient.Request{Method: http.MethodPost, Path: path, Body: body}, http.StatusOK)
 	return r.Body, err
+}
+
+// simApp calls the simulator's console about the account appid; fields are
+// the rest of the request.
+func (d *demo) simApp(path, appid string, fields map[string]any) (map[string]any, error) {
+	body := map[string]any{"appid": appid}
+	maps.Copy(body, fields)
+	return d.sim(path, body)
 }
 
 func (d *demo) call(method, path, token string, body any, headers map[string]string, want int) (map[string]any, error) {
@@ -372,6 +460,9 @@ func (d *demo) devInfo() error {
 	}
 	return json.Unmarshal([]byte(r.Raw), &d.info)
 }
+
+// idempotency is the header that makes a work-order create safe to retry.
+func idempotency(key string) map[string]string { return map[string]string{"Idempotency-Key": key} }
 
 func get(m map[string]any, path ...string) any { return apiclient.Get(m, path...) }
 

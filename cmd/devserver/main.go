@@ -20,18 +20,27 @@ import (
 )
 
 func main() {
+	os.Exit(serve())
+}
+
+// serve runs the dev server until interrupted and returns the process's
+// exit code; it returns rather than exits so that the signal handler is
+// stopped first.
+func serve() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "devserver:", err)
-		os.Exit(1)
+		return 1
 	}
+	return 0
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("devserver", flag.ContinueOnError)
 	addr := fs.String("addr", envOr(getenv, "DEV_ADDR", "127.0.0.1:8080"), "listen address (loopback)")
-	dynamoEndpoint := fs.String("dynamodb-endpoint", getenv(config.EnvDynamoDBEndpoint), "use this DynamoDB endpoint instead of the embedded server")
+	dynamoEndpoint := fs.String("dynamodb-endpoint", getenv(config.EnvDynamoDBEndpoint),
+		"use this DynamoDB endpoint instead of the embedded server")
 	wechatBase := fs.String("wechat-base", getenv(config.EnvWeChatBaseURL), "use this WeChat API base URL instead of the simulator")
 	ticketEvery := fs.Duration("ticket-every", 10*time.Minute, "how often the simulator pushes a component_verify_ticket")
 	scheduleScale := fs.Float64("schedule-scale", 1, "run schedules this many times faster (e.g. 60: a 5-minute job every 5 s)")
@@ -75,7 +84,8 @@ Next:
   curl -s -H "Authorization: Bearer <admin token>" %s/admin/miniprogram/binding
   docs/portal-api.md and docs/authorization.md list every route.
 Stop with Ctrl-C.
-`, in.API, st.Deps.Config.DynamoDBEndpoint, sim, st.Deps.Config.S3Endpoint, in.Tenant, in.AdminToken, in.EngineerToken, in.API, in.API, in.API)
+`, in.API, st.Deps.Config.DynamoDBEndpoint, sim, st.Deps.Config.S3Endpoint, in.Tenant, in.AdminToken, in.EngineerToken,
+		in.API, in.API, in.API)
 	return err
 }
 

@@ -1,4 +1,5 @@
-// Command portalregister is the Lambda through which terminal users register (invitation code, equipment serial number) and read their profile.
+// Command portalregister is the Lambda through which terminal users register
+// (invitation code, equipment serial number) and read their profile.
 package main
 
 import (

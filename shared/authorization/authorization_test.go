@@ -65,7 +65,7 @@ func (w *world) start(t *testing.T, tenant string) authorization.Links {
 // callback URL rewritten to our test server.
 func (w *world) scan(t *testing.T, links authorization.Links, appid string) string {
 	t.Helper()
-	redirect, err := w.Env.Sim.ScanAuthorization(links.PCURL, appid)
+	redirect, err := w.Sim.ScanAuthorization(links.PCURL, appid)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +101,7 @@ func miniProgram(appid string) wechatsim.Authorizer {
 
 func TestHappyPathThroughAdminCallbackAndStatus(t *testing.T) {
 	w := newWorld(t)
-	w.Env.Sim.AddAuthorizer(miniProgram("wxacme0000000001"))
+	w.Sim.AddAuthorizer(miniProgram("wxacme0000000001"))
 	var before authorization.Status
 	w.call(t, "GET", "/admin/miniprogram/binding", "acme", "", &before)
 	if before.Mode != "public" || before.Binding != nil {
@@ -121,8 +121,8 @@ func TestHappyPathThroughAdminCallbackAndStatus(t *testing.T) {
 		t.Fatalf("status %+v", st)
 	}
 	// The refresh token was stored with the binding: the token source works.
-	tok, err := tokens.FromDeps(w.Env.Deps).AuthorizerTokenSource("wxacme0000000001").Token(context.Background())
-	if err != nil || !w.Env.Sim.ValidAuthorizerToken("wxacme0000000001", tok) {
+	tok, err := tokens.FromDeps(w.Deps).AuthorizerTokenSource("wxacme0000000001").Token(context.Background())
+	if err != nil || !w.Sim.ValidAuthorizerToken("wxacme0000000001", tok) {
 		t.Fatalf("authorizer token: %v", err)
 	}
 	// Another tenant's admin sees nothing of it.
@@ -158,7 +158,7 @@ func TestEveryFailureReasonHasItsCodeAndSolution(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newWorld(t)
 			appid := fmt.Sprintf("wxbad0000000000%d", i)
-			w.Env.Sim.AddAuthorizer(tc.account(miniProgram(appid)))
+			w.Sim.AddAuthorizer(tc.account(miniProgram(appid)))
 			status, res := get(t, w.scan(t, w.start(t, "acme"), appid))
 			if status != 422 || res.Bound || len(res.Problems) == 0 {
 				t.Fatalf("callback %d %+v", status, res)
@@ -172,7 +172,7 @@ func TestEveryFailureReasonHasItsCodeAndSolution(t *testing.T) {
 			if st.Mode != "public" || st.LastError == nil || st.LastError.Code != tc.code {
 				t.Fatalf("status %+v", st)
 			}
-			if _, err := tokens.FromDeps(w.Env.Deps).AuthorizerStatus(context.Background(), appid); err == nil {
+			if _, err := tokens.FromDeps(w.Deps).AuthorizerStatus(context.Background(), appid); err == nil {
 				t.Fatal("tokens of an unusable authorization were stored")
 			}
 		})
@@ -181,8 +181,8 @@ func TestEveryFailureReasonHasItsCodeAndSolution(t *testing.T) {
 
 func TestBindingRules(t *testing.T) {
 	w := newWorld(t)
-	w.Env.Sim.AddAuthorizer(miniProgram("wxacme0000000001"))
-	w.Env.Sim.AddAuthorizer(miniProgram("wxacme0000000002"))
+	w.Sim.AddAuthorizer(miniProgram("wxacme0000000001"))
+	w.Sim.AddAuthorizer(miniProgram("wxacme0000000002"))
 	if status, _ := get(t, w.scan(t, w.start(t, "acme"), "wxacme0000000001")); status != 200 {
 		t.Fatal("first binding failed")
 	}
@@ -198,7 +198,7 @@ func TestBindingRules(t *testing.T) {
 	}
 	// Re-authorizing the same one updates in place with the new refresh
 	// token (WeChat invalidated the old one).
-	w.Env.Sim.AddAuthorizer(func() wechatsim.Authorizer {
+	w.Sim.AddAuthorizer(func() wechatsim.Authorizer {
 		a := miniProgram("wxacme0000000001")
 		a.Permissions = []int{17, 18, 30, 19}
 		return a
@@ -207,8 +207,8 @@ func TestBindingRules(t *testing.T) {
 	if status != 200 || len(res.Binding.Permissions) != 4 {
 		t.Fatalf("re-authorization: %d %+v", status, res)
 	}
-	m := tokens.FromDeps(w.Env.Deps)
-	w.Env.Clock.Advance(2*time.Hour - 10*time.Minute)
+	m := tokens.FromDeps(w.Deps)
+	w.Clock.Advance(2*time.Hour - 10*time.Minute)
 	if _, err := m.RefreshDue(context.Background()); err != nil {
 		t.Fatalf("refresh with the new refresh token: %v", err)
 	}
@@ -228,7 +228,7 @@ func TestBindingRules(t *testing.T) {
 	if status != 200 {
 		t.Fatalf("globex binding the released mini program: %d", status)
 	}
-	history, err := authorization.NewStore(w.Env.DB).History(context.Background(), "acme")
+	history, err := authorization.NewStore(w.DB).History(context.Background(), "acme")
 	if err != nil || len(history) != 4 { // bound, bound (re-auth), unbound, bound
 		t.Fatalf("history %d %v", len(history), err)
 	}
@@ -236,7 +236,7 @@ func TestBindingRules(t *testing.T) {
 
 func TestTwoTenantsRaceForOneMiniProgram(t *testing.T) {
 	w := newWorld(t)
-	w.Env.Sim.AddAuthorizer(miniProgram("wxrace0000000001"))
+	w.Sim.AddAuthorizer(miniProgram("wxrace0000000001"))
 	tenants := []string{"acme", "globex", "initech", "umbrella"}
 	var urls []string
 	for _, tenant := range tenants {
@@ -246,11 +246,9 @@ func TestTwoTenantsRaceForOneMiniProgram(t *testing.T) {
 	results := make([]callbackReply, len(urls))
 	statuses := make([]int, len(urls))
 	for i, u := range urls {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			statuses[i], results[i] = get(t, u)
-		}()
+		})
 	}
 	wg.Wait()
 	winners := 0
@@ -270,7 +268,7 @@ func TestTwoTenantsRaceForOneMiniProgram(t *testing.T) {
 
 func TestStateAndCodeAttacks(t *testing.T) {
 	w := newWorld(t)
-	w.Env.Sim.AddAuthorizer(miniProgram("wxacme0000000001"))
+	w.Sim.AddAuthorizer(miniProgram("wxacme0000000001"))
 	u := w.scan(t, w.start(t, "acme"), "wxacme0000000001")
 	forge := func(f func(q url.Values)) string {
 		p, _ := url.Parse(u)
@@ -309,7 +307,7 @@ func TestStateAndCodeAttacks(t *testing.T) {
 	}
 	// An expired state.
 	late := w.scan(t, w.start(t, "acme"), "wxacme0000000001")
-	w.Env.Clock.Advance(authorization.StateTTL + time.Minute)
+	w.Clock.Advance(authorization.StateTTL + time.Minute)
 	if status, r := get(t, late); status != 400 || r.Error.Code != "state_expired" {
 		t.Fatalf("expired state: %d %+v", status, r.Error)
 	}
@@ -317,9 +315,9 @@ func TestStateAndCodeAttacks(t *testing.T) {
 
 func TestExpiredAuthCode(t *testing.T) {
 	w := newWorld(t)
-	w.Env.Sim.AddAuthorizer(miniProgram("wxacme0000000001"))
+	w.Sim.AddAuthorizer(miniProgram("wxacme0000000001"))
 	u := w.scan(t, w.start(t, "acme"), "wxacme0000000001")
-	w.Env.Sim.ExpireAuthCode(mustQuery(u, "auth_code"))
+	w.Sim.ExpireAuthCode(mustQuery(u, "auth_code"))
 	status, res := get(t, u)
 	if status != 422 || res.Problems[0].Code != authorization.ReasonAuthCodeExpired {
 		t.Fatalf("got %d %+v", status, res)
@@ -336,7 +334,7 @@ func TestPushAndCallbackInEitherOrder(t *testing.T) {
 	for _, order := range []string{"callback first", "push first"} {
 		t.Run(order, func(t *testing.T) {
 			w := newWorld(t)
-			w.Env.Sim.AddAuthorizer(miniProgram("wxacme0000000001"))
+			w.Sim.AddAuthorizer(miniProgram("wxacme0000000001"))
 			u := w.scan(t, w.start(t, "acme"), "wxacme0000000001")
 			code := mustQuery(u, "auth_code")
 			push := func() {
@@ -356,10 +354,10 @@ func TestPushAndCallbackInEitherOrder(t *testing.T) {
 			if status != 200 || !res.Bound {
 				t.Fatalf("callback %d %+v", status, res)
 			}
-			if w.Env.Sim.Calls("api_query_auth") != 1 {
-				t.Fatalf("the code was exchanged %d times", w.Env.Sim.Calls("api_query_auth"))
+			if w.Sim.Calls("api_query_auth") != 1 {
+				t.Fatalf("the code was exchanged %d times", w.Sim.Calls("api_query_auth"))
 			}
-			b, err := authorization.NewStore(w.Env.DB).BindingByTenant(ctx, "acme")
+			b, err := authorization.NewStore(w.DB).BindingByTenant(ctx, "acme")
 			if err != nil || b.AppID != "wxacme0000000001" || b.Status != authorization.StatusBound {
 				t.Fatalf("binding %+v %v", b, err)
 			}
@@ -370,11 +368,11 @@ func TestPushAndCallbackInEitherOrder(t *testing.T) {
 func TestUnauthorizedPushUnbinds(t *testing.T) {
 	ctx := context.Background()
 	w := newWorld(t)
-	w.Env.Sim.AddAuthorizer(miniProgram("wxacme0000000001"))
+	w.Sim.AddAuthorizer(miniProgram("wxacme0000000001"))
 	if status, _ := get(t, w.scan(t, w.start(t, "acme"), "wxacme0000000001")); status != 200 {
 		t.Fatal("bind failed")
 	}
-	w.Env.Sim.Unauthorize("wxacme0000000001")
+	w.Sim.Unauthorize("wxacme0000000001")
 	if err := w.Sim.PushAuthEvent(ctx, w.PushURL(), "unauthorized", "wxacme0000000001", ""); err != nil {
 		t.Fatal(err)
 	}
@@ -383,7 +381,7 @@ func TestUnauthorizedPushUnbinds(t *testing.T) {
 	if st.Mode != "public" || st.Binding == nil || st.Binding.Status != authorization.StatusUnbound || st.Binding.UnboundReason != authorization.ReasonRevoked {
 		t.Fatalf("status %+v", st)
 	}
-	ts, _ := tokens.FromDeps(w.Env.Deps).AuthorizerStatus(ctx, "wxacme0000000001")
+	ts, _ := tokens.FromDeps(w.Deps).AuthorizerStatus(ctx, "wxacme0000000001")
 	if ts.Status != tokens.StatusUnauthorized {
 		t.Fatalf("tokens %+v", ts)
 	}
@@ -435,24 +433,24 @@ func TestPortalSettings(t *testing.T) {
 func TestEventLeftUnprocessedIsRetried(t *testing.T) {
 	ctx := context.Background()
 	w := newWorld(t)
-	w.Env.Sim.AddAuthorizer(miniProgram("wxacme0000000001"))
+	w.Sim.AddAuthorizer(miniProgram("wxacme0000000001"))
 	u := w.scan(t, w.start(t, "acme"), "wxacme0000000001")
 	code := mustQuery(u, "auth_code")
 	// WeChat is down while the push arrives: the push is still stored and
 	// answered "success", the binding waits.
-	w.Env.Sim.InjectError("api_query_auth", -1, 3)
+	w.Sim.InjectError("api_query_auth", -1, 3)
 	if err := w.Sim.PushAuthEvent(ctx, w.PushURL(), "authorized", "wxacme0000000001", code); err != nil {
 		t.Fatal(err)
 	}
-	svc := authorization.ServiceFromDeps(w.Env.Deps, tokens.FromDeps(w.Env.Deps))
-	if _, err := authorization.NewStore(w.Env.DB).BindingByTenant(ctx, "acme"); err == nil {
+	svc := authorization.ServiceFromDeps(w.Deps, tokens.FromDeps(w.Deps))
+	if _, err := authorization.NewStore(w.DB).BindingByTenant(ctx, "acme"); err == nil {
 		t.Fatal("bound although WeChat failed")
 	}
 	done, failed, err := svc.RetryPending(ctx)
 	if err != nil || done != 1 || failed != 0 {
 		t.Fatalf("retry: done %d failed %d err %v", done, failed, err)
 	}
-	b, err := authorization.NewStore(w.Env.DB).BindingByTenant(ctx, "acme")
+	b, err := authorization.NewStore(w.DB).BindingByTenant(ctx, "acme")
 	if err != nil || b.Status != authorization.StatusBound {
 		t.Fatalf("binding after retry %+v %v", b, err)
 	}

@@ -41,24 +41,53 @@ type Problem struct {
 
 // Solutions per reason, as the admin reads them.
 var solutions = map[string]Problem{
-	ReasonNotMiniProgram: {ReasonNotMiniProgram, "The account you authorized is an Official Account, not a Mini Program.",
-		"Scan the authorization QR code again and choose your enterprise's Mini Program (not its Official Account)."},
-	ReasonNotCertified: {ReasonNotCertified, "The Mini Program has not completed WeChat certification.",
-		"Complete WeChat certification (微信认证) for the Mini Program on mp.weixin.qq.com, wait for approval, then authorize again."},
-	ReasonMissingPermissions: {ReasonMissingPermissions, "Some permission sets the service needs were not granted.",
-		"Authorize again and keep every listed permission selected. If code management (18) is held by another service provider, revoke that provider's authorization on mp.weixin.qq.com first."},
-	ReasonIncompleteInfo: {ReasonIncompleteInfo, "The Mini Program's basic information is incomplete.",
-		"On mp.weixin.qq.com, set the Mini Program's name, icon, description and at least one service category, then authorize again."},
-	ReasonBoundElsewhere: {ReasonBoundElsewhere, "This Mini Program already serves another enterprise on our platform; a Mini Program can serve exactly one application.",
-		"Use a Mini Program that belongs to your enterprise, or ask the other enterprise's administrator to unbind it first."},
-	ReasonOtherBound: {ReasonOtherBound, "Your enterprise already has a different Mini Program connected.",
-		"Unbind the current Mini Program in Settings > WeChat Mini Program, then authorize the new one."},
-	ReasonAccountAbnormal: {ReasonAccountAbnormal, "The Mini Program's account is not in normal status (banned, frozen or deregistered).",
-		"Resolve the account status on mp.weixin.qq.com, then authorize again."},
-	ReasonAuthCodeExpired: {ReasonAuthCodeExpired, "The authorization took too long and its code expired.",
-		"Start the authorization again from Settings > WeChat Mini Program and finish it within 10 minutes."},
-	ReasonRevoked: {ReasonRevoked, "The Mini Program's authorization was revoked in WeChat.",
-		"Authorize the Mini Program again from Settings > WeChat Mini Program."},
+	ReasonNotMiniProgram: {
+		Code:     ReasonNotMiniProgram,
+		Message:  "The account you authorized is an Official Account, not a Mini Program.",
+		Solution: "Scan the authorization QR code again and choose your enterprise's Mini Program (not its Official Account).",
+	},
+	ReasonNotCertified: {
+		Code:    ReasonNotCertified,
+		Message: "The Mini Program has not completed WeChat certification.",
+		Solution: "Complete WeChat certification (微信认证) for the Mini Program on mp.weixin.qq.com, " +
+			"wait for approval, then authorize again.",
+	},
+	ReasonMissingPermissions: {
+		Code:    ReasonMissingPermissions,
+		Message: "Some permission sets the service needs were not granted.",
+		Solution: "Authorize again and keep every listed permission selected. If code management (18) is held by " +
+			"another service provider, revoke that provider's authorization on mp.weixin.qq.com first.",
+	},
+	ReasonIncompleteInfo: {
+		Code:     ReasonIncompleteInfo,
+		Message:  "The Mini Program's basic information is incomplete.",
+		Solution: "On mp.weixin.qq.com, set the Mini Program's name, icon, description and at least one service category, then authorize again.",
+	},
+	ReasonBoundElsewhere: {
+		Code:     ReasonBoundElsewhere,
+		Message:  "This Mini Program already serves another enterprise on our platform; a Mini Program can serve exactly one application.",
+		Solution: "Use a Mini Program that belongs to your enterprise, or ask the other enterprise's administrator to unbind it first.",
+	},
+	ReasonOtherBound: {
+		Code:     ReasonOtherBound,
+		Message:  "Your enterprise already has a different Mini Program connected.",
+		Solution: "Unbind the current Mini Program in Settings > WeChat Mini Program, then authorize the new one.",
+	},
+	ReasonAccountAbnormal: {
+		Code:     ReasonAccountAbnormal,
+		Message:  "The Mini Program's account is not in normal status (banned, frozen or deregistered).",
+		Solution: "Resolve the account status on mp.weixin.qq.com, then authorize again.",
+	},
+	ReasonAuthCodeExpired: {
+		Code:     ReasonAuthCodeExpired,
+		Message:  "The authorization took too long and its code expired.",
+		Solution: "Start the authorization again from Settings > WeChat Mini Program and finish it within 10 minutes.",
+	},
+	ReasonRevoked: {
+		Code:     ReasonRevoked,
+		Message:  "The Mini Program's authorization was revoked in WeChat.",
+		Solution: "Authorize the Mini Program again from Settings > WeChat Mini Program.",
+	},
 }
 
 // ProblemFor returns the admin-facing problem for a reason code; detail is

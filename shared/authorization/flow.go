@@ -138,7 +138,7 @@ func (s *Service) Callback(ctx context.Context, rawState, authCode string) (Resu
 	return s.complete(ctx, st.Tenant, authCode)
 }
 
-// ErrStateUsed: the state was consumed already (a replayed callback).
+// ErrStateUsed says the state was consumed already (a replayed callback).
 var ErrStateUsed = errors.New("authorization state already used")
 
 // complete exchanges the code and binds, once per code: the push and the
@@ -153,7 +153,7 @@ func (s *Service) complete(ctx context.Context, tenantID, authCode string) (Resu
 	info, err := wx.QueryAuth(ctx, cat, authCode)
 	if wechat.IsCode(err, wechat.CodeAuthCodeInvalid) {
 		// Used by the other path a moment ago: wait for its outcome.
-		for i := 0; i < 20; i++ {
+		for range 20 {
 			time.Sleep(100 * time.Millisecond)
 			if o, oerr := s.store.outcome(ctx, authCode); oerr == nil {
 				return s.resultOf(ctx, o)

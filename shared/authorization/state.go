@@ -49,7 +49,8 @@ var strictBase64 = base64.RawURLEncoding.Strict()
 // The decoder skips line breaks even when strict, so they are refused
 // here: a state has one spelling only.
 func notStateChar(r rune) bool {
-	return !(r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.')
+	alnum := r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9'
+	return !alnum && r != '-' && r != '_' && r != '.'
 }
 
 // verifyState checks the signature and expiry. Single use is enforced by

@@ -55,7 +55,8 @@ type attempt struct {
 	At       int64     `dynamo:"at"`
 }
 
-type historyItem struct {
+// HistoryEntry is one event of a tenant's binding history.
+type HistoryEntry struct {
 	PK     string `dynamo:"pk,hash"`
 	SK     string `dynamo:"sk,range"`
 	AppID  string `dynamo:"appid"`
@@ -92,6 +93,11 @@ const (
 	skBinding = "binding"
 	skAttempt = "authattempt"
 )
+
+// historySK orders a tenant's binding history by time.
+func historySK(at time.Time, appid string) string {
+	return fmt.Sprintf("bindinghistory#%019d#%s#%s", at.UnixNano(), appid, newNonce()[:8])
+}
 
 func codeKey(code string) string {
 	sum := sha256.Sum256([]byte(code))
@@ -206,8 +212,7 @@ func (s *Store) bind(ctx context.Context, b Binding, tokens, outcome *dynamo.Put
 	tx.Put(s.table.Put(byApp).If("attribute_not_exists('pk') OR 'tenant_id' = ? OR 'status' = ?", b.TenantID, StatusUnbound))
 	tx.Put(s.table.Put(byTenant).If("attribute_not_exists('pk') OR 'appid' = ? OR 'status' = ?", b.AppID, StatusUnbound))
 	tx.Put(tokens)
-	tx.Put(s.table.Put(historyItem{PK: tenantPK(b.TenantID), SK: fmt.Sprintf("bindinghistory#%019d#%s#%s", now.UnixNano(), b.AppID, newNonce()[:8]),
-		AppID: b.AppID, Event: "bound", At: now.Unix()}))
+	tx.Put(s.table.Put(HistoryEntry{PK: tenantPK(b.TenantID), SK: historySK(now, b.AppID), AppID: b.AppID, Event: "bound", At: now.Unix()}))
 	tx.Delete(s.table.Delete("pk", tenantPK(b.TenantID)).Range("sk", skAttempt))
 	return storage.TranslateErr(tx.Run(ctx))
 }
@@ -231,18 +236,19 @@ func (s *Store) unbind(ctx context.Context, b Binding, reason string, now time.T
 		Set("unbound_reason", reason).Set("updated_at", now.Unix()).If("'tenant_id' = ?", b.TenantID))
 	tx.Update(s.table.Update("pk", tenantPK(b.TenantID)).Range("sk", skBinding).Set("status", StatusUnbound).
 		Set("unbound_reason", reason).Set("updated_at", now.Unix()).If("'appid' = ?", b.AppID))
-	tx.Put(s.table.Put(historyItem{PK: tenantPK(b.TenantID), SK: fmt.Sprintf("bindinghistory#%019d#%s#%s", now.UnixNano(), b.AppID, newNonce()[:8]),
-		AppID: b.AppID, Event: "unbound", Detail: reason, At: now.Unix()}))
+	tx.Put(s.table.Put(HistoryEntry{PK: tenantPK(b.TenantID), SK: historySK(now, b.AppID), AppID: b.AppID, Event: "unbound", Detail: reason,
+		At: now.Unix()}))
 	return storage.TranslateErr(tx.Run(ctx))
 }
 
 func (s *Store) recordAttempt(ctx context.Context, tenantID, appid string, problems []Problem, now time.Time) error {
-	return s.table.Put(attempt{PK: tenantPK(tenantID), SK: skAttempt, AppID: appid, Problem: problems[0], Problems: problems, At: now.Unix()}).Run(ctx)
+	a := attempt{PK: tenantPK(tenantID), SK: skAttempt, AppID: appid, Problem: problems[0], Problems: problems, At: now.Unix()}
+	return s.table.Put(a).Run(ctx)
 }
 
 // History lists a tenant's binding events, oldest first.
-func (s *Store) History(ctx context.Context, tenantID string) ([]historyItem, error) {
-	var out []historyItem
+func (s *Store) History(ctx context.Context, tenantID string) ([]HistoryEntry, error) {
+	var out []HistoryEntry
 	err := s.table.Get("pk", tenantPK(tenantID)).Range("sk", dynamo.BeginsWith, "bindinghistory#").All(ctx, &out)
 	return out, err
 }

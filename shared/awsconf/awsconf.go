@@ -12,7 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 )
 
-// ErrNoCredentials: neither Lambda's credential variables nor a local
+// ErrNoCredentials says neither Lambda's credential variables nor a local
 // endpoint override are present.
 var ErrNoCredentials = errors.New("no AWS credentials in the environment (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)")
 

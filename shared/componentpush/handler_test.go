@@ -178,7 +178,7 @@ func TestHostilePushesChangeNothing(t *testing.T) {
 	// The identical push repeated (WeChat retrying after a slow reply) is
 	// answered "success" and changes nothing more.
 	first := seal(t, good, valid, now)
-	for i := 0; i < 2; i++ {
+	for i := range 2 {
 		if status, body := post(t, url, first); status != 200 || body != "success" {
 			t.Fatalf("attempt %d: %d %s", i, status, body)
 		}

@@ -95,7 +95,8 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	if err := c.Require(EnvPlatformTable, EnvServiceTable); err != nil {
 		return Config{}, err
 	}
-	for name, raw := range map[string]string{EnvWeChatBaseURL: c.WeChatBaseURL, EnvDynamoDBEndpoint: c.DynamoDBEndpoint, EnvAPIBaseURL: c.APIBaseURL} {
+	urls := map[string]string{EnvWeChatBaseURL: c.WeChatBaseURL, EnvDynamoDBEndpoint: c.DynamoDBEndpoint, EnvAPIBaseURL: c.APIBaseURL}
+	for name, raw := range urls {
 		if raw == "" {
 			continue
 		}

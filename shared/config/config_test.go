@@ -3,6 +3,7 @@ package config_test
 import (
 	"context"
 	"errors"
+	"maps"
 	"strings"
 	"testing"
 
@@ -13,9 +14,7 @@ func TestFromEnv(t *testing.T) {
 	base := map[string]string{config.EnvPlatformTable: "p", config.EnvServiceTable: "s"}
 	with := func(kv ...string) func(string) string {
 		m := map[string]string{}
-		for k, v := range base {
-			m[k] = v
-		}
+		maps.Copy(m, base)
 		for i := 0; i < len(kv); i += 2 {
 			m[kv[i]] = kv[i+1]
 		}

@@ -38,6 +38,7 @@ type Secrets interface {
 // EnvSecrets reads secrets from environment variables (local runs, tests).
 type EnvSecrets struct{ Getenv func(string) string }
 
+// Get returns the variable's value, or a MissingError when it is empty.
 func (s EnvSecrets) Get(ctx context.Context, name string) (string, error) {
 	v, ok, err := s.Lookup(ctx, name)
 	if err != nil {
@@ -49,6 +50,7 @@ func (s EnvSecrets) Get(ctx context.Context, name string) (string, error) {
 	return v, nil
 }
 
+// Lookup returns the variable's value and whether it is set.
 func (s EnvSecrets) Lookup(_ context.Context, name string) (string, bool, error) {
 	v := s.Getenv(name)
 	return v, v != "", nil
@@ -87,6 +89,7 @@ func (s *BundleSecrets) load(ctx context.Context) (map[string]string, error) {
 	return values, nil
 }
 
+// Get returns the secret from the bundle, or a MissingError when absent.
 func (s *BundleSecrets) Get(ctx context.Context, name string) (string, error) {
 	v, ok, err := s.Lookup(ctx, name)
 	if err != nil {
@@ -98,6 +101,7 @@ func (s *BundleSecrets) Get(ctx context.Context, name string) (string, error) {
 	return v, nil
 }
 
+// Lookup returns the secret from the bundle and whether it is set.
 func (s *BundleSecrets) Lookup(ctx context.Context, name string) (string, bool, error) {
 	values, err := s.load(ctx)
 	if err != nil {

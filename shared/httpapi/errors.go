@@ -62,8 +62,7 @@ func AsError(err error) *apperr.Error {
 	if e, ok := apperr.As(err); ok {
 		return e
 	}
-	var up apperr.UpstreamError
-	if errors.As(err, &up) {
+	if up, ok := errors.AsType[apperr.UpstreamError](err); ok {
 		name, code := up.Upstream()
 		return &apperr.Error{Kind: apperr.Upstream, Code: name + "_error", Message: name + " refused the request; retry later",
 			Details: map[string]any{"upstream_code": code}, Err: err}
@@ -71,9 +70,8 @@ func AsError(err error) *apperr.Error {
 	if errors.Is(err, context.DeadlineExceeded) {
 		return &apperr.Error{Kind: apperr.Timeout, Code: "timeout", Message: "the request took too long; retry", Err: err}
 	}
-	var ne net.Error
-	if errors.As(err, &ne) {
-		return &apperr.Error{Kind: apperr.Unavailable, Code: "dependency_unavailable", Message: "a service we depend on did not answer; retry shortly", Err: err}
+	if _, ok := errors.AsType[net.Error](err); ok {
+		return apperr.E(apperr.Unavailable, "dependency_unavailable", "a service we depend on did not answer; retry shortly").Wrap(err)
 	}
 	return &apperr.Error{Kind: apperr.Internal, Code: "internal", Message: "internal error; retry later", Err: err}
 }

@@ -36,7 +36,7 @@ func TestDecodeJSON(t *testing.T) {
 		{"malformed", "application/json", `{"name":`, 0, 400, "malformed_json"},
 		{"syntax error", "application/json", `{"name" "x"}`, 0, 400, "malformed_json"},
 		{"wrong type", "application/json", `{"count":"two"}`, 0, 400, "invalid_field"},
-		{"unknown field", "application/json", `{"nmae":"x"}`, 0, 400, "unknown_field"},
+		{"unknown field", "application/json", `{"naem":"x"}`, 0, 400, "unknown_field"},
 		{"two values", "application/json", `{"name":"a"}{"name":"b"}`, 0, 400, "malformed_json"},
 		{"trailing garbage", "application/json", `{"name":"a"} x`, 0, 400, "malformed_json"},
 		{"empty", "application/json", ``, 0, 400, "empty_body"},
@@ -176,7 +176,7 @@ func TestRouterAndMiddleware(t *testing.T) {
 		t.Fatalf("Allow header %q", allow)
 	}
 	// Every log line is JSON and carries the request id.
-	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+	for line := range strings.SplitSeq(strings.TrimSpace(logs.String()), "\n") {
 		var rec map[string]any
 		if err := json.Unmarshal([]byte(line), &rec); err != nil {
 			t.Fatalf("log line is not JSON: %s", line)

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"regexp"
 	"time"
@@ -74,9 +75,7 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", ans.header.Get("Allow"))
 		WriteError(w, r, nil, apperr.Errorf(apperr.NotAllowed, "method_not_allowed", "%s is not allowed on %s", r.Method, r.URL.Path))
 	default:
-		for k, v := range ans.header {
-			w.Header()[k] = v
-		}
+		maps.Copy(w.Header(), ans.header)
 		w.WriteHeader(ans.status)
 		_, _ = w.Write(ans.body.Bytes())
 	}

@@ -5,8 +5,8 @@ import (
 	"errors"
 	"testing"
 
-	"wxchannel/shared/qrscene"
 	"wxchannel/shared/local/testenv"
+	"wxchannel/shared/qrscene"
 )
 
 // FuzzSceneDecode: a QR scene opens a portal only if we issued exactly

@@ -32,7 +32,7 @@ type Scene struct {
 	DeviceSN string `dynamo:"device_sn,omitempty" json:"device_sn,omitempty"`
 }
 
-// ErrInvalid: the scene is malformed, forged or unknown.
+// ErrInvalid says the scene is malformed, forged or unknown.
 var ErrInvalid = errors.New("invalid QR scene")
 
 var b64 = base64.RawURLEncoding

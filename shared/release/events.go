@@ -62,7 +62,8 @@ func (s *Service) AuditPushed(ctx context.Context, appid string, params wxcrypt.
 		return nil
 	}
 	if p.TenantID != "" {
-		if _, err := s.applyStatus(ctx, p, wechat.AuditStatus{AuditID: p.AuditID, Status: status, Reason: ev.Reason, ScreenShot: ev.ScreenShot}); err != nil {
+		result := wechat.AuditStatus{AuditID: p.AuditID, Status: status, Reason: ev.Reason, ScreenShot: ev.ScreenShot}
+		if _, err := s.applyStatus(ctx, p, result); err != nil {
 			s.cfg.Log.WarnContext(ctx, "audit event left to the reconcile schedule", "appid", appid, "err", err.Error())
 		}
 	}

@@ -24,12 +24,12 @@ func FuzzAuditEventPush(f *testing.F) {
 	w := newWorld(f)
 	ctx := context.Background()
 	w.call("POST", "/admin/miniprogram/review", map[string]any{}, 202)
-	svc := release.ServiceFromDeps(w.Env.Deps, tokens.FromDeps(w.Env.Deps))
+	svc := release.ServiceFromDeps(w.Deps, tokens.FromDeps(w.Deps))
 	pending, err := svc.Get(ctx, appid)
 	if err != nil || pending.State != release.StateUnderReview {
 		f.Fatalf("pipeline before fuzzing: %+v, %v", pending, err)
 	}
-	h, err := release.NewEventsHandler(ctx, w.Env.Deps)
+	h, err := release.NewEventsHandler(ctx, w.Deps)
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -38,7 +38,7 @@ func FuzzAuditEventPush(f *testing.F) {
 		f.Fatal(err)
 	}
 	const userName = "gh_acme00r1"
-	created := strconv.FormatInt(w.Env.Clock.Now().Unix(), 10)
+	created := strconv.FormatInt(w.Clock.Now().Unix(), 10)
 	head := "<xml><ToUserName><![CDATA[" + userName + "]]></ToUserName><FromUserName><![CDATA[o_system]]></FromUserName><CreateTime>" + created + "</CreateTime><MsgType><![CDATA[event]]></MsgType>"
 	for _, inner := range []string{
 		head + "<Event><![CDATA[weapp_audit_success]]></Event><SuccTime>" + created + "</SuccTime></xml>",
@@ -77,7 +77,7 @@ func FuzzAuditEventPush(f *testing.F) {
 			t.Fatalf("%d screenshots kept", len(p.Screenshots))
 		}
 		if p.State != release.StateUnderReview {
-			if err := w.Env.DB.Platform.Put(pending).Run(ctx); err != nil {
+			if err := w.DB.Platform.Put(pending).Run(ctx); err != nil {
 				t.Fatal(err)
 			}
 		}

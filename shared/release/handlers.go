@@ -143,7 +143,8 @@ type eventsHandler struct {
 
 // NewEventsHandler builds the wechatevents function's handler.
 func NewEventsHandler(ctx context.Context, d *app.Deps) (*httpapi.Router, error) {
-	h := &eventsHandler{pipeline: ServiceFromDeps(d, tokens.FromDeps(d)), opener: componentpush.NewOpener(d.Secrets, d.Config.ComponentAppID, d.Now)}
+	h := &eventsHandler{pipeline: ServiceFromDeps(d, tokens.FromDeps(d)),
+		opener: componentpush.NewOpener(d.Secrets, d.Config.ComponentAppID, d.Now)}
 	return h.routes(httpapi.NewRouter(d.Log)), nil
 }
 

@@ -118,20 +118,55 @@ func (p Pipeline) NextActions() []Action {
 
 // problems are WeChat's refusals the admin can act on, with their fixes.
 var problems = map[int]Problem{
-	wechat.CodePrivacyScanPending:  {"privacy_scan_pending", "WeChat is still scanning the new code for privacy interfaces.", "Nothing to do: the submission is retried automatically in a few minutes."},
-	wechat.CodePrivacyUndeclared:   {"privacy_not_declared", "WeChat reports a privacy interface (location) used without declaration or permission.", "Run Prepare so the location interface is applied for and declared, then submit again."},
-	wechat.CodeAuditQuota:          {"review_quota_exceeded", "Too many review submissions in the last 7 days.", "Wait a few days before submitting again, or use WeChat's speed-up quota."},
-	wechat.CodeBasicInfoIncomplete: {"basic_info_incomplete", "The mini program's name, icon or description is not set.", "Complete them on mp.weixin.qq.com, then submit again."},
-	wechat.CodeNoApprovedVersion:   {"no_approved_version", "There is no approved version to release.", "Submit the code for review and release after approval."},
-	wechat.CodeNotReleasable:       {"not_releasable", "The review status does not allow release.", "Wait for the review to finish, then release."},
-	wechat.CodeUndoQuota:           {"undo_quota_exceeded", "The review can be withdrawn at most 5 times a day.", "Wait for the review result instead."},
-	wechat.CodeNoPreviousRelease:   {"no_previous_version", "There is no previous release to roll back to.", "Submit a fixed version for review instead."},
-	wechat.CodeTemplateMissing:     {"template_missing", "The chosen code template no longer exists.", "Pick the latest version from the catalogue."},
+	wechat.CodePrivacyScanPending: {
+		Code:     "privacy_scan_pending",
+		Message:  "WeChat is still scanning the new code for privacy interfaces.",
+		Solution: "Nothing to do: the submission is retried automatically in a few minutes.",
+	},
+	wechat.CodePrivacyUndeclared: {
+		Code:     "privacy_not_declared",
+		Message:  "WeChat reports a privacy interface (location) used without declaration or permission.",
+		Solution: "Run Prepare so the location interface is applied for and declared, then submit again.",
+	},
+	wechat.CodeAuditQuota: {
+		Code:     "review_quota_exceeded",
+		Message:  "Too many review submissions in the last 7 days.",
+		Solution: "Wait a few days before submitting again, or use WeChat's speed-up quota.",
+	},
+	wechat.CodeBasicInfoIncomplete: {
+		Code:     "basic_info_incomplete",
+		Message:  "The mini program's name, icon or description is not set.",
+		Solution: "Complete them on mp.weixin.qq.com, then submit again.",
+	},
+	wechat.CodeNoApprovedVersion: {
+		Code:     "no_approved_version",
+		Message:  "There is no approved version to release.",
+		Solution: "Submit the code for review and release after approval.",
+	},
+	wechat.CodeNotReleasable: {
+		Code:     "not_releasable",
+		Message:  "The review status does not allow release.",
+		Solution: "Wait for the review to finish, then release.",
+	},
+	wechat.CodeUndoQuota: {
+		Code:     "undo_quota_exceeded",
+		Message:  "The review can be withdrawn at most 5 times a day.",
+		Solution: "Wait for the review result instead.",
+	},
+	wechat.CodeNoPreviousRelease: {
+		Code:     "no_previous_version",
+		Message:  "There is no previous release to roll back to.",
+		Solution: "Submit a fixed version for review instead.",
+	},
+	wechat.CodeTemplateMissing: {
+		Code:     "template_missing",
+		Message:  "The chosen code template no longer exists.",
+		Solution: "Pick the latest version from the catalogue.",
+	},
 }
 
 func problemOf(err error) (Problem, bool) {
-	var e *wechat.APIError
-	if errors.As(err, &e) {
+	if e, ok := errors.AsType[*wechat.APIError](err); ok {
 		p, ok := problems[e.Code]
 		return p, ok
 	}
@@ -307,7 +342,8 @@ func (s *Service) Submit(ctx context.Context, tenantID string, templateID int64,
 	if p.State != StateWaitingScan || p.TemplateID != chosen.TemplateID {
 		// Commit only what is not committed yet: after 61039 the next try
 		// submits the same commit.
-		if err := wx.Commit(ctx, aat, chosen.TemplateID, s.ExtJSON(p.AppID, tenantID, st.DisplayName), chosen.UserVersion, chosen.UserDesc); err != nil {
+		ext := s.ExtJSON(p.AppID, tenantID, st.DisplayName)
+		if err := wx.Commit(ctx, aat, chosen.TemplateID, ext, chosen.UserVersion, chosen.UserDesc); err != nil {
 			return s.fail(ctx, p, StateSubmitFailed, err)
 		}
 	}
@@ -381,7 +417,7 @@ func (s *Service) fail(ctx context.Context, p Pipeline, state State, err error) 
 	if _, serr := s.save(ctx, p); serr != nil {
 		return Pipeline{}, serr
 	}
-	return p, &apperr.Error{Kind: apperr.Rejected, Code: pr.Code, Message: pr.Message, Details: map[string]any{"solution": pr.Solution, "state": state}, Err: err}
+	return p, apperr.E(apperr.Rejected, pr.Code, pr.Message).WithDetails(map[string]any{"solution": pr.Solution, "state": state}).Wrap(err)
 }
 
 // applyStatus moves the pipeline to what WeChat reports.
@@ -395,7 +431,7 @@ func (s *Service) applyStatus(ctx context.Context, p Pipeline, st wechat.AuditSt
 		p.State, p.AuditReason, p.LastError = StateApproved, "", nil
 	case wechat.AuditRejected:
 		p.State, p.AuditReason, p.Screenshots = StateRejected, st.Reason, nil
-		for _, m := range strings.Split(st.ScreenShot, "|") {
+		for m := range strings.SplitSeq(st.ScreenShot, "|") {
 			if m = strings.TrimSpace(m); m != "" && len(p.Screenshots) < 10 {
 				p.Screenshots = append(p.Screenshots, m)
 			}
@@ -426,8 +462,7 @@ func (s *Service) autoRelease(ctx context.Context, p Pipeline) (Pipeline, error)
 	}
 	out, err := s.Release(ctx, p.TenantID)
 	if err != nil {
-		var he *apperr.Error
-		if errors.As(err, &he) {
+		if _, ok := errors.AsType[*apperr.Error](err); ok {
 			return s.Get(ctx, p.AppID) // release_failed is recorded
 		}
 		return p, err

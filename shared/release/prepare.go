@@ -128,7 +128,9 @@ func (run preparing) locationInterface(ctx context.Context) (StepStatus, string,
 
 func (run preparing) privacySettings(ctx context.Context) (StepStatus, string, error) {
 	err := run.s.wx.SetPrivacySetting(ctx, run.aat, "service@"+hostOf(run.s.cfg.APIBaseURL), map[string]string{
-		"Location": "to locate the equipment that needs service", "PhoneNumber": "to contact you about the work order", "Album": "to attach photos of the fault",
+		"Location":    "to locate the equipment that needs service",
+		"PhoneNumber": "to contact you about the work order",
+		"Album":       "to attach photos of the fault",
 	})
 	return StepDone, "Location, PhoneNumber, Album declared", err
 }

@@ -69,32 +69,32 @@ func TestSubmitRejectResubmitApproveReleaseQR(t *testing.T) {
 			t.Fatalf("prepare step %s = %q, want %q (%v)", name, steps[name], status, steps)
 		}
 	}
-	if d := w.Env.Sim.ServerDomains(appid); len(d) != 1 || d[0] != "https://api.example.test" {
+	if d := w.Sim.ServerDomains(appid); len(d) != 1 || d[0] != "https://api.example.test" {
 		t.Fatalf("server domains %v", d)
 	}
-	w.Env.Sim.ApprovePrivacyInterface(appid)
+	w.Sim.ApprovePrivacyInterface(appid)
 	steps = stepsOf(w.call("POST", "/admin/miniprogram/prepare", nil, 200))
 	if steps["location_privacy_interface"] != "done" || steps["categories"] != "done" {
 		t.Fatalf("second prepare %v", steps)
 	}
-	if n := w.Env.Sim.Calls("addcategory"); n != 1 {
+	if n := w.Sim.Calls("addcategory"); n != 1 {
 		t.Fatalf("categories added %d times", n)
 	}
 	// Before release only the trial QR code exists.
 	if qr := w.call("GET", "/admin/miniprogram/qrcode", nil, 200); qr["kind"] != "trial" {
 		t.Fatalf("qr %v", qr)
 	}
-	w.Env.Sim.ScriptAudit(appid, wechatsim.AuditOutcome{Status: 1, Reason: "Service category does not match<br>the content"})
+	w.Sim.ScriptAudit(appid, wechatsim.AuditOutcome{Status: 1, Reason: "Service category does not match<br>the content"})
 	st := w.call("POST", "/admin/miniprogram/review", map[string]any{}, 202)
 	if st["state"] != string(release.StateUnderReview) || st["version"] != "1.1.0" {
 		t.Fatalf("submit %v", st)
 	}
 	// Submitting twice does not create a second review.
 	w.call("POST", "/admin/miniprogram/review", map[string]any{}, 409)
-	if n := w.Env.Sim.Calls("submit_audit"); n != 1 {
+	if n := w.Sim.Calls("submit_audit"); n != 1 {
 		t.Fatalf("submit_audit calls %d", n)
 	}
-	if err := w.Env.Sim.FinishAudit(ctx, appid, true); err != nil {
+	if err := w.Sim.FinishAudit(ctx, appid, true); err != nil {
 		t.Fatal(err)
 	}
 	st = w.call("GET", "/admin/miniprogram/release-status", nil, 200)
@@ -105,7 +105,7 @@ func TestSubmitRejectResubmitApproveReleaseQR(t *testing.T) {
 	// An older version needs an explicit manual submission.
 	w.call("POST", "/admin/miniprogram/review", map[string]any{"template_id": 11}, 400)
 	w.call("POST", "/admin/miniprogram/review", map[string]any{}, 202)
-	if err := w.Env.Sim.FinishAudit(ctx, appid, true); err != nil {
+	if err := w.Sim.FinishAudit(ctx, appid, true); err != nil {
 		t.Fatal(err)
 	}
 	st = w.call("GET", "/admin/miniprogram/release-status", nil, 200)
@@ -113,7 +113,7 @@ func TestSubmitRejectResubmitApproveReleaseQR(t *testing.T) {
 		t.Fatalf("after approval %v", st)
 	}
 	st = w.call("POST", "/admin/miniprogram/release", nil, 200)
-	if st["state"] != string(release.StateReleased) || w.Env.Sim.ReleasedVersion(appid) != "1.1.0" {
+	if st["state"] != string(release.StateReleased) || w.Sim.ReleasedVersion(appid) != "1.1.0" {
 		t.Fatalf("release %v", st)
 	}
 	if qr := w.call("GET", "/admin/miniprogram/qrcode", nil, 200); qr["kind"] != "release" || qr["image_base64"] == "" {
@@ -128,18 +128,18 @@ func TestSubmitRejectResubmitApproveReleaseQR(t *testing.T) {
 		t.Fatalf("rollback %v", out)
 	}
 	// A newer template: submit, approve, release, then roll back.
-	w.Env.Sim.AddTemplate(wechatsim.Template{ID: 13, Version: "1.2.0", Desc: "newer"})
+	w.Sim.AddTemplate(wechatsim.Template{ID: 13, Version: "1.2.0", Desc: "newer"})
 	w.call("POST", "/admin/miniprogram/review", map[string]any{"template_id": 13}, 202)
-	if err := w.Env.Sim.FinishAudit(ctx, appid, true); err != nil {
+	if err := w.Sim.FinishAudit(ctx, appid, true); err != nil {
 		t.Fatal(err)
 	}
 	w.call("POST", "/admin/miniprogram/release", nil, 200)
-	if got := w.Env.Sim.ReleasedVersion(appid); got != "1.2.0" {
+	if got := w.Sim.ReleasedVersion(appid); got != "1.2.0" {
 		t.Fatalf("released %s", got)
 	}
 	st = w.call("POST", "/admin/miniprogram/rollback", nil, 200)
-	if st["released_version"] != "1.1.0" || w.Env.Sim.ReleasedVersion(appid) != "1.1.0" {
-		t.Fatalf("rollback %v (WeChat has %s)", st, w.Env.Sim.ReleasedVersion(appid))
+	if st["released_version"] != "1.1.0" || w.Sim.ReleasedVersion(appid) != "1.1.0" {
+		t.Fatalf("rollback %v (WeChat has %s)", st, w.Sim.ReleasedVersion(appid))
 	}
 }
 
@@ -147,17 +147,17 @@ func TestLostPushIsFinishedByTheSchedule(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
 	w.call("PUT", "/admin/portal/settings", map[string]any{"guest_access": true, "auto_release": true, "max_checkin_distance_m": 500, "version": 0}, 200)
-	w.Env.Sim.SetPrivacyScanDelay(5 * time.Minute)
+	w.Sim.SetPrivacyScanDelay(5 * time.Minute)
 	st := w.call("POST", "/admin/miniprogram/review", map[string]any{}, 202)
 	if st["state"] != string(release.StateWaitingScan) {
 		t.Fatalf("submit during the privacy scan: %v", st)
 	}
-	job, _ := release.NewReconcileJob(ctx, w.Env.Deps)
-	w.Env.Clock.Advance(6 * time.Minute)
+	job, _ := release.NewReconcileJob(ctx, w.Deps)
+	w.Clock.Advance(6 * time.Minute)
 	if _, err := job.Run(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if n := w.Env.Sim.Calls("commit"); n != 1 {
+	if n := w.Sim.Calls("commit"); n != 1 {
 		t.Fatalf("commit calls %d: the resubmission must not re-commit", n)
 	}
 	st = w.call("GET", "/admin/miniprogram/release-status", nil, 200)
@@ -166,14 +166,14 @@ func TestLostPushIsFinishedByTheSchedule(t *testing.T) {
 	}
 	// WeChat approves but the push is lost; the schedule notices and,
 	// with automatic release on, releases.
-	if err := w.Env.Sim.FinishAudit(ctx, appid, false); err != nil {
+	if err := w.Sim.FinishAudit(ctx, appid, false); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := job.Run(ctx); err != nil {
 		t.Fatal(err)
 	}
 	st = w.call("GET", "/admin/miniprogram/release-status", nil, 200)
-	if st["state"] != string(release.StateReleased) || w.Env.Sim.ReleasedVersion(appid) != "1.1.0" {
+	if st["state"] != string(release.StateReleased) || w.Sim.ReleasedVersion(appid) != "1.1.0" {
 		t.Fatalf("after reconcile %v", st)
 	}
 }
@@ -185,9 +185,9 @@ func TestWeChatErrorsShowStateAndFix(t *testing.T) {
 		code  string
 		state string
 	}{
-		{"privacy interface undeclared (61040)", func(w *world) { w.Env.Sim.InjectError("submit_audit", 61040, 1) }, "privacy_not_declared", string(release.StateSubmitFailed)},
-		{"review quota (85085)", func(w *world) { w.Env.Sim.InjectError("submit_audit", 85085, 1) }, "review_quota_exceeded", string(release.StateSubmitFailed)},
-		{"basic info incomplete (86002)", func(w *world) { w.Env.Sim.InjectError("submit_audit", 86002, 1) }, "basic_info_incomplete", string(release.StateSubmitFailed)},
+		{"privacy interface undeclared (61040)", func(w *world) { w.Sim.InjectError("submit_audit", 61040, 1) }, "privacy_not_declared", string(release.StateSubmitFailed)},
+		{"review quota (85085)", func(w *world) { w.Sim.InjectError("submit_audit", 85085, 1) }, "review_quota_exceeded", string(release.StateSubmitFailed)},
+		{"basic info incomplete (86002)", func(w *world) { w.Sim.InjectError("submit_audit", 86002, 1) }, "basic_info_incomplete", string(release.StateSubmitFailed)},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -212,7 +212,7 @@ func TestWeChatErrorsShowStateAndFix(t *testing.T) {
 		// Our record is lost track of (e.g. a withdrawn-then-resubmitted
 		// review made outside); WeChat says one is pending.
 		w.call("POST", "/admin/miniprogram/undo-review", nil, 200)
-		w.Env.Sim.InjectError("submit_audit", 85009, 1)
+		w.Sim.InjectError("submit_audit", 85009, 1)
 		st := w.call("POST", "/admin/miniprogram/review", map[string]any{}, 202)
 		if st["state"] == string(release.StateSubmitFailed) {
 			t.Fatalf("85009 must reconcile: %v", st)
@@ -261,7 +261,7 @@ func TestPublicMiniProgramQRFromDayOne(t *testing.T) {
 	w.call("GET", "/admin/miniprogram/qrcode?device_sn=bad%20sn", nil, 400)
 	// The public app's token is durable: a second code reuses it.
 	w.call("GET", "/admin/miniprogram/qrcode", nil, 200)
-	if n := w.Env.Sim.Calls("token"); n != 1 {
+	if n := w.Sim.Calls("token"); n != 1 {
 		t.Fatalf("public token minted %d times", n)
 	}
 	// Without a binding there is nothing to submit.

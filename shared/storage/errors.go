@@ -68,8 +68,7 @@ func classify(err error) error {
 // one was changing the same item: a transaction cancelled with reason
 // TransactionConflict, or a single-item write racing a transaction.
 func transactionConflict(err error) bool {
-	var tce *types.TransactionConflictException
-	if errors.As(err, &tce) {
+	if _, ok := errors.AsType[*types.TransactionConflictException](err); ok {
 		return true
 	}
 	var canceled *types.TransactionCanceledException
@@ -100,7 +99,9 @@ func deref(s *string) string {
 func classifyErrors(o *dynamodb.Options) {
 	o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
 		return st.Initialize.Add(middleware.InitializeMiddlewareFunc("ClassifyErrors",
-			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (
+				middleware.InitializeOutput, middleware.Metadata, error,
+			) {
 				out, md, err := next.HandleInitialize(ctx, in)
 				return out, md, classify(err)
 			}), middleware.Before)

@@ -5,9 +5,9 @@ import (
 	"errors"
 	"testing"
 
+	"wxchannel/shared/local/testenv"
 	"wxchannel/shared/storage"
 	"wxchannel/shared/tenant"
-	"wxchannel/shared/local/testenv"
 )
 
 func TestSettingsDefaultsAndOptimisticWrites(t *testing.T) {

@@ -77,7 +77,8 @@ func (l *Login) Login(ctx context.Context, req LoginRequest) (LoginReply, error)
 		return LoginReply{}, apperr.InvalidField("code", "the wx.login code is missing or malformed")
 	}
 	if (req.AppID == "") == (req.Scene == "") {
-		return LoginReply{}, apperr.BadRequest("invalid_request", "give either appid (enterprise mini program) or scene (public mini program QR code)")
+		return LoginReply{}, apperr.BadRequest("invalid_request",
+			"give either appid (enterprise mini program) or scene (public mini program QR code)")
 	}
 	var in signIn
 	var err error
@@ -102,7 +103,8 @@ func (l *Login) Login(ctx context.Context, req LoginRequest) (LoginReply, error)
 	if err != nil {
 		return LoginReply{}, err
 	}
-	return LoginReply{Tokens: toks, User: user, DeviceSN: in.deviceSN, Access: publicSettings(st), CanCreateWorkOrders: CanCreate(st, user)}, nil
+	return LoginReply{Tokens: toks, User: user, DeviceSN: in.deviceSN, Access: publicSettings(st),
+		CanCreateWorkOrders: CanCreate(st, user)}, nil
 }
 
 // enterprise signs in through a tenant's own mini program: the tenant is
@@ -187,7 +189,8 @@ func loginError(err error) error {
 	case wechat.IsCode(err, wechat.CodeQuotaMinute, wechat.CodeQuotaDaily):
 		return apperr.E(apperr.RateLimited, "login_rate_limited", "too many logins; wait a minute and try again").Wrap(err)
 	case wechat.IsCode(err, wechat.CodeNotAuthorized):
-		return apperr.E(apperr.Forbidden, "mini_program_not_authorized", "this mini program no longer authorizes the service; contact the enterprise").Wrap(err)
+		return apperr.E(apperr.Forbidden, "mini_program_not_authorized",
+			"this mini program no longer authorizes the service; contact the enterprise").Wrap(err)
 	case wechat.IsCode(err, wechat.CodeHighRiskUser):
 		return apperr.E(apperr.Forbidden, "user_blocked", "WeChat blocked this login as high risk").Wrap(err)
 	}

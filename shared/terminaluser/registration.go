@@ -146,9 +146,12 @@ type DeviceRegistration struct {
 
 // RegisterDevice records a pending serial-number registration and marks
 // the user pending, in one transaction.
-func (s *Store) RegisterDevice(ctx context.Context, u User, st tenant.Settings, req DeviceRegistration, now time.Time) (Registration, error) {
+func (s *Store) RegisterDevice(ctx context.Context, u User, st tenant.Settings, req DeviceRegistration, now time.Time) (
+	Registration, error,
+) {
 	if !st.SerialRegistration {
-		return Registration{}, apperr.E(apperr.Forbidden, "registration_mode_disabled", "this enterprise does not register by equipment serial number")
+		return Registration{}, apperr.E(apperr.Forbidden, "registration_mode_disabled",
+			"this enterprise does not register by equipment serial number")
 	}
 	if !ValidSerial(req.DeviceSN) {
 		return Registration{}, apperr.InvalidField("device_sn", "4–40 letters, digits or dashes")

@@ -31,7 +31,7 @@ func benchRefreshRun(b *testing.B, n int) {
 		b.Fatal(err)
 	}
 	seed := make([]*wechatsimAuth, 0, n)
-	for i := 0; i < n; i++ {
+	for i := range n {
 		appid := fmt.Sprintf("wx%016d", i+1)
 		env.Sim.AddAuthorizer(wechatsim.Authorizer{AppID: appid, MiniProgram: true})
 		if _, err := env.Sim.Authorize(appid); err != nil {

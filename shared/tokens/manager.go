@@ -208,13 +208,27 @@ func (m *Manager) refreshSeen(ctx context.Context, k tokenKey, stale string, for
 	}
 	// Single flight across processes: whoever takes the lease refreshes;
 	// the others wait for its result.
+	if token, err := m.awaitLease(ctx, k, first); token != "" || err != nil {
+		return token, err
+	}
+	defer func() {
+		// Release with a fresh context: the caller's may be cancelled.
+		rctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		if err := m.store.releaseLease(rctx, k.pk(), m.owner); err != nil {
+			m.cfg.Log.WarnContext(ctx, "lease release failed", "token", k.kind, "appid", k.appid, "err", err.Error())
+		}
+	}()
+	return m.refreshHeld(ctx, k, first, stale, force)
+}
+
+// awaitLease takes the refresh lease of k, or returns the token someone
+// else stored while we waited for it ("" and no error: we hold the lease).
+func (m *Manager) awaitLease(ctx context.Context, k tokenKey, first tokenItem) (string, error) {
 	for attempt := 0; ; attempt++ {
 		got, err := m.store.acquireLease(ctx, k.pk(), m.owner, m.cfg.Now(), leaseFor)
-		if err != nil {
+		if err != nil || got {
 			return "", err
-		}
-		if got {
-			break
 		}
 		if attempt >= 50 {
 			return "", fmt.Errorf("%s token: %w", k.kind, errLeaseBusy)
@@ -225,25 +239,22 @@ func (m *Manager) refreshSeen(ctx context.Context, k tokenKey, stale string, for
 		case <-time.After(time.Duration(20+attempt*10) * time.Millisecond):
 		}
 		cur, err := m.store.getToken(ctx, k.pk())
-		if err == nil && cur.Version != first.Version {
-			if err := statusErr(cur); err != nil {
-				return "", err
-			}
-			if cur.valid(m.cfg.Now()) {
-				m.remember(k, cur)
-				return cur.AccessToken, nil
-			}
+		if err != nil || cur.Version == first.Version {
+			continue
+		}
+		if err := statusErr(cur); err != nil {
+			return "", err
+		}
+		if cur.valid(m.cfg.Now()) {
+			m.remember(k, cur)
+			return cur.AccessToken, nil
 		}
 	}
-	defer func() {
-		// Release with a fresh context: the caller's may be cancelled.
-		rctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-		defer cancel()
-		if err := m.store.releaseLease(rctx, k.pk(), m.owner); err != nil {
-			m.cfg.Log.WarnContext(ctx, "lease release failed", "token", k.kind, "appid", k.appid, "err", err.Error())
-		}
-	}()
-	// Double-check under the lease: someone may have refreshed meanwhile.
+}
+
+// refreshHeld mints and stores a new token while holding the lease, unless
+// the double-check finds that someone refreshed it meanwhile.
+func (m *Manager) refreshHeld(ctx context.Context, k tokenKey, first tokenItem, stale string, force bool) (string, error) {
 	cur, err := m.store.getToken(ctx, k.pk())
 	if err != nil && !errors.Is(err, storage.ErrNotFound) {
 		return "", fmt.Errorf("read %s token: %w", k.kind, err)

@@ -39,7 +39,7 @@ func authorize(t *testing.T, env *testenv.Env, m *tokens.Manager, n int) []strin
 	ctx := context.Background()
 	wx := env.Deps.WeChat
 	var appids []string
-	for i := 0; i < n; i++ {
+	for i := range n {
 		appid := fmt.Sprintf("wx%016d", i+1)
 		env.Sim.AddAuthorizer(wechatsim.Authorizer{AppID: appid, MiniProgram: true, Permissions: []int{17, 18, 30}})
 		code, err := env.Sim.Authorize(appid)
@@ -80,7 +80,7 @@ func TestPushRefreshRotateEndToEnd(t *testing.T) {
 	// Across a day of simulated time, a run every 5 minutes keeps every
 	// token valid, and each token is minted once per lifetime, never more.
 	env.Sim.ResetCalls()
-	for step := 0; step < 24*12; step++ {
+	for step := range 24 * 12 {
 		env.Clock.Advance(5 * time.Minute)
 		if step%2 == 0 { // WeChat pushes a ticket every 10 minutes
 			if _, err := env.Sim.PushTicket(ctx, ticketURL(t, env)); err != nil {
@@ -137,14 +137,12 @@ func TestFiftyConcurrentRefreshersCallWeChatOncePerDueToken(t *testing.T) {
 	env.Sim.ResetCalls()
 	var wg sync.WaitGroup
 	errs := make(chan error, 50)
-	for i := 0; i < 50; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+	for range 50 {
+		wg.Go(func() {
 			if _, err := tokens.FromDeps(env.Deps).RefreshDue(ctx); err != nil {
 				errs <- err
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	close(errs)
@@ -177,14 +175,12 @@ func TestForcedRefreshOnInvalidTokenHappensOnce(t *testing.T) {
 	env.Sim.RevokeComponentTokens()
 	env.Sim.ResetCalls()
 	var wg sync.WaitGroup
-	for i := 0; i < 10; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+	for range 10 {
+		wg.Go(func() {
 			if _, err := wx.CreatePreAuthCode(ctx, tokens.FromDeps(env.Deps).ComponentTokenSource()); err != nil {
 				t.Errorf("pre-auth code: %v", err)
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	if c := env.Sim.Calls("api_component_token"); c != 1 {

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"mime"
 	"net"
@@ -88,7 +89,10 @@ type TokenSource interface {
 // StaticToken is a TokenSource that never refreshes (tests, one-off calls).
 type StaticToken string
 
+// Token returns the token.
 func (s StaticToken) Token(context.Context) (string, error) { return string(s), nil }
+
+// Refresh always fails: a static token cannot be renewed.
 func (s StaticToken) Refresh(context.Context, string) (string, error) {
 	return "", errors.New("static token cannot be refreshed")
 }
@@ -109,6 +113,29 @@ type Request struct {
 	Idempotent bool
 	// API names the call in errors and logs.
 	API string
+}
+
+// Query parameters that carry the token.
+const (
+	paramAccessToken    = "access_token"
+	paramComponentToken = "component_access_token"
+)
+
+// appGet is a GET authenticated by an app's (an authorizer's, or the public
+// mini program's) access_token.
+func appGet(path string, tokens TokenSource) Request {
+	return Request{Method: http.MethodGet, Path: path, TokenParam: paramAccessToken, Tokens: tokens}
+}
+
+// appPost is a POST of a JSON body authenticated by an app's access_token.
+func appPost(path string, tokens TokenSource, body any) Request {
+	return Request{Method: http.MethodPost, Path: path, TokenParam: paramAccessToken, Tokens: tokens, Body: body}
+}
+
+// retryable marks a request safe to retry after any transport error.
+func (r Request) retryable() Request {
+	r.Idempotent = true
+	return r
 }
 
 const maxResponseBytes = 10 << 20
@@ -192,8 +219,7 @@ func (c *Client) withRetries(ctx context.Context, req Request, token string) (st
 // retryable: -1 (system busy: not processed) for every call; transport
 // errors for idempotent calls, or when the request never left.
 func (c *Client) retryable(req Request, err error) bool {
-	var apiErr *APIError
-	if errors.As(err, &apiErr) {
+	if apiErr, ok := errors.AsType[*APIError](err); ok {
 		return apiErr.Code == CodeBusy
 	}
 	var te *transportError
@@ -214,9 +240,7 @@ func (e *transportError) Unwrap() error { return e.err }
 
 func (c *Client) once(ctx context.Context, req Request, token string) (string, []byte, error) {
 	q := url.Values{}
-	for k, v := range req.Query {
-		q[k] = v
-	}
+	maps.Copy(q, req.Query)
 	if req.TokenParam != "" {
 		q.Set(req.TokenParam, token)
 	}
@@ -279,8 +303,7 @@ func neverSent(err error) bool {
 
 // redact drops the URL (it carries the access token) from transport errors.
 func redact(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
+	if ue, ok := errors.AsType[*url.Error](err); ok {
 		return fmt.Errorf("%s: %w", ue.Op, ue.Err)
 	}
 	return err

@@ -2,7 +2,6 @@ package wechat
 
 import (
 	"context"
-	"net/http"
 	"net/url"
 )
 
@@ -23,15 +22,15 @@ func (c *Client) TemplateList(ctx context.Context, cat TokenSource) ([]Template,
 	var out struct {
 		TemplateList []Template `json:"template_list"`
 	}
-	err := c.Do(ctx, Request{Method: http.MethodGet, Path: "/wxa/gettemplatelist", TokenParam: "access_token", Tokens: cat, Idempotent: true}, &out)
+	err := c.Do(ctx, appGet("/wxa/gettemplatelist", cat).retryable(), &out)
 	return out.TemplateList, err
 }
 
 // Commit uploads a template with the tenant's ext_json as the mini
 // program's code (and its trial version).
 func (c *Client) Commit(ctx context.Context, aat TokenSource, templateID int64, extJSON, version, desc string) error {
-	return c.Do(ctx, Request{Method: http.MethodPost, Path: "/wxa/commit", TokenParam: "access_token", Tokens: aat, Idempotent: true,
-		Body: map[string]any{"template_id": templateID, "ext_json": extJSON, "user_version": version, "user_desc": desc}}, nil)
+	body := map[string]any{"template_id": templateID, "ext_json": extJSON, "user_version": version, "user_desc": desc}
+	return c.Do(ctx, appPost("/wxa/commit", aat, body).retryable(), nil)
 }
 
 // SubmitAuditRequest is submit_audit's body.
@@ -47,7 +46,7 @@ func (c *Client) SubmitAudit(ctx context.Context, aat TokenSource, req SubmitAud
 	var out struct {
 		AuditID int64 `json:"auditid"`
 	}
-	err := c.Do(ctx, Request{Method: http.MethodPost, Path: "/wxa/submit_audit", TokenParam: "access_token", Tokens: aat, Body: req}, &out)
+	err := c.Do(ctx, appPost("/wxa/submit_audit", aat, req), &out)
 	return out.AuditID, err
 }
 
@@ -68,9 +67,9 @@ const (
 type AuditStatus struct {
 	AuditID     int64      `json:"auditid"`
 	Status      AuditState `json:"status"`
-	Reason      string `json:"reason"`
-	ScreenShot  string `json:"ScreenShot"`
-	UserVersion string `json:"user_version"`
+	Reason      string     `json:"reason"`
+	ScreenShot  string     `json:"ScreenShot"`
+	UserVersion string     `json:"user_version"`
 	// SubmitAuditTime is when that review was submitted (Unix seconds).
 	SubmitAuditTime int64 `json:"submit_audit_time"`
 }
@@ -78,36 +77,37 @@ type AuditStatus struct {
 // LatestAuditStatus reads the latest review's status.
 func (c *Client) LatestAuditStatus(ctx context.Context, aat TokenSource) (AuditStatus, error) {
 	var out AuditStatus
-	err := c.Do(ctx, Request{Method: http.MethodGet, Path: "/wxa/get_latest_auditstatus", TokenParam: "access_token", Tokens: aat, Idempotent: true}, &out)
+	err := c.Do(ctx, appGet("/wxa/get_latest_auditstatus", aat).retryable(), &out)
 	return out, err
 }
 
 // Release publishes the approved version. The body must be {}.
 func (c *Client) Release(ctx context.Context, aat TokenSource) error {
-	return c.Do(ctx, Request{Method: http.MethodPost, Path: "/wxa/release", TokenParam: "access_token", Tokens: aat, Body: map[string]any{}}, nil)
+	return c.Do(ctx, appPost("/wxa/release", aat, map[string]any{}), nil)
 }
 
 // UndoAudit withdraws a pending review (quota: 5 a day).
 func (c *Client) UndoAudit(ctx context.Context, aat TokenSource) error {
-	return c.Do(ctx, Request{Method: http.MethodGet, Path: "/wxa/undocodeaudit", TokenParam: "access_token", Tokens: aat}, nil)
+	return c.Do(ctx, appGet("/wxa/undocodeaudit", aat), nil)
 }
 
 // RevertRelease rolls back to the previously released version.
 func (c *Client) RevertRelease(ctx context.Context, aat TokenSource) error {
-	return c.Do(ctx, Request{Method: http.MethodGet, Path: "/wxa/revertcoderelease", TokenParam: "access_token", Tokens: aat}, nil)
+	return c.Do(ctx, appGet("/wxa/revertcoderelease", aat), nil)
 }
 
 // TrialQRCode returns the trial version's QR image.
 func (c *Client) TrialQRCode(ctx context.Context, aat TokenSource, path string) (string, []byte, error) {
-	return c.DoBinary(ctx, Request{Method: http.MethodGet, Path: "/wxa/get_qrcode", TokenParam: "access_token", Tokens: aat,
-		Query: url.Values{"path": {path}}, Idempotent: true})
+	req := appGet("/wxa/get_qrcode", aat).retryable()
+	req.Query = url.Values{"path": {path}}
+	return c.DoBinary(ctx, req)
 }
 
 // WxaCodeUnlimit returns a mini program code for a page and scene (≤ 32
 // characters). envVersion: release, trial or develop.
 func (c *Client) WxaCodeUnlimit(ctx context.Context, aat TokenSource, scene, page, envVersion string) (string, []byte, error) {
-	return c.DoBinary(ctx, Request{Method: http.MethodPost, Path: "/wxa/getwxacodeunlimit", TokenParam: "access_token", Tokens: aat,
-		Body: map[string]any{"scene": scene, "page": page, "check_path": false, "env_version": envVersion}, Idempotent: true})
+	body := map[string]any{"scene": scene, "page": page, "check_path": false, "env_version": envVersion}
+	return c.DoBinary(ctx, appPost("/wxa/getwxacodeunlimit", aat, body).retryable())
 }
 
 // Category is a service category (ids from getallcategories).
@@ -131,7 +131,7 @@ func (c *Client) AllCategories(ctx context.Context, aat TokenSource) ([]Category
 			} `json:"categories"`
 		} `json:"categories_list"`
 	}
-	if err := c.Do(ctx, Request{Method: http.MethodGet, Path: "/cgi-bin/wxopen/getallcategories", TokenParam: "access_token", Tokens: aat, Idempotent: true}, &out); err != nil {
+	if err := c.Do(ctx, appGet("/cgi-bin/wxopen/getallcategories", aat).retryable(), &out); err != nil {
 		return nil, err
 	}
 	names := map[int]string{}
@@ -152,7 +152,7 @@ func (c *Client) Categories(ctx context.Context, aat TokenSource) ([]Category, e
 	var out struct {
 		Categories []Category `json:"categories"`
 	}
-	err := c.Do(ctx, Request{Method: http.MethodGet, Path: "/cgi-bin/wxopen/getcategory", TokenParam: "access_token", Tokens: aat, Idempotent: true}, &out)
+	err := c.Do(ctx, appGet("/cgi-bin/wxopen/getcategory", aat).retryable(), &out)
 	return out.Categories, err
 }
 
@@ -162,8 +162,7 @@ func (c *Client) AddCategories(ctx context.Context, aat TokenSource, cats []Cate
 	for _, cat := range cats {
 		list = append(list, map[string]any{"first": cat.First, "second": cat.Second, "certicates": []any{}})
 	}
-	return c.Do(ctx, Request{Method: http.MethodPost, Path: "/cgi-bin/wxopen/addcategory", TokenParam: "access_token", Tokens: aat,
-		Body: map[string]any{"categories": list}, Idempotent: true}, nil)
+	return c.Do(ctx, appPost("/cgi-bin/wxopen/addcategory", aat, map[string]any{"categories": list}).retryable(), nil)
 }
 
 // PrivacyInterfaceState is a privacy API's application status in
@@ -184,7 +183,7 @@ const (
 type PrivacyInterface struct {
 	APIName    string                `json:"api_name"`
 	Status     PrivacyInterfaceState `json:"status"`
-	FailReason string `json:"fail_reason"`
+	FailReason string                `json:"fail_reason"`
 }
 
 // PrivacyInterfaces lists the privacy APIs and their status.
@@ -192,14 +191,13 @@ func (c *Client) PrivacyInterfaces(ctx context.Context, aat TokenSource) ([]Priv
 	var out struct {
 		InterfaceList []PrivacyInterface `json:"interface_list"`
 	}
-	err := c.Do(ctx, Request{Method: http.MethodGet, Path: "/wxa/security/get_privacy_interface", TokenParam: "access_token", Tokens: aat, Idempotent: true}, &out)
+	err := c.Do(ctx, appGet("/wxa/security/get_privacy_interface", aat).retryable(), &out)
 	return out.InterfaceList, err
 }
 
 // ApplyPrivacyInterface applies for a privacy API with a reason.
 func (c *Client) ApplyPrivacyInterface(ctx context.Context, aat TokenSource, apiName, reason string) error {
-	return c.Do(ctx, Request{Method: http.MethodPost, Path: "/wxa/security/apply_privacy_interface", TokenParam: "access_token", Tokens: aat,
-		Body: map[string]any{"api_name": apiName, "content": reason}}, nil)
+	return c.Do(ctx, appPost("/wxa/security/apply_privacy_interface", aat, map[string]any{"api_name": apiName, "content": reason}), nil)
 }
 
 // SetPrivacySetting declares the user data the mini program collects.
@@ -208,12 +206,19 @@ func (c *Client) SetPrivacySetting(ctx context.Context, aat TokenSource, contact
 	for k, v := range settings {
 		list = append(list, map[string]string{"privacy_key": k, "privacy_text": v})
 	}
-	return c.Do(ctx, Request{Method: http.MethodPost, Path: "/cgi-bin/component/setprivacysetting", TokenParam: "access_token", Tokens: aat, Idempotent: true,
-		Body: map[string]any{"privacy_ver": 2, "owner_setting": map[string]string{"contact_email": contactEmail, "notice_method": "In-app notice"}, "setting_list": list}}, nil)
+	body := map[string]any{
+		"privacy_ver":   2,
+		"owner_setting": map[string]string{"contact_email": contactEmail, "notice_method": "In-app notice"},
+		"setting_list":  list,
+	}
+	return c.Do(ctx, appPost("/cgi-bin/component/setprivacysetting", aat, body).retryable(), nil)
 }
 
 // SetServerDomains sets the request/upload/download domains.
 func (c *Client) SetServerDomains(ctx context.Context, aat TokenSource, request, upload, download []string) error {
-	return c.Do(ctx, Request{Method: http.MethodPost, Path: "/wxa/modify_domain", TokenParam: "access_token", Tokens: aat, Idempotent: true,
-		Body: map[string]any{"action": "set", "requestdomain": request, "uploaddomain": upload, "downloaddomain": download, "wsrequestdomain": []string{}, "udpdomain": []string{}, "tcpdomain": []string{}}}, nil)
+	body := map[string]any{
+		"action": "set", "requestdomain": request, "uploaddomain": upload, "downloaddomain": download,
+		"wsrequestdomain": []string{}, "udpdomain": []string{}, "tcpdomain": []string{},
+	}
+	return c.Do(ctx, appPost("/wxa/modify_domain", aat, body).retryable(), nil)
 }

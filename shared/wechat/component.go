@@ -7,6 +7,14 @@ import (
 	"net/url"
 )
 
+// Names and values the component APIs share.
+const (
+	fieldComponentAppID    = "component_appid"
+	grantAuthorizationCode = "authorization_code"
+	queryAppID             = "appid"
+	queryGrantType         = "grant_type"
+)
+
 // ComponentToken is api_component_token's reply.
 type ComponentToken struct {
 	AccessToken string `json:"component_access_token"`
@@ -23,7 +31,7 @@ func (c *Client) ComponentToken(ctx context.Context, ticket string) (ComponentTo
 	err = c.Do(ctx, Request{
 		Method: http.MethodPost, Path: "/cgi-bin/component/api_component_token", API: "api_component_token",
 		Body: map[string]string{
-			"component_appid": c.cfg.ComponentAppID, "component_appsecret": secret,
+			fieldComponentAppID: c.cfg.ComponentAppID, "component_appsecret": secret,
 			"component_verify_ticket": ticket,
 		},
 		Idempotent: true,
@@ -39,7 +47,7 @@ func (c *Client) StartPushTicket(ctx context.Context) error {
 	}
 	return c.Do(ctx, Request{
 		Method: http.MethodPost, Path: "/cgi-bin/component/api_start_push_ticket", API: "api_start_push_ticket",
-		Body:       map[string]string{"component_appid": c.cfg.ComponentAppID, "component_secret": secret},
+		Body:       map[string]string{fieldComponentAppID: c.cfg.ComponentAppID, "component_secret": secret},
 		Idempotent: true,
 	}, nil)
 }
@@ -54,7 +62,7 @@ type PreAuthCode struct {
 func (c *Client) CreatePreAuthCode(ctx context.Context, cat TokenSource) (PreAuthCode, error) {
 	var out PreAuthCode
 	err := c.Do(ctx, c.componentCall("/cgi-bin/component/api_create_preauthcode", cat, false,
-		map[string]string{"component_appid": c.cfg.ComponentAppID}), &out)
+		map[string]string{fieldComponentAppID: c.cfg.ComponentAppID}), &out)
 	return out, err
 }
 
@@ -90,7 +98,7 @@ func (c *Client) QueryAuth(ctx context.Context, cat TokenSource, authCode string
 		AuthorizationInfo AuthorizationInfo `json:"authorization_info"`
 	}
 	err := c.Do(ctx, c.componentCall("/cgi-bin/component/api_query_auth", cat, false,
-		map[string]string{"component_appid": c.cfg.ComponentAppID, "authorization_code": authCode}), &out)
+		map[string]string{fieldComponentAppID: c.cfg.ComponentAppID, "authorization_code": authCode}), &out)
 	return out.AuthorizationInfo, err
 }
 
@@ -105,7 +113,7 @@ type AuthorizerToken struct {
 func (c *Client) AuthorizerToken(ctx context.Context, cat TokenSource, authorizerAppID, refreshToken string) (AuthorizerToken, error) {
 	var out AuthorizerToken
 	err := c.Do(ctx, c.componentCall("/cgi-bin/component/api_authorizer_token", cat, true, map[string]string{
-		"component_appid": c.cfg.ComponentAppID, "authorizer_appid": authorizerAppID, "authorizer_refresh_token": refreshToken,
+		fieldComponentAppID: c.cfg.ComponentAppID, "authorizer_appid": authorizerAppID, "authorizer_refresh_token": refreshToken,
 	}), &out)
 	return out, err
 }
@@ -155,7 +163,7 @@ type AuthorizerInfoResponse struct {
 func (c *Client) AuthorizerInfo(ctx context.Context, cat TokenSource, authorizerAppID string) (AuthorizerInfoResponse, error) {
 	var out AuthorizerInfoResponse
 	err := c.Do(ctx, c.componentCall("/cgi-bin/component/api_get_authorizer_info", cat, true, map[string]string{
-		"component_appid": c.cfg.ComponentAppID, "authorizer_appid": authorizerAppID,
+		fieldComponentAppID: c.cfg.ComponentAppID, "authorizer_appid": authorizerAppID,
 	}), &out)
 	return out, err
 }
@@ -174,7 +182,7 @@ type AuthorizerList struct {
 func (c *Client) AuthorizerList(ctx context.Context, cat TokenSource, offset, count int) (AuthorizerList, error) {
 	var out AuthorizerList
 	err := c.Do(ctx, c.componentCall("/cgi-bin/component/api_get_authorizer_list", cat, true, map[string]any{
-		"component_appid": c.cfg.ComponentAppID, "offset": offset, "count": count,
+		fieldComponentAppID: c.cfg.ComponentAppID, "offset": offset, "count": count,
 	}), &out)
 	return out, err
 }
@@ -192,9 +200,9 @@ func (c *Client) ComponentCode2Session(ctx context.Context, cat TokenSource, app
 	var out Session
 	err := c.Do(ctx, Request{
 		Method: http.MethodGet, Path: "/sns/component/jscode2session", API: "component_jscode2session",
-		Query: url.Values{"appid": {appid}, "js_code": {jsCode}, "grant_type": {"authorization_code"},
-			"component_appid": {c.cfg.ComponentAppID}},
-		TokenParam: "component_access_token", Tokens: cat,
+		Query: url.Values{queryAppID: {appid}, "js_code": {jsCode}, queryGrantType: {grantAuthorizationCode},
+			fieldComponentAppID: {c.cfg.ComponentAppID}},
+		TokenParam: paramComponentToken, Tokens: cat,
 	}, &out)
 	return out, err
 }
@@ -204,13 +212,13 @@ func (c *Client) Code2Session(ctx context.Context, appid, secret, jsCode string)
 	var out Session
 	err := c.Do(ctx, Request{
 		Method: http.MethodGet, Path: "/sns/jscode2session", API: "jscode2session",
-		Query: url.Values{"appid": {appid}, "secret": {secret}, "js_code": {jsCode}, "grant_type": {"authorization_code"}},
+		Query: url.Values{queryAppID: {appid}, "secret": {secret}, "js_code": {jsCode}, queryGrantType: {grantAuthorizationCode}},
 	}, &out)
 	return out, err
 }
 
 func (c *Client) componentCall(path string, cat TokenSource, idempotent bool, body any) Request {
-	return Request{Method: http.MethodPost, Path: path, Body: body, TokenParam: "component_access_token",
+	return Request{Method: http.MethodPost, Path: path, Body: body, TokenParam: paramComponentToken,
 		Tokens: cat, Idempotent: idempotent}
 }
 
@@ -222,6 +230,6 @@ func (c *Client) AppAccessToken(ctx context.Context, appid, secret string) (Comp
 		ExpiresIn   int    `json:"expires_in"`
 	}
 	err := c.Do(ctx, Request{Method: http.MethodGet, Path: "/cgi-bin/token", API: "token", Idempotent: true,
-		Query: url.Values{"grant_type": {"client_credential"}, "appid": {appid}, "secret": {secret}}}, &out)
+		Query: url.Values{queryGrantType: {"client_credential"}, queryAppID: {appid}, "secret": {secret}}}, &out)
 	return ComponentToken{AccessToken: out.AccessToken, ExpiresIn: out.ExpiresIn}, err
 }

@@ -55,7 +55,7 @@ func seed(b *testing.B, env *testenv.Env, n int) [][2]float64 {
 		}
 		items = items[:0]
 	}
-	for i := 0; i < n; i++ {
+	for i := range n {
 		lat, lng := 20+r.Float64()*25, 100+r.Float64()*22
 		at = append(at, [2]float64{lat, lng})
 		id := fmt.Sprintf("261124%012x", i)

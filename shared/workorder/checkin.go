@@ -41,7 +41,9 @@ func visitSK(at time.Time, orderID string) string {
 
 // CheckIn records the engineer on site if within maxM metres of the order;
 // one open check-in per engineer (a conditional put of the marker).
-func (s *Store) CheckIn(ctx context.Context, tenantID, engineerID string, o Order, lat, lng float64, maxM int, now time.Time) (Visit, error) {
+func (s *Store) CheckIn(ctx context.Context, tenantID, engineerID string, o Order, lat, lng float64, maxM int, now time.Time) (
+	Visit, error,
+) {
 	dist := int(DistanceKm(lat, lng, o.Latitude, o.Longitude) * 1000)
 	if dist > maxM {
 		return Visit{}, &apperr.Error{Kind: apperr.Rejected, Code: "too_far_from_site",

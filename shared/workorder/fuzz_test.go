@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -37,7 +38,7 @@ func FuzzCreateRequest(f *testing.F) {
 			}
 			return
 		}
-		n := func(s string) int { return utf8.RuneCountInString(s) }
+		n := utf8.RuneCountInString
 		switch {
 		case !contains(workorder.Categories, req.Category):
 			t.Fatalf("category %q accepted", req.Category)
@@ -61,10 +62,5 @@ func FuzzCreateRequest(f *testing.F) {
 }
 
 func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(list, s)
 }

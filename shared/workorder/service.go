@@ -190,7 +190,7 @@ func (s *Service) Move(ctx context.Context, c staffauth.Claims, id string, req M
 		return Order{}, err
 	}
 	if !slices.Contains(engineerMoves[o.Status], req.Status) {
-		return Order{}, apperr.E(apperr.Conflict, "invalid_transition", "cannot move a work order from "+string(o.Status)+" to "+string(req.Status))
+		return Order{}, apperr.Errorf(apperr.Conflict, "invalid_transition", "cannot move a work order from %s to %s", o.Status, req.Status)
 	}
 	return s.store.transition(ctx, o, req.Status, req.Note, s.now(), nil)
 }
@@ -242,7 +242,8 @@ func (s *Service) Mileage(ctx context.Context, c staffauth.Claims, from, to stri
 	start, err1 := time.Parse(time.DateOnly, from)
 	end, err2 := time.Parse(time.DateOnly, to)
 	if err1 != nil || err2 != nil || end.Before(start) || end.Sub(start) > 92*24*time.Hour {
-		return MileageReport{}, apperr.BadRequest("invalid_period", "from and to are dates (YYYY-MM-DD), to not before from, at most 92 days apart")
+		return MileageReport{}, apperr.BadRequest("invalid_period",
+			"from and to are dates (YYYY-MM-DD), to not before from, at most 92 days apart")
 	}
 	days, total, err := s.store.Mileage(ctx, c.TenantID, c.Subject, start, end)
 	if err != nil {

@@ -231,8 +231,8 @@ func (s *Store) writeNew(ctx context.Context, sub Submission, o Order, bodyHash,
 	tx.Update(s.table.Update("pk", upk).Range("sk", rateSK(now)).Add("count", 1).Set("ttl", now.Add(2*time.Hour).Unix()).
 		If("attribute_not_exists('count') OR 'count' < ?", MaxOrdersPerHour))
 	if sub.IdempotencyKey != "" {
-		tx.Put(s.table.Put(idemItem{PK: upk, SK: "idem#" + sub.IdempotencyKey, BodyHash: bodyHash, OrderID: o.ID, TTL: now.Add(IdempotencyTTL).Unix()}).
-			If("attribute_not_exists('pk') OR 'ttl' < ?", now.Unix()))
+		idem := idemItem{PK: upk, SK: "idem#" + sub.IdempotencyKey, BodyHash: bodyHash, OrderID: o.ID, TTL: now.Add(IdempotencyTTL).Unix()}
+		tx.Put(s.table.Put(idem).If("attribute_not_exists('pk') OR 'ttl' < ?", now.Unix()))
 	}
 	if sub.Request.DeviceSN != "" {
 		expires := now.Add(DuplicateWindow).Unix()
@@ -252,12 +252,15 @@ func (s *Store) writeNew(ctx context.Context, sub Submission, o Order, bodyHash,
 // trying once more, which then finds the twin's records.
 func (s *Store) explainCreateConflict(ctx context.Context, sub Submission, retried bool) (CreateResult, error) {
 	var rate rateItem
-	err := s.table.Get("pk", terminaluser.UserPartition(sub.TenantID, sub.UserID)).Range("sk", dynamo.Equal, rateSK(sub.At)).Consistent(true).One(ctx, &rate)
+	err := s.table.Get("pk", terminaluser.UserPartition(sub.TenantID, sub.UserID)).Range("sk", dynamo.Equal, rateSK(sub.At)).
+		Consistent(true).One(ctx, &rate)
 	if err == nil && rate.Count >= MaxOrdersPerHour {
-		return CreateResult{}, apperr.Errorf(apperr.RateLimited, "rate_limited", "at most %d work orders an hour; try again later", MaxOrdersPerHour)
+		return CreateResult{}, apperr.Errorf(apperr.RateLimited, "rate_limited",
+			"at most %d work orders an hour; try again later", MaxOrdersPerHour)
 	}
 	if retried {
-		return CreateResult{}, apperr.E(apperr.Conflict, "concurrent_submission", "the same work order is being submitted concurrently; try again")
+		return CreateResult{}, apperr.E(apperr.Conflict, "concurrent_submission",
+			"the same work order is being submitted concurrently; try again")
 	}
 	pre, err := s.readForCreate(ctx, sub)
 	if err != nil {
@@ -300,7 +303,9 @@ func (s *Store) Mine(ctx context.Context, tenantID, userID string, limit int, cu
 // transition moves an order from one of from to to in one conditional
 // update on the version, appending to the timeline; set applies extra
 // changes (assignee, rating...).
-func (s *Store) transition(ctx context.Context, o Order, to Status, note string, now time.Time, set func(u *dynamo.Update) *dynamo.Update) (Order, error) {
+func (s *Store) transition(ctx context.Context, o Order, to Status, note string, now time.Time,
+	set func(u *dynamo.Update) *dynamo.Update,
+) (Order, error) {
 	u := s.table.Update("pk", o.PK).Range("sk", "order").Set("status", to).Add("version", 1).
 		Append("timeline", []Event{{Status: to, At: now.Unix(), Note: note}}).If("'version' = ?", o.Version)
 	if !to.Offered() {
@@ -338,11 +343,9 @@ func (s *Store) Nearby(ctx context.Context, tenantID string, lat, lng, radiusKm 
 	errs := make([]error, len(cells))
 	var wg sync.WaitGroup
 	for i, cell := range cells {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			errs[i] = s.table.Get("gsi2pk", cellPK(tenantID, cell)).Index(storage.IndexGSI2).All(ctx, &batches[i])
-		}()
+		})
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {

@@ -96,7 +96,7 @@ func TestTerminalUserAndEngineerStory(t *testing.T) {
 	a.Must(a.Do("POST", "/engineer/work-orders/"+id+"/check-in", engineer, map[string]any{"latitude": 31.2306, "longitude": 121.4739}), 201)
 	a.Must(a.Do("POST", "/engineer/work-orders/"+id+"/check-in", engineer, map[string]any{"latitude": 31.2306, "longitude": 121.4739}), 409)
 	a.Must(a.Do("POST", "/engineer/work-orders/"+id+"/status", engineer, map[string]any{"status": "in_progress"}), 200)
-	a.Env.Clock.Advance(time.Hour)
+	a.Clock.Advance(time.Hour)
 	a.Must(a.Do("POST", "/engineer/work-orders/"+id+"/check-out", engineer, map[string]any{"latitude": 31.2306, "longitude": 121.4739}), 200)
 	a.Must(a.Do("POST", "/engineer/work-orders/"+id+"/status", engineer, map[string]any{"status": "completed", "note": "Replaced the bearing"}), 200)
 
@@ -121,7 +121,7 @@ func TestTerminalUserAndEngineerStory(t *testing.T) {
 	a.Must(a.Do("POST", "/portal/work-orders/"+id+"/rating", session, map[string]any{"stars": 1}), 409)
 
 	// Mileage: 10 km between the two check-ins of the day.
-	day := a.Env.Clock.Now().UTC().Format("2006-01-02")
+	day := a.Clock.Now().UTC().Format("2006-01-02")
 	mileage := a.Must(a.Do("GET", "/engineer/mileage?from="+day+"&to="+day, engineer, nil), 200)
 	if km := mileage.Body["total_km"].(float64); km < 9.9 || km > 10.1 {
 		t.Fatalf("mileage %s", mileage.Raw)
@@ -165,7 +165,7 @@ func TestRegistrationModes(t *testing.T) {
 	a.Must(a.Do("DELETE", "/admin/invitations/"+inv2, admin, nil), 204)
 	a.Must(a.Do("POST", "/portal/registration/invitation", second, map[string]any{"code": inv2}), 409) // revoked
 	inv3 := a.Must(a.Do("POST", "/admin/invitations", admin, map[string]any{"customer_id": "cust-44", "max_uses": 5, "expires_in_days": 1}), 201).Str("code")
-	a.Env.Clock.Advance(25 * time.Hour)
+	a.Clock.Advance(25 * time.Hour)
 	admin = a.Staff("acme", "admin-1", staffauth.RoleAdmin) // the earlier token expired too
 	third := a.Must(a.Login(scene, "openid-third"), 200).Str("session_token")
 	a.Must(a.Do("POST", "/portal/registration/invitation", third, map[string]any{"code": inv3}), 409) // expired
@@ -244,14 +244,14 @@ func TestBadInputWritesNothing(t *testing.T) {
 	a.Must(a.Do("POST", "/engineer/work-orders/not-an-id/accept", eng, nil), 404)
 	// Login errors.
 	a.Must(a.Do("POST", "/portal/login", "", map[string]any{"code": "000000000000bogus", "scene": scene}), 401)
-	used := a.Env.Sim.IssueJSCode(testenv.PublicAppID, "openid-y", "")
+	used := a.Sim.IssueJSCode(testenv.PublicAppID, "openid-y", "")
 	a.Must(a.Do("POST", "/portal/login", "", map[string]any{"code": used, "scene": scene}), 200)
 	a.Must(a.Do("POST", "/portal/login", "", map[string]any{"code": used, "scene": scene}), 409)
 	a.Must(a.Do("POST", "/portal/login", "", map[string]any{"code": "abcdefgh1234", "scene": "forged.scene"}), 400)
 	a.Must(a.Do("POST", "/portal/login", "", map[string]any{"code": "abcdefgh1234", "appid": "wx00000000000000ab"}), 403)
 	// One for the session above, one bogus, the used code twice; the
 	// forged scene and the unconnected appid never reach WeChat.
-	if calls := a.Env.Sim.Calls("jscode2session"); calls != 4 {
+	if calls := a.Sim.Calls("jscode2session"); calls != 4 {
 		t.Fatalf("code2session calls %d: a code must reach WeChat once per login attempt", calls)
 	}
 }
@@ -260,9 +260,9 @@ func TestRateLimitAgainstSpam(t *testing.T) {
 	a := newAPI(t)
 	admin := a.Staff("acme", "admin-1", staffauth.RoleAdmin)
 	session := a.Must(a.Login(a.Must(a.Do("POST", "/admin/qr-scenes", admin, map[string]any{}), 201).Str("scene"), "openid-spam"), 200).Str("session_token")
-	for i := 0; i < 10; i++ {
+	for i := range 10 {
 		a.Must(a.Do("POST", "/portal/work-orders", session, order(31.2, 121.4, fmt.Sprintf("SN-%04d", i))), 201)
-		a.Env.Clock.Advance(time.Second)
+		a.Clock.Advance(time.Second)
 	}
 	r := a.Must(a.Do("POST", "/portal/work-orders", session, order(31.2, 121.4, "SN-9999")), 429)
 	if r.Str("error", "code") != "rate_limited" {

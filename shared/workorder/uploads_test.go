@@ -42,7 +42,7 @@ func TestPhotosUploadWithPresignedURLs(t *testing.T) {
 		if !strings.HasPrefix(key, "uploads/acme/") {
 			t.Fatalf("key %s outside the tenant's prefix", key)
 		}
-		if _, err := a.Env.S3.HeadObject(testenv.UploadBucket, key); err != nil {
+		if _, err := a.S3.HeadObject(testenv.UploadBucket, key); err != nil {
 			t.Fatalf("uploaded object missing: %v", err)
 		}
 		keys = append(keys, key)

@@ -1,6 +1,9 @@
 package wxcrypt
 
-// Official vectors from wechat-spec.md §2.
+// Official vectors of WeChat's message encryption: vector A from the Python
+// sample and vector B from the Java sample test of WeChat's crypto demo
+// (https://wximg.gtimg.com/shake_tv/mpwiki/cryptoDemo.zip), described at
+// https://developers.weixin.qq.com/doc/oplatform/Third-party_Platforms/2.0/api/Before_Develop/Message_encryption_and_decryption.html
 const (
 	vectorKey = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 

@@ -37,12 +37,13 @@ func encryptRaw(t testing.TB, encodingAESKey string, plain []byte) string {
 	return base64.StdEncoding.EncodeToString(out)
 }
 
-// layout builds random || uint32be(length) || msg || receiveID || padding.
-func layout(length uint32, msg, receiveID string, padding []byte) []byte {
+// layout builds random || uint32be(length) || msg || receiveID || padding,
+// the receiveID being vector A's appid.
+func layout(length uint32, msg string, padding []byte) []byte {
 	plain := []byte("0123456789abcdef")
 	plain = binary.BigEndian.AppendUint32(plain, length)
 	plain = append(plain, msg...)
-	plain = append(plain, receiveID...)
+	plain = append(plain, vectorAAppID...)
 	return append(plain, padding...)
 }
 
@@ -136,7 +137,7 @@ func TestVectorB(t *testing.T) {
 
 func TestDecryptRejects(t *testing.T) {
 	const msg = "<xml>hi</xml>"
-	valid := layout(uint32(len(msg)), msg, vectorAAppID, nil)
+	valid := layout(uint32(len(msg)), msg, nil)
 	raw := func(plain []byte) string { return encryptRaw(t, vectorKey, plain) }
 	validCiphertext, _ := base64.StdEncoding.DecodeString(vectorAEncrypt)
 
@@ -148,15 +149,15 @@ func TestDecryptRejects(t *testing.T) {
 	}{
 		{"receiveId of another appid", "wx0000000000000000", vectorAEncrypt, ErrAppID},
 		{"receiveId is a prefix of the appid", vectorAAppID + "x", vectorAEncrypt, ErrAppID},
-		{"empty receiveId", "", raw(append(layout(uint32(len(msg)+len(vectorAAppID)), msg, vectorAAppID, nil), padTo32(len(valid))...)), ErrAppID},
+		{"empty receiveId", "", raw(append(layout(uint32(len(msg)+len(vectorAAppID)), msg, nil), padTo32(len(valid))...)), ErrAppID},
 		{"pad byte 0", "", raw(append(valid, bytes.Repeat([]byte{0}, 32-len(valid)%32)...)), ErrMalformed},
 		{"pad byte 33", "", raw(append(valid, append(bytes.Repeat([]byte{33}, 32-len(valid)%32+15), 33)...)), ErrMalformed},
 		{"pad byte 255", "", raw(append(valid, bytes.Repeat([]byte{255}, 32-len(valid)%32)...)), ErrMalformed},
 		{"pad bytes disagree", "", raw(append(valid, append(bytes.Repeat([]byte{7}, 32-len(valid)%32-1), 2)...)), ErrMalformed},
 		{"padding longer than the plaintext", "", raw(bytes.Repeat([]byte{32}, 16)), ErrMalformed},
 		{"too short for random and length", "", raw(append([]byte("0123456789abcdef0"), bytes.Repeat([]byte{15}, 15)...)), ErrMalformed},
-		{"length field one past the data", "", raw(append(layout(uint32(len(msg)+len(vectorAAppID)+1), msg, vectorAAppID, nil), padTo32(len(valid))...)), ErrMalformed},
-		{"length field 0xFFFFFFFF", "", raw(append(layout(0xFFFFFFFF, msg, vectorAAppID, nil), padTo32(len(valid))...)), ErrMalformed},
+		{"length field one past the data", "", raw(append(layout(uint32(len(msg)+len(vectorAAppID)+1), msg, nil), padTo32(len(valid))...)), ErrMalformed},
+		{"length field 0xFFFFFFFF", "", raw(append(layout(0xFFFFFFFF, msg, nil), padTo32(len(valid))...)), ErrMalformed},
 		{"ciphertext not a multiple of 16", "", base64.StdEncoding.EncodeToString(validCiphertext[:len(validCiphertext)-1]), ErrMalformed},
 		{"ciphertext truncated by a block", "", base64.StdEncoding.EncodeToString(validCiphertext[:len(validCiphertext)-16]), ErrMalformed},
 		{"base64 truncated", "", vectorAEncrypt[:len(vectorAEncrypt)-3], ErrMalformed},

@@ -20,7 +20,7 @@ func TestMeterCountsWorkNotWaiting(t *testing.T) {
 	var m cputime.Meter
 	work := m.Wrap(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
 		sum := sha256.Sum256(nil)
-		for i := 0; i < 200_000; i++ {
+		for range 200_000 {
 			sum = sha256.Sum256(sum[:])
 		}
 	}))

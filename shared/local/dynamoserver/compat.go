@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 )
 
@@ -56,9 +58,7 @@ func (c compat) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				body = fixed
 			}
 		}
-		for k, v := range rec.Header() {
-			w.Header()[k] = v
-		}
+		maps.Copy(w.Header(), rec.Header())
 		w.Header().Del("Content-Length")
 		w.WriteHeader(rec.Code)
 		_, _ = w.Write(body)
@@ -101,93 +101,116 @@ func RewriteKeyConditions(body []byte) ([]byte, error) {
 	if err := json.Unmarshal(raw, &conds); err != nil {
 		return nil, fmt.Errorf("KeyConditions is malformed")
 	}
-	names := map[string]string{}
-	values := map[string]json.RawMessage{}
-	if v, ok := req["ExpressionAttributeNames"]; ok {
-		if err := json.Unmarshal(v, &names); err != nil {
-			return nil, fmt.Errorf("ExpressionAttributeNames is malformed")
-		}
-	}
-	if v, ok := req["ExpressionAttributeValues"]; ok {
-		if err := json.Unmarshal(v, &values); err != nil {
-			return nil, fmt.Errorf("ExpressionAttributeValues is malformed")
-		}
+	ph, err := requestPlaceholders(req)
+	if err != nil {
+		return nil, err
 	}
 	// Deterministic order: the attribute names sorted.
-	attrs := make([]string, 0, len(conds))
-	for a := range conds {
-		attrs = append(attrs, a)
-	}
-	sortStrings(attrs)
-	n := 0
-	fresh := func(prefix string, taken func(string) bool) string {
-		for {
-			p := fmt.Sprintf("%skc%d", prefix, n)
-			n++
-			if !taken(p) {
-				return p
-			}
-		}
-	}
-	var parts []string
+	attrs := slices.Sorted(maps.Keys(conds))
+	parts := make([]string, 0, len(attrs))
 	for _, attr := range attrs {
-		cond := conds[attr]
-		name := fresh("#", func(p string) bool { _, ok := names[p]; return ok })
-		names[name] = attr
-		val := func(i int) (string, error) {
-			if i >= len(cond.AttributeValueList) {
-				return "", fmt.Errorf("KeyConditions[%s]: %s needs more values", attr, cond.ComparisonOperator)
-			}
-			p := fresh(":", func(p string) bool { _, ok := values[p]; return ok })
-			values[p] = cond.AttributeValueList[i]
-			return p, nil
-		}
-		want := 1
-		var expr string
-		switch op := strings.ToUpper(cond.ComparisonOperator); op {
-		case "EQ", "LT", "LE", "GT", "GE":
-			v, err := val(0)
-			if err != nil {
-				return nil, err
-			}
-			expr = fmt.Sprintf("%s %s %s", name, map[string]string{"EQ": "=", "LT": "<", "LE": "<=", "GT": ">", "GE": ">="}[op], v)
-		case "BEGINS_WITH":
-			v, err := val(0)
-			if err != nil {
-				return nil, err
-			}
-			expr = fmt.Sprintf("begins_with(%s, %s)", name, v)
-		case "BETWEEN":
-			want = 2
-			lo, err := val(0)
-			if err != nil {
-				return nil, err
-			}
-			hi, err := val(1)
-			if err != nil {
-				return nil, err
-			}
-			expr = fmt.Sprintf("%s BETWEEN %s AND %s", name, lo, hi)
-		default:
-			return nil, fmt.Errorf("KeyConditions[%s]: unsupported operator %q", attr, cond.ComparisonOperator)
-		}
-		if len(cond.AttributeValueList) != want {
-			return nil, fmt.Errorf("KeyConditions[%s]: %s takes %d value(s)", attr, cond.ComparisonOperator, want)
+		expr, err := ph.condition(attr, conds[attr])
+		if err != nil {
+			return nil, err
 		}
 		parts = append(parts, expr)
 	}
 	delete(req, "KeyConditions")
-	var err error
 	if req["KeyConditionExpression"], err = json.Marshal(strings.Join(parts, " AND ")); err != nil {
 		return nil, err
 	}
-	if req["ExpressionAttributeNames"], err = json.Marshal(names); err != nil {
+	if req["ExpressionAttributeNames"], err = json.Marshal(ph.names); err != nil {
 		return nil, err
 	}
-	if req["ExpressionAttributeValues"], err = json.Marshal(values); err != nil {
+	if req["ExpressionAttributeValues"], err = json.Marshal(ph.values); err != nil {
 		return nil, err
 	}
 	return json.Marshal(req)
+}
+
+// placeholders are a Query's expression attribute names and values; the
+// rewritten key conditions add theirs (#kc0, :kc1, ...: one counter for
+// both) without reusing one the request already has.
+type placeholders struct {
+	names  map[string]string
+	values map[string]json.RawMessage
+	n      int
+}
+
+// requestPlaceholders starts from the names and values req already has.
+func requestPlaceholders(req map[string]json.RawMessage) (*placeholders, error) {
+	ph := &placeholders{names: map[string]string{}, values: map[string]json.RawMessage{}}
+	if v, ok := req["ExpressionAttributeNames"]; ok {
+		if err := json.Unmarshal(v, &ph.names); err != nil {
+			return nil, fmt.Errorf("ExpressionAttributeNames is malformed")
+		}
+	}
+	if v, ok := req["ExpressionAttributeValues"]; ok {
+		if err := json.Unmarshal(v, &ph.values); err != nil {
+			return nil, fmt.Errorf("ExpressionAttributeValues is malformed")
+		}
+	}
+	return ph, nil
+}
+
+// fresh returns the next placeholder with prefix that taken does not report.
+func (ph *placeholders) fresh(prefix string, taken func(string) bool) string {
+	for {
+		p := fmt.Sprintf("%skc%d", prefix, ph.n)
+		ph.n++
+		if !taken(p) {
+			return p
+		}
+	}
+}
+
+// name adds a placeholder for the attribute name attr.
+func (ph *placeholders) name(attr string) string {
+	p := ph.fresh("#", func(p string) bool { _, ok := ph.names[p]; return ok })
+	ph.names[p] = attr
+	return p
+}
+
+// value adds a placeholder for the attribute value v.
+func (ph *placeholders) value(v json.RawMessage) string {
+	p := ph.fresh(":", func(p string) bool { _, ok := ph.values[p]; return ok })
+	ph.values[p] = v
+	return p
+}
+
+// comparisons are the KeyConditions operators that become an infix
+// comparison.
+var comparisons = map[string]string{"EQ": "=", "LT": "<", "LE": "<=", "GT": ">", "GE": ">="}
+
+// condition writes attr's legacy key condition as an expression.
+func (ph *placeholders) condition(attr string, cond keyCondition) (string, error) {
+	op := strings.ToUpper(cond.ComparisonOperator)
+	want := 1 // values the operator takes
+	switch {
+	case op == "BETWEEN":
+		want = 2
+	case op != "BEGINS_WITH" && comparisons[op] == "":
+		return "", fmt.Errorf("KeyConditions[%s]: unsupported operator %q", attr, cond.ComparisonOperator)
+	}
+	if len(cond.AttributeValueList) < want {
+		return "", fmt.Errorf("KeyConditions[%s]: %s needs more values", attr, cond.ComparisonOperator)
+	}
+	if len(cond.AttributeValueList) != want {
+		return "", fmt.Errorf("KeyConditions[%s]: %s takes %d value(s)", attr, cond.ComparisonOperator, want)
+	}
+	name := ph.name(attr)
+	v := make([]string, want)
+	for i := range v {
+		v[i] = ph.value(cond.AttributeValueList[i])
+	}
+	switch op {
+	case "BEGINS_WITH":
+		return fmt.Sprintf("begins_with(%s, %s)", name, v[0]), nil
+	case "BETWEEN":
+		return fmt.Sprintf("%s BETWEEN %s AND %s", name, v[0], v[1]), nil
+	default:
+		return fmt.Sprintf("%s %s %s", name, comparisons[op], v[0]), nil
+	}
 }
 
 // fillDescription adds the status and ARN fields minidyn leaves out.
@@ -201,34 +224,7 @@ func fillDescription(body []byte) ([]byte, error) {
 		if !ok {
 			continue
 		}
-		var desc map[string]any
-		if err := json.Unmarshal(raw, &desc); err != nil {
-			return nil, err
-		}
-		name, _ := desc["TableName"].(string)
-		arn := "arn:aws:dynamodb:us-east-1:000000000000:table/" + name
-		if desc["TableStatus"] == nil || desc["TableStatus"] == "" {
-			desc["TableStatus"] = "ACTIVE"
-		}
-		if desc["TableArn"] == nil || desc["TableArn"] == "" {
-			desc["TableArn"] = arn
-		}
-		if gsis, ok := desc["GlobalSecondaryIndexes"].([]any); ok {
-			for _, g := range gsis {
-				ix, ok := g.(map[string]any)
-				if !ok {
-					continue
-				}
-				if ix["IndexStatus"] == nil || ix["IndexStatus"] == "" {
-					ix["IndexStatus"] = "ACTIVE"
-				}
-				if ix["IndexArn"] == nil || ix["IndexArn"] == "" {
-					ixName, _ := ix["IndexName"].(string)
-					ix["IndexArn"] = arn + "/index/" + ixName
-				}
-			}
-		}
-		fixed, err := json.Marshal(desc)
+		fixed, err := fillTable(raw)
 		if err != nil {
 			return nil, err
 		}
@@ -237,10 +233,31 @@ func fillDescription(body []byte) ([]byte, error) {
 	return json.Marshal(resp)
 }
 
-func sortStrings(s []string) {
-	for i := 1; i < len(s); i++ {
-		for j := i; j > 0 && s[j] < s[j-1]; j-- {
-			s[j], s[j-1] = s[j-1], s[j]
+// fillTable fills one table description: the table's status and ARN and
+// each global secondary index's.
+func fillTable(raw json.RawMessage) (json.RawMessage, error) {
+	var desc map[string]any
+	if err := json.Unmarshal(raw, &desc); err != nil {
+		return nil, err
+	}
+	name, _ := desc["TableName"].(string)
+	arn := "arn:aws:dynamodb:us-east-1:000000000000:table/" + name
+	setDefault(desc, "TableStatus", "ACTIVE")
+	setDefault(desc, "TableArn", arn)
+	gsis, _ := desc["GlobalSecondaryIndexes"].([]any)
+	for _, g := range gsis {
+		if ix, ok := g.(map[string]any); ok {
+			ixName, _ := ix["IndexName"].(string)
+			setDefault(ix, "IndexStatus", "ACTIVE")
+			setDefault(ix, "IndexArn", arn+"/index/"+ixName)
 		}
+	}
+	return json.Marshal(desc)
+}
+
+// setDefault sets m[key] to v unless it already has a value.
+func setDefault(m map[string]any, key string, v any) {
+	if m[key] == nil || m[key] == "" {
+		m[key] = v
 	}
 }

@@ -1,4 +1,4 @@
-// Package localdynamo runs an in-process DynamoDB-protocol server for the dev
+// Package dynamoserver runs an in-process DynamoDB-protocol server for the dev
 // server and the tests: minidyn's server mode behind a small compatibility
 // layer (compat.go), so that the real AWS SDK and guregu/dynamo talk HTTP to
 // it exactly as they talk to DynamoDB.
@@ -6,6 +6,7 @@ package dynamoserver
 
 import (
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"sync"
@@ -109,9 +110,7 @@ func (s *Server) Calls() map[string]int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make(map[string]int, len(s.calls))
-	for k, v := range s.calls {
-		out[k] = v
-	}
+	maps.Copy(out, s.calls)
 	return out
 }
 

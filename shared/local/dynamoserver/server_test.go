@@ -64,7 +64,7 @@ func setup(t *testing.T) (*dynamoserver.Server, *dynamo.DB, dynamo.Table) {
 	table := db.Table("things")
 	// Ten items under one hash key (sk a..j), every other one in the index,
 	// plus a decoy under another hash key.
-	for i := 0; i < 10; i++ {
+	for i := range 10 {
 		it := item{PK: "h", SK: string(rune('a' + i)), N: i}
 		if i%2 == 0 {
 			it.GSI1PK, it.GSI1SK = "even", fmt.Sprintf("%02d", i)

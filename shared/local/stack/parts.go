@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -89,7 +90,8 @@ func Assemble(ctx context.Context, o PartsOptions) (p *Parts, err error) {
 	if err != nil {
 		return p, err
 	}
-	if err := storage.CreateTables(ctx, db.Client, map[string]string{"PlatformTable": cfg.PlatformTable, "ServiceTable": cfg.ServiceTable}); err != nil {
+	tables := map[string]string{"PlatformTable": cfg.PlatformTable, "ServiceTable": cfg.ServiceTable}
+	if err := storage.CreateTables(ctx, db.Client, tables); err != nil {
 		return p, err
 	}
 	p.Deps = app.New(cfg, o.Log, db, config.EnvSecrets{Getenv: getenv}, o.Now, &http.Client{Timeout: o.HTTPTimeout})
@@ -146,8 +148,8 @@ func (p *Parts) startSim(o PartsOptions) error {
 
 // Close stops every stand-in Assemble started.
 func (p *Parts) Close() {
-	for i := len(p.closers) - 1; i >= 0; i-- {
-		p.closers[i]()
+	for _, stop := range slices.Backward(p.closers) {
+		stop()
 	}
 	p.closers = nil
 }

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"time"
@@ -130,11 +131,11 @@ func (o *Options) defaults() {
 
 // vars are the dev defaults with what the environment overrides.
 func (o *Options) vars() map[string]string {
-	vars := map[string]string{}
-	for k, v := range devDefaults {
-		vars[k] = v
+	vars := maps.Clone(devDefaults)
+	overridable := []string{
+		config.EnvPlatformTable, config.EnvServiceTable, config.EnvComponentAppID, config.EnvPublicAppID, config.EnvAPIBaseURL,
 	}
-	for _, k := range append([]string{config.EnvPlatformTable, config.EnvServiceTable, config.EnvComponentAppID, config.EnvPublicAppID, config.EnvAPIBaseURL}, config.SecretNames...) {
+	for _, k := range append(overridable, config.SecretNames...) {
 		if v := o.Getenv(k); v != "" {
 			vars[k] = v
 		}
@@ -229,11 +230,14 @@ func (st *Stack) seedDemoTenant(ctx context.Context) error {
 		return err
 	}
 	now := time.Now()
-	st.AdminToken, err = staffauth.Issue([]byte(key), staffauth.Claims{TenantID: DemoTenant, Subject: "demo-admin", Role: staffauth.RoleAdmin}, staffauth.MaxTTL, now)
+	issue := func(subject, role string) (string, error) {
+		return staffauth.Issue([]byte(key), staffauth.Claims{TenantID: DemoTenant, Subject: subject, Role: role}, staffauth.MaxTTL, now)
+	}
+	st.AdminToken, err = issue("demo-admin", staffauth.RoleAdmin)
 	if err != nil {
 		return err
 	}
-	st.EngineerToken, err = staffauth.Issue([]byte(key), staffauth.Claims{TenantID: DemoTenant, Subject: "demo-engineer", Role: staffauth.RoleEngineer}, staffauth.MaxTTL, now)
+	st.EngineerToken, err = issue("demo-engineer", staffauth.RoleEngineer)
 	if err != nil {
 		return err
 	}

@@ -118,8 +118,8 @@ func New(t testing.TB) *Env {
 // valid for 12 hours from the test clock's now.
 func (e *Env) StaffToken(t testing.TB, tenantID, subject, role string) string {
 	t.Helper()
-	tok, err := staffauth.Issue([]byte(e.Vars[config.SecretAdminSigningKey]), staffauth.Claims{TenantID: tenantID, Subject: subject, Role: role},
-		staffauth.MaxTTL, e.Clock.Now())
+	claims := staffauth.Claims{TenantID: tenantID, Subject: subject, Role: role}
+	tok, err := staffauth.Issue([]byte(e.Vars[config.SecretAdminSigningKey]), claims, staffauth.MaxTTL, e.Clock.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -139,11 +139,13 @@ func (s *Sim) FinishAudit(ctx context.Context, appid string, push bool) error {
 	case 0:
 		inner = fmt.Sprintf("<Event><![CDATA[weapp_audit_success]]></Event><SuccTime>%d</SuccTime>", now)
 	case 1:
-		inner = fmt.Sprintf("<Event><![CDATA[weapp_audit_fail]]></Event><Reason><![CDATA[%s]]></Reason><FailTime>%d</FailTime><ScreenShot><![CDATA[media1|media2]]></ScreenShot>", o.Reason, now)
+		inner = fmt.Sprintf("<Event><![CDATA[weapp_audit_fail]]></Event><Reason><![CDATA[%s]]></Reason><FailTime>%d</FailTime>"+
+			"<ScreenShot><![CDATA[media1|media2]]></ScreenShot>", o.Reason, now)
 	default:
 		inner = fmt.Sprintf("<Event><![CDATA[weapp_audit_delay]]></Event><Reason><![CDATA[%s]]></Reason><DelayTime>%d</DelayTime>", o.Reason, now)
 	}
-	xml := fmt.Sprintf("<xml><ToUserName><![CDATA[%s]]></ToUserName><FromUserName><![CDATA[o_system]]></FromUserName><CreateTime>%d</CreateTime><MsgType><![CDATA[event]]></MsgType>%s</xml>", a.UserName, now, inner)
+	xml := fmt.Sprintf("<xml><ToUserName><![CDATA[%s]]></ToUserName><FromUserName><![CDATA[o_system]]></FromUserName>"+
+		"<CreateTime>%d</CreateTime><MsgType><![CDATA[event]]></MsgType>%s</xml>", a.UserName, now, inner)
 	return s.Push(ctx, strings.ReplaceAll(msgURL, "$APPID$", appid), "ToUserName", a.UserName, []byte(xml))
 }
 
@@ -184,45 +186,18 @@ func (s *Sim) withCode(fn func(a *Authorizer, cm *codeMgmt, st *codeState, body 
 	}
 }
 
+// withState runs an API of an authorizer's code management that needs only
+// its code state.
+func (s *Sim) withState(fn func(st *codeState, body []byte) (any, int)) apiFunc {
+	return s.withCode(func(_ *Authorizer, _ *codeMgmt, st *codeState, body []byte) (any, int) { return fn(st, body) })
+}
+
+// codeRoutes registers code management: the template library, commit,
+// review, release and the mini program codes.
 func (s *Sim) codeRoutes() {
-	withCode := s.withCode
-	s.handle("GET", "/wxa/gettemplatelist", "gettemplatelist", func(r *http.Request, _ []byte) (any, int) {
-		if c := s.compTokens.check(r.URL.Query().Get("access_token"), s.opts.Now()); c != 0 {
-			return nil, c
-		}
-		cm := s.code()
-		cm.mu.Lock()
-		defer cm.mu.Unlock()
-		list := []map[string]any{}
-		for _, t := range cm.templates {
-			list = append(list, map[string]any{"template_id": t.ID, "user_version": t.Version, "user_desc": t.Desc, "create_time": 1700000000, "template_type": 0})
-		}
-		return map[string]any{"errcode": 0, "template_list": list}, 0
-	})
-	s.handle("POST", "/wxa/commit", "commit", withCode(func(a *Authorizer, cm *codeMgmt, st *codeState, body []byte) (any, int) {
-		var req struct {
-			TemplateID  int64  `json:"template_id"`
-			ExtJSON     string `json:"ext_json"`
-			UserVersion string `json:"user_version"`
-		}
-		if c := decode(body, &req); c != 0 {
-			return nil, c
-		}
-		found := false
-		for _, t := range cm.templates {
-			found = found || t.ID == req.TemplateID
-		}
-		if !found {
-			return nil, 85014
-		}
-		var ext map[string]any
-		if json.Unmarshal([]byte(req.ExtJSON), &ext) != nil {
-			return nil, 85048
-		}
-		st.committed, st.templateID, st.version, st.extJSON = true, req.TemplateID, req.UserVersion, req.ExtJSON
-		st.scanDoneAt = s.opts.Now().Add(cm.scanDelay)
-		return map[string]any{"errcode": 0}, 0
-	}))
+	withCode, withState := s.withCode, s.withState
+	s.handle("GET", "/wxa/gettemplatelist", "gettemplatelist", s.templateList)
+	s.handle("POST", "/wxa/commit", "commit", withCode(s.commit))
 	s.handle("POST", "/wxa/submit_audit", "submit_audit", withCode(func(a *Authorizer, cm *codeMgmt, st *codeState, body []byte) (any, int) {
 		switch {
 		case !st.committed:
@@ -241,16 +216,16 @@ func (s *Sim) codeRoutes() {
 		st.submitsInWeek++
 		cm.nextAudit++
 		st.auditID, st.auditStatus, st.auditReason, st.auditVersion, st.submittedAt = cm.nextAudit, 2, "", st.version, s.opts.Now()
-		return map[string]any{"errcode": 0, "auditid": st.auditID}, 0
+		return okReply(map[string]any{"auditid": st.auditID}), 0
 	}))
-	s.handle("GET", "/wxa/get_latest_auditstatus", "get_latest_auditstatus", withCode(func(a *Authorizer, cm *codeMgmt, st *codeState, _ []byte) (any, int) {
+	s.handle("GET", "/wxa/get_latest_auditstatus", "get_latest_auditstatus", withState(func(st *codeState, _ []byte) (any, int) {
 		if st.auditID == 0 {
 			return nil, 85012
 		}
-		return map[string]any{"errcode": 0, "auditid": st.auditID, "status": st.auditStatus, "reason": st.auditReason,
-			"ScreenShot": "", "user_version": st.auditVersion, "submit_audit_time": st.submittedAt.Unix()}, 0
+		return okReply(map[string]any{"auditid": st.auditID, "status": st.auditStatus, "reason": st.auditReason,
+			"ScreenShot": "", "user_version": st.auditVersion, "submit_audit_time": st.submittedAt.Unix()}), 0
 	}))
-	s.handle("POST", "/wxa/release", "release", withCode(func(a *Authorizer, cm *codeMgmt, st *codeState, body []byte) (any, int) {
+	s.handle("POST", "/wxa/release", "release", withState(func(st *codeState, body []byte) (any, int) {
 		if strings.TrimSpace(string(body)) == "" {
 			return nil, 44002
 		}
@@ -263,53 +238,109 @@ func (s *Sim) codeRoutes() {
 		}
 		st.previous, st.released = st.released, st.auditVersion
 		st.auditStatus = -1
-		return map[string]any{"errcode": 0}, 0
+		return okReply(nil), 0
 	}))
-	s.handle("GET", "/wxa/undocodeaudit", "undocodeaudit", withCode(func(a *Authorizer, cm *codeMgmt, st *codeState, _ []byte) (any, int) {
+	s.handle("GET", "/wxa/undocodeaudit", "undocodeaudit", withState(func(st *codeState, _ []byte) (any, int) {
 		if st.auditStatus != 2 && st.auditStatus != 4 {
 			return nil, 87013
 		}
 		st.auditStatus = 3
-		return map[string]any{"errcode": 0}, 0
+		return okReply(nil), 0
 	}))
-	s.handle("GET", "/wxa/revertcoderelease", "revertcoderelease", withCode(func(a *Authorizer, cm *codeMgmt, st *codeState, _ []byte) (any, int) {
+	s.handle("GET", "/wxa/revertcoderelease", "revertcoderelease", withState(func(st *codeState, _ []byte) (any, int) {
 		if st.previous == "" {
 			return nil, 87011
 		}
 		st.released, st.previous = st.previous, ""
-		return map[string]any{"errcode": 0}, 0
+		return okReply(nil), 0
 	}))
-	qr := func(r *http.Request) (any, int) {
-		if s.validPublicToken(r.URL.Query().Get("access_token")) {
-			return binaryReply{contentType: "image/png", data: []byte("\x89PNG\r\n\x1a\nsimulated-qr-public")}, 0
-		}
-		if _, code := s.authorizerOf(r); code != 0 {
-			return nil, code
-		}
-		// A tiny valid PNG header is enough for clients to tell an image.
-		return binaryReply{contentType: "image/png", data: []byte("\x89PNG\r\n\x1a\nsimulated-qr")}, 0
+	s.handle("GET", "/wxa/get_qrcode", "get_qrcode", func(r *http.Request, _ []byte) (any, int) { return s.qrcode(r) })
+	s.handle("POST", "/wxa/getwxacodeunlimit", "getwxacodeunlimit", s.unlimitedQRCode)
+}
+
+// commit is /wxa/commit: a template of the library with the authorizer's
+// ext.json, which starts WeChat's privacy scan of the code.
+func (s *Sim) commit(_ *Authorizer, cm *codeMgmt, st *codeState, body []byte) (any, int) {
+	var req struct {
+		TemplateID  int64  `json:"template_id"`
+		ExtJSON     string `json:"ext_json"`
+		UserVersion string `json:"user_version"`
 	}
-	s.handle("GET", "/wxa/get_qrcode", "get_qrcode", func(r *http.Request, _ []byte) (any, int) { return qr(r) })
-	s.handle("POST", "/wxa/getwxacodeunlimit", "getwxacodeunlimit", func(r *http.Request, body []byte) (any, int) {
-		var req struct {
-			Scene      string `json:"scene"`
-			EnvVersion string `json:"env_version"`
+	if c := decode(body, &req); c != 0 {
+		return nil, c
+	}
+	if !cm.hasTemplate(req.TemplateID) {
+		return nil, 85014
+	}
+	var ext map[string]any
+	if json.Unmarshal([]byte(req.ExtJSON), &ext) != nil {
+		return nil, 85048
+	}
+	st.committed, st.templateID, st.version, st.extJSON = true, req.TemplateID, req.UserVersion, req.ExtJSON
+	st.scanDoneAt = s.opts.Now().Add(cm.scanDelay)
+	return okReply(nil), 0
+}
+
+// hasTemplate reports whether the template library holds id.
+func (c *codeMgmt) hasTemplate(id int64) bool {
+	for _, t := range c.templates {
+		if t.ID == id {
+			return true
 		}
-		if c := decode(body, &req); c != 0 {
-			return nil, c
+	}
+	return false
+}
+
+// templateList is gettemplatelist, called with the component token.
+func (s *Sim) templateList(r *http.Request, _ []byte) (any, int) {
+	if c := s.compTokens.check(r.URL.Query().Get("access_token"), s.opts.Now()); c != 0 {
+		return nil, c
+	}
+	cm := s.code()
+	cm.mu.Lock()
+	defer cm.mu.Unlock()
+	list := []map[string]any{}
+	for _, t := range cm.templates {
+		list = append(list, map[string]any{
+			"template_id": t.ID, "user_version": t.Version, "user_desc": t.Desc, "create_time": 1700000000, "template_type": 0,
+		})
+	}
+	return okReply(map[string]any{"template_list": list}), 0
+}
+
+// qrcode answers a mini program code for a public app's or an authorizer's
+// token: a tiny valid PNG header is enough for clients to tell an image.
+func (s *Sim) qrcode(r *http.Request) (any, int) {
+	if s.validPublicToken(r.URL.Query().Get("access_token")) {
+		return binaryReply{contentType: "image/png", data: []byte("\x89PNG\r\n\x1a\nsimulated-qr-public")}, 0
+	}
+	if _, code := s.authorizerOf(r); code != 0 {
+		return nil, code
+	}
+	return binaryReply{contentType: "image/png", data: []byte("\x89PNG\r\n\x1a\nsimulated-qr")}, 0
+}
+
+// unlimitedQRCode is getwxacodeunlimit: a code for a scene, which for an
+// authorizer's release version needs a released mini program.
+func (s *Sim) unlimitedQRCode(r *http.Request, body []byte) (any, int) {
+	var req struct {
+		Scene      string `json:"scene"`
+		EnvVersion string `json:"env_version"`
+	}
+	if c := decode(body, &req); c != 0 {
+		return nil, c
+	}
+	if req.Scene == "" || len(req.Scene) > 32 {
+		return nil, 40129
+	}
+	if a, code := s.authorizerOf(r); code == 0 && (req.EnvVersion == "" || req.EnvVersion == "release") {
+		cm := s.code()
+		cm.mu.Lock()
+		released := cm.st(a.AppID).released
+		cm.mu.Unlock()
+		if released == "" {
+			return nil, 41030
 		}
-		if req.Scene == "" || len(req.Scene) > 32 {
-			return nil, 40129
-		}
-		if a, code := s.authorizerOf(r); code == 0 && (req.EnvVersion == "" || req.EnvVersion == "release") {
-			cm := s.code()
-			cm.mu.Lock()
-			released := cm.st(a.AppID).released
-			cm.mu.Unlock()
-			if released == "" {
-				return nil, 41030
-			}
-		}
-		return qr(r)
-	})
+	}
+	return s.qrcode(r)
 }

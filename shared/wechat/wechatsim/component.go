@@ -1,6 +1,7 @@
 package wechatsim
 
 import (
+	"maps"
 	"net/http"
 	"sort"
 	"time"
@@ -33,6 +34,9 @@ type Authorizer struct {
 
 // Category is a mini program service category.
 type Category struct{ First, Second string }
+
+// preAuthTTL is the lifetime of a pre-auth code.
+const preAuthTTL = 30 * time.Minute
 
 type authCode struct {
 	appid   string
@@ -187,7 +191,7 @@ func (s *Sim) componentToken(r *http.Request, body []byte) (any, int) {
 		return nil, 61005
 	}
 	tok := s.compTokens.issue("componenttoken@@@", s.opts.Now(), s.opts.TokenTTL, s.opts.OldTokenGrace)
-	return map[string]any{"component_access_token": tok, "expires_in": int(s.opts.TokenTTL.Seconds())}, 0
+	return expiring("component_access_token", tok, s.opts.TokenTTL), 0
 }
 
 func (s *Sim) startPushTicket(r *http.Request, body []byte) (any, int) {
@@ -207,7 +211,7 @@ func (s *Sim) startPushTicket(r *http.Request, body []byte) (any, int) {
 	if s.pushURL != "" {
 		s.pushSoon(s.pushURL)
 	}
-	return map[string]any{"errcode": 0, "errmsg": "ok"}, 0
+	return okReply(map[string]any{"errmsg": "ok"}), 0
 }
 
 func (s *Sim) createPreAuthCode(r *http.Request, body []byte) (any, int) {
@@ -215,8 +219,8 @@ func (s *Sim) createPreAuthCode(r *http.Request, body []byte) (any, int) {
 		return nil, c
 	}
 	code := "preauthcode@@@" + randomHex(16)
-	s.preAuth[code] = s.opts.Now().Add(30 * time.Minute)
-	return map[string]any{"pre_auth_code": code, "expires_in": 1800}, 0
+	s.preAuth[code] = s.opts.Now().Add(preAuthTTL)
+	return expiring("pre_auth_code", code, preAuthTTL), 0
 }
 
 func (s *Sim) queryAuth(r *http.Request, body []byte) (any, int) {
@@ -242,10 +246,17 @@ func (s *Sim) queryAuth(r *http.Request, body []byte) (any, int) {
 		return nil, 61003
 	}
 	tok := a.tokens.issue("authorizertoken@@@", s.opts.Now(), s.opts.TokenTTL, s.opts.OldTokenGrace)
-	return map[string]any{"authorization_info": map[string]any{
-		"authorizer_appid": a.AppID, "authorizer_access_token": tok, "expires_in": int(s.opts.TokenTTL.Seconds()),
-		"authorizer_refresh_token": a.refreshToken, "func_info": funcInfo(a.Permissions),
-	}}, 0
+	info := expiring("authorizer_access_token", tok, s.opts.TokenTTL)
+	maps.Copy(info, authorizationInfo(a))
+	return map[string]any{"authorization_info": info}, 0
+}
+
+// authorizationInfo is what an authorization grants: the account, the
+// refresh token and the permission sets.
+func authorizationInfo(a *Authorizer) map[string]any {
+	return map[string]any{
+		"authorizer_appid": a.AppID, "authorizer_refresh_token": a.refreshToken, "func_info": funcInfo(a.Permissions),
+	}
 }
 
 func funcInfo(ids []int) []map[string]any {
@@ -276,8 +287,9 @@ func (s *Sim) authorizerToken(r *http.Request, body []byte) (any, int) {
 		return nil, 61023
 	}
 	tok := a.tokens.issue("authorizertoken@@@", s.opts.Now(), s.opts.TokenTTL, s.opts.OldTokenGrace)
-	return map[string]any{"authorizer_access_token": tok, "expires_in": int(s.opts.TokenTTL.Seconds()),
-		"authorizer_refresh_token": a.refreshToken}, 0
+	out := expiring("authorizer_access_token", tok, s.opts.TokenTTL)
+	out["authorizer_refresh_token"] = a.refreshToken
+	return out, 0
 }
 
 func (s *Sim) authorizerInfo(r *http.Request, body []byte) (any, int) {
@@ -307,9 +319,7 @@ func (s *Sim) authorizerInfo(r *http.Request, body []byte) (any, int) {
 		}
 		info["MiniProgramInfo"] = map[string]any{"network": map[string][]string{"RequestDomain": {}}, "categories": cats, "visit_status": 0}
 	}
-	return map[string]any{"authorizer_info": info, "authorization_info": map[string]any{
-		"authorizer_appid": a.AppID, "authorizer_refresh_token": a.refreshToken, "func_info": funcInfo(a.Permissions),
-	}}, 0
+	return map[string]any{"authorizer_info": info, "authorization_info": authorizationInfo(a)}, 0
 }
 
 func (s *Sim) authorizerList(r *http.Request, body []byte) (any, int) {

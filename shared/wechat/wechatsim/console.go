@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 )
@@ -32,6 +33,8 @@ type consoleAuthorizer struct {
 	AuthorizedElsewhere bool       `json:"authorized_elsewhere"`
 }
 
+// consoleRoutes registers the console: one route per part that WeChat's
+// side plays.
 func (s *Sim) consoleRoutes() {
 	s.mux.HandleFunc("POST /sim/authorizers", consoleJSON(func(r *http.Request, in *consoleAuthorizer) (any, error) {
 		if in.AppID == "" {
@@ -45,7 +48,7 @@ func (s *Sim) consoleRoutes() {
 			HeadImg: in.HeadImg, Signature: in.Signature,
 			MiniProgram: in.MiniProgram, VerifyType: verify, Permissions: in.Permissions, Categories: in.Categories,
 			AuthorizedElsewhere: in.AuthorizedElsewhere})
-		return map[string]any{"appid": in.AppID}, nil
+		return consoleReply{AppID: in.AppID}, nil
 	}))
 	// authorize: the admin opens the link, picks the account and confirms.
 	// Like WeChat, the simulator pushes the `authorized` event to the
@@ -86,7 +89,7 @@ func (s *Sim) consoleRoutes() {
 		AppID string `json:"appid"`
 	}) (any, error) {
 		s.ApprovePrivacyInterface(in.AppID)
-		return map[string]any{"appid": in.AppID, "status": "approved"}, nil
+		return consoleReply{AppID: in.AppID, Status: "approved"}, nil
 	}))
 	// audit: WeChat's reviewers decide (status 0 approved, 1 rejected) and
 	// WeChat pushes the result to the message URL.
@@ -99,7 +102,7 @@ func (s *Sim) consoleRoutes() {
 		if err := s.FinishAudit(r.Context(), in.AppID, true); err != nil {
 			return nil, err
 		}
-		return map[string]any{"appid": in.AppID, "status": in.Status, "pushed": true}, nil
+		return consoleReply{AppID: in.AppID, Status: in.Status, Pushed: true}, nil
 	}))
 	s.mux.HandleFunc("POST /sim/ticket", consoleJSON(func(r *http.Request, _ *struct{}) (any, error) {
 		s.mu.Lock()
@@ -113,15 +116,15 @@ func (s *Sim) consoleRoutes() {
 		}
 		return map[string]any{"pushed": true}, nil
 	}))
-	s.mux.HandleFunc("GET /sim/calls", func(w http.ResponseWriter, r *http.Request) {
-		s.mu.Lock()
-		out := make(map[string]int, len(s.calls))
-		for k, v := range s.calls {
-			out[k] = v
-		}
-		s.mu.Unlock()
-		writeConsole(w, http.StatusOK, out)
-	})
+	s.mux.HandleFunc("GET /sim/calls", s.consoleCalls)
+}
+
+// consoleCalls answers how many times each API was called.
+func (s *Sim) consoleCalls(w http.ResponseWriter, _ *http.Request) {
+	s.mu.Lock()
+	out := maps.Clone(s.calls)
+	s.mu.Unlock()
+	writeConsole(w, http.StatusOK, out)
 }
 
 // consoleJSON decodes a bounded JSON body into a fresh T and answers the
@@ -131,17 +134,32 @@ func consoleJSON[T any](fn func(*http.Request, *T) (any, error)) http.HandlerFun
 		in := new(T)
 		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, consoleBodyLimit))
 		dec.DisallowUnknownFields()
-		if err := dec.Decode(in); err != nil && !(errors.Is(err, io.EOF) && r.ContentLength <= 0) {
-			writeConsole(w, http.StatusBadRequest, map[string]any{"error": map[string]string{"code": "bad_request", "message": err.Error()}})
+		// An empty body is no input: the fresh T.
+		if err := dec.Decode(in); err != nil && (!errors.Is(err, io.EOF) || r.ContentLength > 0) {
+			writeConsoleError(w, "bad_request", err)
 			return
 		}
 		out, err := fn(r, in)
 		if err != nil {
-			writeConsole(w, http.StatusBadRequest, map[string]any{"error": map[string]string{"code": "refused", "message": err.Error()}})
+			writeConsoleError(w, "refused", err)
 			return
 		}
 		writeConsole(w, http.StatusOK, out)
 	}
+}
+
+// consoleReply is the console's answer about one account: its appid and,
+// where the call changed it, its new status and whether WeChat pushed the
+// change.
+type consoleReply struct {
+	AppID  string `json:"appid"`
+	Status any    `json:"status,omitempty"`
+	Pushed bool   `json:"pushed,omitempty"`
+}
+
+// writeConsoleError answers 400 with the product's error envelope.
+func writeConsoleError(w http.ResponseWriter, code string, err error) {
+	writeConsole(w, http.StatusBadRequest, map[string]any{"error": map[string]string{"code": code, "message": err.Error()}})
 }
 
 func writeConsole(w http.ResponseWriter, status int, v any) {

@@ -112,7 +112,7 @@ func (s *Sim) appToken(r *http.Request, _ []byte) (any, int) {
 		s.publicTokens[q.Get("appid")] = newTokenSet()
 	}
 	tok := s.publicTokens[q.Get("appid")].issue("apptoken@@@", s.opts.Now(), s.opts.TokenTTL, s.opts.OldTokenGrace)
-	return map[string]any{"access_token": tok, "expires_in": int(s.opts.TokenTTL.Seconds())}, 0
+	return expiring("access_token", tok, s.opts.TokenTTL), 0
 }
 
 // validPublicToken reports whether tok is a public app's valid token.

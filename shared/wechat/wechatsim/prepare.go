@@ -4,15 +4,29 @@ import (
 	"strings"
 )
 
-// The category tree the simulator offers (a small part of WeChat's).
-var simCategories = []map[string]any{
-	{"id": 1, "name": "Business Services", "level": 1, "father": 0, "children": []int{11}},
-	{"id": 11, "name": "Enterprise Management", "level": 2, "father": 1, "children": []int{}},
-	{"id": 2, "name": "Lifestyle Services", "level": 1, "father": 0, "children": []int{21}},
-	{"id": 21, "name": "Home Services", "level": 2, "father": 2, "children": []int{}},
-	{"id": 3, "name": "Tools", "level": 1, "father": 0, "children": []int{31}},
-	{"id": 31, "name": "Equipment Management", "level": 2, "father": 3, "children": []int{}},
+// treeCategory is one node of getallcategories' category tree.
+type treeCategory struct {
+	ID       int    `json:"id"`
+	Name     string `json:"name"`
+	Level    int    `json:"level"`
+	Father   int    `json:"father"`
+	Children []int  `json:"children"`
 }
+
+// categoryTree is getallcategories' categories_list.
+type categoryTree struct {
+	Categories []treeCategory `json:"categories"`
+}
+
+// The category tree the simulator offers (a small part of WeChat's).
+var simCategories = categoryTree{Categories: []treeCategory{
+	{ID: 1, Name: "Business Services", Level: 1, Father: 0, Children: []int{11}},
+	{ID: 11, Name: "Enterprise Management", Level: 2, Father: 1, Children: []int{}},
+	{ID: 2, Name: "Lifestyle Services", Level: 1, Father: 0, Children: []int{21}},
+	{ID: 21, Name: "Home Services", Level: 2, Father: 2, Children: []int{}},
+	{ID: 3, Name: "Tools", Level: 1, Father: 0, Children: []int{31}},
+	{ID: 31, Name: "Equipment Management", Level: 2, Father: 3, Children: []int{}},
+}}
 
 type prepState struct {
 	categories map[int]int // second → first
@@ -51,22 +65,24 @@ func (s *Sim) ServerDomains(appid string) []string {
 }
 
 func (s *Sim) prepareRoutes() {
-	withApp := func(fn func(a *Authorizer, p *prepState, body []byte) (any, int)) apiFunc {
+	// withApp runs an API of an authorizer's preparation with its state
+	// locked.
+	withApp := func(fn func(p *prepState, body []byte) (any, int)) apiFunc {
 		return s.withCode(func(a *Authorizer, cm *codeMgmt, _ *codeState, body []byte) (any, int) {
-			return fn(a, cm.prep(a.AppID), body)
+			return fn(cm.prep(a.AppID), body)
 		})
 	}
-	s.handle("GET", "/cgi-bin/wxopen/getallcategories", "getallcategories", withApp(func(a *Authorizer, p *prepState, _ []byte) (any, int) {
-		return map[string]any{"errcode": 0, "categories_list": map[string]any{"categories": simCategories}}, 0
+	s.handle("GET", "/cgi-bin/wxopen/getallcategories", "getallcategories", withApp(func(_ *prepState, _ []byte) (any, int) {
+		return okReply(map[string]any{"categories_list": simCategories}), 0
 	}))
-	s.handle("GET", "/cgi-bin/wxopen/getcategory", "getcategory", withApp(func(a *Authorizer, p *prepState, _ []byte) (any, int) {
+	s.handle("GET", "/cgi-bin/wxopen/getcategory", "getcategory", withApp(func(p *prepState, _ []byte) (any, int) {
 		list := []map[string]any{}
 		for second, first := range p.categories {
 			list = append(list, map[string]any{"first": first, "second": second, "audit_status": 3})
 		}
-		return map[string]any{"errcode": 0, "categories": list, "limit": 5, "quota": 5 - len(list)}, 0
+		return okReply(map[string]any{"categories": list, "limit": 5, "quota": 5 - len(list)}), 0
 	}))
-	s.handle("POST", "/cgi-bin/wxopen/addcategory", "addcategory", withApp(func(a *Authorizer, p *prepState, body []byte) (any, int) {
+	s.handle("POST", "/cgi-bin/wxopen/addcategory", "addcategory", withApp(func(p *prepState, body []byte) (any, int) {
 		var req struct {
 			Categories []struct{ First, Second int } `json:"categories"`
 		}
@@ -79,12 +95,12 @@ func (s *Sim) prepareRoutes() {
 			}
 			p.categories[cat.Second] = cat.First
 		}
-		return map[string]any{"errcode": 0}, 0
+		return okReply(nil), 0
 	}))
-	s.handle("GET", "/wxa/security/get_privacy_interface", "get_privacy_interface", withApp(func(a *Authorizer, p *prepState, _ []byte) (any, int) {
-		return map[string]any{"errcode": 0, "interface_list": []map[string]any{{"api_name": "wx.getLocation", "status": p.location}}}, 0
+	s.handle("GET", "/wxa/security/get_privacy_interface", "get_privacy_interface", withApp(func(p *prepState, _ []byte) (any, int) {
+		return okReply(map[string]any{"interface_list": []map[string]any{{"api_name": "wx.getLocation", "status": p.location}}}), 0
 	}))
-	s.handle("POST", "/wxa/security/apply_privacy_interface", "apply_privacy_interface", withApp(func(a *Authorizer, p *prepState, body []byte) (any, int) {
+	s.handle("POST", "/wxa/security/apply_privacy_interface", "apply_privacy_interface", withApp(func(p *prepState, body []byte) (any, int) {
 		var req struct {
 			APIName string `json:"api_name"`
 			Content string `json:"content"`
@@ -96,9 +112,9 @@ func (s *Sim) prepareRoutes() {
 			return nil, 47001
 		}
 		p.location = 3
-		return map[string]any{"errcode": 0, "audit_id": 5001}, 0
+		return okReply(map[string]any{"audit_id": 5001}), 0
 	}))
-	s.handle("POST", "/cgi-bin/component/setprivacysetting", "setprivacysetting", withApp(func(a *Authorizer, p *prepState, body []byte) (any, int) {
+	s.handle("POST", "/cgi-bin/component/setprivacysetting", "setprivacysetting", withApp(func(p *prepState, body []byte) (any, int) {
 		var req struct {
 			OwnerSetting map[string]string `json:"owner_setting"`
 		}
@@ -109,9 +125,9 @@ func (s *Sim) prepareRoutes() {
 			return nil, 47001
 		}
 		p.privacySet = true
-		return map[string]any{"errcode": 0}, 0
+		return okReply(nil), 0
 	}))
-	s.handle("POST", "/wxa/modify_domain", "modify_domain", withApp(func(a *Authorizer, p *prepState, body []byte) (any, int) {
+	s.handle("POST", "/wxa/modify_domain", "modify_domain", withApp(func(p *prepState, body []byte) (any, int) {
 		var req struct {
 			Action        string   `json:"action"`
 			RequestDomain []string `json:"requestdomain"`
@@ -125,6 +141,6 @@ func (s *Sim) prepareRoutes() {
 			}
 		}
 		p.domains = req.RequestDomain
-		return map[string]any{"errcode": 0, "requestdomain": p.domains}, 0
+		return okReply(map[string]any{"requestdomain": p.domains}), 0
 	}))
 }

@@ -63,7 +63,9 @@ func (s *Sim) PushTicket(ctx context.Context, url string) (string, error) {
 	s.mu.Lock()
 	ticket := s.issueTicketLocked()
 	s.mu.Unlock()
-	inner := fmt.Sprintf("<xml><AppId><![CDATA[%s]]></AppId><CreateTime>%d</CreateTime><InfoType><![CDATA[component_verify_ticket]]></InfoType><ComponentVerifyTicket><![CDATA[%s]]></ComponentVerifyTicket></xml>",
+	inner := fmt.Sprintf("<xml><AppId><![CDATA[%s]]></AppId><CreateTime>%d</CreateTime>"+
+		"<InfoType><![CDATA[component_verify_ticket]]></InfoType>"+
+		"<ComponentVerifyTicket><![CDATA[%s]]></ComponentVerifyTicket></xml>",
 		s.opts.ComponentAppID, s.opts.Now().Unix(), ticket)
 	return ticket, s.Push(ctx, url, "AppId", s.opts.ComponentAppID, []byte(inner))
 }
@@ -91,14 +93,16 @@ func (s *Sim) StartTicketPusher(ctx context.Context, url string, every time.Dura
 // code from Authorize.
 func (s *Sim) PushAuthEvent(ctx context.Context, url, infoType, appid, authCode string) error {
 	now := s.opts.Now()
-	inner := fmt.Sprintf("<xml><AppId><![CDATA[%s]]></AppId><CreateTime>%d</CreateTime><InfoType><![CDATA[%s]]></InfoType><AuthorizerAppid><![CDATA[%s]]></AuthorizerAppid>",
+	inner := fmt.Sprintf("<xml><AppId><![CDATA[%s]]></AppId><CreateTime>%d</CreateTime>"+
+		"<InfoType><![CDATA[%s]]></InfoType><AuthorizerAppid><![CDATA[%s]]></AuthorizerAppid>",
 		s.opts.ComponentAppID, now.Unix(), infoType, appid)
 	if infoType != "unauthorized" {
 		pre := s.PreAuthCodeOf(authCode)
 		if pre == "" {
 			pre = "preauthcode@@@" + randomHex(8)
 		}
-		inner += fmt.Sprintf("<AuthorizationCode><![CDATA[%s]]></AuthorizationCode><AuthorizationCodeExpiredTime>%d</AuthorizationCodeExpiredTime><PreAuthCode><![CDATA[%s]]></PreAuthCode>",
+		inner += fmt.Sprintf("<AuthorizationCode><![CDATA[%s]]></AuthorizationCode>"+
+			"<AuthorizationCodeExpiredTime>%d</AuthorizationCodeExpiredTime><PreAuthCode><![CDATA[%s]]></PreAuthCode>",
 			authCode, now.Add(10*time.Minute).Unix(), pre)
 	}
 	inner += "</xml>"

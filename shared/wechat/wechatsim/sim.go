@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"sync"
@@ -187,6 +188,20 @@ type binaryReply struct {
 	data        []byte
 }
 
+// okReply is WeChat's answer to a successful call: errcode 0 and the API's
+// own fields.
+func okReply(fields map[string]any) map[string]any {
+	out := map[string]any{"errcode": 0}
+	maps.Copy(out, fields)
+	return out
+}
+
+// expiring is a reply carrying a credential under field and its lifetime
+// in seconds (expires_in).
+func expiring(field, credential string, ttl time.Duration) map[string]any {
+	return map[string]any{field: credential, "expires_in": int(ttl.Seconds())}
+}
+
 var errMessages = map[int]string{
 	-1: "system error", 40001: "invalid credential, access_token is invalid or not latest", 40013: "invalid appid",
 	40014: "invalid access_token", 40029: "invalid code", 40125: "invalid appsecret", 40163: "code been used",
@@ -251,7 +266,7 @@ func (s *Sim) CPU() time.Duration { return s.cpu.Total() }
 // "system busy").
 func (s *Sim) InjectError(api string, code int, times int) {
 	s.mu.Lock()
-	for i := 0; i < times; i++ {
+	for range times {
 		s.faults[api] = append(s.faults[api], fault{code: code})
 	}
 	s.mu.Unlock()
@@ -267,7 +282,7 @@ func (s *Sim) ClearFaults() {
 // InjectDelay delays the next times calls of api by d before answering.
 func (s *Sim) InjectDelay(api string, d time.Duration, times int) {
 	s.mu.Lock()
-	for i := 0; i < times; i++ {
+	for range times {
 		s.faults[api] = append(s.faults[api], fault{delay: d})
 	}
 	s.mu.Unlock()

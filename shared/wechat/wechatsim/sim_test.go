@@ -92,7 +92,7 @@ func TestCodesAreSingleUseAndQuotaLimited(t *testing.T) {
 	if _, err := c.Code2Session(ctx, "wxpub", "ps", old); !wechat.IsCode(err, 40029) {
 		t.Fatalf("expired code: %v", err)
 	}
-	for i := 0; i < 100; i++ { // the quota is 100 per user per minute
+	for i := range 100 { // the quota is 100 per user per minute
 		if _, err := c.Code2Session(ctx, "wxpub", "ps", sim.IssueJSCode("wxpub", "o1", "")); err != nil {
 			t.Fatalf("login %d: %v", i, err)
 		}
@@ -110,7 +110,7 @@ func TestPushesAreSealedLikeWeChat(t *testing.T) {
 		body, _ := io.ReadAll(r.Body)
 		inner, err := crypter.Open(wxcrypt.ParsePushParams(r.URL.Query()), body)
 		if err != nil {
-			http.Error(w, err.Error(), 401)
+			http.Error(w, err.Error(), http.StatusUnauthorized)
 			return
 		}
 		got = inner

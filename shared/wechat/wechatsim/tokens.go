@@ -29,15 +29,15 @@ func (t *tokenSet) issue(prefix string, now time.Time, ttl, grace time.Duration)
 // check returns 0 for a valid token, 42001 for an expired one and 40001 for
 // an unknown one.
 func (t *tokenSet) check(token string, now time.Time) int {
-	switch {
-	case token == "":
+	switch token {
+	case "":
 		return 41001
-	case token == t.current:
+	case t.current:
 		if now.Before(t.currentExpiry) {
 			return 0
 		}
 		return 42001
-	case token == t.previous:
+	case t.previous:
 		if now.Before(t.previousExpiry) {
 			return 0
 		}
