@@ -91,6 +91,16 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 	_ = enc.Encode(v)
 }
 
+// Reply ends a handler: it returns err for the error envelope, or writes v
+// as JSON with status when err is nil.
+func Reply(w http.ResponseWriter, status int, v any, err error) error {
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, status, v)
+	return nil
+}
+
 // WriteError writes err as the error envelope. Internal causes are logged
 // here, once, with the request id; the client sees only the public message.
 func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {

@@ -22,6 +22,18 @@ import (
 // so that every error reaches the client through the same envelope.
 type HandlerFunc func(w http.ResponseWriter, r *http.Request) error
 
+// Authenticated wraps h so that it runs with the identity authenticate
+// finds in the request; a request without one gets authenticate's error.
+func Authenticated[C any](authenticate func(*http.Request) (C, error), h func(http.ResponseWriter, *http.Request, C) error) HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		c, err := authenticate(r)
+		if err != nil {
+			return err
+		}
+		return h(w, r, c)
+	}
+}
+
 // Router is an http.ServeMux whose endpoints return errors and whose own
 // "not found" and "method not allowed" answers use the JSON envelope.
 type Router struct {

@@ -85,53 +85,37 @@ func (h *adminHandler) routes(rt *httpapi.Router) *httpapi.Router {
 
 func (h *adminHandler) handlePrepare(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {
 	steps, err := h.pipeline.Prepare(r.Context(), c.TenantID)
-	return writeOrReturn(w, map[string]any{"steps": steps}, err)
+	return httpapi.Reply(w, http.StatusOK, map[string]any{"steps": steps}, err)
 }
 
 func (h *adminHandler) handleStatus(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {
 	p, err := h.pipeline.boundPipeline(r.Context(), c.TenantID)
-	return writeStatus(w, p, err)
+	return httpapi.Reply(w, http.StatusOK, statusOf(p), err)
 }
 
 func (h *adminHandler) handleVersions(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {
 	v, err := h.pipeline.Versions(r.Context(), c.TenantID)
-	return writeOrReturn(w, v, err)
+	return httpapi.Reply(w, http.StatusOK, v, err)
 }
 
 func (h *adminHandler) handleRelease(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {
 	p, err := h.pipeline.Release(r.Context(), c.TenantID)
-	return writeStatus(w, p, err)
+	return httpapi.Reply(w, http.StatusOK, statusOf(p), err)
 }
 
 func (h *adminHandler) handleUndoReview(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {
 	p, err := h.pipeline.UndoReview(r.Context(), c.TenantID)
-	return writeStatus(w, p, err)
+	return httpapi.Reply(w, http.StatusOK, statusOf(p), err)
 }
 
 func (h *adminHandler) handleRollback(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {
 	p, err := h.pipeline.Rollback(r.Context(), c.TenantID)
-	return writeStatus(w, p, err)
+	return httpapi.Reply(w, http.StatusOK, statusOf(p), err)
 }
 
 func (h *adminHandler) handleQRCode(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {
 	code, err := h.pipeline.QRCode(r.Context(), c.TenantID, r.URL.Query().Get("device_sn"))
-	return writeOrReturn(w, code, err)
-}
-
-func writeStatus(w http.ResponseWriter, p Pipeline, err error) error {
-	if err != nil {
-		return err
-	}
-	httpapi.WriteJSON(w, http.StatusOK, statusOf(p))
-	return nil
-}
-
-func writeOrReturn(w http.ResponseWriter, v any, err error) error {
-	if err != nil {
-		return err
-	}
-	httpapi.WriteJSON(w, http.StatusOK, v)
-	return nil
+	return httpapi.Reply(w, http.StatusOK, code, err)
 }
 
 // eventsHandler is the wechatevents function: WeChat's message and event

@@ -121,13 +121,7 @@ type StaffHandler func(w http.ResponseWriter, r *http.Request, c Claims) error
 
 // Require wraps h so that it runs only for a valid token with one of roles.
 func (v *Verifier) Require(h StaffHandler, roles ...string) httpapi.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) error {
-		c, err := v.Authenticate(r, roles...)
-		if err != nil {
-			return err
-		}
-		return h(w, r, c)
-	}
+	return httpapi.Authenticated(func(r *http.Request) (Claims, error) { return v.Authenticate(r, roles...) }, h)
 }
 
 // Admin wraps h so that it runs only for a tenant admin.

@@ -134,11 +134,5 @@ type Handler func(w http.ResponseWriter, r *http.Request, c Claims) error
 
 // Require wraps h so that it runs only with a valid session token.
 func (s *Sessions) Require(h Handler) httpapi.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) error {
-		c, err := s.Authenticate(r)
-		if err != nil {
-			return err
-		}
-		return h(w, r, c)
-	}
+	return httpapi.Authenticated(s.Authenticate, h)
 }

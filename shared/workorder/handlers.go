@@ -123,12 +123,12 @@ func (h *followUpHandler) handleList(w http.ResponseWriter, r *http.Request, c u
 
 func (h *followUpHandler) handleDetail(w http.ResponseWriter, r *http.Request, c usersession.Claims) error {
 	o, err := h.orders.Own(r.Context(), c, r.PathValue("id"))
-	return writeOrReturn(w, http.StatusOK, o, err)
+	return httpapi.Reply(w, http.StatusOK, o, err)
 }
 
 func (h *followUpHandler) handleCancel(w http.ResponseWriter, r *http.Request, c usersession.Claims) error {
 	o, err := h.orders.Cancel(r.Context(), c, r.PathValue("id"))
-	return writeOrReturn(w, http.StatusOK, o, err)
+	return httpapi.Reply(w, http.StatusOK, o, err)
 }
 
 func (h *followUpHandler) handleRate(w http.ResponseWriter, r *http.Request, c usersession.Claims) error {
@@ -137,7 +137,7 @@ func (h *followUpHandler) handleRate(w http.ResponseWriter, r *http.Request, c u
 		return err
 	}
 	o, err := h.orders.Rate(r.Context(), c, r.PathValue("id"), req)
-	return writeOrReturn(w, http.StatusOK, o, err)
+	return httpapi.Reply(w, http.StatusOK, o, err)
 }
 
 // engineerHandler is the engineerapi function: nearby orders, acceptance,
@@ -179,12 +179,12 @@ func (h *engineerHandler) handleNearby(w http.ResponseWriter, r *http.Request, c
 		query.RadiusKm = radius
 	}
 	orders, err := h.orders.Nearby(r.Context(), c, query)
-	return writeOrReturn(w, http.StatusOK, map[string]any{"work_orders": orders}, err)
+	return httpapi.Reply(w, http.StatusOK, map[string]any{"work_orders": orders}, err)
 }
 
 func (h *engineerHandler) handleAccept(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {
 	o, err := h.orders.Accept(r.Context(), c, r.PathValue("id"))
-	return writeOrReturn(w, http.StatusOK, o, err)
+	return httpapi.Reply(w, http.StatusOK, o, err)
 }
 
 func (h *engineerHandler) handleMove(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {
@@ -193,7 +193,7 @@ func (h *engineerHandler) handleMove(w http.ResponseWriter, r *http.Request, c s
 		return err
 	}
 	o, err := h.orders.Move(r.Context(), c, r.PathValue("id"), req)
-	return writeOrReturn(w, http.StatusOK, o, err)
+	return httpapi.Reply(w, http.StatusOK, o, err)
 }
 
 func (h *engineerHandler) handleCheckIn(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {
@@ -202,7 +202,7 @@ func (h *engineerHandler) handleCheckIn(w http.ResponseWriter, r *http.Request, 
 		return err
 	}
 	v, err := h.orders.CheckIn(r.Context(), c, r.PathValue("id"), at)
-	return writeOrReturn(w, http.StatusCreated, v, err)
+	return httpapi.Reply(w, http.StatusCreated, v, err)
 }
 
 func (h *engineerHandler) handleCheckOut(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {
@@ -211,19 +211,10 @@ func (h *engineerHandler) handleCheckOut(w http.ResponseWriter, r *http.Request,
 		return err
 	}
 	v, err := h.orders.CheckOut(r.Context(), c, r.PathValue("id"), at)
-	return writeOrReturn(w, http.StatusOK, v, err)
+	return httpapi.Reply(w, http.StatusOK, v, err)
 }
 
 func (h *engineerHandler) handleMileage(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {
 	rep, err := h.orders.Mileage(r.Context(), c, r.URL.Query().Get("from"), r.URL.Query().Get("to"))
-	return writeOrReturn(w, http.StatusOK, rep, err)
-}
-
-// writeOrReturn writes v with status, or returns err for the envelope.
-func writeOrReturn(w http.ResponseWriter, status int, v any, err error) error {
-	if err != nil {
-		return err
-	}
-	httpapi.WriteJSON(w, status, v)
-	return nil
+	return httpapi.Reply(w, http.StatusOK, rep, err)
 }
