@@ -367,17 +367,21 @@ func (w *benchWorld) login(b *testing.B, openid string) string {
 	return w.json(b, "POST", "/portal/login", "", map[string]any{"code": code, "scene": w.scene}, 200)["session_token"].(string)
 }
 
-// authorizeLink starts the authorization of appid for tenantID and plays
-// the admin confirming it; it returns WeChat's redirect to our callback.
+// authorizeLink starts the authorization of appid for tenantID, plays the
+// admin confirming it and delivers WeChat's authorized push (which binds);
+// it returns WeChat's redirect to our callback.
 func (w *benchWorld) authorizeLink(b *testing.B, tenantID, appid string) string {
 	w.env.Sim.AddAuthorizer(wechatsim.Authorizer{AppID: appid, Name: "Bench " + tenantID, UserName: "gh_" + appid[6:], PrincipalName: "Bench Ltd",
 		HeadImg: "https://img.example/a.png", Signature: "after-sales", MiniProgram: true, Permissions: []int{17, 18, 30},
 		Categories: []wechatsim.Category{{First: "Tools", Second: "Equipment management"}}})
 	links := w.json(b, "POST", "/admin/miniprogram/authorization", w.staff(b, tenantID, staffauth.RoleAdmin), nil, 201)
-	redirect, err := w.env.Sim.ScanAuthorization(links["pc_url"].(string), appid)
+	w.env.Sim.SetPushURL(w.capture.url + "/wechat/component/events")
+	defer w.env.Sim.SetPushURL("")
+	redirect, _, err := w.env.Sim.ConfirmAuthorization(context.Background(), links["pc_url"].(string), appid)
 	if err != nil {
 		b.Fatal(err)
 	}
+	w.serveRouter(b, w.capture.take(b))
 	return redirect
 }
 

@@ -213,7 +213,7 @@ func TestFaultWeChatTimeoutAndBusy(t *testing.T) {
 
 	// An enterprise mini program's token is due; WeChat times out, then is busy.
 	const appid = "wxfa0170000000a001"
-	u := w.authorize(appid, "gh_fa017")
+	u := w.authorize(appid, "gh_fa017", true)
 	w.must("GET", u.Path+"?"+u.RawQuery, "", nil, nil, 200)
 	status := func() map[string]any { return w.must("GET", "/admin/miniprogram/binding", w.admin, nil, nil, 200) }
 	before := status()["tokens"].(map[string]any)
@@ -253,7 +253,7 @@ func TestFaultAuthorizationPushesOutOfOrder(t *testing.T) {
 	w := newFaultWorld(t, nil)
 	ctx := context.Background()
 	const appid = "wxfa0170000000b002"
-	authCode := w.authorize(appid, "gh_fa018")
+	authCode := w.authorize(appid, "gh_fa018", false)
 	code := authCode.Query().Get("auth_code")
 	pushURL := w.Base + "/wechat/component/events"
 
@@ -291,7 +291,7 @@ func TestFaultAuditPushesRepeatedAndLate(t *testing.T) {
 	w := newFaultWorld(t, nil)
 	ctx := context.Background()
 	const appid, userName = "wxfa0170000000c003", "gh_fa019"
-	u := w.authorize(appid, userName)
+	u := w.authorize(appid, userName, true)
 	w.must("GET", u.Path+"?"+u.RawQuery, "", nil, nil, 200)
 	w.Sim.AddTemplate(wechatsim.Template{ID: 1, Version: "1.0.0", Desc: "portal"})
 	w.Sim.SetPrivacyScanDelay(0)
@@ -357,14 +357,22 @@ func TestFaultAuditPushesRepeatedAndLate(t *testing.T) {
 }
 
 // authorize plays an admin authorizing a certified mini program in
-// WeChat and returns WeChat's redirect to our callback, not yet followed.
-func (w *faultWorld) authorize(appid, userName string) *url.URL {
+// WeChat and returns WeChat's redirect to our callback, not yet followed;
+// with push, WeChat has pushed the authorized event as it does.
+func (w *faultWorld) authorize(appid, userName string, push bool) *url.URL {
 	w.T.Helper()
 	w.Sim.AddAuthorizer(wechatsim.Authorizer{AppID: appid, Name: "Acme", UserName: userName, PrincipalName: "Acme Ltd",
 		HeadImg: "https://img.example/a.png", Signature: "after-sales", MiniProgram: true, Permissions: []int{17, 18, 30},
 		Categories: []wechatsim.Category{{First: "Tools", Second: "Equipment management"}}})
 	links := w.must("POST", "/admin/miniprogram/authorization", w.admin, nil, nil, 201)
-	redirect, err := w.Sim.ScanAuthorization(links["pc_url"].(string), appid)
+	scan := func(authURL, appid string) (string, error) { return w.Sim.ScanAuthorization(authURL, appid) }
+	if push {
+		scan = func(authURL, appid string) (string, error) {
+			redirect, _, err := w.Sim.ConfirmAuthorization(context.Background(), authURL, appid)
+			return redirect, err
+		}
+	}
+	redirect, err := scan(links["pc_url"].(string), appid)
 	if err != nil {
 		w.T.Fatal(err)
 	}

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"wxchannel/shared/app"
 	"wxchannel/shared/apperr"
+	"wxchannel/shared/binding"
 	"wxchannel/shared/httpapi"
 	"wxchannel/shared/staffauth"
 	"wxchannel/shared/storage"
@@ -19,11 +21,20 @@ import (
 type Status struct {
 	// Mode is "enterprise" when a mini program is bound, else "public".
 	Mode        string                   `json:"mode"`
-	Binding     *Binding                 `json:"binding,omitempty"`
+	Binding     *binding.Binding         `json:"binding,omitempty"`
 	Tokens      *tokens.AuthorizerStatus `json:"tokens,omitempty"`
 	NeedsReauth bool                     `json:"needs_reauth"`
 	LastError   *Problem                 `json:"last_error,omitempty"`
 	Problems    []Problem                `json:"problems,omitempty"`
+	// Finishing is set while an authorization the admin came back from
+	// waits for WeChat's push to confirm it.
+	Finishing *Finishing `json:"finishing,omitempty"`
+}
+
+// Finishing is an authorization waiting for WeChat's confirmation.
+type Finishing struct {
+	Since   time.Time `json:"since"`
+	Message string    `json:"message"`
 }
 
 // adminHandler is the adminbinding function: connect the enterprise mini
@@ -114,7 +125,7 @@ func (s *Service) Status(ctx context.Context, tenantID string) (Status, error) {
 		return Status{}, err
 	}
 	switch b := recs.binding; {
-	case b != nil && b.Status == StatusBound:
+	case b != nil && b.Bound():
 		st.Mode = "enterprise"
 		st.Binding = b
 		ts, err := s.tokens.AuthorizerStatus(ctx, b.AppID)
@@ -136,6 +147,10 @@ func (s *Service) Status(ctx context.Context, tenantID string) (Status, error) {
 	if a := recs.attempt; a != nil && st.LastError == nil {
 		st.LastError = &a.Problem
 		st.Problems = a.Problems
+	}
+	if p := recs.pending; p != nil && s.cfg.Now().Unix() < p.TTL {
+		st.Finishing = &Finishing{Since: time.Unix(p.At, 0).UTC(),
+			Message: "WeChat has not confirmed the authorization yet; it finishes as soon as WeChat's notification arrives."}
 	}
 	return st, nil
 }

@@ -14,6 +14,7 @@ import (
 
 	"wxchannel/functions"
 	"wxchannel/shared/authorization"
+	"wxchannel/shared/binding"
 	"wxchannel/shared/local/testenv"
 	"wxchannel/shared/staffauth"
 	"wxchannel/shared/tokens"
@@ -73,6 +74,24 @@ func (w *world) scan(t *testing.T, links authorization.Links, appid string) stri
 	return w.Base + u.Path + "?" + u.RawQuery
 }
 
+// authorize plays the admin on WeChat's page and WeChat's signed push of
+// the authorization, as WeChat sends it, and returns the callback URL the
+// admin's browser is redirected to, not yet followed.
+func (w *world) authorize(t *testing.T, links authorization.Links, appid string) string {
+	t.Helper()
+	u := w.scan(t, links, appid)
+	w.push(t, "authorized", appid, mustQuery(u, "auth_code"))
+	return u
+}
+
+// push delivers WeChat's push of an authorization event.
+func (w *world) push(t *testing.T, infoType, appid, code string) {
+	t.Helper()
+	if err := w.Sim.PushAuthEvent(context.Background(), w.PushURL(), infoType, appid, code); err != nil {
+		t.Fatal(err)
+	}
+}
+
 type callbackReply struct {
 	authorization.Result
 	Error struct{ Code, Message string } `json:"error"`
@@ -111,7 +130,7 @@ func TestHappyPathThroughAdminCallbackAndStatus(t *testing.T) {
 	if !strings.Contains(links.PCURL, "auth_type=2") || !strings.Contains(links.MobileURL, "bindcomponent") || !strings.HasSuffix(links.MobileURL, "#wechat_redirect") {
 		t.Fatalf("links %+v", links)
 	}
-	status, res := get(t, w.scan(t, links, "wxacme0000000001"))
+	status, res := get(t, w.authorize(t, links, "wxacme0000000001"))
 	if status != 200 || !res.Bound || res.Binding.Name != "Acme Service" {
 		t.Fatalf("callback %d %+v", status, res)
 	}
@@ -159,7 +178,7 @@ func TestEveryFailureReasonHasItsCodeAndSolution(t *testing.T) {
 			w := newWorld(t)
 			appid := fmt.Sprintf("wxbad0000000000%d", i)
 			w.Sim.AddAuthorizer(tc.account(miniProgram(appid)))
-			status, res := get(t, w.scan(t, w.start(t, "acme"), appid))
+			status, res := get(t, w.authorize(t, w.start(t, "acme"), appid))
 			if status != 422 || res.Bound || len(res.Problems) == 0 {
 				t.Fatalf("callback %d %+v", status, res)
 			}
@@ -183,16 +202,16 @@ func TestBindingRules(t *testing.T) {
 	w := newWorld(t)
 	w.Sim.AddAuthorizer(miniProgram("wxacme0000000001"))
 	w.Sim.AddAuthorizer(miniProgram("wxacme0000000002"))
-	if status, _ := get(t, w.scan(t, w.start(t, "acme"), "wxacme0000000001")); status != 200 {
+	if status, _ := get(t, w.authorize(t, w.start(t, "acme"), "wxacme0000000001")); status != 200 {
 		t.Fatal("first binding failed")
 	}
 	// Another tenant authorizes the same mini program.
-	status, res := get(t, w.scan(t, w.start(t, "globex"), "wxacme0000000001"))
+	status, res := get(t, w.authorize(t, w.start(t, "globex"), "wxacme0000000001"))
 	if status != 422 || res.Problems[0].Code != authorization.ReasonBoundElsewhere {
 		t.Fatalf("bound elsewhere: %d %+v", status, res)
 	}
 	// The tenant authorizes a second mini program while one is bound.
-	status, res = get(t, w.scan(t, w.start(t, "acme"), "wxacme0000000002"))
+	status, res = get(t, w.authorize(t, w.start(t, "acme"), "wxacme0000000002"))
 	if status != 422 || res.Problems[0].Code != authorization.ReasonOtherBound {
 		t.Fatalf("other bound: %d %+v", status, res)
 	}
@@ -203,7 +222,7 @@ func TestBindingRules(t *testing.T) {
 		a.Permissions = []int{17, 18, 30, 19}
 		return a
 	}())
-	status, res = get(t, w.scan(t, w.start(t, "acme"), "wxacme0000000001"))
+	status, res = get(t, w.authorize(t, w.start(t, "acme"), "wxacme0000000001"))
 	if status != 200 || len(res.Binding.Permissions) != 4 {
 		t.Fatalf("re-authorization: %d %+v", status, res)
 	}
@@ -219,12 +238,12 @@ func TestBindingRules(t *testing.T) {
 	if status := w.call(t, "DELETE", "/admin/miniprogram/binding", "acme", "", nil); status != 404 {
 		t.Fatalf("second unbind %d", status)
 	}
-	status, res = get(t, w.scan(t, w.start(t, "acme"), "wxacme0000000002"))
+	status, res = get(t, w.authorize(t, w.start(t, "acme"), "wxacme0000000002"))
 	if status != 200 || res.Binding.AppID != "wxacme0000000002" {
 		t.Fatalf("bind after unbind: %d %+v", status, res)
 	}
 	// The unbound mini program may now serve another tenant.
-	status, _ = get(t, w.scan(t, w.start(t, "globex"), "wxacme0000000001"))
+	status, _ = get(t, w.authorize(t, w.start(t, "globex"), "wxacme0000000001"))
 	if status != 200 {
 		t.Fatalf("globex binding the released mini program: %d", status)
 	}
@@ -247,6 +266,7 @@ func TestTwoTenantsRaceForOneMiniProgram(t *testing.T) {
 	statuses := make([]int, len(urls))
 	for i, u := range urls {
 		wg.Go(func() {
+			w.push(t, "authorized", "wxrace0000000001", mustQuery(u, "auth_code"))
 			statuses[i], results[i] = get(t, u)
 		})
 	}
@@ -269,7 +289,7 @@ func TestTwoTenantsRaceForOneMiniProgram(t *testing.T) {
 func TestStateAndCodeAttacks(t *testing.T) {
 	w := newWorld(t)
 	w.Sim.AddAuthorizer(miniProgram("wxacme0000000001"))
-	u := w.scan(t, w.start(t, "acme"), "wxacme0000000001")
+	u := w.authorize(t, w.start(t, "acme"), "wxacme0000000001")
 	forge := func(f func(q url.Values)) string {
 		p, _ := url.Parse(u)
 		q := p.Query()
@@ -318,6 +338,7 @@ func TestExpiredAuthCode(t *testing.T) {
 	w.Sim.AddAuthorizer(miniProgram("wxacme0000000001"))
 	u := w.scan(t, w.start(t, "acme"), "wxacme0000000001")
 	w.Sim.ExpireAuthCode(mustQuery(u, "auth_code"))
+	w.push(t, "authorized", "wxacme0000000001", mustQuery(u, "auth_code"))
 	status, res := get(t, u)
 	if status != 422 || res.Problems[0].Code != authorization.ReasonAuthCodeExpired {
 		t.Fatalf("got %d %+v", status, res)
@@ -331,25 +352,44 @@ func mustQuery(u, key string) string {
 
 func TestPushAndCallbackInEitherOrder(t *testing.T) {
 	ctx := context.Background()
-	for _, order := range []string{"callback first", "push first"} {
+	for _, order := range []string{"push first", "callback first, push while it waits", "callback first, push after it gave up"} {
 		t.Run(order, func(t *testing.T) {
 			w := newWorld(t)
 			w.Sim.AddAuthorizer(miniProgram("wxacme0000000001"))
 			u := w.scan(t, w.start(t, "acme"), "wxacme0000000001")
 			code := mustQuery(u, "auth_code")
-			push := func() {
-				if err := w.Sim.PushAuthEvent(ctx, w.PushURL(), "authorized", "wxacme0000000001", code); err != nil {
-					t.Fatal(err)
-				}
-			}
 			var status int
 			var res callbackReply
-			if order == "callback first" {
+			switch order {
+			case "push first":
+				w.push(t, "authorized", "wxacme0000000001", code)
 				status, res = get(t, u)
-				push()
-			} else {
-				push()
+			case "callback first, push while it waits":
+				done := make(chan struct{})
+				go func() {
+					defer close(done)
+					status, res = get(t, u)
+				}()
+				time.Sleep(300 * time.Millisecond)
+				w.push(t, "authorized", "wxacme0000000001", code)
+				<-done
+			default:
 				status, res = get(t, u)
+				if status != 202 || !res.Pending || res.Bound {
+					t.Fatalf("callback before WeChat's push: %d %+v", status, res)
+				}
+				var st authorization.Status
+				w.call(t, "GET", "/admin/miniprogram/binding", "acme", "", &st)
+				if st.Finishing == nil || st.Mode != "public" {
+					t.Fatalf("status while finishing %+v", st)
+				}
+				w.push(t, "authorized", "wxacme0000000001", code)
+				status, res = 200, callbackReply{Result: authorization.Result{Bound: true}}
+				var after authorization.Status
+				w.call(t, "GET", "/admin/miniprogram/binding", "acme", "", &after)
+				if after.Finishing != nil || after.Mode != "enterprise" {
+					t.Fatalf("status after the push %+v", after)
+				}
 			}
 			if status != 200 || !res.Bound {
 				t.Fatalf("callback %d %+v", status, res)
@@ -357,9 +397,50 @@ func TestPushAndCallbackInEitherOrder(t *testing.T) {
 			if w.Sim.Calls("api_query_auth") != 1 {
 				t.Fatalf("the code was exchanged %d times", w.Sim.Calls("api_query_auth"))
 			}
-			b, err := authorization.NewStore(w.DB).BindingByTenant(ctx, "acme")
-			if err != nil || b.AppID != "wxacme0000000001" || b.Status != authorization.StatusBound {
+			b, err := binding.NewStore(w.DB).ByTenant(ctx, "acme")
+			if err != nil || b.AppID != "wxacme0000000001" || !b.Bound() {
 				t.Fatalf("binding %+v %v", b, err)
+			}
+		})
+	}
+}
+
+// TestAnotherTenantsCodeNeverBindsToTheState: tenant A's callback
+// replayed with tenant B's authorization code binds nothing to A and
+// shows A nothing of B's mini program, whichever order the push comes in;
+// B's own authorization still completes for B.
+func TestAnotherTenantsCodeNeverBindsToTheState(t *testing.T) {
+	for _, pushed := range []bool{true, false} {
+		t.Run(fmt.Sprintf("B's push already arrived: %v", pushed), func(t *testing.T) {
+			w := newWorld(t)
+			w.Sim.AddAuthorizer(miniProgram("wxbeta00000000b1"))
+			stateA := mustQuery(w.scan(t, w.start(t, "acme"), "wxbeta00000000b1"), "state")
+			uB := w.scan(t, w.start(t, "globex"), "wxbeta00000000b1")
+			codeB := mustQuery(uB, "auth_code")
+			if pushed {
+				w.push(t, "authorized", "wxbeta00000000b1", codeB)
+			}
+			forged := w.Base + "/wechat/auth/callback?" + url.Values{"state": {stateA}, "auth_code": {codeB}}.Encode()
+			status, res := get(t, forged)
+			if res.Binding != nil || res.AppID != "" || res.Bound {
+				t.Fatalf("A was shown B's authorization: %d %+v", status, res)
+			}
+			if pushed && (status != 409 || res.Error.Code != "authorization_mismatch") {
+				t.Fatalf("A's state with B's code: %d %+v", status, res)
+			}
+			if !pushed && status != 202 {
+				t.Fatalf("A's state with an unconfirmed code: %d %+v", status, res)
+			}
+			if !pushed {
+				w.push(t, "authorized", "wxbeta00000000b1", codeB)
+			}
+			a, err := binding.NewStore(w.DB).ByTenant(context.Background(), "acme")
+			if err == nil && a.Bound() {
+				t.Fatalf("B's mini program was bound to A: %+v", a)
+			}
+			b, err := binding.NewStore(w.DB).ByTenant(context.Background(), "globex")
+			if err != nil || !b.Bound() || b.AppID != "wxbeta00000000b1" {
+				t.Fatalf("B's own authorization: %+v %v", b, err)
 			}
 		})
 	}
@@ -369,7 +450,7 @@ func TestUnauthorizedPushUnbinds(t *testing.T) {
 	ctx := context.Background()
 	w := newWorld(t)
 	w.Sim.AddAuthorizer(miniProgram("wxacme0000000001"))
-	if status, _ := get(t, w.scan(t, w.start(t, "acme"), "wxacme0000000001")); status != 200 {
+	if status, _ := get(t, w.authorize(t, w.start(t, "acme"), "wxacme0000000001")); status != 200 {
 		t.Fatal("bind failed")
 	}
 	w.Sim.Unauthorize("wxacme0000000001")
@@ -378,7 +459,7 @@ func TestUnauthorizedPushUnbinds(t *testing.T) {
 	}
 	var st authorization.Status
 	w.call(t, "GET", "/admin/miniprogram/binding", "acme", "", &st)
-	if st.Mode != "public" || st.Binding == nil || st.Binding.Status != authorization.StatusUnbound || st.Binding.UnboundReason != authorization.ReasonRevoked {
+	if st.Mode != "public" || st.Binding == nil || st.Binding.Status != binding.StatusUnbound || st.Binding.UnboundReason != authorization.ReasonRevoked {
 		t.Fatalf("status %+v", st)
 	}
 	ts, _ := tokens.FromDeps(w.Deps).AuthorizerStatus(ctx, "wxacme0000000001")
@@ -443,15 +524,15 @@ func TestEventLeftUnprocessedIsRetried(t *testing.T) {
 		t.Fatal(err)
 	}
 	svc := authorization.ServiceFromDeps(w.Deps, tokens.FromDeps(w.Deps))
-	if _, err := authorization.NewStore(w.DB).BindingByTenant(ctx, "acme"); err == nil {
+	if _, err := binding.NewStore(w.DB).ByTenant(ctx, "acme"); err == nil {
 		t.Fatal("bound although WeChat failed")
 	}
 	done, failed, err := svc.RetryPending(ctx)
 	if err != nil || done != 1 || failed != 0 {
 		t.Fatalf("retry: done %d failed %d err %v", done, failed, err)
 	}
-	b, err := authorization.NewStore(w.DB).BindingByTenant(ctx, "acme")
-	if err != nil || b.Status != authorization.StatusBound {
+	b, err := binding.NewStore(w.DB).ByTenant(ctx, "acme")
+	if err != nil || !b.Bound() {
 		t.Fatalf("binding after retry %+v %v", b, err)
 	}
 	// Nothing is left to retry.

@@ -10,6 +10,7 @@ import (
 
 	"wxchannel/shared/app"
 	"wxchannel/shared/apperr"
+	"wxchannel/shared/binding"
 	"wxchannel/shared/componentpush"
 	"wxchannel/shared/config"
 	"wxchannel/shared/storage"
@@ -95,11 +96,8 @@ func (s *Service) Start(ctx context.Context, tenantID string) (Links, error) {
 		expires = codeExp
 	}
 	st := flowState{Tenant: tenantID, Nonce: newNonce(), Expires: expires.Unix()}
-	if err := s.store.putFlow(ctx, "authstate#"+st.Nonce, tenantID, expires.Add(time.Hour)); err != nil {
-		return Links{}, fmt.Errorf("store state: %w", err)
-	}
-	if err := s.store.putFlow(ctx, "preauth#"+pre.Code, tenantID, expires.Add(24*time.Hour)); err != nil {
-		return Links{}, fmt.Errorf("store pre-auth code: %w", err)
+	if err := s.store.putFlow(ctx, tenantID, st.Nonce, pre.Code, expires.Add(time.Hour), expires.Add(24*time.Hour)); err != nil {
+		return Links{}, fmt.Errorf("store the flow: %w", err)
 	}
 	redirect := s.cfg.APIBaseURL + "/wechat/auth/callback?" + url.Values{"state": {signState(key, st)}}.Encode()
 	q := url.Values{"component_appid": {s.cfg.ComponentAppID}, "pre_auth_code": {pre.Code},
@@ -112,14 +110,35 @@ func (s *Service) Start(ctx context.Context, tenantID string) (Links, error) {
 
 // Result is the outcome of an authorization, as the admin sees it.
 type Result struct {
-	Bound    bool      `json:"bound"`
-	AppID    string    `json:"appid,omitempty"`
-	Binding  *Binding  `json:"binding,omitempty"`
-	Problems []Problem `json:"problems,omitempty"`
+	Bound bool `json:"bound"`
+	// Pending is set when WeChat has not yet confirmed, by its push, which
+	// authorization came back: the binding finishes when it does, and the
+	// connection status shows the outcome.
+	Pending  bool             `json:"pending,omitempty"`
+	Message  string           `json:"message,omitempty"`
+	AppID    string           `json:"appid,omitempty"`
+	Binding  *binding.Binding `json:"binding,omitempty"`
+	Problems []Problem        `json:"problems,omitempty"`
 }
 
-// Callback completes the flow from WeChat's redirect: the state proves the
-// tenant and is consumed once.
+// Errors of the callback.
+var (
+	// ErrStateUsed says the state was consumed already (a replayed callback).
+	ErrStateUsed = errors.New("authorization state already used")
+	// ErrNotThisFlow says the authorization code came back to a flow it was
+	// not issued for: another tenant's, or one not started from our console.
+	ErrNotThisFlow = errors.New("authorization code not issued for this flow")
+)
+
+// pushWait is how long the callback waits for WeChat's push that ties the
+// code to the flow's pre-auth code; WeChat usually pushes within a second.
+const pushWait = 2 * time.Second
+
+// Callback answers WeChat's redirect. The state proves the tenant and is
+// consumed once, but the redirect's code proves nothing by itself: only
+// WeChat's signed push says which pre-auth code a code came from. So the
+// callback binds only a code whose push names the pre-auth code issued
+// with this state, and otherwise tells the admin the binding is finishing.
 func (s *Service) Callback(ctx context.Context, rawState, authCode string) (Result, error) {
 	key, err := s.cfg.StateKey(ctx)
 	if err != nil {
@@ -129,34 +148,60 @@ func (s *Service) Callback(ctx context.Context, rawState, authCode string) (Resu
 	if err != nil {
 		return Result{}, err
 	}
-	if err := s.store.consumeState(ctx, st.Nonce, st.Tenant); err != nil {
+	preAuth, err := s.store.consumeState(ctx, st.Nonce, st.Tenant)
+	if err != nil {
 		if errors.Is(err, storage.ErrConflict) {
 			return Result{}, ErrStateUsed
 		}
 		return Result{}, err
 	}
+	pushed, ok, err := s.waitForPush(ctx, authCode)
+	if err != nil {
+		return Result{}, err
+	}
+	if !ok {
+		if err := s.store.markPending(ctx, st.Tenant, s.cfg.Now()); err != nil {
+			return Result{}, err
+		}
+		return Result{Pending: true, Message: "WeChat has not confirmed the authorization yet; the connection finishes as soon as it does."}, nil
+	}
+	if preAuth == "" || pushed.PreAuthCode != preAuth {
+		return Result{}, ErrNotThisFlow
+	}
 	return s.complete(ctx, st.Tenant, authCode)
 }
 
-// ErrStateUsed says the state was consumed already (a replayed callback).
-var ErrStateUsed = errors.New("authorization state already used")
+// waitForPush polls for WeChat's push of the code for a short while.
+func (s *Service) waitForPush(ctx context.Context, authCode string) (componentpush.PushedCode, bool, error) {
+	deadline := time.Now().Add(pushWait)
+	for {
+		pushed, ok, err := s.events.PushOf(ctx, authCode)
+		if err != nil || ok || time.Now().After(deadline) {
+			return pushed, ok, err
+		}
+		select {
+		case <-ctx.Done():
+			return pushed, false, ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
 
 // complete exchanges the code and binds, once per code: the push and the
 // callback carry the same code, and whichever comes second reads the
-// recorded outcome.
+// recorded outcome. A recorded outcome of another tenant is never shown.
 func (s *Service) complete(ctx context.Context, tenantID, authCode string) (Result, error) {
 	if o, err := s.store.outcome(ctx, authCode); err == nil {
-		return s.resultOf(ctx, o)
+		return s.resultOf(ctx, tenantID, o)
 	}
-	wx := s.wx
 	cat := s.tokens.ComponentTokenSource()
-	info, err := wx.QueryAuth(ctx, cat, authCode)
+	info, err := s.wx.QueryAuth(ctx, cat, authCode)
 	if wechat.IsCode(err, wechat.CodeAuthCodeInvalid) {
 		// Used by the other path a moment ago: wait for its outcome.
 		for range 20 {
 			time.Sleep(100 * time.Millisecond)
 			if o, oerr := s.store.outcome(ctx, authCode); oerr == nil {
-				return s.resultOf(ctx, o)
+				return s.resultOf(ctx, tenantID, o)
 			}
 		}
 	}
@@ -183,11 +228,15 @@ func (s *Service) complete(ctx context.Context, tenantID, authCode string) (Resu
 	return res, nil
 }
 
-func (s *Service) resultOf(ctx context.Context, o outcomeItem) (Result, error) {
+// resultOf shows a recorded outcome to its own tenant only.
+func (s *Service) resultOf(ctx context.Context, tenantID string, o outcomeItem) (Result, error) {
+	if o.TenantID != tenantID {
+		return Result{}, ErrNotThisFlow
+	}
 	res := Result{Bound: o.Bound, AppID: o.AppID, Problems: o.Problems}
 	if o.Bound {
-		b, err := s.store.BindingByAppID(ctx, o.AppID)
-		if err == nil {
+		b, err := s.store.ByAppID(ctx, o.AppID)
+		if err == nil && b.TenantID == tenantID {
 			res.Binding = &b
 		}
 	}
@@ -214,14 +263,16 @@ func (s *Service) bindAuthorized(ctx context.Context, tenantID, authCode string,
 		return Result{AppID: appid, Problems: problems}, nil
 	}
 	ai := details.AuthorizerInfo
-	b := Binding{TenantID: tenantID, AppID: appid, Status: StatusBound, Name: ai.NickName, HeadImg: ai.HeadImg,
+	b := binding.Binding{TenantID: tenantID, AppID: appid, Status: binding.StatusBound, Name: ai.NickName, HeadImg: ai.HeadImg,
 		UserName: ai.UserName, PrincipalName: ai.PrincipalName, Certified: ai.VerifyTypeInfo.ID != -1,
-		Permissions: info.PermissionIDs(), BoundAt: now.Unix(), UpdatedAt: now.Unix()}
+		Permissions: info.PermissionIDs(), BoundAt: now.Unix(), UpdatedAt: now.Unix(), Generation: binding.NewGeneration(now)}
 	for _, c := range ai.MiniProgramInfo.Categories {
 		b.Categories = append(b.Categories, c.First+" > "+c.Second)
 	}
-	if prev, err := s.store.BindingByAppID(ctx, appid); err == nil && prev.TenantID == tenantID && prev.Status == StatusBound {
-		b.BoundAt = prev.BoundAt // re-authorization: same binding, new permissions and refresh token
+	if prev, err := s.store.ByAppID(ctx, appid); err == nil && prev.TenantID == tenantID && prev.Bound() {
+		// Re-authorization: the same binding (and its sessions), new
+		// permissions and refresh token.
+		b.BoundAt, b.Generation = prev.BoundAt, prev.Generation
 	}
 	outcome := s.store.outcomePut(authCode, outcomeItem{TenantID: tenantID, AppID: appid, Bound: true}, now)
 	err = s.store.bind(ctx, b, s.tokens.AuthorizerTokensPut(info), outcome, now)
@@ -260,11 +311,9 @@ func (s *Service) ProcessEvent(ctx context.Context, ev componentpush.Event) erro
 			s.cfg.Log.InfoContext(ctx, "authorization event older than a revocation; ignored", "appid", ev.AuthorizerAppID)
 			break
 		}
-		tenantID := ""
-		if b, berr := s.store.BindingByAppID(ctx, ev.AuthorizerAppID); berr == nil && b.Status == StatusBound {
-			tenantID = b.TenantID
-		} else if ev.PreAuthCode != "" {
-			tenantID, _ = s.store.tenantForPreAuth(ctx, ev.PreAuthCode)
+		tenantID, terr := s.tenantOfEvent(ctx, ev)
+		if terr != nil {
+			return terr
 		}
 		if tenantID == "" {
 			// Not started from our console: nothing to bind it to.
@@ -272,6 +321,9 @@ func (s *Service) ProcessEvent(ctx context.Context, ev componentpush.Event) erro
 			break
 		}
 		_, err = s.complete(ctx, tenantID, ev.AuthorizationCode)
+		if errors.Is(err, ErrNotThisFlow) {
+			err = nil // the code's outcome belongs to the flow that issued it
+		}
 	}
 	if err != nil {
 		return err
@@ -279,11 +331,36 @@ func (s *Service) ProcessEvent(ctx context.Context, ev componentpush.Event) erro
 	return s.events.MarkProcessed(ctx, ev)
 }
 
+// tenantOfEvent names the tenant an authorization event binds to: the one
+// whose flow issued the event's pre-auth code. An updateauthorized event
+// from outside our console (the admin changed permissions in WeChat) only
+// refreshes the binding in place, so it goes to the tenant the mini program
+// is bound to; it can never move a binding.
+func (s *Service) tenantOfEvent(ctx context.Context, ev componentpush.Event) (string, error) {
+	if ev.PreAuthCode != "" {
+		tenantID, err := s.store.tenantForPreAuth(ctx, ev.PreAuthCode)
+		if err == nil {
+			return tenantID, nil
+		}
+		if !storage.IsNotFound(err) {
+			return "", fmt.Errorf("find the flow of the pre-auth code: %w", err)
+		}
+	}
+	if ev.InfoType != componentpush.InfoUpdateAuthorized {
+		return "", nil
+	}
+	b, err := s.store.ByAppID(ctx, ev.AuthorizerAppID)
+	if storage.IsNotFound(err) || (err == nil && !b.Bound()) {
+		return "", nil
+	}
+	return b.TenantID, err
+}
+
 // revoked handles an unauthorized push: the binding is kept as history and
 // marked unbound, and the tokens are no longer refreshed.
 func (s *Service) revoked(ctx context.Context, appid string) error {
-	b, err := s.store.BindingByAppID(ctx, appid)
-	if errors.Is(err, storage.ErrNotFound) || (err == nil && b.Status != StatusBound) {
+	b, err := s.store.ByAppID(ctx, appid)
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && !b.Bound()) {
 		return nil
 	}
 	if err != nil {
@@ -297,8 +374,8 @@ func (s *Service) revoked(ctx context.Context, appid string) error {
 
 // Unbind ends the tenant's use of its mini program (admin action).
 func (s *Service) Unbind(ctx context.Context, tenantID string) error {
-	b, err := s.store.BindingByTenant(ctx, tenantID)
-	if errors.Is(err, storage.ErrNotFound) || (err == nil && b.Status != StatusBound) {
+	b, err := s.store.ByTenant(ctx, tenantID)
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && !b.Bound()) {
 		return apperr.Missing("no mini program is bound")
 	}
 	if err != nil {

@@ -45,11 +45,17 @@ func (h *callbackHandler) handleCallback(w http.ResponseWriter, r *http.Request)
 		return apperr.BadRequest("state_expired", "the authorization link expired; start again from the console")
 	case errors.Is(err, ErrStateUsed):
 		return apperr.E(apperr.Conflict, "state_used", "this authorization link was already used; start again from the console")
+	case errors.Is(err, ErrNotThisFlow):
+		return apperr.E(apperr.Conflict, "authorization_mismatch",
+			"this authorization does not belong to the link you started; start again from the console")
 	case err != nil:
 		return err
 	}
 	status := http.StatusOK
-	if !res.Bound {
+	switch {
+	case res.Pending:
+		status = http.StatusAccepted
+	case !res.Bound:
 		status = http.StatusUnprocessableEntity
 	}
 	httpapi.WriteJSON(w, status, res)

@@ -2,8 +2,6 @@ package authorization
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
@@ -11,38 +9,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/guregu/dynamo/v2"
 
+	"wxchannel/shared/binding"
+	"wxchannel/shared/componentpush"
 	"wxchannel/shared/storage"
 )
-
-// BindingStatus says whether a binding is in force.
-type BindingStatus string
-
-// Binding statuses.
-const (
-	StatusBound   BindingStatus = "bound"
-	StatusUnbound BindingStatus = "unbound"
-)
-
-// Binding is a tenant's enterprise mini program. The same record is kept
-// under the mini program (uniqueness: one application per mini program)
-// and under the tenant (one mini program per tenant).
-type Binding struct {
-	PK            string        `dynamo:"pk,hash" json:"-"`
-	SK            string        `dynamo:"sk,range" json:"-"`
-	TenantID      string        `dynamo:"tenant_id" json:"tenant_id"`
-	AppID         string        `dynamo:"appid" json:"appid"`
-	Status        BindingStatus `dynamo:"status" json:"status"`
-	Name          string        `dynamo:"name" json:"name"`
-	HeadImg       string        `dynamo:"head_img" json:"logo"`
-	UserName      string        `dynamo:"user_name" json:"user_name"`
-	PrincipalName string        `dynamo:"principal_name" json:"principal_name"`
-	Certified     bool          `dynamo:"certified" json:"certified"`
-	Permissions   []int         `dynamo:"permissions,omitempty" json:"permissions"`
-	BoundAt       int64         `dynamo:"bound_at" json:"bound_at"`
-	UpdatedAt     int64         `dynamo:"updated_at" json:"updated_at"`
-	UnboundReason string        `dynamo:"unbound_reason,omitempty" json:"unbound_reason,omitempty"`
-	Categories    []string      `dynamo:"categories,omitempty" json:"categories"`
-}
 
 // attempt is the last failed authorization of a tenant, shown with its fix.
 type attempt struct {
@@ -65,13 +35,24 @@ type HistoryEntry struct {
 	At     int64  `dynamo:"at"`
 }
 
-// flowItem marks an authorization flow: its state nonce (single use) and
-// its pre-auth code (maps WeChat's authorized push to the tenant).
+// flowItem marks an authorization flow: its state nonce (single use, and
+// naming the pre-auth code it was issued with) and its pre-auth code (maps
+// WeChat's authorized push to the tenant).
 type flowItem struct {
-	PK       string `dynamo:"pk,hash"`
-	SK       string `dynamo:"sk,range"`
-	TenantID string `dynamo:"tenant_id"`
-	TTL      int64  `dynamo:"ttl"`
+	PK          string `dynamo:"pk,hash"`
+	SK          string `dynamo:"sk,range"`
+	TenantID    string `dynamo:"tenant_id"`
+	PreAuthCode string `dynamo:"pre_auth_code,omitempty"`
+	TTL         int64  `dynamo:"ttl"`
+}
+
+// pendingItem says a tenant's admin came back from WeChat's page and the
+// binding waits for WeChat's push to confirm which authorization it was.
+type pendingItem struct {
+	PK  string `dynamo:"pk,hash"`
+	SK  string `dynamo:"sk,range"`
+	At  int64  `dynamo:"at"`
+	TTL int64  `dynamo:"ttl"`
 }
 
 // outcomeItem records what an authorization code produced, so the callback
@@ -90,8 +71,10 @@ func appPK(appid string) string     { return storage.AuthorizerPartition(appid) 
 func tenantPK(tenant string) string { return storage.TenantPartition(tenant) }
 
 const (
-	skBinding = "binding"
 	skAttempt = "authattempt"
+	skPending = "authpending"
+	// pendingFor is how long "finishing" is shown without WeChat's push.
+	pendingFor = time.Hour
 )
 
 // historySK orders a tenant's binding history by time.
@@ -99,59 +82,48 @@ func historySK(at time.Time, appid string) string {
 	return fmt.Sprintf("bindinghistory#%019d#%s#%s", at.UnixNano(), appid, newNonce()[:8])
 }
 
-func codeKey(code string) string {
-	sum := sha256.Sum256([]byte(code))
-	return "authcode#" + hex.EncodeToString(sum[:16])
-}
-
-// Store holds bindings and flow items in the platform table.
+// Store holds the flow's items in the platform table and writes the
+// binding records (package binding reads them).
 type Store struct {
+	*binding.Store
 	db    *storage.DB
 	table dynamo.Table
 }
 
-// NewStore returns the binding store of db.
-func NewStore(db *storage.DB) *Store { return &Store{db: db, table: db.Platform} }
-
-// BindingByAppID returns the binding record of a mini program.
-func (s *Store) BindingByAppID(ctx context.Context, appid string) (Binding, error) {
-	return s.get(ctx, appPK(appid))
-}
-
-// BindingByTenant returns the tenant's binding record.
-func (s *Store) BindingByTenant(ctx context.Context, tenantID string) (Binding, error) {
-	return s.get(ctx, tenantPK(tenantID))
-}
-
-func (s *Store) get(ctx context.Context, pk string) (Binding, error) {
-	var b Binding
-	err := s.table.Get("pk", pk).Range("sk", dynamo.Equal, skBinding).Consistent(true).One(ctx, &b)
-	return b, storage.TranslateErr(err)
+// NewStore returns the flow's store of db.
+func NewStore(db *storage.DB) *Store {
+	return &Store{Store: binding.NewStore(db), db: db, table: db.Platform}
 }
 
 // tenantRecords is what the connection status shows of a tenant: its
-// binding record and its last failed attempt, either possibly absent.
+// binding record, its last failed attempt and an authorization waiting for
+// WeChat's push, each possibly absent.
 type tenantRecords struct {
-	binding *Binding
+	binding *binding.Binding
 	attempt *attempt
+	pending *pendingItem
 }
 
-// tenantRecords reads the tenant's binding and last attempt in one batch.
+// tenantRecords reads the tenant's binding, last attempt and pending
+// authorization in one batch.
 func (s *Store) tenantRecords(ctx context.Context, tenantID string) (tenantRecords, error) {
 	pk := tenantPK(tenantID)
-	it := s.table.Batch("pk", "sk").Get(dynamo.Keys{pk, skBinding}, dynamo.Keys{pk, skAttempt}).Consistent(true).Iter()
+	it := s.table.Batch("pk", "sk").Get(dynamo.Keys{pk, binding.SK}, dynamo.Keys{pk, skAttempt}, dynamo.Keys{pk, skPending}).Consistent(true).Iter()
 	var out tenantRecords
 	var item dynamo.Item
 	for it.Next(ctx, &item) {
 		var err error
 		switch sk, _ := item["sk"].(*types.AttributeValueMemberS); {
 		case sk == nil:
-		case sk.Value == skBinding:
-			out.binding = new(Binding)
+		case sk.Value == binding.SK:
+			out.binding = new(binding.Binding)
 			err = dynamo.UnmarshalItem(item, out.binding)
 		case sk.Value == skAttempt:
 			out.attempt = new(attempt)
 			err = dynamo.UnmarshalItem(item, out.attempt)
+		case sk.Value == skPending:
+			out.pending = new(pendingItem)
+			err = dynamo.UnmarshalItem(item, out.pending)
 		}
 		if err != nil {
 			return tenantRecords{}, fmt.Errorf("read tenant records: %w", err)
@@ -164,15 +136,30 @@ func (s *Store) tenantRecords(ctx context.Context, tenantID string) (tenantRecor
 	return out, nil
 }
 
-func (s *Store) putFlow(ctx context.Context, pk, tenantID string, expires time.Time) error {
-	return s.table.Put(flowItem{PK: pk, SK: "flow", TenantID: tenantID, TTL: expires.Unix()}).If("attribute_not_exists('pk')").Run(ctx)
+// putFlow records a started flow: its state nonce and its pre-auth code,
+// both naming the tenant, in one transaction.
+func (s *Store) putFlow(ctx context.Context, tenantID, nonce, preAuthCode string, stateExpires, codeExpires time.Time) error {
+	tx := s.db.Dynamo.WriteTx()
+	tx.Put(s.table.Put(flowItem{PK: "authstate#" + nonce, SK: "flow", TenantID: tenantID, PreAuthCode: preAuthCode, TTL: stateExpires.Unix()}).
+		If("attribute_not_exists('pk')"))
+	tx.Put(s.table.Put(flowItem{PK: "preauth#" + preAuthCode, SK: "flow", TenantID: tenantID, TTL: codeExpires.Unix()}).
+		If("attribute_not_exists('pk')"))
+	return tx.Run(ctx)
 }
 
-// consumeState deletes the state nonce's item; it fails with
-// storage.ErrConflict when the state was already used (or never issued).
-func (s *Store) consumeState(ctx context.Context, nonce, tenantID string) error {
-	err := s.table.Delete("pk", "authstate#"+nonce).Range("sk", "flow").If("'tenant_id' = ?", tenantID).Run(ctx)
-	return storage.TranslateErr(err)
+// consumeState deletes the state nonce's item and returns the pre-auth code
+// it was issued with; it fails with storage.ErrConflict when the state was
+// already used (or never issued).
+func (s *Store) consumeState(ctx context.Context, nonce, tenantID string) (string, error) {
+	var old flowItem
+	err := s.table.Delete("pk", "authstate#"+nonce).Range("sk", "flow").If("'tenant_id' = ?", tenantID).OldValue(ctx, &old)
+	return old.PreAuthCode, storage.TranslateErr(err)
+}
+
+// markPending shows the tenant's authorization as finishing until WeChat's
+// push confirms it.
+func (s *Store) markPending(ctx context.Context, tenantID string, now time.Time) error {
+	return s.table.Put(pendingItem{PK: tenantPK(tenantID), SK: skPending, At: now.Unix(), TTL: now.Add(pendingFor).Unix()}).Run(ctx)
 }
 
 func (s *Store) tenantForPreAuth(ctx context.Context, preAuthCode string) (string, error) {
@@ -183,7 +170,7 @@ func (s *Store) tenantForPreAuth(ctx context.Context, preAuthCode string) (strin
 
 func (s *Store) outcome(ctx context.Context, code string) (outcomeItem, error) {
 	var o outcomeItem
-	err := s.table.Get("pk", codeKey(code)).Range("sk", dynamo.Equal, "outcome").Consistent(true).One(ctx, &o)
+	err := s.table.Get("pk", componentpush.CodePartition(code)).Range("sk", dynamo.Equal, "outcome").Consistent(true).One(ctx, &o)
 	return o, storage.TranslateErr(err)
 }
 
@@ -194,7 +181,7 @@ func (s *Store) putOutcome(ctx context.Context, code string, o outcomeItem, now 
 // outcomePut records what the exchange of code led to, for a day (codes
 // live for minutes).
 func (s *Store) outcomePut(code string, o outcomeItem, now time.Time) *dynamo.Put {
-	o.PK, o.SK, o.TTL = codeKey(code), "outcome", now.Add(24*time.Hour).Unix()
+	o.PK, o.SK, o.TTL = componentpush.CodePartition(code), "outcome", now.Add(24*time.Hour).Unix()
 	return s.table.Put(o)
 }
 
@@ -203,26 +190,27 @@ func (s *Store) outcomePut(code string, o outcomeItem, now time.Time) *dynamo.Pu
 // conditions make the mini program serve one tenant only and the tenant
 // have one mini program only; a re-authorization of the same pair updates
 // in place.
-func (s *Store) bind(ctx context.Context, b Binding, tokens, outcome *dynamo.Put, now time.Time) error {
+func (s *Store) bind(ctx context.Context, b binding.Binding, tokens, outcome *dynamo.Put, now time.Time) error {
 	tx := s.db.Dynamo.WriteTx()
 	tx.Put(outcome)
 	byApp, byTenant := b, b
-	byApp.PK, byApp.SK = appPK(b.AppID), skBinding
-	byTenant.PK, byTenant.SK = tenantPK(b.TenantID), skBinding
-	tx.Put(s.table.Put(byApp).If("attribute_not_exists('pk') OR 'tenant_id' = ? OR 'status' = ?", b.TenantID, StatusUnbound))
-	tx.Put(s.table.Put(byTenant).If("attribute_not_exists('pk') OR 'appid' = ? OR 'status' = ?", b.AppID, StatusUnbound))
+	byApp.PK, byApp.SK = appPK(b.AppID), binding.SK
+	byTenant.PK, byTenant.SK = tenantPK(b.TenantID), binding.SK
+	tx.Put(s.table.Put(byApp).If("attribute_not_exists('pk') OR 'tenant_id' = ? OR 'status' = ?", b.TenantID, binding.StatusUnbound))
+	tx.Put(s.table.Put(byTenant).If("attribute_not_exists('pk') OR 'appid' = ? OR 'status' = ?", b.AppID, binding.StatusUnbound))
 	tx.Put(tokens)
 	tx.Put(s.table.Put(HistoryEntry{PK: tenantPK(b.TenantID), SK: historySK(now, b.AppID), AppID: b.AppID, Event: "bound", At: now.Unix()}))
 	tx.Delete(s.table.Delete("pk", tenantPK(b.TenantID)).Range("sk", skAttempt))
+	tx.Delete(s.table.Delete("pk", tenantPK(b.TenantID)).Range("sk", skPending))
 	return storage.TranslateErr(tx.Run(ctx))
 }
 
 // conflictReason explains a failed bind by reading both records.
 func (s *Store) conflictReason(ctx context.Context, tenantID, appid string) string {
-	if b, err := s.BindingByAppID(ctx, appid); err == nil && b.Status == StatusBound && b.TenantID != tenantID {
+	if b, err := s.ByAppID(ctx, appid); err == nil && b.Bound() && b.TenantID != tenantID {
 		return ReasonBoundElsewhere
 	}
-	if b, err := s.BindingByTenant(ctx, tenantID); err == nil && b.Status == StatusBound && b.AppID != appid {
+	if b, err := s.ByTenant(ctx, tenantID); err == nil && b.Bound() && b.AppID != appid {
 		return ReasonOtherBound
 	}
 	return ""
@@ -230,20 +218,25 @@ func (s *Store) conflictReason(ctx context.Context, tenantID, appid string) stri
 
 // unbind marks both records unbound (history kept) if the binding is still
 // the tenant's; it is idempotent.
-func (s *Store) unbind(ctx context.Context, b Binding, reason string, now time.Time) error {
+func (s *Store) unbind(ctx context.Context, b binding.Binding, reason string, now time.Time) error {
 	tx := s.db.Dynamo.WriteTx()
-	tx.Update(s.table.Update("pk", appPK(b.AppID)).Range("sk", skBinding).Set("status", StatusUnbound).
+	tx.Update(s.table.Update("pk", appPK(b.AppID)).Range("sk", binding.SK).Set("status", binding.StatusUnbound).
 		Set("unbound_reason", reason).Set("updated_at", now.Unix()).If("'tenant_id' = ?", b.TenantID))
-	tx.Update(s.table.Update("pk", tenantPK(b.TenantID)).Range("sk", skBinding).Set("status", StatusUnbound).
+	tx.Update(s.table.Update("pk", tenantPK(b.TenantID)).Range("sk", binding.SK).Set("status", binding.StatusUnbound).
 		Set("unbound_reason", reason).Set("updated_at", now.Unix()).If("'appid' = ?", b.AppID))
 	tx.Put(s.table.Put(HistoryEntry{PK: tenantPK(b.TenantID), SK: historySK(now, b.AppID), AppID: b.AppID, Event: "unbound", Detail: reason,
 		At: now.Unix()}))
 	return storage.TranslateErr(tx.Run(ctx))
 }
 
+// recordAttempt keeps the tenant's failed authorization with its fix, in
+// place of any "finishing" mark.
 func (s *Store) recordAttempt(ctx context.Context, tenantID, appid string, problems []Problem, now time.Time) error {
 	a := attempt{PK: tenantPK(tenantID), SK: skAttempt, AppID: appid, Problem: problems[0], Problems: problems, At: now.Unix()}
-	return s.table.Put(a).Run(ctx)
+	tx := s.db.Dynamo.WriteTx()
+	tx.Put(s.table.Put(a))
+	tx.Delete(s.table.Delete("pk", tenantPK(tenantID)).Range("sk", skPending))
+	return tx.Run(ctx)
 }
 
 // History lists a tenant's binding events, oldest first.

@@ -2,7 +2,10 @@ package componentpush
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/guregu/dynamo/v2"
@@ -31,7 +34,9 @@ type Event struct {
 }
 
 // EventStore holds authorization events under the authorizer's partition:
-// pk authorizer#<appid>, sk event#<create time>#<info type>.
+// pk authorizer#<appid>, sk event#<create time>#<info type>[#<code hash>]:
+// two authorizations of one mini program in the same second are two
+// events, a re-sent one is the same.
 type EventStore struct{ table dynamo.Table }
 
 // NewEventStore returns the event store of db.
@@ -39,12 +44,20 @@ func NewEventStore(db *storage.DB) *EventStore { return &EventStore{table: db.Pl
 
 func eventOf(msg Message, now time.Time) Event {
 	return Event{
-		PK: storage.AuthorizerPartition(msg.AuthorizerAppid), SK: fmt.Sprintf("event#%012d#%s", msg.CreateTime, msg.InfoType),
+		PK: storage.AuthorizerPartition(msg.AuthorizerAppid), SK: eventSK(msg),
 		AuthorizerAppID: msg.AuthorizerAppid, InfoType: msg.InfoType, CreateTime: msg.CreateTime,
 		AuthorizationCode: msg.AuthorizationCode, CodeExpiresAt: msg.AuthorizationCodeExpiredTime, PreAuthCode: msg.PreAuthCode,
 		ReceivedAt: now.Unix(), TTL: now.Add(90 * 24 * time.Hour).Unix(),
 		PendingPK: pendingEventsPK, PendingSK: fmt.Sprintf("%012d#%s#%s", msg.CreateTime, msg.AuthorizerAppid, msg.InfoType),
 	}
+}
+
+func eventSK(msg Message) string {
+	sk := fmt.Sprintf("event#%012d#%s", msg.CreateTime, msg.InfoType)
+	if msg.AuthorizationCode != "" {
+		sk += "#" + strings.TrimPrefix(CodePartition(msg.AuthorizationCode), "authcode#")[:12]
+	}
+	return sk
 }
 
 // pendingEventsPK indexes events not processed yet, for the retry schedule.
@@ -108,4 +121,51 @@ func (s *EventStore) RecordPush(ctx context.Context, p wxcrypt.PushParams, now t
 		return false, nil
 	}
 	return err == nil, err
+}
+
+// CodePartition is the partition of what one authorization code led to:
+// the push that carried it (kept here) and the authorization flow's
+// outcome. The code itself is not stored.
+func CodePartition(code string) string {
+	sum := sha256.Sum256([]byte(code))
+	return "authcode#" + hex.EncodeToString(sum[:16])
+}
+
+// codeItem records the pre-auth code an authorization code came from, as
+// WeChat's signed push said: the only link between the two, which the
+// redirect to our callback does not carry.
+type codeItem struct {
+	PK              string `dynamo:"pk,hash"`
+	SK              string `dynamo:"sk,range"`
+	PreAuthCode     string `dynamo:"pre_auth_code"`
+	AuthorizerAppID string `dynamo:"authorizer_appid"`
+	TTL             int64  `dynamo:"ttl"`
+}
+
+// codeFor keeps the link a day: authorization codes live ten minutes.
+const codeFor = 24 * time.Hour
+
+func (s *EventStore) codePut(ev Event, now time.Time) *dynamo.Put {
+	return s.table.Put(codeItem{PK: CodePartition(ev.AuthorizationCode), SK: "push", PreAuthCode: ev.PreAuthCode,
+		AuthorizerAppID: ev.AuthorizerAppID, TTL: now.Add(codeFor).Unix()})
+}
+
+// PushedCode is what WeChat's push said of an authorization code.
+type PushedCode struct {
+	PreAuthCode     string
+	AuthorizerAppID string
+}
+
+// PushOf returns what the push of an authorization code said, or false
+// when no push carried it (yet).
+func (s *EventStore) PushOf(ctx context.Context, code string) (PushedCode, bool, error) {
+	var it codeItem
+	err := s.table.Get("pk", CodePartition(code)).Range("sk", dynamo.Equal, "push").Consistent(true).One(ctx, &it)
+	if storage.IsNotFound(err) {
+		return PushedCode{}, false, nil
+	}
+	if err != nil {
+		return PushedCode{}, false, fmt.Errorf("read pushed code: %w", err)
+	}
+	return PushedCode{PreAuthCode: it.PreAuthCode, AuthorizerAppID: it.AuthorizerAppID}, true, nil
 }

@@ -123,15 +123,17 @@ func (h *ticketPushHandler) handlePush(w http.ResponseWriter, r *http.Request) e
 	}
 	ctx := r.Context()
 	now := h.now()
-	effect, ev, err := h.effect(msg, now)
+	effects, ev, err := h.effect(msg, now)
 	if err != nil {
 		return err
 	}
-	// The fingerprint and the effect are written together: a push is
+	// The fingerprint and the effects are written together: a push is
 	// either fully recorded or not at all, and a repeat is recognised.
 	tx := h.db.Dynamo.WriteTx()
 	tx.Put(h.db.Platform.Put(dedupeItem{PK: Fingerprint(p), SK: "push", TTL: now.Add(dedupeFor).Unix()}).If("attribute_not_exists('pk')"))
-	tx.Put(effect)
+	for _, put := range effects {
+		tx.Put(put)
+	}
 	err = tx.Run(ctx)
 	fresh := true
 	if dynamo.IsCondCheckFailed(err) {
@@ -157,14 +159,16 @@ func (h *ticketPushHandler) handlePush(w http.ResponseWriter, r *http.Request) e
 	return nil
 }
 
-// effect is the durable write a push causes (and the event it records).
-func (h *ticketPushHandler) effect(msg Message, now time.Time) (*dynamo.Put, *Event, error) {
+// effect is the durable writes a push causes (and the event it records):
+// a ticket; or an authorization event, with the record of which pre-auth
+// code its authorization code came from.
+func (h *ticketPushHandler) effect(msg Message, now time.Time) ([]*dynamo.Put, *Event, error) {
 	switch msg.InfoType {
 	case InfoTicket:
 		if msg.ComponentVerifyTicket == "" || len(msg.ComponentVerifyTicket) > 512 {
 			return nil, nil, apperr.BadRequest("malformed_push", "the ticket push carries no valid ticket")
 		}
-		return h.tokens.TicketPut(msg.AppID, msg.ComponentVerifyTicket, time.Unix(msg.CreateTime, 0), now), nil, nil
+		return []*dynamo.Put{h.tokens.TicketPut(msg.AppID, msg.ComponentVerifyTicket, time.Unix(msg.CreateTime, 0), now)}, nil, nil
 	case InfoAuthorized, InfoUpdateAuthorized, InfoUnauthorized:
 		if !validAppID(msg.AuthorizerAppid) {
 			return nil, nil, apperr.BadRequest("malformed_push", "the authorization event names no valid authorizer appid")
@@ -173,7 +177,11 @@ func (h *ticketPushHandler) effect(msg Message, now time.Time) (*dynamo.Put, *Ev
 			return nil, nil, apperr.BadRequest("malformed_push", "the authorization event carries no authorization code")
 		}
 		ev := eventOf(msg, now)
-		return h.events.put(ev), &ev, nil
+		puts := []*dynamo.Put{h.events.put(ev)}
+		if msg.InfoType != InfoUnauthorized {
+			puts = append(puts, h.events.codePut(ev, now))
+		}
+		return puts, &ev, nil
 	}
 	return nil, nil, apperr.BadRequest("unknown_info_type", "unsupported InfoType")
 }

@@ -36,7 +36,7 @@ var auditResults = map[string]wechat.AuditState{
 // review the pipeline waits for. A failure to apply it is left to the
 // reconcile schedule; WeChat only needs "success".
 func (s *Service) AuditPushed(ctx context.Context, appid string, params wxcrypt.PushParams, ev AuditEvent) error {
-	b, err := s.bindings.BindingByAppID(ctx, appid)
+	b, err := s.bindings.ByAppID(ctx, appid)
 	if errors.Is(err, storage.ErrNotFound) || (err == nil && b.UserName != ev.ToUserName) {
 		return apperr.E(apperr.Forbidden, "unknown_mini_program", "the event does not belong to a bound mini program")
 	}

@@ -13,7 +13,7 @@ import (
 
 	"wxchannel/shared/app"
 	"wxchannel/shared/apperr"
-	"wxchannel/shared/authorization"
+	"wxchannel/shared/binding"
 	"wxchannel/shared/componentpush"
 	"wxchannel/shared/qrscene"
 	"wxchannel/shared/storage"
@@ -189,7 +189,7 @@ type Config struct {
 // Service runs the pipeline.
 type Service struct {
 	tokens   *tokens.Manager
-	bindings *authorization.Store
+	bindings *binding.Store
 	settings *tenant.Store
 	scenes   *qrscene.Codec
 	pushes   *componentpush.EventStore
@@ -201,7 +201,7 @@ type Service struct {
 // Parts are the stores and clients of a Service.
 type Parts struct {
 	Tokens   *tokens.Manager
-	Bindings *authorization.Store
+	Bindings *binding.Store
 	Settings *tenant.Store
 	Scenes   *qrscene.Codec
 	Pushes   *componentpush.EventStore
@@ -219,7 +219,7 @@ func NewService(p Parts, cfg Config) *Service {
 // ServiceFromDeps builds the pipeline at a function's edge around its one
 // token manager.
 func ServiceFromDeps(d *app.Deps, tm *tokens.Manager) *Service {
-	return NewService(Parts{Tokens: tm, Bindings: authorization.NewStore(d.DB), Settings: tenant.NewStore(d.DB),
+	return NewService(Parts{Tokens: tm, Bindings: binding.NewStore(d.DB), Settings: tenant.NewStore(d.DB),
 		Scenes: qrscene.FromDeps(d), Pushes: componentpush.NewEventStore(d.DB), WeChat: d.WeChat, Pipelines: d.DB.Platform},
 		Config{APIBaseURL: d.Config.APIBaseURL, UploadBucket: d.Config.UploadBucket, Region: d.Config.Region,
 			PublicAppID: d.Config.PublicAppID, Now: d.Now, Log: d.Log})
@@ -279,9 +279,9 @@ func notBound(err error) bool {
 }
 
 // boundApp returns the tenant's bound mini program.
-func (s *Service) boundApp(ctx context.Context, tenantID string) (authorization.Binding, error) {
-	b, err := s.bindings.BindingByTenant(ctx, tenantID)
-	if errors.Is(err, storage.ErrNotFound) || (err == nil && b.Status != authorization.StatusBound) {
+func (s *Service) boundApp(ctx context.Context, tenantID string) (binding.Binding, error) {
+	b, err := s.bindings.ByTenant(ctx, tenantID)
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && !b.Bound()) {
 		return b, apperr.E(apperr.Conflict, "no_mini_program", "connect your enterprise mini program first")
 	}
 	return b, err

@@ -2,7 +2,6 @@ package release_test
 
 import (
 	"context"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -41,13 +40,7 @@ func newWorldBound(t testing.TB, bind bool) *world {
 	if !bind {
 		return w
 	}
-	links := w.call("POST", "/admin/miniprogram/authorization", nil, 201)
-	redirect, err := sim.ScanAuthorization(links["pc_url"].(string), appid)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u, _ := url.Parse(redirect)
-	w.call("GET", u.Path+"?"+u.RawQuery, nil, 200)
+	w.Must(w.Authorize(w.admin, appid), 200)
 	return w
 }
 

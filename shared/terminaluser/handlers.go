@@ -9,7 +9,7 @@ import (
 
 	"wxchannel/shared/app"
 	"wxchannel/shared/apperr"
-	"wxchannel/shared/authorization"
+	"wxchannel/shared/binding"
 	"wxchannel/shared/config"
 	"wxchannel/shared/httpapi"
 	"wxchannel/shared/qrscene"
@@ -27,7 +27,7 @@ type loginHandler struct {
 // NewLoginHandler builds the userlogin function's handler.
 func NewLoginHandler(ctx context.Context, d *app.Deps) (*httpapi.Router, error) {
 	login := &Login{
-		Users: NewStore(d.DB), Bindings: authorization.NewStore(d.DB), Settings: tenant.NewStore(d.DB),
+		Users: NewStore(d.DB), Bindings: binding.NewStore(d.DB), Settings: tenant.NewStore(d.DB),
 		Sessions: usersession.New(d.Secrets, d.Now), Scenes: qrscene.FromDeps(d), WeChat: d.WeChat,
 		ComponentToken: tokens.FromDeps(d).ComponentTokenSource(),
 		Public: PublicApp{AppID: d.Config.PublicAppID, Secret: func(ctx context.Context) (string, error) {

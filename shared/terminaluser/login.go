@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"wxchannel/shared/apperr"
-	"wxchannel/shared/authorization"
+	"wxchannel/shared/binding"
 	"wxchannel/shared/config"
 	"wxchannel/shared/qrscene"
 	"wxchannel/shared/storage"
@@ -53,7 +53,7 @@ type PublicApp struct {
 // WeChat, records the user and issues our session. Every field is needed.
 type Login struct {
 	Users    *Store
-	Bindings *authorization.Store
+	Bindings *binding.Store
 	Settings *tenant.Store
 	Sessions *usersession.Sessions
 	Scenes   *qrscene.Codec
@@ -113,8 +113,8 @@ func (l *Login) enterprise(ctx context.Context, req LoginRequest) (signIn, error
 	if !appIDPattern.MatchString(req.AppID) {
 		return signIn{}, apperr.InvalidField("appid", "not a mini program appid")
 	}
-	b, err := l.Bindings.BindingByAppID(ctx, req.AppID)
-	if errors.Is(err, storage.ErrNotFound) || (err == nil && b.Status != authorization.StatusBound) {
+	b, err := l.Bindings.ByAppID(ctx, req.AppID)
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && !b.Bound()) {
 		return signIn{}, apperr.E(apperr.Forbidden, "mini_program_not_connected", "this mini program is not connected to any enterprise")
 	}
 	if err != nil {

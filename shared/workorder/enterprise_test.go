@@ -1,7 +1,6 @@
 package workorder_test
 
 import (
-	"net/url"
 	"strings"
 	"testing"
 
@@ -24,13 +23,7 @@ func TestEnterpriseMiniProgramLogin(t *testing.T) {
 	code := a.Sim.IssueJSCode(appid, "openid-e1", "union-e1")
 	a.Must(a.Do("POST", "/portal/login", "", map[string]any{"code": code, "appid": appid}), 403)
 
-	links := a.Must(a.Do("POST", "/admin/miniprogram/authorization", admin, nil), 201)
-	redirect, err := a.Sim.ScanAuthorization(links.Str("pc_url"), appid)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u, _ := url.Parse(redirect)
-	a.Must(a.Do("GET", u.Path+"?"+u.RawQuery, "", nil), 200)
+	a.Must(a.Authorize(admin, appid), 200)
 
 	login := a.Must(a.Do("POST", "/portal/login", "", map[string]any{"code": code, "appid": appid}), 200)
 	if strings.Contains(login.Raw, "session_key") || login.Str("user", "tenant_id") != "acme" {

@@ -2,6 +2,8 @@ package testenv
 
 import (
 	"context"
+	"net/http"
+	"net/url"
 	"testing"
 
 	"wxchannel/shared/lambdarun"
@@ -47,6 +49,9 @@ func SetupWith(t testing.TB, mount stack.MountFunc, tune func(*Env)) *API {
 	for _, j := range jobs {
 		a.Jobs[j.Name] = j
 	}
+	// Like WeChat, the simulator pushes authorization events to our
+	// authorization event URL when an admin confirms.
+	env.Sim.SetPushURL(a.PushURL())
 	if _, err := env.Sim.PushTicket(ctx, a.PushURL()); err != nil {
 		t.Fatal(err)
 	}
@@ -129,4 +134,22 @@ func (a *API) Login(scene, openid string) Reply {
 	a.T.Helper()
 	code := a.Sim.IssueJSCode(PublicAppID, openid, "")
 	return a.Do("POST", "/portal/login", "", map[string]any{"code": code, "scene": scene})
+}
+
+// Authorize connects appid (already known to the simulator) to the admin's
+// tenant as an admin does: it asks for the authorization link, confirms on
+// WeChat's page (WeChat pushes the authorized event) and follows WeChat's
+// redirect to our callback, whose reply it returns.
+func (a *API) Authorize(adminToken, appid string) Reply {
+	a.T.Helper()
+	links := a.Must(a.Do("POST", "/admin/miniprogram/authorization", adminToken, nil), http.StatusCreated)
+	redirect, _, err := a.Sim.ConfirmAuthorization(context.Background(), links.Str("pc_url"), appid)
+	if err != nil {
+		a.T.Fatal(err)
+	}
+	u, err := url.Parse(redirect)
+	if err != nil {
+		a.T.Fatal(err)
+	}
+	return a.Do("GET", u.Path+"?"+u.RawQuery, "", nil)
 }

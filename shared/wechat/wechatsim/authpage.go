@@ -1,7 +1,9 @@
 package wechatsim
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"net/url"
 	"slices"
 	"time"
@@ -62,6 +64,27 @@ func (s *Sim) ScanAuthorization(authURL, appid string) (string, error) {
 	rq.Set("expires_in", "600")
 	redirect.RawQuery = rq.Encode()
 	return redirect.String(), nil
+}
+
+// ConfirmAuthorization plays the admin confirming on WeChat's page and WeChat's
+// signed push of the authorized event to the authorization event URL, as
+// WeChat does before it redirects the browser (when a push URL is set);
+// it returns the redirect to our callback, not yet followed.
+func (s *Sim) ConfirmAuthorization(ctx context.Context, authURL, appid string) (redirect string, pushed bool, err error) {
+	redirect, err = s.ScanAuthorization(authURL, appid)
+	if err != nil {
+		return "", false, err
+	}
+	s.mu.Lock()
+	push := s.pushURL
+	s.mu.Unlock()
+	if push == "" {
+		return redirect, false, nil
+	}
+	if err := s.PushAuthEvent(ctx, push, "authorized", appid, authCodeOf(redirect)); err != nil {
+		return "", false, fmt.Errorf("push authorized event: %w", err)
+	}
+	return redirect, true, nil
 }
 
 // PreAuthCodeOf returns the pre-auth code an authorization code came from.

@@ -3,7 +3,6 @@ package wechatsim
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"maps"
 	"net/http"
@@ -57,20 +56,9 @@ func (s *Sim) consoleRoutes() {
 		AuthURL string `json:"auth_url"`
 		AppID   string `json:"appid"`
 	}) (any, error) {
-		redirect, err := s.ScanAuthorization(in.AuthURL, in.AppID)
+		redirect, pushed, err := s.ConfirmAuthorization(r.Context(), in.AuthURL, in.AppID)
 		if err != nil {
 			return nil, err
-		}
-		code := authCodeOf(redirect)
-		s.mu.Lock()
-		push := s.pushURL
-		s.mu.Unlock()
-		pushed := false
-		if push != "" {
-			if err := s.PushAuthEvent(r.Context(), push, "authorized", in.AppID, code); err != nil {
-				return nil, fmt.Errorf("push authorized event: %w", err)
-			}
-			pushed = true
 		}
 		return map[string]any{"redirect_url": redirect, "authorized_event_pushed": pushed}, nil
 	}))
