@@ -60,7 +60,10 @@ func TestAttacks(t *testing.T) {
 	w.must("PUT", "/admin/portal/settings", w.admin, map[string]any{"guest_access": true, "serial_registration": true, "invitation_codes": true, "max_checkin_distance_m": 500}, nil, 200)
 	w.must("POST", "/portal/registration/device", userB, map[string]any{"device_sn": "AC-ATK-9", "latitude": 31.2, "longitude": 121.4, "address": "1 Test Road"}, nil, 202)
 	regs := w.must("GET", "/admin/registrations", w.admin, nil, nil, 200)["pending"].([]any)
-	regID := regs[0].(map[string]any)["id"].(string)
+	regID, reviewed := regs[0].(map[string]any)["id"].(string), regs[0].(map[string]any)["version"]
+	// The user submits the registration again after the admin reviewed it.
+	w.must("POST", "/portal/registration/device", userB, map[string]any{"device_sn": "AC-ATK-8", "latitude": 31.2, "longitude": 121.4, "address": "2 Test Road"}, nil, 202)
+	current := w.must("GET", "/admin/registrations", w.admin, nil, nil, 200)["pending"].([]any)[0].(map[string]any)["version"]
 
 	// Pushes.
 	good, _ := wxcrypt.New(testenv.ComponentToken, testenv.EncodingAESKey, testenv.ComponentAppID, "")
@@ -83,7 +86,6 @@ func TestAttacks(t *testing.T) {
 			return attackReq{method: "POST", path: "/wechat/component/events?" + q.Encode(), raw: body, contentType: "text/xml"}
 		}
 	}
-	fixed := func(r attackReq) func() attackReq { return func() attackReq { return r } }
 
 	// Staff tokens.
 	adminKey := []byte(w.Vars[config.SecretAdminSigningKey])
@@ -151,12 +153,14 @@ func TestAttacks(t *testing.T) {
 		{"terminal session from another key", fixed(attackReq{method: "GET", path: "/portal/me", token: userToken([]byte("another-key-0123456789"), "portal-session", now, time.Hour)}), 401, "invalid_session"},
 		{"refresh token used as a session", fixed(attackReq{method: "GET", path: "/portal/me", token: refreshA}), 401, "invalid_session"},
 		{"staff token used as a session", fixed(attackReq{method: "GET", path: "/portal/me", token: w.admin}), 401, "invalid_session"},
-		{"session used as a refresh token", fixed(attackReq{method: "POST", path: "/portal/session/refresh", body: map[string]any{"refresh_token": userA}}), 401, "invalid_session"},
+		{"session used as a refresh token", fixed(attackReq{method: "POST", path: "/portal/session/refresh", body: map[string]any{"refresh_token": userA}}), 401, "invalid_refresh_token"},
 
 		{"another tenant's engineer accepts an order", fixed(attackReq{method: "POST", path: "/engineer/work-orders/" + orderA + "/accept", token: globexEngineer}), 404, "not_found"},
 		{"another customer reads an order", fixed(attackReq{method: "GET", path: "/portal/work-orders/" + orderA, token: userB}), 404, "not_found"},
 		{"another customer cancels an order", fixed(attackReq{method: "POST", path: "/portal/work-orders/" + orderA + "/cancel", token: userB}), 404, "not_found"},
-		{"another tenant's admin approves a registration", fixed(attackReq{method: "POST", path: "/admin/registrations/" + regID + "/approve", token: globexAdmin}), 404, "not_found"},
+		{"another tenant's admin approves a registration", fixed(attackReq{method: "POST", path: "/admin/registrations/" + regID + "/approve", token: globexAdmin, body: map[string]any{"version": current}}), 404, "not_found"},
+		{"approval of a registration submitted again since it was reviewed", fixed(attackReq{method: "POST", path: "/admin/registrations/" + regID + "/approve", token: w.admin, body: map[string]any{"version": reviewed}}), 409, "registration_changed"},
+		{"approval without the version reviewed", fixed(attackReq{method: "POST", path: "/admin/registrations/" + regID + "/approve", token: w.admin, body: map[string]any{}}), 400, "invalid_field"},
 		{"another tenant's admin revokes an invitation", fixed(attackReq{method: "DELETE", path: "/admin/invitations/" + inv, token: globexAdmin}), 404, "not_found"},
 		{"forged QR scene at login", fixed(attackReq{method: "POST", path: "/portal/login", body: map[string]any{"code": "c", "scene": "aaaaaaaaaa.bbbbbbbbbbb"}}), 400, "invalid_field"},
 		{"scene with its MAC cut", fixed(attackReq{method: "POST", path: "/portal/login", body: map[string]any{"code": "c", "scene": w.scene[:len(w.scene)-3]}}), 400, "invalid_field"},
@@ -169,6 +173,8 @@ func TestAttacks(t *testing.T) {
 		attacks = append(attacks, attack{"injection-looking serial " + strconv.Quote(truncate(s)), fixed(attackReq{method: "POST", path: "/portal/work-orders", token: userA, body: body}), 400, "invalid_field"})
 		attacks = append(attacks, attack{"injection-looking invitation code " + strconv.Quote(truncate(s)), fixed(attackReq{method: "POST", path: "/portal/registration/invitation", token: userB, body: map[string]any{"code": s}}), 400, "invalid_field"})
 	}
+
+	attacks = append(attacks, freeTextAttacks(userA, w.admin, w.engineer, orderA)...)
 
 	for _, a := range attacks {
 		t.Run(a.name, func(t *testing.T) {
@@ -238,6 +244,56 @@ func TestAttacks(t *testing.T) {
 		resp.Header.Get("X-Content-Type-Options") != "nosniff" {
 		t.Fatalf("description %q with headers %v", got["description"], resp.Header)
 	}
+}
+
+// freeTextAttacks put characters that are not seen (controls, direction
+// overrides, zero-width characters) into every free-text field: each is
+// refused, naming the field, before anything is stored.
+func freeTextAttacks(user, admin, engineer, orderID string) []attack {
+	invisible := []struct{ name, text string }{
+		{"NUL", "The pump\x00 is broken"},
+		{"an ANSI escape", "\x1b[2J\x1b[31mThe pump is broken"},
+		{"a bell", "The pump is broken\a\a"},
+		{"a C1 control", "The pump \u009b31m is broken"},
+		{"right-to-left overrides", strings.Repeat("\u202e漢", 30)},
+		{"a left-to-right embedding", "\u202aThe pump is broken"},
+		{"a first strong isolate", "The pump \u2068is\u2069 broken"},
+		{"a zero-width space", "The pump\u200b is broken"},
+		{"a zero-width joiner", "The pump\u200d is broken"},
+		{"a word joiner", "The pump\u2060 is broken"},
+		{"a byte order mark", "\ufeffThe pump is broken"},
+	}
+	var out []attack
+	for _, c := range invisible {
+		out = append(out, attack{c.name + " in a work-order description",
+			fixed(attackReq{method: "POST", path: "/portal/work-orders", token: user, body: withField(faultOrder("AC-ATK-5"), "description", c.text)}), 400, "invalid_field"})
+	}
+	const bidi = "Li \u202eieL"
+	settings := func(field string) map[string]any {
+		return map[string]any{"guest_access": true, "serial_registration": true, "invitation_codes": true, "max_checkin_distance_m": 500, "version": 1, field: bidi}
+	}
+	return append(out,
+		attack{"a direction override in a contact name", fixed(attackReq{method: "POST", path: "/portal/work-orders", token: user, body: withField(faultOrder("AC-ATK-5"), "contact_name", bidi)}), 400, "invalid_field"},
+		attack{"a line break in a contact name", fixed(attackReq{method: "POST", path: "/portal/work-orders", token: user, body: withField(faultOrder("AC-ATK-5"), "contact_name", "Li\nLei")}), 400, "invalid_field"},
+		attack{"a direction override in a work-order address", fixed(attackReq{method: "POST", path: "/portal/work-orders", token: user, body: withField(faultOrder("AC-ATK-5"), "address", "88 Century "+bidi)}), 400, "invalid_field"},
+		attack{"a direction override in a rating comment", fixed(attackReq{method: "POST", path: "/portal/work-orders/" + orderID + "/rating", token: user, body: map[string]any{"stars": 5, "comment": bidi}}), 400, "invalid_field"},
+		attack{"a direction override in an engineer's note", fixed(attackReq{method: "POST", path: "/engineer/work-orders/" + orderID + "/status", token: engineer, body: map[string]any{"status": "en_route", "note": bidi}}), 400, "invalid_field"},
+		attack{"a direction override in a registration address", fixed(attackReq{method: "POST", path: "/portal/registration/device", token: user, body: map[string]any{"device_sn": "AC-ATK-7", "latitude": 31.2, "longitude": 121.4, "address": "1 Test " + bidi}}), 400, "invalid_field"},
+		attack{"a direction override in the tenant's display name", fixed(attackReq{method: "PUT", path: "/admin/portal/settings", token: admin, body: settings("display_name")}), 400, "invalid_settings"},
+		attack{"a direction override in the location permission reason", fixed(attackReq{method: "PUT", path: "/admin/portal/settings", token: admin, body: settings("location_reason")}), 400, "invalid_settings"},
+		attack{"an escaped lone surrogate in a description", fixed(attackReq{method: "POST", path: "/portal/work-orders", token: user, contentType: "application/json",
+			raw: []byte(`{"category":"repair","description":"The pump \ud800 is broken","contact_name":"Li","phone":"13800138000","address":"1 Test Road","latitude":31.2,"longitude":121.4}`)}), 400, "invalid_field"},
+		attack{"invalid UTF-8 in a JSON body", fixed(attackReq{method: "POST", path: "/portal/work-orders", token: user, contentType: "application/json",
+			raw: []byte("{\"category\":\"repair\",\"description\":\"The pump \xff is broken\",\"contact_name\":\"Li\",\"phone\":\"13800138000\",\"address\":\"1 Test Road\",\"latitude\":31.2,\"longitude\":121.4}")}), 400, "malformed_json"},
+	)
+}
+
+// fixed is an attack whose request is known before the table runs.
+func fixed(r attackReq) func() attackReq { return func() attackReq { return r } }
+
+func withField(body map[string]any, field string, value any) map[string]any {
+	body[field] = value
+	return body
 }
 
 func withPhotos(body map[string]any, photos ...string) map[string]any {

@@ -11,6 +11,7 @@ import (
 	"wxchannel/shared/authorization"
 	"wxchannel/shared/componentpush"
 	"wxchannel/shared/release"
+	"wxchannel/shared/signin"
 	"wxchannel/shared/terminaluser"
 	"wxchannel/shared/tokens"
 	"wxchannel/shared/workorder"
@@ -32,7 +33,7 @@ var All = []Function{
 	{Name: "ticketpush", HTTP: componentpush.NewTicketPushHandler(authorization.NewEventProcessor)},
 	{Name: "authcallback", HTTP: authorization.NewCallbackHandler},
 	{Name: "adminbinding", HTTP: authorization.NewAdminHandler},
-	{Name: "userlogin", HTTP: terminaluser.NewLoginHandler},
+	{Name: "userlogin", HTTP: signin.NewLoginHandler},
 	{Name: "portalregister", HTTP: terminaluser.NewRegistrationHandler},
 	{Name: "adminportal", HTTP: terminaluser.NewAdminHandler},
 	{Name: "workordercreate", HTTP: workorder.NewCreateHandler},

@@ -3,7 +3,7 @@ package main
 
 import (
 	"wxchannel/shared/lambdarun"
-	"wxchannel/shared/terminaluser"
+	"wxchannel/shared/signin"
 )
 
-func main() { lambdarun.HTTP("userlogin", terminaluser.NewLoginHandler) }
+func main() { lambdarun.HTTP("userlogin", signin.NewLoginHandler) }

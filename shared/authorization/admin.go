@@ -48,8 +48,12 @@ type adminHandler struct {
 
 // NewAdminHandler builds the adminbinding function's handler.
 func NewAdminHandler(ctx context.Context, d *app.Deps) (*httpapi.Router, error) {
+	staff, err := staffauth.FromDeps(d)
+	if err != nil {
+		return nil, err
+	}
 	h := &adminHandler{flow: ServiceFromDeps(d, tokens.FromDeps(d)), settings: tenant.NewStore(d.DB),
-		staff: staffauth.NewVerifier(d.Secrets, d.Now), maxBodyBytes: d.Config.MaxBodyBytes}
+		staff: staff, maxBodyBytes: d.Config.MaxBodyBytes}
 	return h.routes(httpapi.NewRouter(d.Log)), nil
 }
 

@@ -80,14 +80,14 @@ func (w *world) scan(t *testing.T, links authorization.Links, appid string) stri
 func (w *world) authorize(t *testing.T, links authorization.Links, appid string) string {
 	t.Helper()
 	u := w.scan(t, links, appid)
-	w.push(t, "authorized", appid, mustQuery(u, "auth_code"))
+	w.push(t, appid, mustQuery(u, "auth_code"))
 	return u
 }
 
-// push delivers WeChat's push of an authorization event.
-func (w *world) push(t *testing.T, infoType, appid, code string) {
+// push delivers WeChat's push of an authorized event.
+func (w *world) push(t *testing.T, appid, code string) {
 	t.Helper()
-	if err := w.Sim.PushAuthEvent(context.Background(), w.PushURL(), infoType, appid, code); err != nil {
+	if err := w.Sim.PushAuthEvent(context.Background(), w.PushURL(), "authorized", appid, code); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -266,7 +266,7 @@ func TestTwoTenantsRaceForOneMiniProgram(t *testing.T) {
 	statuses := make([]int, len(urls))
 	for i, u := range urls {
 		wg.Go(func() {
-			w.push(t, "authorized", "wxrace0000000001", mustQuery(u, "auth_code"))
+			w.push(t, "wxrace0000000001", mustQuery(u, "auth_code"))
 			statuses[i], results[i] = get(t, u)
 		})
 	}
@@ -338,7 +338,7 @@ func TestExpiredAuthCode(t *testing.T) {
 	w.Sim.AddAuthorizer(miniProgram("wxacme0000000001"))
 	u := w.scan(t, w.start(t, "acme"), "wxacme0000000001")
 	w.Sim.ExpireAuthCode(mustQuery(u, "auth_code"))
-	w.push(t, "authorized", "wxacme0000000001", mustQuery(u, "auth_code"))
+	w.push(t, "wxacme0000000001", mustQuery(u, "auth_code"))
 	status, res := get(t, u)
 	if status != 422 || res.Problems[0].Code != authorization.ReasonAuthCodeExpired {
 		t.Fatalf("got %d %+v", status, res)
@@ -362,7 +362,7 @@ func TestPushAndCallbackInEitherOrder(t *testing.T) {
 			var res callbackReply
 			switch order {
 			case "push first":
-				w.push(t, "authorized", "wxacme0000000001", code)
+				w.push(t, "wxacme0000000001", code)
 				status, res = get(t, u)
 			case "callback first, push while it waits":
 				done := make(chan struct{})
@@ -371,7 +371,7 @@ func TestPushAndCallbackInEitherOrder(t *testing.T) {
 					status, res = get(t, u)
 				}()
 				time.Sleep(300 * time.Millisecond)
-				w.push(t, "authorized", "wxacme0000000001", code)
+				w.push(t, "wxacme0000000001", code)
 				<-done
 			default:
 				status, res = get(t, u)
@@ -383,7 +383,7 @@ func TestPushAndCallbackInEitherOrder(t *testing.T) {
 				if st.Finishing == nil || st.Mode != "public" {
 					t.Fatalf("status while finishing %+v", st)
 				}
-				w.push(t, "authorized", "wxacme0000000001", code)
+				w.push(t, "wxacme0000000001", code)
 				status, res = 200, callbackReply{Result: authorization.Result{Bound: true}}
 				var after authorization.Status
 				w.call(t, "GET", "/admin/miniprogram/binding", "acme", "", &after)
@@ -418,7 +418,7 @@ func TestAnotherTenantsCodeNeverBindsToTheState(t *testing.T) {
 			uB := w.scan(t, w.start(t, "globex"), "wxbeta00000000b1")
 			codeB := mustQuery(uB, "auth_code")
 			if pushed {
-				w.push(t, "authorized", "wxbeta00000000b1", codeB)
+				w.push(t, "wxbeta00000000b1", codeB)
 			}
 			forged := w.Base + "/wechat/auth/callback?" + url.Values{"state": {stateA}, "auth_code": {codeB}}.Encode()
 			status, res := get(t, forged)
@@ -432,7 +432,7 @@ func TestAnotherTenantsCodeNeverBindsToTheState(t *testing.T) {
 				t.Fatalf("A's state with an unconfirmed code: %d %+v", status, res)
 			}
 			if !pushed {
-				w.push(t, "authorized", "wxbeta00000000b1", codeB)
+				w.push(t, "wxbeta00000000b1", codeB)
 			}
 			a, err := binding.NewStore(w.DB).ByTenant(context.Background(), "acme")
 			if err == nil && a.Bound() {

@@ -29,10 +29,11 @@ type Config struct {
 	ComponentAppID string
 	// APIBaseURL is our public base URL, for WeChat's redirect back.
 	APIBaseURL string
-	// StateKey reads the key that signs the flow's state.
-	StateKey func(ctx context.Context) ([]byte, error)
-	Now      func() time.Time
-	Log      *slog.Logger
+	// StateKeys reads the key that signs the flow's state (and the one it
+	// replaced).
+	StateKeys func(ctx context.Context) (config.KeyRing, error)
+	Now       func() time.Time
+	Log       *slog.Logger
 }
 
 // Service runs the authorization flow.
@@ -55,8 +56,8 @@ func NewService(store *Store, tm *tokens.Manager, events *componentpush.EventSto
 func ServiceFromDeps(d *app.Deps, tm *tokens.Manager) *Service {
 	return NewService(NewStore(d.DB), tm, componentpush.NewEventStore(d.DB), d.WeChat, Config{
 		ComponentAppID: d.Config.ComponentAppID, APIBaseURL: d.Config.APIBaseURL, Now: d.Now, Log: d.Log,
-		StateKey: func(ctx context.Context) ([]byte, error) {
-			return config.SigningKey(ctx, d.Secrets, config.SecretStateSigningKey)
+		StateKeys: func(ctx context.Context) (config.KeyRing, error) {
+			return config.SigningKeys(ctx, d.Secrets, config.SecretStateSigningKey)
 		},
 	})
 }
@@ -81,7 +82,7 @@ func (s *Service) Start(ctx context.Context, tenantID string) (Links, error) {
 	if s.cfg.APIBaseURL == "" {
 		return Links{}, &config.MissingError{Names: []string{config.EnvAPIBaseURL}}
 	}
-	key, err := s.cfg.StateKey(ctx)
+	keys, err := s.cfg.StateKeys(ctx)
 	if err != nil {
 		return Links{}, err
 	}
@@ -99,7 +100,7 @@ func (s *Service) Start(ctx context.Context, tenantID string) (Links, error) {
 	if err := s.store.putFlow(ctx, tenantID, st.Nonce, pre.Code, expires.Add(time.Hour), expires.Add(24*time.Hour)); err != nil {
 		return Links{}, fmt.Errorf("store the flow: %w", err)
 	}
-	redirect := s.cfg.APIBaseURL + "/wechat/auth/callback?" + url.Values{"state": {signState(key, st)}}.Encode()
+	redirect := s.cfg.APIBaseURL + "/wechat/auth/callback?" + url.Values{"state": {signState(keys.Current, st)}}.Encode()
 	q := url.Values{"component_appid": {s.cfg.ComponentAppID}, "pre_auth_code": {pre.Code},
 		"redirect_uri": {redirect}, "auth_type": {"2"}}
 	mq := url.Values{"action": {"bindcomponent"}, "no_scan": {"1"}, "component_appid": {s.cfg.ComponentAppID},
@@ -140,11 +141,11 @@ const pushWait = 2 * time.Second
 // callback binds only a code whose push names the pre-auth code issued
 // with this state, and otherwise tells the admin the binding is finishing.
 func (s *Service) Callback(ctx context.Context, rawState, authCode string) (Result, error) {
-	key, err := s.cfg.StateKey(ctx)
+	keys, err := s.cfg.StateKeys(ctx)
 	if err != nil {
 		return Result{}, err
 	}
-	st, err := verifyState(key, rawState, s.cfg.Now())
+	st, err := verifyState(keys, rawState, s.cfg.Now())
 	if err != nil {
 		return Result{}, err
 	}
@@ -275,7 +276,11 @@ func (s *Service) bindAuthorized(ctx context.Context, tenantID, authCode string,
 		b.BoundAt, b.Generation = prev.BoundAt, prev.Generation
 	}
 	outcome := s.store.outcomePut(authCode, outcomeItem{TenantID: tenantID, AppID: appid, Bound: true}, now)
-	err = s.store.bind(ctx, b, s.tokens.AuthorizerTokensPut(info), outcome, now)
+	tokensPut, err := s.tokens.AuthorizerTokensPut(ctx, info)
+	if err != nil {
+		return Result{}, fmt.Errorf("seal authorizer tokens: %w", err)
+	}
+	err = s.store.bind(ctx, b, tokensPut, outcome, now)
 	if errors.Is(err, storage.ErrConflict) {
 		reason := s.store.conflictReason(ctx, tenantID, appid)
 		if reason == "" {

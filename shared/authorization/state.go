@@ -10,6 +10,8 @@ import (
 	"errors"
 	"strings"
 	"time"
+
+	"wxchannel/shared/config"
 )
 
 // StateTTL bounds an authorization flow from start to callback.
@@ -53,9 +55,9 @@ func notStateChar(r rune) bool {
 	return !alnum && r != '-' && r != '_' && r != '.'
 }
 
-// verifyState checks the signature and expiry. Single use is enforced by
-// the caller with the nonce's item.
-func verifyState(key []byte, raw string, now time.Time) (flowState, error) {
+// verifyState checks the signature (with any key of the ring) and expiry.
+// Single use is enforced by the caller with the nonce's item.
+func verifyState(keys config.KeyRing, raw string, now time.Time) (flowState, error) {
 	if len(raw) > 512 || strings.IndexFunc(raw, notStateChar) >= 0 {
 		return flowState{}, ErrStateInvalid
 	}
@@ -69,9 +71,13 @@ func verifyState(key []byte, raw string, now time.Time) (flowState, error) {
 	if err != nil {
 		return flowState{}, ErrStateInvalid
 	}
-	mac := hmac.New(sha256.New, key)
-	mac.Write([]byte(p))
-	if !hmac.Equal(got, mac.Sum(nil)) {
+	signed := false
+	for _, key := range keys.All() {
+		mac := hmac.New(sha256.New, key)
+		mac.Write([]byte(p))
+		signed = signed || hmac.Equal(got, mac.Sum(nil))
+	}
+	if !signed {
 		return flowState{}, ErrStateInvalid
 	}
 	payload, err := strictBase64.DecodeString(p)

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"wxchannel/shared/config"
 	"wxchannel/shared/local/testenv"
 )
 
@@ -35,7 +36,7 @@ func FuzzVerifyState(f *testing.F) {
 	f.Add(strings.Repeat("a", 600) + ".b")
 	f.Add("")
 	f.Fuzz(func(t *testing.T, raw string) {
-		got, err := verifyState(key, raw, now)
+		got, err := verifyState(config.KeyRing{Current: key}, raw, now)
 		want, ours := issued[raw]
 		switch {
 		case err == nil:

@@ -108,7 +108,8 @@ type tenantRecords struct {
 // authorization in one batch.
 func (s *Store) tenantRecords(ctx context.Context, tenantID string) (tenantRecords, error) {
 	pk := tenantPK(tenantID)
-	it := s.table.Batch("pk", "sk").Get(dynamo.Keys{pk, binding.SK}, dynamo.Keys{pk, skAttempt}, dynamo.Keys{pk, skPending}).Consistent(true).Iter()
+	keys := []dynamo.Keyed{dynamo.Keys{pk, binding.SK}, dynamo.Keys{pk, skAttempt}, dynamo.Keys{pk, skPending}}
+	it := s.table.Batch("pk", "sk").Get(keys...).Consistent(true).Iter()
 	var out tenantRecords
 	var item dynamo.Item
 	for it.Next(ctx, &item) {

@@ -112,11 +112,21 @@ func (s *EventStore) MarkProcessed(ctx context.Context, ev Event) error {
 		If("attribute_exists('pk')").Run(ctx)
 }
 
+// skPush is the sort key of what is kept of a push: its fingerprint (in
+// the fingerprint's partition) and its authorization code's link (in the
+// code's partition).
+const skPush = "push"
+
+// dedupePut records a push's fingerprint unless it is recorded already.
+func (s *EventStore) dedupePut(p wxcrypt.PushParams, now time.Time) *dynamo.Put {
+	return s.table.Put(dedupeItem{PK: Fingerprint(p), SK: skPush, TTL: now.Add(dedupeFor).Unix()}).If("attribute_not_exists('pk')")
+}
+
 // RecordPush records a push to the message URL by its fingerprint and
 // reports whether it is new: the same push delivered twice is processed
 // once. The record outlives the push's acceptable timestamp window.
 func (s *EventStore) RecordPush(ctx context.Context, p wxcrypt.PushParams, now time.Time) (fresh bool, err error) {
-	err = s.table.Put(dedupeItem{PK: Fingerprint(p), SK: "push", TTL: now.Add(dedupeFor).Unix()}).If("attribute_not_exists('pk')").Run(ctx)
+	err = s.dedupePut(p, now).Run(ctx)
 	if dynamo.IsCondCheckFailed(err) {
 		return false, nil
 	}
@@ -146,7 +156,7 @@ type codeItem struct {
 const codeFor = 24 * time.Hour
 
 func (s *EventStore) codePut(ev Event, now time.Time) *dynamo.Put {
-	return s.table.Put(codeItem{PK: CodePartition(ev.AuthorizationCode), SK: "push", PreAuthCode: ev.PreAuthCode,
+	return s.table.Put(codeItem{PK: CodePartition(ev.AuthorizationCode), SK: skPush, PreAuthCode: ev.PreAuthCode,
 		AuthorizerAppID: ev.AuthorizerAppID, TTL: now.Add(codeFor).Unix()})
 }
 
@@ -160,7 +170,7 @@ type PushedCode struct {
 // when no push carried it (yet).
 func (s *EventStore) PushOf(ctx context.Context, code string) (PushedCode, bool, error) {
 	var it codeItem
-	err := s.table.Get("pk", CodePartition(code)).Range("sk", dynamo.Equal, "push").Consistent(true).One(ctx, &it)
+	err := s.table.Get("pk", CodePartition(code)).Range("sk", dynamo.Equal, skPush).Consistent(true).One(ctx, &it)
 	if storage.IsNotFound(err) {
 		return PushedCode{}, false, nil
 	}

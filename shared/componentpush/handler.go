@@ -130,7 +130,7 @@ func (h *ticketPushHandler) handlePush(w http.ResponseWriter, r *http.Request) e
 	// The fingerprint and the effects are written together: a push is
 	// either fully recorded or not at all, and a repeat is recognised.
 	tx := h.db.Dynamo.WriteTx()
-	tx.Put(h.db.Platform.Put(dedupeItem{PK: Fingerprint(p), SK: "push", TTL: now.Add(dedupeFor).Unix()}).If("attribute_not_exists('pk')"))
+	tx.Put(h.events.dedupePut(p, now))
 	for _, put := range effects {
 		tx.Put(put)
 	}

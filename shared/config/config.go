@@ -28,6 +28,18 @@ const (
 	EnvMaxBodyBytes     = "MAX_BODY_BYTES"
 	EnvUploadBucket     = "UPLOAD_BUCKET"
 	EnvS3Endpoint       = "S3_ENDPOINT"
+	// EnvStaffTokenKeys holds the CRM's token-signing public keys (a JWKS
+	// document or a PEM key); when set, staff tokens must be RS256/ES256.
+	EnvStaffTokenKeys = "STAFF_TOKEN_PUBLIC_KEYS"
+)
+
+// Token encryption (see docs/tokens.md). TOKEN_KMS_KEY_ID is the KMS key
+// whose data keys seal the stored WeChat tokens (template.yaml's Globals);
+// without it they are sealed with the TOKEN_ENCRYPTION_KEY secret.
+// KMS_ENDPOINT overrides KMS's endpoint for a local stand-in (local only).
+const (
+	EnvTokenKMSKeyID = "TOKEN_KMS_KEY_ID"
+	EnvKMSEndpoint   = "KMS_ENDPOINT"
 )
 
 // DefaultWeChatBaseURL is WeChat's API host.
@@ -53,6 +65,12 @@ type Config struct {
 	MaxBodyBytes     int64
 	UploadBucket     string
 	S3Endpoint       string
+	// StaffTokenKeys are the CRM's public keys for staff tokens ("" for the
+	// shared HS256 key).
+	StaffTokenKeys string
+	// TokenKMSKeyID is the KMS key sealing stored WeChat tokens ("": the
+	// local key secret); KMSEndpoint overrides KMS's endpoint (local only).
+	TokenKMSKeyID, KMSEndpoint string
 	// RequestTimeout bounds one request's work; API Gateway gives up at 30 s.
 	RequestTimeout time.Duration
 }
@@ -83,6 +101,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		MaxBodyBytes:     DefaultMaxBodyBytes,
 		UploadBucket:     getenv(EnvUploadBucket),
 		S3Endpoint:       getenv(EnvS3Endpoint),
+		StaffTokenKeys:   getenv(EnvStaffTokenKeys),
+		TokenKMSKeyID:    getenv(EnvTokenKMSKeyID),
+		KMSEndpoint:      getenv(EnvKMSEndpoint),
 		RequestTimeout:   25 * time.Second,
 	}
 	if v := getenv(EnvMaxBodyBytes); v != "" {

@@ -18,12 +18,23 @@ const (
 	SecretSessionSigningKey      = "SESSION_SIGNING_KEY"
 	SecretAdminSigningKey        = "ADMIN_SIGNING_KEY"
 	SecretStateSigningKey        = "STATE_SIGNING_KEY"
+	// SecretSceneSigningKey signs the QR scenes printed on devices; it is
+	// not the session key, so rotating that never voids a printed code.
+	SecretSceneSigningKey = "SCENE_SIGNING_KEY"
+)
+
+// Local keys of the stored WeChat tokens' encryption, each the base64 of 32
+// random bytes, used when TOKEN_KMS_KEY_ID is not set; the previous key
+// still opens what it sealed during a rotation (see docs/tokens.md).
+const (
+	SecretTokenEncryptionKey         = "TOKEN_ENCRYPTION_KEY"
+	SecretPreviousTokenEncryptionKey = "TOKEN_ENCRYPTION_KEY_PREVIOUS"
 )
 
 // SecretNames lists every secret, for documentation and checks.
 var SecretNames = []string{
 	SecretComponentSecret, SecretComponentToken, SecretEncodingAESKey, SecretPreviousEncodingAESKey,
-	SecretPublicAppSecret, SecretSessionSigningKey, SecretAdminSigningKey, SecretStateSigningKey,
+	SecretPublicAppSecret, SecretSessionSigningKey, SecretAdminSigningKey, SecretStateSigningKey, SecretSceneSigningKey,
 }
 
 // Secrets resolves secret values. Values are never logged; errors name the

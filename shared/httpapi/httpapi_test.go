@@ -73,6 +73,87 @@ func TestDecodeJSON(t *testing.T) {
 	}
 }
 
+type place struct {
+	Label string `json:"label"`
+}
+
+type typedReq struct {
+	Name    string            `json:"name"`
+	Count   int               `json:"count"`
+	Score   float64           `json:"score"`
+	Urgent  bool              `json:"urgent"`
+	Where   place             `json:"where"`
+	Stops   []place           `json:"stops"`
+	Tags    []string          `json:"tags"`
+	Limits  map[string]int    `json:"limits"`
+	Maybe   *int              `json:"maybe"`
+	Extra   map[string]string `json:"extra"`
+	Numbers json.Number       `json:"numbers"`
+}
+
+// TestDecodeJSONNamesJSONTypesNeverGoTypes: a value of the wrong type is
+// described in the words of JSON (string, number, integer, boolean,
+// object, array), never by the Go type it would have been decoded into.
+func TestDecodeJSONNamesJSONTypesNeverGoTypes(t *testing.T) {
+	cases := []struct {
+		name, body, code, message string
+	}{
+		{"a number for a string", `{"name":1}`, "invalid_field", "name: must be a string"},
+		{"a string for an integer", `{"count":"two"}`, "invalid_field", "count: must be an integer"},
+		{"a fraction for an integer", `{"count":1.5}`, "invalid_field", "count: must be an integer"},
+		{"an integer out of range", `{"count":1e30}`, "invalid_field", "count: the number is out of range"},
+		{"a negative integer out of range", `{"count":-99999999999999999999}`, "invalid_field", "count: the number is out of range"},
+		{"an integer with an exponent", `{"count":1e3}`, "invalid_field", "count: must be an integer written without a fraction or an exponent"},
+		{"a number out of range", `{"score":1e400}`, "invalid_field", "score: the number is out of range"},
+		{"a boolean for a number", `{"score":true}`, "invalid_field", "score: must be a number"},
+		{"a string for a boolean", `{"urgent":"yes"}`, "invalid_field", "urgent: must be a boolean"},
+		{"a string for a field of struct type", `{"where":"home"}`, "invalid_field", "where: must be an object"},
+		{"a wrong field inside an object", `{"where":{"label":7}}`, "invalid_field", "where.label: must be a string"},
+		{"a string for an array", `{"tags":"a,b"}`, "invalid_field", "tags: must be an array of strings"},
+		{"a wrong element of an array", `{"tags":["a",2]}`, "invalid_field", "tags: must be an array of strings"},
+		{"a wrong field of an object in an array", `{"stops":[{"label":false}]}`, "invalid_field", "stops.label: must be a string"},
+		{"a string for an array of objects", `{"stops":"x"}`, "invalid_field", "stops: must be an array of objects"},
+		{"a wrong value in an object of integers", `{"limits":{"a":"b"}}`, "invalid_field", "limits: must be an object of integers"},
+		{"an array for a pointer to an integer", `{"maybe":[1]}`, "invalid_field", "maybe: must be an integer"},
+		{"an array for an object of strings", `{"extra":[]}`, "invalid_field", "extra: must be an object of strings"},
+		{"top-level array", `[{"name":"a"}]`, "invalid_body", "the body must be an object"},
+		{"top-level string", `"pump"`, "invalid_body", "the body must be an object"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := httptest.NewRequest("POST", "/x", strings.NewReader(tc.body))
+			r.Header.Set("Content-Type", "application/json")
+			err := httpapi.DecodeJSON(r, &typedReq{}, 0)
+			he, ok := apperr.As(err)
+			if !ok || httpapi.Status(he.Kind) != 400 || he.Code != tc.code || he.Message != tc.message {
+				t.Fatalf("got %v, want 400 %s %q", err, tc.code, tc.message)
+			}
+			for _, goWord := range []string{"Go ", "httpapi", "typedReq", "place", "float", "int64", "[]", "map[", "*", "bool "} {
+				if strings.Contains(he.Message, goWord) {
+					t.Fatalf("message %q names a Go type (%q)", he.Message, goWord)
+				}
+			}
+		})
+	}
+	// A top-level array decoded into a slice is described as such.
+	r := httptest.NewRequest("POST", "/x", strings.NewReader(`{"name":"a"}`))
+	var list []place
+	if he, _ := apperr.As(httpapi.DecodeJSON(r, &list, 0)); he == nil || he.Message != "the body must be an array of objects" {
+		t.Fatalf("object for a list: %v", he)
+	}
+}
+
+// TestDecodeJSONRefusesInvalidUTF8: JSON is UTF-8; invalid bytes are
+// refused, not silently replaced.
+func TestDecodeJSONRefusesInvalidUTF8(t *testing.T) {
+	r := httptest.NewRequest("POST", "/x", strings.NewReader("{\"name\":\"pump\xff\"}"))
+	r.Header.Set("Content-Type", "application/json")
+	var dst createReq
+	if err := httpapi.DecodeJSON(r, &dst, 0); httpapi.StatusOf(err) != 400 || apperr.CodeOf(err) != "malformed_json" {
+		t.Fatalf("got %v, decoded %+v", err, dst)
+	}
+}
+
 func TestDecodeJSONStopsReadingAtTheLimit(t *testing.T) {
 	// A body without a Content-Length (chunked) is cut at the limit.
 	body := &countingReader{r: strings.NewReader(`{"name":"` + strings.Repeat("x", 1<<20) + `"}`)}

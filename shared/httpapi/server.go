@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"net"
 	"net/http"
 	"regexp"
 	"time"
@@ -143,6 +144,19 @@ func Middleware(function string, log *slog.Logger, timeout time.Duration, next h
 		}()
 		next.ServeHTTP(sw, r)
 	})
+}
+
+// ClientIP is the address the request came from: API Gateway's source IP
+// in AWS, the connection's peer locally.
+func ClientIP(r *http.Request) string {
+	if gw, ok := core.GetAPIGatewayV2ContextFromContext(r.Context()); ok && gw.HTTP.SourceIP != "" {
+		return gw.HTTP.SourceIP
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return ""
+	}
+	return host
 }
 
 func requestID(r *http.Request) string {

@@ -37,8 +37,9 @@ var ErrInvalid = errors.New("invalid QR scene")
 
 var b64 = base64.RawURLEncoding
 
-// KeyFunc supplies the scene signing key when a scene is made or read.
-type KeyFunc func(ctx context.Context) ([]byte, error)
+// KeyFunc supplies the scene signing key (and the one it replaced) when a
+// scene is made or read.
+type KeyFunc func(ctx context.Context) (config.KeyRing, error)
 
 // Codec makes and reads scenes, storing what each names in table.
 type Codec struct {
@@ -49,14 +50,10 @@ type Codec struct {
 // NewCodec returns a codec over table signing with key.
 func NewCodec(table dynamo.Table, key KeyFunc) *Codec { return &Codec{table: table, key: key} }
 
-func (s *Codec) sceneMAC(ctx context.Context, id string) (string, error) {
-	key, err := s.key(ctx)
-	if err != nil {
-		return "", err
-	}
+func sceneMAC(key []byte, id string) string {
 	m := hmac.New(sha256.New, append([]byte("scene:"), key...))
 	m.Write([]byte(id))
-	return b64.EncodeToString(m.Sum(nil))[:11], nil
+	return b64.EncodeToString(m.Sum(nil))[:11]
 }
 
 // Encode stores a scene for tenant (and device, "" for the tenant's
@@ -67,10 +64,11 @@ func (s *Codec) Encode(ctx context.Context, tenantID, deviceSN string) (string, 
 		return "", err
 	}
 	id := b64.EncodeToString(raw[:])[:10]
-	mac, err := s.sceneMAC(ctx, id)
+	keys, err := s.key(ctx)
 	if err != nil {
 		return "", err
 	}
+	mac := sceneMAC(keys.Current, id)
 	item := Scene{PK: "scene#" + id, SK: "scene", TenantID: tenantID, DeviceSN: deviceSN}
 	if err := s.table.Put(item).If("attribute_not_exists('pk')").Run(ctx); err != nil {
 		return "", fmt.Errorf("store scene: %w", err)
@@ -84,11 +82,15 @@ func (s *Codec) Decode(ctx context.Context, scene string) (Scene, error) {
 	if !ok || len(id) != 10 || len(mac) != 11 {
 		return Scene{}, ErrInvalid
 	}
-	want, err := s.sceneMAC(ctx, id)
+	keys, err := s.key(ctx)
 	if err != nil {
 		return Scene{}, err
 	}
-	if !hmac.Equal([]byte(mac), []byte(want)) {
+	signed := false
+	for _, key := range keys.All() {
+		signed = signed || hmac.Equal([]byte(mac), []byte(sceneMAC(key, id)))
+	}
+	if !signed {
 		return Scene{}, ErrInvalid
 	}
 	var sc Scene
@@ -103,9 +105,10 @@ func (s *Codec) Decode(ctx context.Context, scene string) (Scene, error) {
 }
 
 // FromDeps builds a function's codec: scenes stored in the service table,
-// signed with the session signing key.
+// signed with the scene signing key. Printed QR codes live for years, so
+// the key is its own: rotating the session key never voids them.
 func FromDeps(d *app.Deps) *Codec {
-	return NewCodec(d.DB.Service, func(ctx context.Context) ([]byte, error) {
-		return config.SigningKey(ctx, d.Secrets, config.SecretSessionSigningKey)
+	return NewCodec(d.DB.Service, func(ctx context.Context) (config.KeyRing, error) {
+		return config.SigningKeys(ctx, d.Secrets, config.SecretSceneSigningKey)
 	})
 }

@@ -34,7 +34,11 @@ type reviewSubmitHandler struct {
 // NewReviewSubmitHandler builds the reviewsubmit function's handler: commit
 // the code template and submit it for review.
 func NewReviewSubmitHandler(ctx context.Context, d *app.Deps) (*httpapi.Router, error) {
-	h := &reviewSubmitHandler{pipeline: ServiceFromDeps(d, tokens.FromDeps(d)), staff: staffauth.NewVerifier(d.Secrets, d.Now)}
+	staff, err := staffauth.FromDeps(d)
+	if err != nil {
+		return nil, err
+	}
+	h := &reviewSubmitHandler{pipeline: ServiceFromDeps(d, tokens.FromDeps(d)), staff: staff}
 	return h.routes(httpapi.NewRouter(d.Log)), nil
 }
 
@@ -68,7 +72,11 @@ type adminHandler struct {
 
 // NewAdminHandler builds the releaseadmin function's handler.
 func NewAdminHandler(ctx context.Context, d *app.Deps) (*httpapi.Router, error) {
-	h := &adminHandler{pipeline: ServiceFromDeps(d, tokens.FromDeps(d)), staff: staffauth.NewVerifier(d.Secrets, d.Now)}
+	staff, err := staffauth.FromDeps(d)
+	if err != nil {
+		return nil, err
+	}
+	h := &adminHandler{pipeline: ServiceFromDeps(d, tokens.FromDeps(d)), staff: staff}
 	return h.routes(httpapi.NewRouter(d.Log)), nil
 }
 

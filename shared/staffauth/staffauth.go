@@ -13,6 +13,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"wxchannel/shared/app"
 	"wxchannel/shared/apperr"
 	"wxchannel/shared/config"
 	"wxchannel/shared/httpapi"
@@ -68,52 +69,118 @@ func Issue(key []byte, c Claims, ttl time.Duration, now time.Time) (string, erro
 	return tok.SignedString(key)
 }
 
-// Verifier checks staff tokens. The key is read from the secrets on first use.
+// skew is how far the CRM's clock may run ahead of ours.
+const skew = 30 * time.Second
+
+// Verifier checks staff tokens: RS256/ES256 tokens against the CRM's
+// public keys when they are configured (then our functions hold no key
+// able to mint an admin token), else HS256 tokens against the shared key
+// and its previous value.
 type Verifier struct {
 	secrets config.Secrets
+	public  *PublicKeys
 	now     func() time.Time
 }
 
-// NewVerifier returns a verifier for the admin signing key held in secrets.
+// NewVerifier returns a verifier for HS256 tokens signed with the admin
+// signing key held in secrets.
 func NewVerifier(secrets config.Secrets, now func() time.Time) *Verifier {
 	return &Verifier{secrets: secrets, now: now}
 }
 
-func (v *Verifier) signingKey(ctx context.Context) ([]byte, error) {
-	return config.SigningKey(ctx, v.secrets, config.SecretAdminSigningKey)
+// NewPublicKeyVerifier returns a verifier that accepts only tokens the CRM
+// signed with one of keys (RS256 or ES256).
+func NewPublicKeyVerifier(keys *PublicKeys, now func() time.Time) *Verifier {
+	return &Verifier{public: keys, now: now}
+}
+
+// FromDeps builds a function's verifier: the CRM's public keys when the
+// configuration names them, else the shared HS256 key.
+func FromDeps(d *app.Deps) (*Verifier, error) {
+	if d.Config.StaffTokenKeys == "" {
+		return NewVerifier(d.Secrets, d.Now), nil
+	}
+	keys, err := ParsePublicKeys([]byte(d.Config.StaffTokenKeys))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", config.EnvStaffTokenKeys, err)
+	}
+	return NewPublicKeyVerifier(keys, d.Now), nil
+}
+
+// parse checks the signature with every key that may have signed raw.
+func (v *Verifier) parse(ctx context.Context, raw string) (jwtClaims, error) {
+	opts := []jwt.ParserOption{jwt.WithStrictDecoding(), jwt.WithIssuer(Issuer), jwt.WithAudience(Audience),
+		jwt.WithExpirationRequired(), jwt.WithIssuedAt(), jwt.WithTimeFunc(v.now), jwt.WithLeeway(skew)}
+	var c jwtClaims
+	if v.public != nil {
+		_, err := jwt.ParseWithClaims(raw, &c, v.public.keyFunc, append(opts, jwt.WithValidMethods([]string{"RS256", "ES256"}))...)
+		return c, err
+	}
+	keys, err := config.SigningKeys(ctx, v.secrets, config.SecretAdminSigningKey)
+	if err != nil {
+		return c, err
+	}
+	for _, key := range keys.All() {
+		c = jwtClaims{}
+		_, err = jwt.ParseWithClaims(raw, &c, func(*jwt.Token) (any, error) { return key, nil },
+			append(opts, jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}))...)
+		if !errors.Is(err, jwt.ErrTokenSignatureInvalid) {
+			break
+		}
+	}
+	return c, err
 }
 
 // Authenticate returns the claims of the request's bearer token if it is
 // valid and carries one of roles (any role when none are given). Errors are
-// *apperr.Error: Unauthenticated for a missing, malformed, forged or expired token, 403
-// for a role that may not call the route.
+// *apperr.Error: Unauthenticated for a missing, malformed, forged or expired
+// token or one whose lifetime exceeds MaxTTL however its dates are set,
+// Forbidden for a role that may not call the route.
 func (v *Verifier) Authenticate(r *http.Request, roles ...string) (Claims, error) {
 	raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok || raw == "" {
 		return Claims{}, apperr.E(apperr.Unauthenticated, "missing_token", "an Authorization: Bearer token is required")
 	}
-	key, err := v.signingKey(r.Context())
-	if err != nil {
-		return Claims{}, err
-	}
-	var c jwtClaims
-	_, err = jwt.ParseWithClaims(raw, &c, func(*jwt.Token) (any, error) { return key, nil },
-		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}), jwt.WithStrictDecoding(),
-		jwt.WithIssuer(Issuer), jwt.WithAudience(Audience), jwt.WithExpirationRequired(),
-		jwt.WithTimeFunc(v.now), jwt.WithLeeway(30*time.Second))
+	c, err := v.parse(r.Context(), raw)
 	if err != nil {
 		if errors.Is(err, jwt.ErrTokenExpired) {
 			return Claims{}, apperr.E(apperr.Unauthenticated, "token_expired", "the token has expired; sign in again")
 		}
+		if _, isDomain := apperr.As(err); isDomain || !isJWTError(err) {
+			return Claims{}, err // the key could not be read: not the caller's fault
+		}
 		return Claims{}, apperr.E(apperr.Unauthenticated, "invalid_token", "the token is not valid")
 	}
-	if c.IssuedAt == nil || c.ExpiresAt.Sub(c.IssuedAt.Time) > MaxTTL || !tenant.ValidID(c.Tenant) || c.Subject == "" {
+	if !v.withinLifetime(c) || !tenant.ValidID(c.Tenant) || c.Subject == "" {
 		return Claims{}, apperr.E(apperr.Unauthenticated, "invalid_token", "the token is not valid")
 	}
 	if len(roles) > 0 && !slices.Contains(roles, c.Role) {
 		return Claims{}, apperr.E(apperr.Forbidden, "forbidden_role", "this action needs the role "+strings.Join(roles, " or "))
 	}
 	return Claims{TenantID: c.Tenant, Subject: c.Subject, Role: c.Role}, nil
+}
+
+// withinLifetime bounds a token by MaxTTL from both its issue time and our
+// clock: a token dated in the future, or expiring more than MaxTTL from
+// now, is refused whatever it claims.
+func (v *Verifier) withinLifetime(c jwtClaims) bool {
+	now := v.now()
+	if c.IssuedAt == nil || c.ExpiresAt == nil || c.IssuedAt.After(now.Add(skew)) {
+		return false
+	}
+	return c.ExpiresAt.Sub(c.IssuedAt.Time) <= MaxTTL && c.ExpiresAt.Sub(now) <= MaxTTL+skew
+}
+
+// isJWTError tells a token's own fault from a failure to read the key.
+func isJWTError(err error) bool {
+	for _, e := range []error{jwt.ErrTokenMalformed, jwt.ErrTokenUnverifiable, jwt.ErrTokenSignatureInvalid, jwt.ErrTokenRequiredClaimMissing,
+		jwt.ErrTokenInvalidAudience, jwt.ErrTokenInvalidIssuer, jwt.ErrTokenNotValidYet, jwt.ErrTokenUsedBeforeIssued,
+		jwt.ErrTokenInvalidClaims, jwt.ErrTokenInvalidId, jwt.ErrTokenInvalidSubject} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
 }
 
 // StaffHandler is an endpoint that runs for an authenticated staff member.

@@ -23,7 +23,9 @@ var (
 )
 
 // IsNotFound reports a missing item (guregu/dynamo's or the package's).
-func IsNotFound(err error) bool { return errors.Is(err, ErrNotFound) || errors.Is(err, dynamo.ErrNotFound) }
+func IsNotFound(err error) bool {
+	return errors.Is(err, ErrNotFound) || errors.Is(err, dynamo.ErrNotFound)
+}
 
 // TranslateErr maps guregu/dynamo's not-found and condition failures to the
 // package's sentinel errors, wrapping the original.

@@ -12,6 +12,7 @@ import (
 	"github.com/guregu/dynamo/v2"
 
 	"wxchannel/shared/storage"
+	"wxchannel/shared/textfield"
 )
 
 // Defaults applied when a tenant has saved no settings.
@@ -51,16 +52,21 @@ func Defaults() Settings {
 		LocationReason: "To locate the equipment that needs service and send the nearest engineer."}
 }
 
-// Validate checks settings received from an admin.
-func (s Settings) Validate() error {
-	switch {
-	case len([]rune(s.DisplayName)) > MaxDisplayNameLen:
-		return fmt.Errorf("display_name: at most %d characters", MaxDisplayNameLen)
-	case s.MaxCheckinDistanceM < 50 || s.MaxCheckinDistanceM > 50000:
-		return fmt.Errorf("max_checkin_distance_m: between 50 and 50000")
-	case len([]rune(s.LocationReason)) > MaxLocationReasonLen:
-		return fmt.Errorf("location_reason: at most %d characters", MaxLocationReasonLen)
+// Validate checks settings received from an admin and leaves the display
+// name and the location reason cleaned as they are stored.
+func (s *Settings) Validate() error {
+	name, err := textfield.Line(0, MaxDisplayNameLen).Clean(s.DisplayName)
+	if err != nil {
+		return fmt.Errorf("display_name: %w", err)
 	}
+	if s.MaxCheckinDistanceM < 50 || s.MaxCheckinDistanceM > 50000 {
+		return fmt.Errorf("max_checkin_distance_m: between 50 and 50000")
+	}
+	reason, err := textfield.Line(0, MaxLocationReasonLen).Clean(s.LocationReason)
+	if err != nil {
+		return fmt.Errorf("location_reason: %w", err)
+	}
+	s.DisplayName, s.LocationReason = name, reason
 	return nil
 }
 

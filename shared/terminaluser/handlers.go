@@ -9,69 +9,12 @@ import (
 
 	"wxchannel/shared/app"
 	"wxchannel/shared/apperr"
-	"wxchannel/shared/binding"
-	"wxchannel/shared/config"
 	"wxchannel/shared/httpapi"
 	"wxchannel/shared/qrscene"
 	"wxchannel/shared/staffauth"
 	"wxchannel/shared/tenant"
-	"wxchannel/shared/tokens"
 	"wxchannel/shared/usersession"
 )
-
-// loginHandler is the userlogin function: sign-in and session refresh.
-type loginHandler struct {
-	login *Login
-}
-
-// NewLoginHandler builds the userlogin function's handler.
-func NewLoginHandler(ctx context.Context, d *app.Deps) (*httpapi.Router, error) {
-	login := &Login{
-		Users: NewStore(d.DB), Bindings: binding.NewStore(d.DB), Settings: tenant.NewStore(d.DB),
-		Sessions: usersession.New(d.Secrets, d.Now), Scenes: qrscene.FromDeps(d), WeChat: d.WeChat,
-		ComponentToken: tokens.FromDeps(d).ComponentTokenSource(),
-		Public: PublicApp{AppID: d.Config.PublicAppID, Secret: func(ctx context.Context) (string, error) {
-			return d.Secrets.Get(ctx, config.SecretPublicAppSecret)
-		}},
-		Now: d.Now,
-	}
-	h := &loginHandler{login: login}
-	return h.routes(httpapi.NewRouter(d.Log)), nil
-}
-
-func (h *loginHandler) routes(rt *httpapi.Router) *httpapi.Router {
-	rt.Handle("POST /portal/login", h.handleLogin)
-	rt.Handle("POST /portal/session/refresh", h.handleRefresh)
-	return rt
-}
-
-func (h *loginHandler) handleLogin(w http.ResponseWriter, r *http.Request) error {
-	var req LoginRequest
-	if err := httpapi.DecodeJSON(r, &req, 4<<10); err != nil {
-		return err
-	}
-	reply, err := h.login.Login(r.Context(), req)
-	if err != nil {
-		return err
-	}
-	httpapi.WriteJSON(w, http.StatusOK, reply)
-	return nil
-}
-
-func (h *loginHandler) handleRefresh(w http.ResponseWriter, r *http.Request) error {
-	var req struct {
-		RefreshToken string `json:"refresh_token"`
-	}
-	if err := httpapi.DecodeJSON(r, &req, 4<<10); err != nil {
-		return err
-	}
-	toks, err := h.login.Refresh(r.Context(), req.RefreshToken)
-	if err != nil {
-		return err
-	}
-	httpapi.WriteJSON(w, http.StatusOK, toks)
-	return nil
-}
 
 // registrationHandler is the portalregister function: the user's own view
 // and registration by invitation code or serial number.
@@ -84,7 +27,7 @@ type registrationHandler struct {
 
 // NewRegistrationHandler builds the portalregister function's handler.
 func NewRegistrationHandler(ctx context.Context, d *app.Deps) (*httpapi.Router, error) {
-	h := &registrationHandler{users: NewStore(d.DB), settings: tenant.NewStore(d.DB), sessions: usersession.New(d.Secrets, d.Now), now: d.Now}
+	h := &registrationHandler{users: NewStore(d.DB), settings: tenant.NewStore(d.DB), sessions: usersession.FromDeps(d), now: d.Now}
 	return h.routes(httpapi.NewRouter(d.Log)), nil
 }
 
@@ -113,7 +56,7 @@ func (h *registrationHandler) withUser(next userHandler) httpapi.HandlerFunc {
 }
 
 func (h *registrationHandler) handleMe(w http.ResponseWriter, _ *http.Request, u User, st tenant.Settings) error {
-	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"user": u, "access": publicSettings(st), "can_create_work_orders": CanCreate(st, u)})
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"user": u, "access": PublicSettings(st), "can_create_work_orders": CanCreate(st, u)})
 	return nil
 }
 
@@ -156,7 +99,11 @@ type adminHandler struct {
 
 // NewAdminHandler builds the adminportal function's handler.
 func NewAdminHandler(ctx context.Context, d *app.Deps) (*httpapi.Router, error) {
-	h := &adminHandler{users: NewStore(d.DB), scenes: qrscene.FromDeps(d), staff: staffauth.NewVerifier(d.Secrets, d.Now), now: d.Now}
+	staff, err := staffauth.FromDeps(d)
+	if err != nil {
+		return nil, err
+	}
+	h := &adminHandler{users: NewStore(d.DB), scenes: qrscene.FromDeps(d), staff: staff, now: d.Now}
 	return h.routes(httpapi.NewRouter(d.Log)), nil
 }
 
@@ -200,7 +147,11 @@ func (h *adminHandler) handlePendingRegistrations(w http.ResponseWriter, r *http
 }
 
 func (h *adminHandler) handleApprove(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {
-	if err := h.users.Approve(r.Context(), c.TenantID, r.PathValue("id")); err != nil {
+	var req Approval
+	if err := httpapi.DecodeJSON(r, &req, 1<<10); err != nil {
+		return err
+	}
+	if err := h.users.Approve(r.Context(), c.TenantID, r.PathValue("id"), req); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -9,11 +9,14 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/guregu/dynamo/v2"
 
 	"wxchannel/shared/apperr"
 	"wxchannel/shared/storage"
 	"wxchannel/shared/tenant"
+	"wxchannel/shared/textfield"
 )
 
 // Invitation binds whoever redeems it to one of the enterprise's customers
@@ -53,6 +56,9 @@ type Registration struct {
 	Address   string             `dynamo:"address" json:"address"`
 	Status    RegistrationStatus `dynamo:"status" json:"status"`
 	CreatedAt int64              `dynamo:"created_at" json:"created_at"`
+	// Version changes whenever the user submits the registration again;
+	// an approval names the version the admin reviewed.
+	Version int `dynamo:"version" json:"version"`
 }
 
 var (
@@ -95,7 +101,45 @@ func ValidLocation(lat, lng float64) error {
 	return nil
 }
 
-// Redeem uses one invitation and registers the user, in one transaction.
+// Failed invitation redemptions are counted per clock hour, for the user
+// and for the tenant; past either limit, redemption is locked until the
+// hour ends, so codes cannot be guessed at scale.
+const (
+	MaxFailedRedemptionsPerUser   = 5
+	MaxFailedRedemptionsPerTenant = 50
+)
+
+// redeemFailuresSK is the sort key of the failure counter of now's hour, in
+// the user's and in the tenant's partition. The hour is part of the key,
+// so a count of an earlier hour is never consulted, whether or not
+// DynamoDB's TTL has deleted it yet.
+func redeemFailuresSK(now time.Time) string {
+	return "redeem-failures#" + now.UTC().Format("2006010215")
+}
+
+// redeemLockEnds is when the failure counters of now's hour stop counting.
+func redeemLockEnds(now time.Time) time.Time { return now.Truncate(time.Hour).Add(time.Hour) }
+
+// invitationInvalid is the one answer to every unusable code: unknown,
+// revoked, expired or used up alike, so an answer tells nothing about
+// which codes exist.
+func invitationInvalid() error {
+	return apperr.E(apperr.Conflict, "invitation_invalid", "this invitation code cannot be used; check it with the enterprise that gave it")
+}
+
+func tooManyAttempts(now time.Time) error {
+	return apperr.E(apperr.RateLimited, "too_many_attempts", "too many invalid invitation codes; try again later").
+		After(redeemLockEnds(now).Sub(now))
+}
+
+// usable reports whether the invitation can register one more user at now.
+func (inv Invitation) usable(now time.Time) bool {
+	return !inv.Revoked && now.Unix() < inv.ExpiresAt && inv.Uses < inv.MaxUses
+}
+
+// Redeem uses one invitation and registers the user, in one transaction
+// that also checks that neither the user nor the tenant is locked out. A
+// code that cannot be used counts as a failed attempt.
 func (s *Store) Redeem(ctx context.Context, u User, st tenant.Settings, code string, now time.Time) (User, error) {
 	if !st.InvitationCodes {
 		return User{}, apperr.E(apperr.Forbidden, "registration_mode_disabled", "this enterprise does not register with invitation codes")
@@ -103,37 +147,81 @@ func (s *Store) Redeem(ctx context.Context, u User, st tenant.Settings, code str
 	if !invitationPattern.MatchString(code) {
 		return User{}, apperr.InvalidField("code", "an invitation code has 8 letters and digits")
 	}
+	if u.Status == StatusRegistered {
+		return User{}, alreadyRegistered()
+	}
 	var inv Invitation
 	err := s.table.Get("pk", storage.TenantPartition(u.TenantID)).Range("sk", dynamo.Equal, invitationSK(code)).Consistent(true).One(ctx, &inv)
-	if errors.Is(storage.TranslateErr(err), storage.ErrNotFound) {
-		return User{}, apperr.Missing("no such invitation code")
+	if storage.IsNotFound(err) || (err == nil && !inv.usable(now)) {
+		return User{}, s.redemptionFailed(ctx, u, now)
 	}
 	if err != nil {
 		return User{}, err
 	}
-	switch {
-	case inv.Revoked:
-		return User{}, apperr.E(apperr.Conflict, "invitation_revoked", "this invitation code was revoked")
-	case now.Unix() >= inv.ExpiresAt:
-		return User{}, apperr.E(apperr.Conflict, "invitation_expired", "this invitation code has expired")
-	case inv.Uses >= inv.MaxUses:
-		return User{}, apperr.E(apperr.Conflict, "invitation_used_up", "this invitation code has been used up")
-	case u.Status == StatusRegistered:
-		return User{}, apperr.E(apperr.Conflict, "already_registered", "you are already registered")
-	}
+	sk := redeemFailuresSK(now)
 	tx := s.db.Dynamo.WriteTx()
+	tx.Check(s.table.Check("pk", UserPartition(u.TenantID, u.UserID)).Range("sk", sk).
+		If("attribute_not_exists('failures') OR 'failures' < ?", MaxFailedRedemptionsPerUser))
+	tx.Check(s.table.Check("pk", storage.TenantPartition(u.TenantID)).Range("sk", sk).
+		If("attribute_not_exists('failures') OR 'failures' < ?", MaxFailedRedemptionsPerTenant))
 	tx.Update(s.table.Update("pk", storage.TenantPartition(u.TenantID)).Range("sk", invitationSK(code)).Add("uses", 1).
 		If("'uses' < 'max_uses' AND 'revoked' = ? AND 'expires_at' > ?", false, now.Unix()))
 	tx.Update(s.table.Update("pk", UserPartition(u.TenantID, u.UserID)).Range("sk", "profile").
 		Set("status", StatusRegistered).Set("customer_id", inv.CustomerID).If("'status' <> ?", StatusRegistered))
 	if err := tx.Run(ctx); err != nil {
-		if dynamo.IsCondCheckFailed(err) {
-			return User{}, apperr.E(apperr.Conflict, "invitation_unavailable", "this invitation code can no longer be used")
-		}
-		return User{}, err
+		return User{}, s.explainRedeemFailure(ctx, u, now, err)
 	}
 	u.Status, u.CustomerID = StatusRegistered, inv.CustomerID
 	return u, nil
+}
+
+// explainRedeemFailure tells which condition of the redemption refused it,
+// in the order of the transaction's items: a lockout, the code (which
+// counts as a failed attempt), or the user registered meanwhile.
+func (s *Store) explainRedeemFailure(ctx context.Context, u User, now time.Time, err error) error {
+	failed, ok := failedConditions(err)
+	switch {
+	case !ok:
+		return err
+	case failed(0) || failed(1):
+		return tooManyAttempts(now)
+	case failed(3) && !failed(2):
+		return alreadyRegistered()
+	}
+	return s.redemptionFailed(ctx, u, now)
+}
+
+// redemptionFailed counts a failed attempt for the user and the tenant, in
+// one transaction that refuses to count past either limit, and answers
+// with the one refusal of an unusable code or with the lockout.
+func (s *Store) redemptionFailed(ctx context.Context, u User, now time.Time) error {
+	sk, ttl := redeemFailuresSK(now), redeemLockEnds(now).Add(time.Hour).Unix()
+	tx := s.db.Dynamo.WriteTx()
+	tx.Update(s.table.Update("pk", UserPartition(u.TenantID, u.UserID)).Range("sk", sk).Add("failures", 1).Set("ttl", ttl).
+		If("attribute_not_exists('failures') OR 'failures' < ?", MaxFailedRedemptionsPerUser))
+	tx.Update(s.table.Update("pk", storage.TenantPartition(u.TenantID)).Range("sk", sk).Add("failures", 1).Set("ttl", ttl).
+		If("attribute_not_exists('failures') OR 'failures' < ?", MaxFailedRedemptionsPerTenant))
+	err := tx.Run(ctx)
+	switch {
+	case dynamo.IsCondCheckFailed(err):
+		return tooManyAttempts(now)
+	case err != nil:
+		return fmt.Errorf("count a failed redemption: %w", err)
+	}
+	return invitationInvalid()
+}
+
+// failedConditions tells whether err is a transaction cancelled by a
+// condition and, by the position of the item, which conditions failed.
+func failedConditions(err error) (failed func(item int) bool, ok bool) {
+	canceled, ok := errors.AsType[*types.TransactionCanceledException](err)
+	if !ok || !dynamo.IsCondCheckFailed(err) {
+		return nil, false
+	}
+	reasons := canceled.CancellationReasons
+	return func(item int) bool {
+		return item < len(reasons) && aws.ToString(reasons[item].Code) == "ConditionalCheckFailed"
+	}, true
 }
 
 // DeviceRegistration is a user's request to register by serial number.
@@ -144,8 +232,27 @@ type DeviceRegistration struct {
 	Address   string  `json:"address"`
 }
 
-// RegisterDevice records a pending serial-number registration and marks
-// the user pending, in one transaction.
+var registrationAddressText = textfield.Line(4, 200)
+
+// validate checks the request and leaves the address cleaned as it is stored.
+func (req *DeviceRegistration) validate() error {
+	if !ValidSerial(req.DeviceSN) {
+		return apperr.InvalidField("device_sn", "4–40 letters, digits or dashes")
+	}
+	if err := ValidLocation(req.Latitude, req.Longitude); err != nil {
+		return err
+	}
+	address, err := registrationAddressText.Clean(req.Address)
+	if err != nil {
+		return apperr.InvalidField("address", err.Error())
+	}
+	req.Address = address
+	return nil
+}
+
+// RegisterDevice records a pending serial-number registration, or the
+// user's next version of it, and marks the user pending, in one
+// transaction conditioned on the version it replaces.
 func (s *Store) RegisterDevice(ctx context.Context, u User, st tenant.Settings, req DeviceRegistration, now time.Time) (
 	Registration, error,
 ) {
@@ -153,33 +260,68 @@ func (s *Store) RegisterDevice(ctx context.Context, u User, st tenant.Settings, 
 		return Registration{}, apperr.E(apperr.Forbidden, "registration_mode_disabled",
 			"this enterprise does not register by equipment serial number")
 	}
-	if !ValidSerial(req.DeviceSN) {
-		return Registration{}, apperr.InvalidField("device_sn", "4–40 letters, digits or dashes")
-	}
-	if err := ValidLocation(req.Latitude, req.Longitude); err != nil {
+	if err := req.validate(); err != nil {
 		return Registration{}, err
 	}
-	if n := len([]rune(req.Address)); n < 4 || n > 200 {
-		return Registration{}, apperr.InvalidField("address", "4–200 characters")
-	}
 	if u.Status == StatusRegistered {
-		return Registration{}, apperr.E(apperr.Conflict, "already_registered", "you are already registered")
+		return Registration{}, alreadyRegistered()
+	}
+	prev, err := s.registration(ctx, u.TenantID, u.UserID)
+	first := storage.IsNotFound(err)
+	if err != nil && !first {
+		return Registration{}, err
+	}
+	if prev.Status == RegistrationApproved {
+		return Registration{}, alreadyRegistered()
 	}
 	reg := Registration{PK: storage.TenantPartition(u.TenantID), SK: registrationSK(u.UserID), ID: u.UserID, UserID: u.UserID,
 		DeviceSN: req.DeviceSN, Latitude: req.Latitude, Longitude: req.Longitude, Address: req.Address,
-		Status: RegistrationPending, CreatedAt: now.Unix(),
+		Status: RegistrationPending, CreatedAt: now.Unix(), Version: prev.Version + 1,
 		PendingPK: pendingPK(u.TenantID), PendingSK: fmt.Sprintf("%012d#%s", now.Unix(), u.UserID)}
+	put := s.table.Put(reg)
+	if first {
+		put = put.If("attribute_not_exists('pk')")
+	} else {
+		cond, args := versionCondition(prev.Version)
+		put = put.If("'status' <> ?", RegistrationApproved).If(cond, args...)
+	}
 	tx := s.db.Dynamo.WriteTx()
-	tx.Put(s.table.Put(reg).If("attribute_not_exists('pk') OR 'status' <> ?", RegistrationApproved))
+	tx.Put(put)
 	tx.Update(s.table.Update("pk", UserPartition(u.TenantID, u.UserID)).Range("sk", "profile").
 		Set("status", StatusPending).Set("device_sn", req.DeviceSN).If("'status' <> ?", StatusRegistered))
-	if err := tx.Run(ctx); err != nil {
-		if dynamo.IsCondCheckFailed(err) {
-			return Registration{}, apperr.E(apperr.Conflict, "already_registered", "you are already registered")
+	err = tx.Run(ctx)
+	if failed, ok := failedConditions(err); ok {
+		if failed(1) {
+			return Registration{}, alreadyRegistered()
 		}
+		return Registration{}, apperr.E(apperr.Conflict, "registration_changed",
+			"your registration was submitted again meanwhile; reload it and try again")
+	}
+	if err != nil {
 		return Registration{}, err
 	}
 	return reg, nil
+}
+
+func alreadyRegistered() error {
+	return apperr.E(apperr.Conflict, "already_registered", "you are already registered")
+}
+
+// versionCondition holds a registration to the version read; version 0 is
+// a registration stored before registrations had versions.
+func versionCondition(version int) (string, []any) {
+	if version == 0 {
+		return "attribute_not_exists('version')", nil
+	}
+	return "'version' = ?", []any{version}
+}
+
+// registration reads a user's registration.
+func (s *Store) registration(ctx context.Context, tenantID, userID string) (Registration, error) {
+	var reg Registration
+	err := s.table.Get("pk", storage.TenantPartition(tenantID)).Range("sk", dynamo.Equal, registrationSK(userID)).
+		Consistent(true).One(ctx, &reg)
+	return reg, storage.TranslateErr(err)
 }
 
 // NewInvitation is what an admin asks for.
@@ -238,17 +380,46 @@ func (s *Store) PendingRegistrations(ctx context.Context, tenantID string) ([]Re
 	return pending, nil
 }
 
-// Approve approves a pending registration and registers its user, in one
-// transaction.
-func (s *Store) Approve(ctx context.Context, tenantID, id string) error {
+// Approval is an admin's decision on a registration: the version of the
+// registration the admin reviewed.
+type Approval struct {
+	Version *int `json:"version"`
+}
+
+// Approve approves the version of a pending registration the admin
+// reviewed and registers its user, in one transaction: if the user has
+// submitted the registration again since, nothing is written.
+func (s *Store) Approve(ctx context.Context, tenantID, id string, a Approval) error {
+	if a.Version == nil || *a.Version < 0 {
+		return apperr.InvalidField("version", "the version of the registration you reviewed, from GET /admin/registrations")
+	}
+	cond, args := versionCondition(*a.Version)
 	tx := s.db.Dynamo.WriteTx()
 	tx.Update(s.table.Update("pk", storage.TenantPartition(tenantID)).Range("sk", registrationSK(id)).
-		Set("status", RegistrationApproved).Remove("gsi1pk", "gsi1sk").If("'status' = ?", RegistrationPending))
+		Set("status", RegistrationApproved).Remove("gsi1pk", "gsi1sk").If("'status' = ?", RegistrationPending).If(cond, args...))
 	tx.Update(s.table.Update("pk", UserPartition(tenantID, id)).Range("sk", "profile").
 		Set("status", StatusRegistered).If("attribute_exists('pk')"))
 	err := tx.Run(ctx)
-	if dynamo.IsCondCheckFailed(err) {
-		return apperr.Missing("no pending registration with this id")
+	if failed, ok := failedConditions(err); ok {
+		if failed(0) {
+			return s.explainApproval(ctx, tenantID, id)
+		}
+		return apperr.Missing("the user of this registration no longer exists")
 	}
 	return err
+}
+
+// explainApproval tells why the registration's condition refused an
+// approval: it is not pending (or not the tenant's), or the user submitted
+// it again.
+func (s *Store) explainApproval(ctx context.Context, tenantID, id string) error {
+	reg, err := s.registration(ctx, tenantID, id)
+	if storage.IsNotFound(err) || (err == nil && reg.Status != RegistrationPending) {
+		return apperr.Missing("no pending registration with this id")
+	}
+	if err != nil {
+		return err
+	}
+	return apperr.E(apperr.Conflict, "registration_changed",
+		"the user submitted this registration again since you reviewed it; reload it and review it again")
 }

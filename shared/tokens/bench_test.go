@@ -44,10 +44,8 @@ func benchRefreshRun(b *testing.B, n int) {
 		b.StopTimer()
 		// Every authorizer's token expires within the window.
 		for _, s := range seed {
-			if err := m.AuthorizerTokensPut(wechat.AuthorizationInfo{AuthorizerAppID: s.appid,
-				AuthorizerAccessToken: "old", ExpiresIn: 600, AuthorizerRefreshToken: s.refresh}).Run(ctx); err != nil {
-				b.Fatal(err)
-			}
+			putAuthorizerTokens(b, m, wechat.AuthorizationInfo{AuthorizerAppID: s.appid,
+				AuthorizerAccessToken: "old", ExpiresIn: 600, AuthorizerRefreshToken: s.refresh})
 		}
 		env.Sim.ResetCalls()
 		env.Dynamo.ResetCalls()

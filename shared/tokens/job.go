@@ -73,10 +73,10 @@ func (m *Manager) RefreshDue(ctx context.Context) (RefreshSummary, error) {
 		}
 		slots <- struct{}{}
 		wg.Add(1)
-		go func(it tokenItem) {
+		go func(st storedToken) {
 			defer func() { <-slots; wg.Done() }()
-			appid := it.AppID
-			err := m.refreshWithBackoff(ctx, tokenKey{kind: it.Kind, appid: appid}, &it)
+			appid := st.AppID
+			err := m.refreshDueToken(ctx, st)
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
@@ -98,6 +98,16 @@ func (m *Manager) RefreshDue(ctx context.Context) (RefreshSummary, error) {
 		return sum, fmt.Errorf("quota exhausted, stopped early: %w", lastErr)
 	}
 	return sum, nil
+}
+
+// refreshDueToken refreshes a token the due index listed, starting from
+// the index's copy once its tokens are opened.
+func (m *Manager) refreshDueToken(ctx context.Context, st storedToken) error {
+	it, err := m.open(ctx, st)
+	if err != nil {
+		return err
+	}
+	return m.refreshWithBackoff(ctx, tokenKey{kind: it.Kind, appid: it.AppID}, &it)
 }
 
 // refreshWithBackoff retries quota and busy errors a few times with a

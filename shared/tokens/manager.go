@@ -13,6 +13,7 @@ import (
 	"github.com/guregu/dynamo/v2"
 
 	"wxchannel/shared/app"
+	"wxchannel/shared/attrcrypt"
 	"wxchannel/shared/config"
 	"wxchannel/shared/storage"
 	"wxchannel/shared/wechat"
@@ -54,10 +55,11 @@ type Config struct {
 // Manager keeps the component token and authorizer tokens durable and
 // fresh. Safe for concurrent use; several Lambdas may run one each.
 type Manager struct {
-	store *Store
-	wx    *wechat.Client
-	cfg   Config
-	owner string
+	store  *Store
+	sealer *attrcrypt.Sealer
+	wx     *wechat.Client
+	cfg    Config
+	owner  string
 
 	mu    sync.Mutex
 	cache map[string]cached
@@ -68,17 +70,18 @@ type cached struct {
 	until time.Time
 }
 
-// NewManager returns a manager keeping its tokens in store and minting
-// them through wx.
-func NewManager(store *Store, wx *wechat.Client, cfg Config) *Manager {
+// NewManager returns a manager keeping its tokens in store, sealed by
+// sealer, and minting them through wx.
+func NewManager(store *Store, sealer *attrcrypt.Sealer, wx *wechat.Client, cfg Config) *Manager {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
-	return &Manager{store: store, wx: wx, cfg: cfg, owner: hex.EncodeToString(b[:]), cache: map[string]cached{}}
+	return &Manager{store: store, sealer: sealer, wx: wx, cfg: cfg, owner: hex.EncodeToString(b[:]), cache: map[string]cached{}}
 }
 
-// FromDeps builds a function's one Manager from the edge's dependencies.
+// FromDeps builds a function's one Manager, and its one sealer, from the
+// edge's dependencies.
 func FromDeps(d *app.Deps) *Manager {
-	return NewManager(NewStore(d.DB), d.WeChat, Config{
+	return NewManager(NewStore(d.DB), sealerFromDeps(d), d.WeChat, Config{
 		ComponentAppID: d.Config.ComponentAppID, PublicAppID: d.Config.PublicAppID, Now: d.Now, Log: d.Log,
 		PublicAppSecret: func(ctx context.Context) (string, error) { return d.Secrets.Get(ctx, config.SecretPublicAppSecret) },
 	})
@@ -136,7 +139,7 @@ func (m *Manager) token(ctx context.Context, k tokenKey) (string, error) {
 	if ok && now.Before(c.until) {
 		return c.token, nil
 	}
-	it, err := m.store.getToken(ctx, k.pk())
+	it, err := m.readToken(ctx, k.pk())
 	if err != nil && !errors.Is(err, storage.ErrNotFound) {
 		return "", fmt.Errorf("read %s token: %w", k.kind, err)
 	}
@@ -195,7 +198,7 @@ func (m *Manager) refreshSeen(ctx context.Context, k tokenKey, stale string, for
 	if seen != nil {
 		first = *seen
 	} else {
-		first, err = m.store.getToken(ctx, k.pk())
+		first, err = m.readToken(ctx, k.pk())
 	}
 	if err != nil && !errors.Is(err, storage.ErrNotFound) {
 		return "", fmt.Errorf("read %s token: %w", k.kind, err)
@@ -238,7 +241,7 @@ func (m *Manager) awaitLease(ctx context.Context, k tokenKey, first tokenItem) (
 			return "", ctx.Err()
 		case <-time.After(time.Duration(20+attempt*10) * time.Millisecond):
 		}
-		cur, err := m.store.getToken(ctx, k.pk())
+		cur, err := m.readToken(ctx, k.pk())
 		if err != nil || cur.Version == first.Version {
 			continue
 		}
@@ -255,7 +258,7 @@ func (m *Manager) awaitLease(ctx context.Context, k tokenKey, first tokenItem) (
 // refreshHeld mints and stores a new token while holding the lease, unless
 // the double-check finds that someone refreshed it meanwhile.
 func (m *Manager) refreshHeld(ctx context.Context, k tokenKey, first tokenItem, stale string, force bool) (string, error) {
-	cur, err := m.store.getToken(ctx, k.pk())
+	cur, err := m.readToken(ctx, k.pk())
 	if err != nil && !errors.Is(err, storage.ErrNotFound) {
 		return "", fmt.Errorf("read %s token: %w", k.kind, err)
 	}
@@ -269,11 +272,16 @@ func (m *Manager) refreshHeld(ctx context.Context, k tokenKey, first tokenItem, 
 	if done, ok := m.noRefreshNeeded(cur, stale, force); ok {
 		return done, nil
 	}
+	// A token WeChat mints that could not be sealed would be lost (and an
+	// authorizer's new refresh token with it): fail before asking.
+	if err := m.sealer.Ready(ctx); err != nil {
+		return "", fmt.Errorf("store %s token: %w", k.kind, err)
+	}
 	next, err := m.mint(ctx, k, cur)
 	if err != nil {
 		return "", err
 	}
-	if err := m.store.casToken(ctx, next, cur.Version); err != nil {
+	if err := m.writeToken(ctx, next, cur.Version); err != nil {
 		return "", fmt.Errorf("store %s token: %w", k.kind, err)
 	}
 	m.remember(k, next)
@@ -390,19 +398,23 @@ func (m *Manager) recoverRefreshToken(ctx context.Context, wx *wechat.Client, ap
 	return ""
 }
 
-// AuthorizerTokensPut stores the tokens api_query_auth returned; add the
-// put to the transaction that writes the binding so the refresh token and
-// the binding are never written apart. A re-authorization replaces the
-// previous refresh token, which WeChat has invalidated.
-func (m *Manager) AuthorizerTokensPut(info wechat.AuthorizationInfo) *dynamo.Put {
+// AuthorizerTokensPut stores the tokens api_query_auth returned, sealed;
+// add the put to the transaction that writes the binding so the refresh
+// token and the binding are never written apart. A re-authorization
+// replaces the previous refresh token, which WeChat has invalidated.
+func (m *Manager) AuthorizerTokensPut(ctx context.Context, info wechat.AuthorizationInfo) (*dynamo.Put, error) {
 	now := m.cfg.Now()
 	exp := now.Unix() + int64(info.ExpiresIn)
-	return m.store.table.Put(tokenItem{
+	st, err := m.seal(ctx, tokenItem{
 		PK: storage.AuthorizerPartition(info.AuthorizerAppID), SK: skToken, Kind: KindAuthorizer, AppID: info.AuthorizerAppID,
 		AccessToken: info.AuthorizerAccessToken, ExpiresAt: exp, RefreshToken: info.AuthorizerRefreshToken,
 		Status: StatusActive, Version: now.UnixNano(), RefreshedAt: now.Unix(),
 		DuePK: dueIndexPK, DueSK: dueSK(time.Unix(exp, 0).Add(-RefreshWindow), KindAuthorizer, info.AuthorizerAppID),
 	})
+	if err != nil {
+		return nil, err
+	}
+	return m.store.tokenPut(st), nil
 }
 
 // AuthorizerStatus is what the admin API shows about an authorizer's tokens.
@@ -413,7 +425,8 @@ type AuthorizerStatus struct {
 	ExpiresAt   time.Time `json:"expires_at"`
 }
 
-// AuthorizerStatus reports an authorizer's token state.
+// AuthorizerStatus reports an authorizer's token state; it reads the
+// state only, and leaves the sealed tokens sealed.
 func (m *Manager) AuthorizerStatus(ctx context.Context, appid string) (AuthorizerStatus, error) {
 	it, err := m.store.getToken(ctx, storage.AuthorizerPartition(appid))
 	if err != nil {

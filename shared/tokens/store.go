@@ -63,6 +63,13 @@ func (t tokenItem) valid(now time.Time) bool {
 	return t.AccessToken != "" && now.Unix() < t.ExpiresAt
 }
 
+// storedToken is a token item as the table holds it: its access and
+// refresh tokens sealed (see sealing.go). The store reads and writes only
+// stored tokens, and only the manager's sealing turns one into a tokenItem
+// and back, so a sealed value is never used as a token, nor a token
+// written in plaintext.
+type storedToken tokenItem
+
 // ticketItem is the latest component_verify_ticket.
 type ticketItem struct {
 	PK         string `dynamo:"pk,hash"`
@@ -99,11 +106,16 @@ type Store struct{ table dynamo.Table }
 // NewStore returns the token store of db.
 func NewStore(db *storage.DB) *Store { return &Store{table: db.Platform} }
 
-func (s *Store) getToken(ctx context.Context, pk string) (tokenItem, error) {
-	var it tokenItem
+func (s *Store) getToken(ctx context.Context, pk string) (storedToken, error) {
+	var it storedToken
 	err := s.table.Get("pk", pk).Range("sk", dynamo.Equal, skToken).Consistent(true).One(ctx, &it)
 	return it, storage.TranslateErr(err)
 }
+
+// tokenPut writes a token item unconditionally (a new authorization
+// replaces the previous tokens); the put is returned so a caller can add it
+// to a transaction.
+func (s *Store) tokenPut(it storedToken) *dynamo.Put { return s.table.Put(it) }
 
 // Ticket returns the stored verify ticket.
 func (s *Store) Ticket(ctx context.Context, componentAppID string) (string, time.Time, error) {
@@ -147,7 +159,7 @@ func (s *Store) releaseLease(ctx context.Context, pk, owner string) error {
 }
 
 // casToken writes next if the stored version is still expected (0: no item).
-func (s *Store) casToken(ctx context.Context, next tokenItem, expected int64) error {
+func (s *Store) casToken(ctx context.Context, next storedToken, expected int64) error {
 	put := s.table.Put(next)
 	if expected == 0 {
 		put = put.If("attribute_not_exists(pk)")
@@ -166,8 +178,8 @@ func (s *Store) markStatus(ctx context.Context, appid string, status Status, rea
 }
 
 // dueBefore lists token items whose refresh is due before t, oldest first.
-func (s *Store) dueBefore(ctx context.Context, t time.Time) ([]tokenItem, error) {
-	var out []tokenItem
+func (s *Store) dueBefore(ctx context.Context, t time.Time) ([]storedToken, error) {
+	var out []storedToken
 	err := s.table.Get("gsi1pk", dueIndexPK).Index(storage.IndexGSI1).
 		Range("gsi1sk", dynamo.LessOrEqual, fmt.Sprintf("%012d~", t.Unix())).All(ctx, &out)
 	return out, err

@@ -18,9 +18,9 @@ import (
 
 // world is a test environment with the ticket push endpoint served through
 // the Lambda adapter and a pushed ticket.
-func world(t testing.TB) (*testenv.Env, *tokens.Manager) {
+func world(t testing.TB, opts ...testenv.Option) (*testenv.Env, *tokens.Manager) {
 	t.Helper()
-	env := testenv.New(t)
+	env := testenv.New(t, opts...)
 	h, err := componentpush.NewTicketPushHandler(nil)(context.Background(), env.Deps)
 	if err != nil {
 		t.Fatal(err)
@@ -50,12 +50,24 @@ func authorize(t *testing.T, env *testenv.Env, m *tokens.Manager, n int) []strin
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := m.AuthorizerTokensPut(info).Run(ctx); err != nil {
-			t.Fatal(err)
-		}
+		putAuthorizerTokens(t, m, info)
 		appids = append(appids, appid)
 	}
 	return appids
+}
+
+// putAuthorizerTokens stores an authorizer's tokens as the binding
+// transaction does.
+func putAuthorizerTokens(t testing.TB, m *tokens.Manager, info wechat.AuthorizationInfo) {
+	t.Helper()
+	ctx := context.Background()
+	put, err := m.AuthorizerTokensPut(ctx, info)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := put.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestPushRefreshRotateEndToEnd(t *testing.T) {
@@ -246,7 +258,7 @@ func TestInvalidRefreshTokenRecoversOrNeedsReauth(t *testing.T) {
 	wx := env.Deps.WeChat
 	info, _ := wx.QueryAuth(ctx, m.ComponentTokenSource(), code)
 	info.AuthorizerRefreshToken = "lost-and-wrong"
-	_ = m.AuthorizerTokensPut(info).Run(ctx)
+	putAuthorizerTokens(t, m, info)
 	env.Sim.InjectError("api_get_authorizer_list", wechat.CodeBusy, 3)
 	env.Clock.Advance(2*time.Hour - 10*time.Minute)
 	if _, err := m.RefreshDue(ctx); err != nil {

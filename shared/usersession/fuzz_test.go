@@ -20,10 +20,10 @@ import (
 // keys, alg none, expired, refresh tokens, mutations — is a 401.
 func FuzzSessionToken(f *testing.F) {
 	env := testenv.New(f)
-	s := usersession.New(env.Deps.Secrets, env.Deps.Now)
+	s := usersession.FromDeps(env.Deps)
 	ctx := context.Background()
 	want := usersession.Claims{TenantID: "acme", UserID: "user-1", AppID: testenv.PublicAppID}
-	tok, err := s.Issue(ctx, want)
+	tok, err := s.Start(ctx, want)
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 // Package usersession issues and verifies terminal users' sessions: our own
 // short-lived session tokens for the mini programs (never WeChat's
-// session_key) and the refresh tokens that renew them.
+// session_key), and the server-side chains of single-use refresh tokens
+// that renew them.
 package usersession
 
 import (
@@ -8,25 +9,37 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/guregu/dynamo/v2"
 
+	"wxchannel/shared/app"
 	"wxchannel/shared/apperr"
+	"wxchannel/shared/binding"
 	"wxchannel/shared/config"
 	"wxchannel/shared/httpapi"
 )
 
-// Lifetimes of terminal-user tokens.
+// Lifetimes of terminal-user sessions.
 const (
+	// SessionTTL bounds one session token.
 	SessionTTL = 2 * time.Hour
+	// RefreshTTL is how long an unused refresh token stays usable.
 	RefreshTTL = 30 * 24 * time.Hour
+	// ChainTTL caps a chain of refreshes from one login: after it the user
+	// logs in again, whatever they did meanwhile.
+	ChainTTL = 90 * 24 * time.Hour
+	// bindingCacheFor bounds how long an instance trusts what it read of a
+	// mini program's binding: an unbind ends every session of it within
+	// this long.
+	bindingCacheFor = 60 * time.Second
 )
 
 const (
 	issuer      = "wxchannel"
 	audSession  = "portal-session"
-	audRefresh  = "portal-refresh"
 	leewayClock = 30 * time.Second
 )
 
@@ -37,29 +50,60 @@ type Claims struct {
 	UserID   string
 	// AppID is the mini program the user signed in with.
 	AppID string
+	// Generation is the binding of an enterprise mini program the session
+	// was issued under (0 for the public mini program).
+	Generation int64
 }
 
 type tokenClaims struct {
-	Tenant string `json:"tenant"`
-	App    string `json:"app"`
+	Tenant     string `json:"tenant"`
+	App        string `json:"app"`
+	Generation int64  `json:"gen,omitempty"`
 	jwt.RegisteredClaims
 }
 
-// Sessions issues and verifies terminal-user tokens with the session
-// signing key (read from the secrets on first use).
+// BindingStates reads whether a mini program still serves a tenant
+// (binding.Store).
+type BindingStates interface {
+	StateOf(ctx context.Context, appid string) (binding.State, error)
+}
+
+// Config is what Sessions need besides their table and the bindings.
+type Config struct {
+	// PublicAppID is the platform's own mini program: its sessions do not
+	// depend on any tenant's binding.
+	PublicAppID string
+	// Keys reads the session signing key (and the previous one).
+	Keys func(ctx context.Context) (config.KeyRing, error)
+	Now  func() time.Time
+}
+
+// Sessions issues and verifies terminal-user sessions.
 type Sessions struct {
-	secrets config.Secrets
-	now     func() time.Time
+	chains   dynamo.Table
+	bindings BindingStates
+	cfg      Config
+
+	mu    sync.Mutex
+	known map[string]knownState
 }
 
-// New returns the session issuer/verifier signing with the session key
-// held in secrets.
-func New(secrets config.Secrets, now func() time.Time) *Sessions {
-	return &Sessions{secrets: secrets, now: now}
+type knownState struct {
+	state binding.State
+	until time.Time
 }
 
-func (s *Sessions) signingKey(ctx context.Context) ([]byte, error) {
-	return config.SigningKey(ctx, s.secrets, config.SecretSessionSigningKey)
+// New returns the sessions whose refresh chains live in table.
+func New(table dynamo.Table, bindings BindingStates, cfg Config) *Sessions {
+	return &Sessions{chains: table, bindings: bindings, cfg: cfg, known: map[string]knownState{}}
+}
+
+// FromDeps builds a function's sessions at its edge.
+func FromDeps(d *app.Deps) *Sessions {
+	return New(d.DB.Service, binding.NewStore(d.DB), Config{PublicAppID: d.Config.PublicAppID, Now: d.Now,
+		Keys: func(ctx context.Context) (config.KeyRing, error) {
+			return config.SigningKeys(ctx, d.Secrets, config.SecretSessionSigningKey)
+		}})
 }
 
 // Tokens are what a login or refresh returns to the mini program.
@@ -69,63 +113,126 @@ type Tokens struct {
 	RefreshToken string    `json:"refresh_token"`
 }
 
-// Issue signs a session and a refresh token for c.
-func (s *Sessions) Issue(ctx context.Context, c Claims) (Tokens, error) {
-	key, err := s.signingKey(ctx)
+// Start begins a chain for a user who just logged in and issues its first
+// session and refresh token.
+func (s *Sessions) Start(ctx context.Context, c Claims) (Tokens, error) {
+	refresh, chain, err := s.newChain(ctx, c)
 	if err != nil {
 		return Tokens{}, err
 	}
-	now := s.now()
-	sign := func(aud string, ttl time.Duration) (string, error) {
-		return jwt.NewWithClaims(jwt.SigningMethodHS256, tokenClaims{Tenant: c.TenantID, App: c.AppID,
-			RegisteredClaims: jwt.RegisteredClaims{Issuer: issuer, Subject: c.UserID, Audience: jwt.ClaimStrings{aud},
-				IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(ttl))}}).SignedString(key)
-	}
-	session, err := sign(audSession, SessionTTL)
+	return s.issue(ctx, c, refresh, chain)
+}
+
+func (s *Sessions) issue(ctx context.Context, c Claims, refresh, chainID string) (Tokens, error) {
+	keys, err := s.cfg.Keys(ctx)
 	if err != nil {
 		return Tokens{}, err
 	}
-	refresh, err := sign(audRefresh, RefreshTTL)
+	now := s.cfg.Now()
+	session, err := jwt.NewWithClaims(jwt.SigningMethodHS256, tokenClaims{Tenant: c.TenantID, App: c.AppID, Generation: c.Generation,
+		RegisteredClaims: jwt.RegisteredClaims{Issuer: issuer, Subject: c.UserID, Audience: jwt.ClaimStrings{audSession}, ID: chainID,
+			IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(SessionTTL))}}).SignedString(keys.Current)
 	if err != nil {
 		return Tokens{}, err
 	}
 	return Tokens{SessionToken: session, ExpiresAt: now.Add(SessionTTL).UTC(), RefreshToken: refresh}, nil
 }
 
-func (s *Sessions) verify(ctx context.Context, raw, aud string) (Claims, error) {
-	key, err := s.signingKey(ctx)
-	if err != nil {
-		return Claims{}, err
-	}
-	var c tokenClaims
-	_, err = jwt.ParseWithClaims(raw, &c, func(*jwt.Token) (any, error) { return key, nil },
-		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}), jwt.WithStrictDecoding(), jwt.WithIssuer(issuer), jwt.WithAudience(aud),
-		jwt.WithExpirationRequired(), jwt.WithTimeFunc(s.now), jwt.WithLeeway(leewayClock))
-	if errors.Is(err, jwt.ErrTokenExpired) {
-		return Claims{}, apperr.E(apperr.Unauthenticated, "session_expired", "the session expired; refresh it or log in again")
-	}
-	if err != nil || c.Tenant == "" || c.Subject == "" {
-		return Claims{}, apperr.E(apperr.Unauthenticated, "invalid_session", "the session token is not valid")
-	}
-	return Claims{TenantID: c.Tenant, UserID: c.Subject, AppID: c.App}, nil
-}
-
-// Authenticate returns the claims of the request's session token.
+// Authenticate returns the claims of the request's session token. A
+// session of an enterprise mini program ends when the mini program no
+// longer serves the tenant under the binding the session was issued for.
 func (s *Sessions) Authenticate(r *http.Request) (Claims, error) {
 	raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok || raw == "" {
 		return Claims{}, apperr.E(apperr.Unauthenticated, "missing_session", "log in first: an Authorization: Bearer session token is required")
 	}
-	return s.verify(r.Context(), raw, audSession)
+	c, err := s.verify(r.Context(), raw)
+	if err != nil {
+		return Claims{}, err
+	}
+	if err := s.checkBinding(r.Context(), c, false); err != nil {
+		return Claims{}, err
+	}
+	return c, nil
 }
 
-// Refresh exchanges a refresh token for new tokens.
+func (s *Sessions) verify(ctx context.Context, raw string) (Claims, error) {
+	keys, err := s.cfg.Keys(ctx)
+	if err != nil {
+		return Claims{}, err
+	}
+	for _, key := range keys.All() {
+		var c tokenClaims
+		_, err = jwt.ParseWithClaims(raw, &c, func(*jwt.Token) (any, error) { return key, nil },
+			jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}), jwt.WithStrictDecoding(), jwt.WithIssuer(issuer),
+			jwt.WithAudience(audSession), jwt.WithExpirationRequired(), jwt.WithTimeFunc(s.cfg.Now), jwt.WithLeeway(leewayClock))
+		if errors.Is(err, jwt.ErrTokenSignatureInvalid) {
+			continue // perhaps signed with the other key of the ring
+		}
+		if errors.Is(err, jwt.ErrTokenExpired) {
+			return Claims{}, apperr.E(apperr.Unauthenticated, "session_expired", "the session expired; refresh it or log in again")
+		}
+		if err != nil || c.Tenant == "" || c.Subject == "" {
+			break
+		}
+		return Claims{TenantID: c.Tenant, UserID: c.Subject, AppID: c.App, Generation: c.Generation}, nil
+	}
+	return Claims{}, apperr.E(apperr.Unauthenticated, "invalid_session", "the session token is not valid")
+}
+
+// checkBinding refuses a session of an enterprise mini program that no
+// longer serves the session's tenant under the session's binding. fresh
+// reads the binding now instead of trusting this instance's recent read.
+func (s *Sessions) checkBinding(ctx context.Context, c Claims, fresh bool) error {
+	if c.AppID == s.cfg.PublicAppID && c.Generation == 0 {
+		return nil
+	}
+	st, err := s.bindingState(ctx, c.AppID, fresh)
+	if err != nil {
+		return err
+	}
+	if !st.Bound || st.TenantID != c.TenantID || st.Generation != c.Generation {
+		return apperr.E(apperr.Unauthenticated, "mini_program_unbound",
+			"this mini program no longer serves the enterprise; open it again to log in")
+	}
+	return nil
+}
+
+func (s *Sessions) bindingState(ctx context.Context, appid string, fresh bool) (binding.State, error) {
+	now := s.cfg.Now()
+	s.mu.Lock()
+	k, ok := s.known[appid]
+	s.mu.Unlock()
+	if ok && !fresh && now.Before(k.until) {
+		return k.state, nil
+	}
+	st, err := s.bindings.StateOf(ctx, appid)
+	if err != nil {
+		return binding.State{}, err
+	}
+	s.mu.Lock()
+	s.known[appid] = knownState{state: st, until: now.Add(bindingCacheFor)}
+	s.mu.Unlock()
+	return st, nil
+}
+
+// Refresh exchanges a refresh token for a new session and a new refresh
+// token; the presented one is spent. Presenting a spent one revokes the
+// whole chain (someone else holds a copy), and a chain ends after ChainTTL,
+// after RefreshTTL unused, or when its mini program stops serving the
+// tenant.
 func (s *Sessions) Refresh(ctx context.Context, refreshToken string) (Tokens, Claims, error) {
-	c, err := s.verify(ctx, refreshToken, audRefresh)
+	c, next, chainID, err := s.rotate(ctx, refreshToken)
 	if err != nil {
 		return Tokens{}, Claims{}, err
 	}
-	t, err := s.Issue(ctx, c)
+	if err := s.checkBinding(ctx, c, true); err != nil {
+		if rerr := s.revoke(ctx, chainID, "the mini program no longer serves the tenant"); rerr != nil {
+			return Tokens{}, Claims{}, rerr
+		}
+		return Tokens{}, Claims{}, err
+	}
+	t, err := s.issue(ctx, c, next, chainID)
 	return t, c, err
 }
 

@@ -39,7 +39,7 @@ func NewCreateHandler(ctx context.Context, d *app.Deps) (*httpapi.Router, error)
 	if err != nil {
 		return nil, err
 	}
-	h := &createHandler{orders: serviceFrom(d), sessions: usersession.New(d.Secrets, d.Now), uploads: presigner}
+	h := &createHandler{orders: serviceFrom(d), sessions: usersession.FromDeps(d), uploads: presigner}
 	return h.routes(httpapi.NewRouter(d.Log)), nil
 }
 
@@ -92,7 +92,7 @@ type followUpHandler struct {
 
 // NewFollowUpHandler builds the workorders function's handler.
 func NewFollowUpHandler(ctx context.Context, d *app.Deps) (*httpapi.Router, error) {
-	h := &followUpHandler{orders: serviceFrom(d), sessions: usersession.New(d.Secrets, d.Now)}
+	h := &followUpHandler{orders: serviceFrom(d), sessions: usersession.FromDeps(d)}
 	return h.routes(httpapi.NewRouter(d.Log)), nil
 }
 
@@ -149,7 +149,11 @@ type engineerHandler struct {
 
 // NewEngineerHandler builds the engineerapi function's handler.
 func NewEngineerHandler(ctx context.Context, d *app.Deps) (*httpapi.Router, error) {
-	h := &engineerHandler{orders: serviceFrom(d), staff: staffauth.NewVerifier(d.Secrets, d.Now)}
+	staff, err := staffauth.FromDeps(d)
+	if err != nil {
+		return nil, err
+	}
+	h := &engineerHandler{orders: serviceFrom(d), staff: staff}
 	return h.routes(httpapi.NewRouter(d.Log)), nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/mmcloughlin/geohash"
@@ -11,6 +12,7 @@ import (
 	"wxchannel/shared/apperr"
 	"wxchannel/shared/storage"
 	"wxchannel/shared/terminaluser"
+	"wxchannel/shared/textfield"
 )
 
 // Status is where a work order stands.
@@ -145,30 +147,51 @@ var (
 	photoPattern  = regexp.MustCompile(`^uploads/[A-Za-z0-9_-]{1,40}/[A-Za-z0-9_-]{1,40}/[A-Za-z0-9_-]{8,64}\.(jpg|jpeg|png)$`)
 )
 
-func runeLen(s string) int { return len([]rune(s)) }
+// Free-text fields of a work order, its rating and an engineer's note.
+var (
+	descriptionText = textfield.Lines(5, 1000)
+	contactNameText = textfield.Line(1, 40)
+	addressText     = textfield.Line(4, 200)
+	commentText     = textfield.Lines(0, 500)
+	noteText        = textfield.Lines(0, 500)
+)
 
-// Validate checks every field and returns the first problem.
-func (c CreateRequest) Validate() error {
-	ok := false
-	for _, cat := range Categories {
-		ok = ok || c.Category == cat
+// cleanText replaces *s with its cleaned form, or names the field that
+// was refused.
+func cleanText(field string, s *string, rule textfield.Rule) error {
+	clean, err := rule.Clean(*s)
+	if err != nil {
+		return apperr.InvalidField(field, err.Error())
+	}
+	*s = clean
+	return nil
+}
+
+// Validate checks every field, returns the first problem and leaves the
+// free text cleaned as it is stored.
+func (c *CreateRequest) Validate() error {
+	if !slices.Contains(Categories, c.Category) {
+		return apperr.InvalidField("category", "one of "+strings.Join(Categories, ", "))
+	}
+	if err := cleanText("description", &c.Description, descriptionText); err != nil {
+		return err
 	}
 	switch {
-	case !ok:
-		return apperr.InvalidField("category", "one of "+strings.Join(Categories, ", "))
-	case runeLen(strings.TrimSpace(c.Description)) < 5 || runeLen(c.Description) > 1000:
-		return apperr.InvalidField("description", "5–1000 characters")
 	case c.DeviceSN != "" && !serialPattern.MatchString(c.DeviceSN):
 		return apperr.InvalidField("device_sn", "4–40 letters, digits or dashes")
 	case len(c.Scene) > 32:
 		return apperr.InvalidField("scene", "not a device QR code")
-	case runeLen(strings.TrimSpace(c.ContactName)) < 1 || runeLen(c.ContactName) > 40:
-		return apperr.InvalidField("contact_name", "1–40 characters")
-	case !phonePattern.MatchString(c.Phone):
+	}
+	if err := cleanText("contact_name", &c.ContactName, contactNameText); err != nil {
+		return err
+	}
+	if !phonePattern.MatchString(c.Phone) {
 		return apperr.InvalidField("phone", "an 11-digit mainland mobile number")
-	case runeLen(strings.TrimSpace(c.Address)) < 4 || runeLen(c.Address) > 200:
-		return apperr.InvalidField("address", "4–200 characters")
-	case len(c.Photos) > 9:
+	}
+	if err := cleanText("address", &c.Address, addressText); err != nil {
+		return err
+	}
+	if len(c.Photos) > 9 {
 		return apperr.InvalidField("photos", "at most 9")
 	}
 	for i, p := range c.Photos {
@@ -185,15 +208,12 @@ type RatingRequest struct {
 	Comment string `json:"comment"`
 }
 
-// Validate checks the rating.
-func (r RatingRequest) Validate() error {
+// Validate checks the rating and leaves the comment cleaned as it is stored.
+func (r *RatingRequest) Validate() error {
 	if r.Stars < 1 || r.Stars > 5 {
 		return apperr.InvalidField("stars", "between 1 and 5")
 	}
-	if runeLen(r.Comment) > 500 {
-		return apperr.InvalidField("comment", "at most 500 characters")
-	}
-	return nil
+	return cleanText("comment", &r.Comment, commentText)
 }
 
 // MoveRequest is an engineer's status change.
@@ -201,6 +221,9 @@ type MoveRequest struct {
 	Status Status `json:"status"`
 	Note   string `json:"note"`
 }
+
+// Validate checks the note and leaves it cleaned as it is stored.
+func (m *MoveRequest) Validate() error { return cleanText("note", &m.Note, noteText) }
 
 // Location is a point an engineer reports (check-in, check-out).
 type Location struct {

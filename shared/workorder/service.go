@@ -182,8 +182,8 @@ func (s *Service) assigned(ctx context.Context, c staffauth.Claims, id string) (
 // Move changes the status of an order assigned to the engineer along the
 // transition table.
 func (s *Service) Move(ctx context.Context, c staffauth.Claims, id string, req MoveRequest) (Order, error) {
-	if runeLen(req.Note) > 500 {
-		return Order{}, apperr.InvalidField("note", "at most 500 characters")
+	if err := req.Validate(); err != nil {
+		return Order{}, err
 	}
 	o, err := s.assigned(ctx, c, id)
 	if err != nil {

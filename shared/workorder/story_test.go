@@ -179,8 +179,9 @@ func TestRegistrationModes(t *testing.T) {
 		t.Fatalf("pending %s", list.Raw)
 	}
 	a.Must(a.Do("GET", "/admin/registrations", a.Staff("globex", "admin-2", staffauth.RoleAdmin), nil), 200)
-	a.Must(a.Do("POST", "/admin/registrations/"+pending.Str("id")+"/approve", a.Staff("globex", "admin-2", staffauth.RoleAdmin), nil), 404)
-	a.Must(a.Do("POST", "/admin/registrations/"+pending.Str("id")+"/approve", admin, nil), 204)
+	reviewed := map[string]any{"version": pending.Get("version")}
+	a.Must(a.Do("POST", "/admin/registrations/"+pending.Str("id")+"/approve", a.Staff("globex", "admin-2", staffauth.RoleAdmin), reviewed), 404)
+	a.Must(a.Do("POST", "/admin/registrations/"+pending.Str("id")+"/approve", admin, reviewed), 204)
 	a.Must(a.Do("POST", "/portal/work-orders", third, order(31.2, 121.4, "")), 201)
 }
 

@@ -15,6 +15,7 @@ import (
 	"wxchannel/shared/app"
 	"wxchannel/shared/config"
 	"wxchannel/shared/local/dynamoserver"
+	"wxchannel/shared/local/kmsserver"
 	"wxchannel/shared/storage"
 	"wxchannel/shared/wechat/wechatsim"
 )
@@ -38,6 +39,10 @@ type PartsOptions struct {
 	ClientOptions []func(*dynamodb.Options)
 	// HTTPTimeout bounds outbound calls (WeChat); default 10 s.
 	HTTPTimeout time.Duration
+	// KMS starts the KMS stand-in and seals the stored tokens with data
+	// keys of a key it holds, as the functions do in AWS, instead of with
+	// the local key.
+	KMS bool
 }
 
 // Parts is the product's dependencies wired to their local stand-ins.
@@ -49,6 +54,8 @@ type Parts struct {
 	Sim *wechatsim.Sim
 	// S3 is the in-process S3 server's store (nil with another bucket).
 	S3 *s3mem.Backend
+	// KMS is the KMS stand-in (nil unless PartsOptions.KMS).
+	KMS *kmsserver.Server
 	// Vars is the configuration the dependencies were built from.
 	Vars map[string]string
 
@@ -78,6 +85,9 @@ func Assemble(ctx context.Context, o PartsOptions) (p *Parts, err error) {
 		return p, err
 	}
 	if err := p.startSim(o); err != nil {
+		return p, err
+	}
+	if err := p.tokenKeys(o.KMS); err != nil {
 		return p, err
 	}
 	getenv := func(k string) string { return p.Vars[k] }
@@ -143,6 +153,37 @@ func (p *Parts) startSim(o PartsOptions) error {
 		base = sim.URL
 	}
 	p.Vars[config.EnvWeChatBaseURL] = base
+	return nil
+}
+
+// TokenKeyAlias names the stand-in's key of the stored tokens.
+const TokenKeyAlias = "alias/wxchannel-tokens"
+
+// devTokenEncryptionKey seals the stored tokens when the variables name no
+// key: a development value (the base64 of 32 bytes), not a secret.
+const devTokenEncryptionKey = "d3hjaGFubmVsIGRldiB0b2tlbiBrZXkgKDMyIGIpLiA="
+
+// tokenKeys gives the stored tokens their keys: the local key unless the
+// variables hold one, and with kms the KMS stand-in with a key of its own,
+// which then seals new values (the local key still opens what it sealed).
+func (p *Parts) tokenKeys(kms bool) error {
+	if p.Vars[config.SecretTokenEncryptionKey] == "" {
+		p.Vars[config.SecretTokenEncryptionKey] = devTokenEncryptionKey
+	}
+	if !kms {
+		return nil
+	}
+	srv, err := kmsserver.Start()
+	if err != nil {
+		return fmt.Errorf("start the KMS stand-in: %w", err)
+	}
+	p.KMS = srv
+	p.closers = append(p.closers, func() { _ = srv.Close() })
+	arn, err := srv.CreateKey(TokenKeyAlias)
+	if err != nil {
+		return fmt.Errorf("create the tokens' KMS key: %w", err)
+	}
+	p.Vars[config.EnvTokenKMSKeyID], p.Vars[config.EnvKMSEndpoint] = arn, srv.URL
 	return nil
 }
 

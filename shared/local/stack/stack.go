@@ -45,6 +45,7 @@ var devDefaults = map[string]string{
 	config.SecretEncodingAESKey:    "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
 	config.SecretPublicAppSecret:   "dev-public-app-secret",
 	config.SecretSessionSigningKey: "dev-session-signing-key-0123456789abcdef",
+	config.SecretSceneSigningKey:   "dev-scene-signing-key-0123456789abcdef00",
 	config.SecretAdminSigningKey:   "dev-admin-signing-key-0123456789abcdef",
 	config.SecretStateSigningKey:   "dev-state-signing-key-0123456789abcdef",
 }

@@ -1,4 +1,8 @@
-package terminaluser
+// Package signin signs terminal users in from a mini program: it finds the
+// tenant from the enterprise mini program's binding or the public mini
+// program's QR scene, exchanges the wx.login code with WeChat, records the
+// user and starts their session. It serves the userlogin function.
+package signin
 
 import (
 	"context"
@@ -10,8 +14,10 @@ import (
 	"wxchannel/shared/binding"
 	"wxchannel/shared/config"
 	"wxchannel/shared/qrscene"
+	"wxchannel/shared/ratelimit"
 	"wxchannel/shared/storage"
 	"wxchannel/shared/tenant"
+	"wxchannel/shared/terminaluser"
 	"wxchannel/shared/usersession"
 	"wxchannel/shared/wechat"
 )
@@ -28,15 +34,24 @@ type LoginRequest struct {
 	Code  string `json:"code"`
 	AppID string `json:"appid,omitempty"`
 	Scene string `json:"scene,omitempty"`
+	// ClientIP is where the request came from (not part of the body).
+	ClientIP string `json:"-"`
 }
+
+// Limits on failed logins: a garbage or replayed wx.login code costs a
+// WeChat call, so whoever sends them is stopped before WeChat is asked.
+var (
+	FailedLoginsPerIP  = ratelimit.Limit{Name: "loginfail-ip", Max: 20, Window: 10 * time.Minute}
+	FailedLoginsPerApp = ratelimit.Limit{Name: "loginfail-app", Max: 500, Window: 10 * time.Minute}
+)
 
 // LoginReply is what the mini program gets: our session (never WeChat's
 // session_key), the user and what the tenant's settings require.
 type LoginReply struct {
 	usersession.Tokens
-	User     User            `json:"user"`
-	DeviceSN string          `json:"device_sn,omitempty"`
-	Access   tenant.Settings `json:"access"`
+	User     terminaluser.User `json:"user"`
+	DeviceSN string            `json:"device_sn,omitempty"`
+	Access   tenant.Settings   `json:"access"`
 	// CanCreateWorkOrders is false when the tenant requires registration
 	// and the user has not completed it.
 	CanCreateWorkOrders bool `json:"can_create_work_orders"`
@@ -52,7 +67,7 @@ type PublicApp struct {
 // (its binding) or from the QR scene, exchanges the wx.login code with
 // WeChat, records the user and issues our session. Every field is needed.
 type Login struct {
-	Users    *Store
+	Users    *terminaluser.Store
 	Bindings *binding.Store
 	Settings *tenant.Store
 	Sessions *usersession.Sessions
@@ -62,12 +77,16 @@ type Login struct {
 	// programs, which our platform makes on their behalf.
 	ComponentToken wechat.TokenSource
 	Public         PublicApp
-	Now            func() time.Time
+	// Limits counts failed logins per source IP and per mini program.
+	Limits *ratelimit.Counters
+	Now    func() time.Time
 }
 
-// signIn is who a code exchange says the user is, in which tenant and app.
+// signIn is who a code exchange says the user is, in which tenant and app
+// (and under which binding of an enterprise mini program).
 type signIn struct {
 	tenantID, appid, deviceSN string
+	generation                int64
 	session                   wechat.Session
 }
 
@@ -80,12 +99,25 @@ func (l *Login) Login(ctx context.Context, req LoginRequest) (LoginReply, error)
 		return LoginReply{}, apperr.BadRequest("invalid_request",
 			"give either appid (enterprise mini program) or scene (public mini program QR code)")
 	}
+	limits := l.failureKeys(req)
+	if wait, err := l.Limits.Exceeded(ctx, limits...); err != nil || wait > 0 {
+		if err != nil {
+			return LoginReply{}, err
+		}
+		return LoginReply{}, apperr.E(apperr.RateLimited, "too_many_failed_logins",
+			"too many failed logins from here; wait and call wx.login again").After(wait)
+	}
 	var in signIn
 	var err error
 	if req.AppID != "" {
 		in, err = l.enterprise(ctx, req)
 	} else {
 		in, err = l.publicApp(ctx, req)
+	}
+	if wechat.IsCode(err, wechat.CodeInvalidCode, wechat.CodeCodeUsed, wechat.CodeHighRiskUser) {
+		if cerr := l.Limits.Add(ctx, limits...); cerr != nil {
+			return LoginReply{}, cerr
+		}
 	}
 	if err != nil {
 		return LoginReply{}, err
@@ -99,12 +131,26 @@ func (l *Login) Login(ctx context.Context, req LoginRequest) (LoginReply, error)
 	if err != nil {
 		return LoginReply{}, err
 	}
-	toks, err := l.Sessions.Issue(ctx, usersession.Claims{TenantID: in.tenantID, UserID: user.UserID, AppID: in.appid})
+	claims := usersession.Claims{TenantID: in.tenantID, UserID: user.UserID, AppID: in.appid, Generation: in.generation}
+	toks, err := l.Sessions.Start(ctx, claims)
 	if err != nil {
 		return LoginReply{}, err
 	}
-	return LoginReply{Tokens: toks, User: user, DeviceSN: in.deviceSN, Access: publicSettings(st),
-		CanCreateWorkOrders: CanCreate(st, user)}, nil
+	return LoginReply{Tokens: toks, User: user, DeviceSN: in.deviceSN, Access: terminaluser.PublicSettings(st),
+		CanCreateWorkOrders: terminaluser.CanCreate(st, user)}, nil
+}
+
+// failureKeys are the counters a failed login of req counts against.
+func (l *Login) failureKeys(req LoginRequest) []ratelimit.Key {
+	app := req.AppID
+	if app == "" {
+		app = l.Public.AppID
+	}
+	keys := []ratelimit.Key{{Limit: FailedLoginsPerApp, Subject: app}}
+	if req.ClientIP != "" {
+		keys = append(keys, ratelimit.Key{Limit: FailedLoginsPerIP, Subject: req.ClientIP})
+	}
+	return keys
 }
 
 // enterprise signs in through a tenant's own mini program: the tenant is
@@ -124,7 +170,7 @@ func (l *Login) enterprise(ctx context.Context, req LoginRequest) (signIn, error
 	if err != nil {
 		return signIn{}, loginError(err)
 	}
-	return signIn{tenantID: b.TenantID, appid: req.AppID, session: sess}, nil
+	return signIn{tenantID: b.TenantID, appid: req.AppID, generation: b.Generation, session: sess}, nil
 }
 
 // publicApp signs in through the public mini program: the tenant (and the
@@ -165,17 +211,6 @@ func (l *Login) Refresh(ctx context.Context, refreshToken string) (usersession.T
 		return usersession.Tokens{}, apperr.E(apperr.Unauthenticated, "invalid_session", "the session is not valid; log in again")
 	}
 	return toks, nil
-}
-
-// CanCreate tells whether the user may create work orders under st.
-func CanCreate(st tenant.Settings, u User) bool {
-	return st.GuestAccess || u.Status == StatusRegistered
-}
-
-// publicSettings keeps what the portal needs to show.
-func publicSettings(st tenant.Settings) tenant.Settings {
-	return tenant.Settings{DisplayName: st.DisplayName, GuestAccess: st.GuestAccess,
-		InvitationCodes: st.InvitationCodes, SerialRegistration: st.SerialRegistration}
 }
 
 // loginError maps WeChat's code2session errors to what the mini program can
