@@ -94,6 +94,16 @@ func TestAttacks(t *testing.T) {
 	noneAdmin, _ := jwt.NewWithClaims(jwt.SigningMethodNone, jwt.MapClaims{"tenant": "acme", "sub": "a", "role": "admin", "iss": staffauth.Issuer,
 		"aud": staffauth.Audience, "iat": now.Unix(), "exp": now.Add(time.Hour).Unix()}).SignedString(jwt.UnsafeAllowNoneSignatureType)
 	tampered := swapClaim(t, w.admin, `"tenant":"acme"`, `"tenant":"globex"`)
+	staffClaims := func(iat, exp time.Time) jwt.MapClaims {
+		m := jwt.MapClaims{"tenant": "acme", "sub": "a", "role": "admin", "iss": staffauth.Issuer, "aud": staffauth.Audience, "exp": exp.Unix()}
+		if !iat.IsZero() {
+			m["iat"] = iat.Unix()
+		}
+		return m
+	}
+	tenYearAdmin, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, staffClaims(now.AddDate(10, 0, 0).Add(-time.Hour), now.AddDate(10, 0, 0))).
+		SignedString(adminKey)
+	undatedAdmin, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, staffClaims(time.Time{}, now.Add(time.Hour))).SignedString(adminKey)
 
 	// Terminal-user tokens.
 	sessionKey := []byte(w.Vars[config.SecretSessionSigningKey])
@@ -146,6 +156,11 @@ func TestAttacks(t *testing.T) {
 		{"staff token with its signature re-spelled", fixed(attackReq{method: "GET", path: "/admin/miniprogram/binding", token: testenv.Respell(w.admin)}), 401, "invalid_token"},
 		{"terminal session with its signature re-spelled", fixed(attackReq{method: "GET", path: "/portal/me", token: testenv.Respell(userA)}), 401, "invalid_session"},
 		{"staff token with its tenant changed", fixed(attackReq{method: "GET", path: "/admin/miniprogram/binding", token: tampered}), 401, "invalid_token"},
+		{"staff token valid ten years, issued in the future", fixed(attackReq{method: "GET", path: "/admin/miniprogram/binding", token: tenYearAdmin}),
+			401, "invalid_token"},
+		{"staff token without an issue time", fixed(attackReq{method: "GET", path: "/admin/miniprogram/binding", token: undatedAdmin}), 401, "invalid_token"},
+		{"refresh token that is not ours", fixed(attackReq{method: "POST", path: "/portal/session/refresh",
+			body: map[string]any{"refresh_token": "AAAAAAAAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}}), 401, "invalid_refresh_token"},
 		{"engineer on an admin route", fixed(attackReq{method: "POST", path: "/admin/invitations", token: w.engineer, body: map[string]any{"customer_id": "C", "max_uses": 1, "expires_in_days": 1}}), 403, "forbidden_role"},
 		{"terminal session on an admin route", fixed(attackReq{method: "GET", path: "/admin/registrations", token: userA}), 401, "invalid_token"},
 

@@ -28,11 +28,51 @@ func loadTemplate(t *testing.T) *cloudformation.Template {
 	// SAM names the HttpApi property AccessLogSettings; goformation v7's
 	// struct calls it AccessLogSetting and rejects the real name.
 	raw = []byte(strings.Replace(string(raw), "\n      AccessLogSettings:", "\n      AccessLogSetting:", 1))
+	// It also models RouteSettings as one route's settings, where SAM takes
+	// a map of route keys; TestThrottledRoutesExist checks that block.
+	raw = routeSettingsBlock.ReplaceAll(raw, nil)
 	tpl, err := goformation.ParseYAML(raw)
 	if err != nil {
 		t.Fatalf("parse template.yaml: %v", err)
 	}
 	return tpl
+}
+
+// routeSettingsBlock is the HttpApi's RouteSettings map.
+var routeSettingsBlock = regexp.MustCompile(`(?m)^      RouteSettings:\n(?:        .*\n|\s*#.*\n)+`)
+
+// TestThrottledRoutesExist: every route the HTTP API throttles on its own
+// is a route a function serves (a renamed route would silently lose its
+// limit).
+func TestThrottledRoutesExist(t *testing.T) {
+	raw, err := os.ReadFile("../template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	block := routeSettingsBlock.Find(raw)
+	keys := regexp.MustCompile(`(?m)^        "([A-Z]+ [^"]+)":$`).FindAllSubmatch(block, -1)
+	if len(keys) < 4 {
+		t.Fatalf("found %d throttled routes in the template", len(keys))
+	}
+	served := map[string]bool{}
+	d := offlineDeps(t)
+	for _, f := range functions.All {
+		if f.HTTP == nil {
+			continue
+		}
+		_, patterns, err := lambdarun.Handler(context.Background(), f.Name, f.HTTP, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range patterns {
+			served[apiRoute(p)] = true
+		}
+	}
+	for _, k := range keys {
+		if !served[string(k[1])] {
+			t.Errorf("the template throttles %q, which no function serves", k[1])
+		}
+	}
 }
 
 // templateFunctions maps the "function" tag of each AWS::Serverless::Function

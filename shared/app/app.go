@@ -81,20 +81,24 @@ func FromEnv(ctx context.Context) (*Deps, error) {
 		return nil, err
 	}
 	var secrets config.Secrets = config.EnvSecrets{Getenv: os.Getenv}
-	if cfg.SecretsARN != "" {
+	if len(cfg.SecretARNs) > 0 {
 		secrets = secretsManager(cfg)
+	} else if err := config.CheckSigningKeys(ctx, secrets); err != nil {
+		// Read from the environment, the keys can be checked before serving.
+		return nil, err
 	}
 	return New(cfg, log, db, secrets, time.Now, &http.Client{Timeout: 10 * time.Second}), nil
 }
 
-// secretsManager reads the JSON secret bundle on first use.
+// secretsManager reads each bundle of secrets on first use (never at init)
+// from Secrets Manager.
 func secretsManager(cfg config.Config) config.Secrets {
-	return &config.BundleSecrets{Fetch: func(ctx context.Context) (string, error) {
+	return &config.ManagedSecrets{ARNs: cfg.SecretARNs, Now: time.Now, Fetch: func(ctx context.Context, arn string) (string, error) {
 		awsCfg, err := awsconf.FromEnv(cfg.Region, false)
 		if err != nil {
 			return "", fmt.Errorf("aws config: %w", err)
 		}
-		out, err := secretsmanager.NewFromConfig(awsCfg).GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: &cfg.SecretsARN})
+		out, err := secretsmanager.NewFromConfig(awsCfg).GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: &arn})
 		if err != nil {
 			return "", fmt.Errorf("get secret value: %w", err)
 		}

@@ -29,9 +29,9 @@ type Config struct {
 	ComponentAppID string
 	// APIBaseURL is our public base URL, for WeChat's redirect back.
 	APIBaseURL string
-	// StateKeys reads the key that signs the flow's state (and the one it
+	// StateKeys is the key that signs the flow's state (and the one it
 	// replaced).
-	StateKeys func(ctx context.Context) (config.KeyRing, error)
+	StateKeys config.KeySource
 	Now       func() time.Time
 	Log       *slog.Logger
 }
@@ -56,9 +56,7 @@ func NewService(store *Store, tm *tokens.Manager, events *componentpush.EventSto
 func ServiceFromDeps(d *app.Deps, tm *tokens.Manager) *Service {
 	return NewService(NewStore(d.DB), tm, componentpush.NewEventStore(d.DB), d.WeChat, Config{
 		ComponentAppID: d.Config.ComponentAppID, APIBaseURL: d.Config.APIBaseURL, Now: d.Now, Log: d.Log,
-		StateKeys: func(ctx context.Context) (config.KeyRing, error) {
-			return config.SigningKeys(ctx, d.Secrets, config.SecretStateSigningKey)
-		},
+		StateKeys: config.KeySource{Secrets: d.Secrets, Name: config.SecretStateSigningKey},
 	})
 }
 
@@ -82,7 +80,7 @@ func (s *Service) Start(ctx context.Context, tenantID string) (Links, error) {
 	if s.cfg.APIBaseURL == "" {
 		return Links{}, &config.MissingError{Names: []string{config.EnvAPIBaseURL}}
 	}
-	keys, err := s.cfg.StateKeys(ctx)
+	keys, err := s.cfg.StateKeys.Keys(ctx)
 	if err != nil {
 		return Links{}, err
 	}
@@ -141,11 +139,9 @@ const pushWait = 2 * time.Second
 // callback binds only a code whose push names the pre-auth code issued
 // with this state, and otherwise tells the admin the binding is finishing.
 func (s *Service) Callback(ctx context.Context, rawState, authCode string) (Result, error) {
-	keys, err := s.cfg.StateKeys(ctx)
-	if err != nil {
-		return Result{}, err
-	}
-	st, err := verifyState(keys, rawState, s.cfg.Now())
+	now := s.cfg.Now()
+	st, err := config.Verify(ctx, s.cfg.StateKeys, func(keys config.KeyRing) (flowState, error) { return verifyState(keys, rawState, now) },
+		func(err error) bool { return errors.Is(err, errStateSignature) })
 	if err != nil {
 		return Result{}, err
 	}

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -21,6 +22,8 @@ const StateTTL = 30 * time.Minute
 var (
 	ErrStateInvalid = errors.New("authorization state is forged or malformed")
 	ErrStateExpired = errors.New("authorization state expired")
+	// errStateSignature is a state no key of the ring signed.
+	errStateSignature = fmt.Errorf("%w: signature mismatch", ErrStateInvalid)
 )
 
 // flowState is what the signed state carries through WeChat's redirect.
@@ -78,7 +81,7 @@ func verifyState(keys config.KeyRing, raw string, now time.Time) (flowState, err
 		signed = signed || hmac.Equal(got, mac.Sum(nil))
 	}
 	if !signed {
-		return flowState{}, ErrStateInvalid
+		return flowState{}, errStateSignature
 	}
 	payload, err := strictBase64.DecodeString(p)
 	if err != nil {

@@ -17,7 +17,9 @@ import (
 
 // Opener verifies and decrypts WeChat's pushes (to either push URL) with
 // the platform's message Token and EncodingAESKey, current and previous,
-// read from the secrets when a push first needs them.
+// read from the secrets when a push first needs them. When a push fails to
+// verify or decrypt, the secrets are read again once (the operator may have
+// rotated them since), so a warm instance follows a rotation at once.
 type Opener struct {
 	secrets        config.Secrets
 	componentAppID string
@@ -25,6 +27,7 @@ type Opener struct {
 
 	mu      sync.Mutex
 	crypter *wxcrypt.Crypter
+	from    [4]string // the secret values crypter was built from
 }
 
 // NewOpener returns the opener of the platform componentAppID.
@@ -32,34 +35,34 @@ func NewOpener(secrets config.Secrets, componentAppID string, now func() time.Ti
 	return &Opener{secrets: secrets, componentAppID: componentAppID, now: now}
 }
 
-// Crypter returns the message crypto, reading the secrets on first use.
+// Crypter returns the message crypto of the current secrets.
 func (o *Opener) Crypter(ctx context.Context) (*wxcrypt.Crypter, error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.crypter != nil {
-		return o.crypter, nil
-	}
 	if o.componentAppID == "" {
 		return nil, &config.MissingError{Names: []string{config.EnvComponentAppID}}
 	}
-	token, err := o.secrets.Get(ctx, config.SecretComponentToken)
+	var from [4]string
+	var err error
+	for i, name := range []string{config.SecretComponentToken, config.SecretEncodingAESKey} {
+		if from[i], err = o.secrets.Get(ctx, name); err != nil {
+			return nil, fmt.Errorf("push crypto: %w", err)
+		}
+	}
+	for i, name := range []string{config.SecretComponentToken + config.PreviousSuffix, config.SecretPreviousEncodingAESKey} {
+		if from[2+i], _, err = o.secrets.Lookup(ctx, name); err != nil {
+			return nil, fmt.Errorf("push crypto: %w", err)
+		}
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.crypter != nil && o.from == from {
+		return o.crypter, nil
+	}
+	c, err := wxcrypt.New(from[0], from[1], o.componentAppID, from[3])
 	if err != nil {
 		return nil, fmt.Errorf("push crypto: %w", err)
 	}
-	key, err := o.secrets.Get(ctx, config.SecretEncodingAESKey)
-	if err != nil {
-		return nil, fmt.Errorf("push crypto: %w", err)
-	}
-	previous, _, err := o.secrets.Lookup(ctx, config.SecretPreviousEncodingAESKey)
-	if err != nil {
-		return nil, fmt.Errorf("push crypto: %w", err)
-	}
-	c, err := wxcrypt.New(token, key, o.componentAppID, previous)
-	if err != nil {
-		return nil, fmt.Errorf("push crypto: %w", err)
-	}
-	o.crypter = c
-	return c, nil
+	o.crypter, o.from = c.WithPreviousToken(from[2]), from
+	return o.crypter, nil
 }
 
 // Open verifies and decrypts a push: body limit, signatures, decryption,
@@ -84,11 +87,7 @@ func (o *Opener) Open(r *http.Request) ([]byte, wxcrypt.PushParams, error) {
 	if skew := o.now().Sub(time.Unix(ts, 0)); skew > MaxSkew || skew < -MaxSkew {
 		return nil, p, apperr.E(apperr.Unauthenticated, "stale_push", "the push timestamp is outside the accepted window")
 	}
-	c, err := o.Crypter(r.Context())
-	if err != nil {
-		return nil, p, err
-	}
-	inner, err := c.Open(p, body)
+	inner, err := o.open(r.Context(), p, body)
 	switch {
 	case errors.Is(err, wxcrypt.ErrSignature):
 		return nil, p, apperr.E(apperr.Unauthenticated, "invalid_signature", "the push signature does not verify")
@@ -98,4 +97,25 @@ func (o *Opener) Open(r *http.Request) ([]byte, wxcrypt.PushParams, error) {
 		return nil, p, apperr.BadRequest("malformed_push", "the push could not be decrypted")
 	}
 	return inner, p, nil
+}
+
+// open verifies and decrypts with the current secrets, reading them again
+// once when they fail.
+func (o *Opener) open(ctx context.Context, p wxcrypt.PushParams, body []byte) ([]byte, error) {
+	c, err := o.Crypter(ctx)
+	if err != nil {
+		return nil, err
+	}
+	inner, err := c.Open(p, body)
+	if err == nil || (!errors.Is(err, wxcrypt.ErrSignature) && !errors.Is(err, wxcrypt.ErrMalformed)) {
+		return inner, err
+	}
+	changed, rerr := o.secrets.Refresh(ctx, config.SecretComponentToken)
+	if rerr != nil || !changed {
+		return nil, err
+	}
+	if c, rerr = o.Crypter(ctx); rerr != nil {
+		return nil, rerr
+	}
+	return c.Open(p, body)
 }

@@ -23,7 +23,6 @@ const (
 	EnvPublicAppID      = "PUBLIC_APPID"
 	EnvWeChatBaseURL    = "WECHAT_API_BASE"
 	EnvAPIBaseURL       = "API_BASE_URL"
-	EnvSecretsARN       = "SECRETS_ARN"
 	EnvLogLevel         = "LOG_LEVEL"
 	EnvMaxBodyBytes     = "MAX_BODY_BYTES"
 	EnvUploadBucket     = "UPLOAD_BUCKET"
@@ -60,11 +59,13 @@ type Config struct {
 	PublicAppID      string
 	WeChatBaseURL    string
 	APIBaseURL       string // public base URL of our HTTP API, for redirect URIs and ext_json
-	SecretsARN       string // empty: secrets come from the environment
-	LogLevel         string
-	MaxBodyBytes     int64
-	UploadBucket     string
-	S3Endpoint       string
+	// SecretARNs are the Secrets Manager secrets this function may read, by
+	// bundle name (see Bundles); none: secrets come from the environment.
+	SecretARNs   map[string]string
+	LogLevel     string
+	MaxBodyBytes int64
+	UploadBucket string
+	S3Endpoint   string
 	// StaffTokenKeys are the CRM's public keys for staff tokens ("" for the
 	// shared HS256 key).
 	StaffTokenKeys string
@@ -96,7 +97,6 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		PublicAppID:      getenv(EnvPublicAppID),
 		WeChatBaseURL:    def(getenv(EnvWeChatBaseURL), DefaultWeChatBaseURL),
 		APIBaseURL:       strings.TrimRight(getenv(EnvAPIBaseURL), "/"),
-		SecretsARN:       getenv(EnvSecretsARN),
 		LogLevel:         def(getenv(EnvLogLevel), "info"),
 		MaxBodyBytes:     DefaultMaxBodyBytes,
 		UploadBucket:     getenv(EnvUploadBucket),
@@ -105,6 +105,14 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		TokenKMSKeyID:    getenv(EnvTokenKMSKeyID),
 		KMSEndpoint:      getenv(EnvKMSEndpoint),
 		RequestTimeout:   25 * time.Second,
+	}
+	for _, b := range Bundles {
+		if arn := getenv(b.ARNVar); arn != "" {
+			if c.SecretARNs == nil {
+				c.SecretARNs = map[string]string{}
+			}
+			c.SecretARNs[b.Name] = arn
+		}
 	}
 	if v := getenv(EnvMaxBodyBytes); v != "" {
 		var n int64

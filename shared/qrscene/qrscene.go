@@ -37,18 +37,19 @@ var ErrInvalid = errors.New("invalid QR scene")
 
 var b64 = base64.RawURLEncoding
 
-// KeyFunc supplies the scene signing key (and the one it replaced) when a
-// scene is made or read.
-type KeyFunc func(ctx context.Context) (config.KeyRing, error)
-
 // Codec makes and reads scenes, storing what each names in table.
 type Codec struct {
 	table dynamo.Table
-	key   KeyFunc
+	keys  config.KeySource
 }
 
-// NewCodec returns a codec over table signing with key.
-func NewCodec(table dynamo.Table, key KeyFunc) *Codec { return &Codec{table: table, key: key} }
+// NewCodec returns a codec over table signing with keys.
+func NewCodec(table dynamo.Table, keys config.KeySource) *Codec {
+	return &Codec{table: table, keys: keys}
+}
+
+// errMAC says no key of the ring made the scene's MAC.
+var errMAC = fmt.Errorf("%w: MAC mismatch", ErrInvalid)
 
 func sceneMAC(key []byte, id string) string {
 	m := hmac.New(sha256.New, append([]byte("scene:"), key...))
@@ -64,7 +65,7 @@ func (s *Codec) Encode(ctx context.Context, tenantID, deviceSN string) (string, 
 		return "", err
 	}
 	id := b64.EncodeToString(raw[:])[:10]
-	keys, err := s.key(ctx)
+	keys, err := s.keys.Keys(ctx)
 	if err != nil {
 		return "", err
 	}
@@ -82,16 +83,19 @@ func (s *Codec) Decode(ctx context.Context, scene string) (Scene, error) {
 	if !ok || len(id) != 10 || len(mac) != 11 {
 		return Scene{}, ErrInvalid
 	}
-	keys, err := s.key(ctx)
+	_, err := config.Verify(ctx, s.keys, func(keys config.KeyRing) (bool, error) {
+		for _, key := range keys.All() {
+			if hmac.Equal([]byte(mac), []byte(sceneMAC(key, id))) {
+				return true, nil
+			}
+		}
+		return false, errMAC
+	}, func(err error) bool { return errors.Is(err, errMAC) })
+	if errors.Is(err, errMAC) {
+		return Scene{}, ErrInvalid
+	}
 	if err != nil {
 		return Scene{}, err
-	}
-	signed := false
-	for _, key := range keys.All() {
-		signed = signed || hmac.Equal([]byte(mac), []byte(sceneMAC(key, id)))
-	}
-	if !signed {
-		return Scene{}, ErrInvalid
 	}
 	var sc Scene
 	err = s.table.Get("pk", "scene#"+id).Range("sk", dynamo.Equal, "scene").One(ctx, &sc)
@@ -108,7 +112,5 @@ func (s *Codec) Decode(ctx context.Context, scene string) (Scene, error) {
 // signed with the scene signing key. Printed QR codes live for years, so
 // the key is its own: rotating the session key never voids them.
 func FromDeps(d *app.Deps) *Codec {
-	return NewCodec(d.DB.Service, func(ctx context.Context) (config.KeyRing, error) {
-		return config.SigningKeys(ctx, d.Secrets, config.SecretSceneSigningKey)
-	})
+	return NewCodec(d.DB.Service, config.KeySource{Secrets: d.Secrets, Name: config.SecretSceneSigningKey})
 }

@@ -113,22 +113,23 @@ func (v *Verifier) parse(ctx context.Context, raw string) (jwtClaims, error) {
 		jwt.WithExpirationRequired(), jwt.WithIssuedAt(), jwt.WithTimeFunc(v.now), jwt.WithLeeway(skew)}
 	var c jwtClaims
 	if v.public != nil {
-		_, err := jwt.ParseWithClaims(raw, &c, v.public.keyFunc, append(opts, jwt.WithValidMethods([]string{"RS256", "ES256"}))...)
+		opts = append(opts, jwt.WithValidMethods([]string{"RS256", "ES256"}))
+		_, err := jwt.ParseWithClaims(raw, &c, v.public.keyFunc, opts...)
 		return c, err
 	}
-	keys, err := config.SigningKeys(ctx, v.secrets, config.SecretAdminSigningKey)
-	if err != nil {
-		return c, err
-	}
-	for _, key := range keys.All() {
-		c = jwtClaims{}
-		_, err = jwt.ParseWithClaims(raw, &c, func(*jwt.Token) (any, error) { return key, nil },
-			append(opts, jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}))...)
-		if !errors.Is(err, jwt.ErrTokenSignatureInvalid) {
-			break
-		}
-	}
-	return c, err
+	opts = append(opts, jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}))
+	return config.Verify(ctx, config.KeySource{Secrets: v.secrets, Name: config.SecretAdminSigningKey},
+		func(keys config.KeyRing) (jwtClaims, error) {
+			var err error
+			for _, key := range keys.All() {
+				c = jwtClaims{}
+				_, err = jwt.ParseWithClaims(raw, &c, func(*jwt.Token) (any, error) { return key, nil }, opts...)
+				if !errors.Is(err, jwt.ErrTokenSignatureInvalid) {
+					break // anything but a signature of another key of the ring is final
+				}
+			}
+			return c, err
+		}, func(err error) bool { return errors.Is(err, jwt.ErrTokenSignatureInvalid) })
 }
 
 // Authenticate returns the claims of the request's bearer token if it is
@@ -146,8 +147,8 @@ func (v *Verifier) Authenticate(r *http.Request, roles ...string) (Claims, error
 		if errors.Is(err, jwt.ErrTokenExpired) {
 			return Claims{}, apperr.E(apperr.Unauthenticated, "token_expired", "the token has expired; sign in again")
 		}
-		if _, isDomain := apperr.As(err); isDomain || !isJWTError(err) {
-			return Claims{}, err // the key could not be read: not the caller's fault
+		if errors.Is(err, config.ErrKeysUnavailable) {
+			return Claims{}, err // not the caller's fault
 		}
 		return Claims{}, apperr.E(apperr.Unauthenticated, "invalid_token", "the token is not valid")
 	}
@@ -169,18 +170,6 @@ func (v *Verifier) withinLifetime(c jwtClaims) bool {
 		return false
 	}
 	return c.ExpiresAt.Sub(c.IssuedAt.Time) <= MaxTTL && c.ExpiresAt.Sub(now) <= MaxTTL+skew
-}
-
-// isJWTError tells a token's own fault from a failure to read the key.
-func isJWTError(err error) bool {
-	for _, e := range []error{jwt.ErrTokenMalformed, jwt.ErrTokenUnverifiable, jwt.ErrTokenSignatureInvalid, jwt.ErrTokenRequiredClaimMissing,
-		jwt.ErrTokenInvalidAudience, jwt.ErrTokenInvalidIssuer, jwt.ErrTokenNotValidYet, jwt.ErrTokenUsedBeforeIssued,
-		jwt.ErrTokenInvalidClaims, jwt.ErrTokenInvalidId, jwt.ErrTokenInvalidSubject} {
-		if errors.Is(err, e) {
-			return true
-		}
-	}
-	return false
 }
 
 // StaffHandler is an endpoint that runs for an authenticated staff member.

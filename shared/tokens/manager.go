@@ -13,6 +13,7 @@ import (
 	"github.com/guregu/dynamo/v2"
 
 	"wxchannel/shared/app"
+	"wxchannel/shared/apperr"
 	"wxchannel/shared/attrcrypt"
 	"wxchannel/shared/config"
 	"wxchannel/shared/storage"
@@ -31,8 +32,12 @@ const (
 
 // Errors callers branch on.
 var (
-	// ErrNoTicket: no usable verify ticket is stored; a push was requested.
-	ErrNoTicket = errors.New("no component_verify_ticket yet: asked WeChat to push one")
+	// ErrNoTicket says no usable verify ticket is stored (a push was
+	// requested): nothing that needs the component token can work until
+	// WeChat pushes one, so the caller should retry in a few minutes.
+	ErrNoTicket = apperr.E(apperr.Unavailable, "verify_ticket_missing",
+		"WeChat has not pushed a component_verify_ticket yet; check that the authorization event URL in WeChat's console "+
+			"points at this deployment, then retry in a few minutes").After(time.Minute)
 	// ErrNeedsReauth: the authorizer's refresh token is invalid; the tenant
 	// admin must authorize the mini program again.
 	ErrNeedsReauth = errors.New("authorizer must be authorized again")

@@ -73,8 +73,8 @@ type Config struct {
 	// PublicAppID is the platform's own mini program: its sessions do not
 	// depend on any tenant's binding.
 	PublicAppID string
-	// Keys reads the session signing key (and the previous one).
-	Keys func(ctx context.Context) (config.KeyRing, error)
+	// Keys is the session signing key (and the previous one).
+	Keys config.KeySource
 	Now  func() time.Time
 }
 
@@ -101,9 +101,7 @@ func New(table dynamo.Table, bindings BindingStates, cfg Config) *Sessions {
 // FromDeps builds a function's sessions at its edge.
 func FromDeps(d *app.Deps) *Sessions {
 	return New(d.DB.Service, binding.NewStore(d.DB), Config{PublicAppID: d.Config.PublicAppID, Now: d.Now,
-		Keys: func(ctx context.Context) (config.KeyRing, error) {
-			return config.SigningKeys(ctx, d.Secrets, config.SecretSessionSigningKey)
-		}})
+		Keys: config.KeySource{Secrets: d.Secrets, Name: config.SecretSessionSigningKey}})
 }
 
 // Tokens are what a login or refresh returns to the mini program.
@@ -124,7 +122,7 @@ func (s *Sessions) Start(ctx context.Context, c Claims) (Tokens, error) {
 }
 
 func (s *Sessions) issue(ctx context.Context, c Claims, refresh, chainID string) (Tokens, error) {
-	keys, err := s.cfg.Keys(ctx)
+	keys, err := s.cfg.Keys.Keys(ctx)
 	if err != nil {
 		return Tokens{}, err
 	}
@@ -157,27 +155,33 @@ func (s *Sessions) Authenticate(r *http.Request) (Claims, error) {
 }
 
 func (s *Sessions) verify(ctx context.Context, raw string) (Claims, error) {
-	keys, err := s.cfg.Keys(ctx)
-	if err != nil {
+	c, err := config.Verify(ctx, s.cfg.Keys, func(keys config.KeyRing) (tokenClaims, error) { return s.parse(raw, keys) },
+		func(err error) bool { return errors.Is(err, jwt.ErrTokenSignatureInvalid) })
+	switch {
+	case errors.Is(err, jwt.ErrTokenExpired):
+		return Claims{}, apperr.E(apperr.Unauthenticated, "session_expired", "the session expired; refresh it or log in again")
+	case errors.Is(err, config.ErrKeysUnavailable):
 		return Claims{}, err
+	case err != nil || c.Tenant == "" || c.Subject == "":
+		return Claims{}, apperr.E(apperr.Unauthenticated, "invalid_session", "the session token is not valid")
 	}
+	return Claims{TenantID: c.Tenant, UserID: c.Subject, AppID: c.App, Generation: c.Generation}, nil
+}
+
+// parse checks raw with each key of the ring.
+func (s *Sessions) parse(raw string, keys config.KeyRing) (tokenClaims, error) {
+	var c tokenClaims
+	var err error
 	for _, key := range keys.All() {
-		var c tokenClaims
+		c = tokenClaims{}
 		_, err = jwt.ParseWithClaims(raw, &c, func(*jwt.Token) (any, error) { return key, nil },
 			jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}), jwt.WithStrictDecoding(), jwt.WithIssuer(issuer),
 			jwt.WithAudience(audSession), jwt.WithExpirationRequired(), jwt.WithTimeFunc(s.cfg.Now), jwt.WithLeeway(leewayClock))
-		if errors.Is(err, jwt.ErrTokenSignatureInvalid) {
-			continue // perhaps signed with the other key of the ring
+		if !errors.Is(err, jwt.ErrTokenSignatureInvalid) {
+			break // anything but a signature of another key of the ring is final
 		}
-		if errors.Is(err, jwt.ErrTokenExpired) {
-			return Claims{}, apperr.E(apperr.Unauthenticated, "session_expired", "the session expired; refresh it or log in again")
-		}
-		if err != nil || c.Tenant == "" || c.Subject == "" {
-			break
-		}
-		return Claims{TenantID: c.Tenant, UserID: c.Subject, AppID: c.App, Generation: c.Generation}, nil
 	}
-	return Claims{}, apperr.E(apperr.Unauthenticated, "invalid_session", "the session token is not valid")
+	return c, err
 }
 
 // checkBinding refuses a session of an enterprise mini program that no

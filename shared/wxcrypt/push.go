@@ -47,15 +47,20 @@ func (c *Crypter) Open(p PushParams, body []byte) ([]byte, error) {
 		return nil, ErrMalformed
 	}
 	// The URL signature does not depend on the body, so forged requests are
-	// turned away before any XML is parsed.
-	if !signatureEqual(c.URLSignature(p.Timestamp, p.Nonce), p.Signature) {
-		return nil, ErrSignature
+	// turned away before any XML is parsed. Both signatures are made with
+	// one Token: the current one, or the previous one during a rotation.
+	token := c.token
+	if !signatureEqual(Signature(token, p.Timestamp, p.Nonce), p.Signature) {
+		if c.previousToken == "" || !signatureEqual(Signature(c.previousToken, p.Timestamp, p.Nonce), p.Signature) {
+			return nil, ErrSignature
+		}
+		token = c.previousToken
 	}
 	var env Envelope
 	if err := xml.Unmarshal(body, &env); err != nil || env.Encrypt == "" {
 		return nil, ErrMalformed
 	}
-	if !signatureEqual(c.MsgSignature(p.Timestamp, p.Nonce, env.Encrypt), p.MsgSignature) {
+	if !signatureEqual(Signature(token, p.Timestamp, p.Nonce, env.Encrypt), p.MsgSignature) {
 		return nil, ErrSignature
 	}
 	return c.Decrypt(env.Encrypt)

@@ -38,10 +38,13 @@ const (
 // optionally the previous one, tried when decryption with the current one
 // fails), and the appid used as receiveId. It is safe for concurrent use.
 type Crypter struct {
-	token    string
-	appID    string
-	current  aesKey
-	previous *aesKey
+	token string
+	// previousToken, when set, also verifies signatures: WeChat signs with
+	// the new Token as soon as the operator changes it in WeChat's console.
+	previousToken string
+	appID         string
+	current       aesKey
+	previous      *aesKey
 }
 
 type aesKey struct {
@@ -74,6 +77,14 @@ func New(token, encodingAESKey, appID string, previousEncodingAESKey string) (*C
 		c.previous = &previous
 	}
 	return c, nil
+}
+
+// WithPreviousToken returns a copy of c whose signature checks also accept
+// the previous message Token, during a rotation ("" accepts none).
+func (c *Crypter) WithPreviousToken(token string) *Crypter {
+	cp := *c
+	cp.previousToken = token
+	return &cp
 }
 
 func parseKey(encodingAESKey string) (aesKey, error) {

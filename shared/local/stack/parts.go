@@ -7,6 +7,7 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -56,8 +57,10 @@ type Parts struct {
 	S3 *s3mem.Backend
 	// KMS is the KMS stand-in (nil unless PartsOptions.KMS).
 	KMS *kmsserver.Server
-	// Vars is the configuration the dependencies were built from.
-	Vars map[string]string
+	// Vars is the configuration the dependencies were built from; change
+	// it with SetVar while the stack runs.
+	Vars   map[string]string
+	varsMu sync.RWMutex
 
 	closers []func()
 }
@@ -90,7 +93,10 @@ func Assemble(ctx context.Context, o PartsOptions) (p *Parts, err error) {
 	if err := p.tokenKeys(o.KMS); err != nil {
 		return p, err
 	}
-	getenv := func(k string) string { return p.Vars[k] }
+	getenv := p.Var
+	if err := config.CheckSigningKeys(ctx, config.EnvSecrets{Getenv: getenv}); err != nil {
+		return p, err // refuse to start, as a deployed function would
+	}
 	cfg, err := config.FromEnv(getenv)
 	if err != nil {
 		return p, err
@@ -193,4 +199,19 @@ func (p *Parts) Close() {
 		stop()
 	}
 	p.closers = nil
+}
+
+// Var reads one configuration variable or secret.
+func (p *Parts) Var(name string) string {
+	p.varsMu.RLock()
+	defer p.varsMu.RUnlock()
+	return p.Vars[name]
+}
+
+// SetVar changes a variable or secret of the running stack, as an operator
+// changes a secret: the functions read it on their next use.
+func (p *Parts) SetVar(name, value string) {
+	p.varsMu.Lock()
+	p.Vars[name] = value
+	p.varsMu.Unlock()
 }

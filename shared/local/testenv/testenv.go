@@ -76,8 +76,10 @@ type Env struct {
 	// KMS is the KMS stand-in the tokens are sealed with (WithKMS), else nil.
 	KMS *kmsserver.Server
 	// Vars is the configuration environment (including secrets) the
-	// dependencies were built from.
+	// dependencies were built from; change it with SetSecret.
 	Vars map[string]string
+
+	parts *stack.Parts
 }
 
 // UploadBucket is the photo bucket of the in-process S3 server.
@@ -130,14 +132,15 @@ func New(t testing.TB, opts ...Option) *Env {
 		t.Fatalf("start the local stack: %v", err)
 	}
 	t.Cleanup(p.Close)
-	return &Env{Dynamo: p.Dynamo, Sim: p.Sim, DB: p.Deps.DB, Calls: calls, Deps: p.Deps, Clock: clock, S3: p.S3, KMS: p.KMS, Vars: p.Vars}
+	return &Env{Dynamo: p.Dynamo, Sim: p.Sim, DB: p.Deps.DB, Calls: calls, Deps: p.Deps, Clock: clock, S3: p.S3, KMS: p.KMS, Vars: p.Vars,
+		parts: p}
 }
 
 // SetSecret changes a secret as an operator does. A token manager reads
 // its keys once: those built afterwards (tokens.FromDeps) use the new
 // value, earlier ones keep theirs, as running Lambdas holding the fetched
 // secrets do.
-func (e *Env) SetSecret(name, value string) { e.Vars[name] = value }
+func (e *Env) SetSecret(name, value string) { e.parts.SetVar(name, value) }
 
 // StaffToken signs a CRM staff token for a tenant with the test admin key,
 // valid for 12 hours from the test clock's now.

@@ -37,7 +37,7 @@ func (s *Sim) SetPushURL(url string) {
 // message URL). It fails unless the reply is exactly "success".
 func (s *Sim) Push(ctx context.Context, url, outerTag, outerValue string, inner []byte) error {
 	now := s.opts.Now()
-	q, body, err := s.crypter.Seal(inner, strconv.FormatInt(now.Unix(), 10), strconv.FormatInt(now.UnixNano()%1e9, 10), outerTag, outerValue)
+	q, body, err := s.sealer().Seal(inner, strconv.FormatInt(now.Unix(), 10), strconv.FormatInt(now.UnixNano()%1e9, 10), outerTag, outerValue)
 	if err != nil {
 		return err
 	}

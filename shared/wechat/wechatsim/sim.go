@@ -78,6 +78,26 @@ type fault struct {
 	delay time.Duration
 }
 
+// RotateMessageKeys plays the operator changing the message Token and the
+// EncodingAESKey in WeChat's console: WeChat seals every later push with
+// the new ones at once.
+func (s *Sim) RotateMessageKeys(token, encodingAESKey string) error {
+	c, err := wxcrypt.New(token, encodingAESKey, s.opts.ComponentAppID, "")
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.crypter = c
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *Sim) sealer() *wxcrypt.Crypter {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.crypter
+}
+
 // New builds a simulator without listening.
 func New(opts Options) (*Sim, error) {
 	if opts.Now == nil {
