@@ -17,14 +17,16 @@ import (
 var ErrNoCredentials = errors.New("no AWS credentials in the environment (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)")
 
 // FromEnv returns the configuration for region. With local set (an endpoint
-// override for the embedded server), dummy static credentials are used.
+// override: the embedded server, DynamoDB Local, moto), the environment's
+// credentials are used when present (an override may point at an AWS
+// account), else dummy static ones.
 func FromEnv(region string, local bool) (aws.Config, error) {
 	cfg := aws.Config{Region: region}
-	if local {
+	id, secret := os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY")
+	if local && (id == "" || secret == "") {
 		cfg.Credentials = credentials.NewStaticCredentialsProvider("local", "local", "")
 		return cfg, nil
 	}
-	id, secret := os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY")
 	if id == "" || secret == "" {
 		return cfg, ErrNoCredentials
 	}

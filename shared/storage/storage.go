@@ -28,7 +28,8 @@ type Options struct {
 	Endpoint      string
 	PlatformTable string
 	ServiceTable  string
-	// MaxAttempts overrides the SDK's retry attempts (0 keeps its default).
+	// MaxAttempts overrides the retry policy's attempts (retry.go); 0
+	// keeps it.
 	MaxAttempts int
 	// ClientOptions are applied to the client after ours (a call counter,
 	// test-only settings).
@@ -49,9 +50,7 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 			// The embedded server sends no CRC32 header.
 			opt.DisableValidateResponseChecksum = true
 		}
-		if o.MaxAttempts > 0 {
-			opt.RetryMaxAttempts = o.MaxAttempts
-		}
+		opt.Retryer = newRetryer(o.MaxAttempts)
 		classifyErrors(opt)
 	}}, o.ClientOptions...)
 	client := dynamodb.NewFromConfig(cfg, opts...)

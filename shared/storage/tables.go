@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -109,9 +110,14 @@ func (s TableSpec) CreateInput(name string) *dynamodb.CreateTableInput {
 }
 
 // CreateTables creates every table under the names given by physical
-// (logical name → physical name), skipping tables that already exist. It is
-// for local runs and tests; in AWS the template creates the tables.
+// (logical name → physical name), skipping tables that already exist, and
+// waits until each is ACTIVE: DynamoDB (and DynamoDB Local) create a table
+// in CREATING state and refuse writes until then. It is for local runs and
+// tests; in AWS the template creates the tables.
 func CreateTables(ctx context.Context, client *dynamodb.Client, physical map[string]string) error {
+	waiter := dynamodb.NewTableExistsWaiter(client, func(o *dynamodb.TableExistsWaiterOptions) {
+		o.MinDelay, o.MaxDelay = 50*time.Millisecond, time.Second
+	})
 	for _, spec := range Tables {
 		name := physical[spec.Logical]
 		if name == "" {
@@ -121,6 +127,12 @@ func CreateTables(ctx context.Context, client *dynamodb.Client, physical map[str
 		var inUse *types.ResourceInUseException
 		if err != nil && !errors.As(err, &inUse) {
 			return fmt.Errorf("create table %s: %w", name, err)
+		}
+	}
+	for _, spec := range Tables {
+		name := physical[spec.Logical]
+		if err := waiter.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)}, 2*time.Minute); err != nil {
+			return fmt.Errorf("wait for table %s: %w", name, err)
 		}
 	}
 	return nil
