@@ -1,32 +1,70 @@
 package dynamoserver
 
 import (
-	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
 )
 
 // compat sits in front of minidyn's handler and makes it answer the requests
-// guregu/dynamo and the AWS SDK send the way DynamoDB does:
+// guregu/dynamo and the AWS SDK send the way DynamoDB does (docs/local-dynamodb.md
+// lists what it emulates and what it does not):
 //   - Query's legacy KeyConditions (which minidyn ignores, returning no
 //     items) become an equivalent KeyConditionExpression;
-//   - DescribeTable and CreateTable descriptions get TableStatus, TableArn,
-//     and IndexStatus/IndexArn for each global secondary index, which
-//     guregu/dynamo's Describe and Wait need.
+//   - table descriptions get TableStatus (CREATING from CreateTable, ACTIVE
+//     from DescribeTable), TableArn, and IndexStatus/IndexArn for each
+//     global secondary index (tables.go);
+//   - transactions conflict as DynamoDB's do (conflicts.go, transact.go);
+//   - DynamoDB's limits and key validation are enforced (limits.go);
+//   - writes keep indexes sparse and consistent (writes.go), Query and Scan
+//     page at Limit or 1 MB (search.go), and global secondary indexes can
+//     lag behind the table (lag.go).
+//
+// It never serialises requests as a whole: requests on different items
+// run concurrently, and only the layer's own read-modify-write of one
+// item, and the rare rewrite that drops an item from an index, wait.
 type compat struct {
-	next  http.Handler
-	count func(op string)
+	next   http.Handler // minidyn holding the data
+	shadow http.Handler // a second minidyn where writes are evaluated before they are stored (writes.go)
+	count  func(op string)
+	clock  atomic.Pointer[func() time.Time]
+
+	tables  schemas
+	items   itemRegistry
+	locks   tableLocks
+	hold    transactionHold
+	history lagHistory
+	// ddl makes table operations exclusive with every other call into
+	// minidyn, whose table catalogue is not safe for concurrent use.
+	ddl sync.RWMutex
+
+	conflictsOff         atomic.Bool
+	conflictCount        atomic.Int64
+	transactionsInFlight atomic.Int64
+	lag                  atomic.Int64 // time.Duration
 }
 
-const maxRequestBytes = 16 << 20
+func newCompat(next, shadow http.Handler, count func(op string)) *compat {
+	c := &compat{next: next, shadow: shadow, count: count}
+	c.tables.tables = map[string]*tableSchema{}
+	c.items.entries = map[string]*itemEntry{}
+	c.locks.byName = map[string]*sync.RWMutex{}
+	c.history.items = map[string]*itemHistory{}
+	return c
+}
 
-func (c compat) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// Requests of up to DynamoDB's 16 MB, with room for JSON's overhead.
+const maxRequestBytes = 20 << 20
+
+func (c *compat) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	op := r.Header.Get("X-Amz-Target")
 	if i := strings.LastIndexByte(op, '.'); i >= 0 {
 		op = op[i+1:]
@@ -34,47 +72,88 @@ func (c compat) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if c.count != nil && op != "" {
 		c.count(op)
 	}
+	if r.Method != http.MethodPost || !handled[op] {
+		c.next.ServeHTTP(w, r)
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBytes))
+	if err != nil {
+		validation("cannot read request").reply().write(w)
+		return
+	}
+	c.serve(r.Context(), op, body).write(w)
+}
+
+// The operations the layer answers.
+const (
+	opCreateTable        = "CreateTable"
+	opUpdateTable        = "UpdateTable"
+	opDeleteTable        = "DeleteTable"
+	opDescribeTable      = "DescribeTable"
+	opGetItem            = "GetItem"
+	opQuery              = "Query"
+	opScan               = "Scan"
+	opBatchGetItem       = "BatchGetItem"
+	opTransactGetItems   = "TransactGetItems"
+	opPutItem            = "PutItem"
+	opUpdateItem         = "UpdateItem"
+	opDeleteItem         = "DeleteItem"
+	opBatchWriteItem     = "BatchWriteItem"
+	opTransactWriteItems = "TransactWriteItems"
+)
+
+// handled lists the operations the layer answers; minidyn answers the rest.
+var handled = map[string]bool{
+	opCreateTable: true, opUpdateTable: true, opDeleteTable: true, opDescribeTable: true,
+	opGetItem: true, opQuery: true, opScan: true, opBatchGetItem: true, opTransactGetItems: true,
+	opPutItem: true, opUpdateItem: true, opDeleteItem: true, opBatchWriteItem: true, opTransactWriteItems: true,
+}
+
+func (c *compat) serve(ctx context.Context, op string, body []byte) reply {
 	switch op {
-	case "Query":
-		body, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBytes))
-		if err != nil {
-			writeValidation(w, "cannot read request")
-			return
-		}
-		rewritten, err := RewriteKeyConditions(body)
-		if err != nil {
-			writeValidation(w, err.Error())
-			return
-		}
-		r.Body = io.NopCloser(bytes.NewReader(rewritten))
-		r.ContentLength = int64(len(rewritten))
-		c.next.ServeHTTP(w, r)
-	case "DescribeTable", "CreateTable":
-		rec := httptest.NewRecorder()
-		c.next.ServeHTTP(rec, r)
-		body := rec.Body.Bytes()
-		if rec.Code == http.StatusOK {
-			if fixed, err := fillDescription(body); err == nil {
-				body = fixed
-			}
-		}
-		maps.Copy(w.Header(), rec.Header())
-		w.Header().Del("Content-Length")
-		w.WriteHeader(rec.Code)
-		_, _ = w.Write(body)
-	default:
-		c.next.ServeHTTP(w, r)
+	case opCreateTable, opUpdateTable, opDeleteTable, opDescribeTable:
+		return c.serveTableOp(op, body)
+	case opQuery, opScan:
+		return c.serveSearch(op, body)
+	case opGetItem:
+		return c.serveGetItem(body)
+	case opBatchGetItem:
+		return c.serveBatchGet(body)
+	case opTransactGetItems:
+		return c.serveTransactGet(body)
+	case opBatchWriteItem:
+		return c.serveBatchWrite(body)
+	case opTransactWriteItems:
+		return c.serveTransactWrite(ctx, body)
+	default: // PutItem, UpdateItem, DeleteItem
+		return c.serveWrite(op, body)
 	}
 }
 
-func writeValidation(w http.ResponseWriter, msg string) {
-	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
-	w.WriteHeader(http.StatusBadRequest)
-	_ = json.NewEncoder(w).Encode(map[string]string{
-		"__type":  "com.amazon.coral.validate#ValidationException",
-		"message": msg,
-	})
+// main calls the minidyn holding the data.
+func (c *compat) main(op string, in any) reply {
+	c.ddl.RLock()
+	defer c.ddl.RUnlock()
+	return call(c.next, op, in)
 }
+
+// shadowCall calls the shadow minidyn.
+func (c *compat) shadowCall(op string, in any) reply {
+	c.ddl.RLock()
+	defer c.ddl.RUnlock()
+	return call(c.shadow, op, in)
+}
+
+// now reads the layer's clock.
+func (c *compat) now() time.Time {
+	if f := c.clock.Load(); f != nil {
+		return (*f)()
+	}
+	return time.Now()
+}
+
+// detectConflicts reports whether transaction conflicts are emulated.
+func (c *compat) detectConflicts() bool { return !c.conflictsOff.Load() }
 
 type keyCondition struct {
 	ComparisonOperator string            `json:"ComparisonOperator"`
@@ -210,54 +289,5 @@ func (ph *placeholders) condition(attr string, cond keyCondition) (string, error
 		return fmt.Sprintf("%s BETWEEN %s AND %s", name, v[0], v[1]), nil
 	default:
 		return fmt.Sprintf("%s %s %s", name, comparisons[op], v[0]), nil
-	}
-}
-
-// fillDescription adds the status and ARN fields minidyn leaves out.
-func fillDescription(body []byte) ([]byte, error) {
-	var resp map[string]json.RawMessage
-	if err := json.Unmarshal(body, &resp); err != nil {
-		return nil, err
-	}
-	for _, key := range []string{"Table", "TableDescription"} {
-		raw, ok := resp[key]
-		if !ok {
-			continue
-		}
-		fixed, err := fillTable(raw)
-		if err != nil {
-			return nil, err
-		}
-		resp[key] = fixed
-	}
-	return json.Marshal(resp)
-}
-
-// fillTable fills one table description: the table's status and ARN and
-// each global secondary index's.
-func fillTable(raw json.RawMessage) (json.RawMessage, error) {
-	var desc map[string]any
-	if err := json.Unmarshal(raw, &desc); err != nil {
-		return nil, err
-	}
-	name, _ := desc["TableName"].(string)
-	arn := "arn:aws:dynamodb:us-east-1:000000000000:table/" + name
-	setDefault(desc, "TableStatus", "ACTIVE")
-	setDefault(desc, "TableArn", arn)
-	gsis, _ := desc["GlobalSecondaryIndexes"].([]any)
-	for _, g := range gsis {
-		if ix, ok := g.(map[string]any); ok {
-			ixName, _ := ix["IndexName"].(string)
-			setDefault(ix, "IndexStatus", "ACTIVE")
-			setDefault(ix, "IndexArn", arn+"/index/"+ixName)
-		}
-	}
-	return json.Marshal(desc)
-}
-
-// setDefault sets m[key] to v unless it already has a value.
-func setDefault(m map[string]any, key string, v any) {
-	if m[key] == nil || m[key] == "" {
-		m[key] = v
 	}
 }

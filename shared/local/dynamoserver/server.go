@@ -1,7 +1,9 @@
 // Package dynamoserver runs an in-process DynamoDB-protocol server for the dev
-// server and the tests: minidyn's server mode behind a small compatibility
-// layer (compat.go), so that the real AWS SDK and guregu/dynamo talk HTTP to
-// it exactly as they talk to DynamoDB.
+// server and the tests: minidyn's server mode behind a compatibility layer
+// (compat.go), so that the real AWS SDK and guregu/dynamo talk HTTP to it
+// exactly as they talk to DynamoDB, and get DynamoDB's refusals where it
+// matters: transaction conflicts, limits, sparse and lagging indexes
+// (docs/local-dynamodb.md lists what is emulated and what is not).
 package dynamoserver
 
 import (
@@ -27,6 +29,7 @@ type Server struct {
 	URL string
 
 	mini    *miniserver.Server
+	layer   *compat
 	handler http.Handler
 	metered http.Handler // handler, its CPU time metered when asked
 	http    *loopback.Server
@@ -49,7 +52,8 @@ func StartOn(addr string) (*Server, error) {
 		return nil, fmt.Errorf("listen %s: %w", addr, err)
 	}
 	s := &Server{mini: miniserver.NewServer(), calls: map[string]int{}}
-	s.handler = compat{next: s.mini, count: s.count}
+	s.layer = newCompat(s.mini, miniserver.NewServer(), s.count)
+	s.handler = s.layer
 	s.metered = s.cpu.Wrap(s.handler)
 	s.URL = "http://" + ln.Addr().String()
 	s.http = loopback.Start(ln, http.HandlerFunc(s.timed))
@@ -114,13 +118,58 @@ func (s *Server) Calls() map[string]int {
 	return out
 }
 
-// ResetCalls zeroes the counters.
+// ResetCalls zeroes the counters: calls, busy and CPU time, and conflicts.
 func (s *Server) ResetCalls() {
 	s.mu.Lock()
 	s.calls = map[string]int{}
 	s.busy = 0
 	s.mu.Unlock()
 	s.cpu.Reset()
+	s.layer.conflictCount.Store(0)
+}
+
+// SetConflicts turns the emulation of DynamoDB's transaction conflicts on
+// (the default) or off. Off, requests on an item a transaction holds wait
+// for it instead of failing.
+func (s *Server) SetConflicts(on bool) { s.layer.conflictsOff.Store(!on) }
+
+// Conflicts returns how many requests the server refused because of a
+// transaction conflict since the last ResetCalls: transactions cancelled
+// (TransactWriteItems and TransactGetItems), single-item writes refused
+// (TransactionConflictException) and BatchWriteItem requests left
+// unprocessed.
+func (s *Server) Conflicts() int { return int(s.layer.conflictCount.Load()) }
+
+// SetTransactionHold makes every TransactWriteItems wait d after claiming
+// its items and before it is applied, so that tests can overlap other
+// requests with it. Setting the hold again (to 0, say) releases the
+// transactions waiting in it.
+func (s *Server) SetTransactionHold(d time.Duration) { s.layer.hold.set(d, nil) }
+
+// HoldTransactionsOn is SetTransactionHold for the transactions with an
+// action that match picks only (one item of interest in a product flow
+// full of transactions).
+func (s *Server) HoldTransactionsOn(d time.Duration, match func(HeldAction) bool) {
+	s.layer.hold.set(d, match)
+}
+
+// InFlightTransactions returns how many TransactWriteItems have claimed
+// their items and not yet been answered (those waiting in the hold
+// included).
+func (s *Server) InFlightTransactions() int { return int(s.layer.transactionsInFlight.Load()) }
+
+// SetClock sets the clock the index lag is measured by (time.Now unless
+// set), so tests can let the lag pass without waiting.
+func (s *Server) SetClock(now func() time.Time) { s.layer.clock.Store(&now) }
+
+// SetIndexLag makes queries and scans on global secondary indexes see the
+// table as it stood d ago (0, the default, turns the lag off); see
+// docs/local-dynamodb.md for exactly what is emulated.
+func (s *Server) SetIndexLag(d time.Duration) {
+	s.layer.lag.Store(int64(d))
+	if d <= 0 {
+		s.layer.history.reset()
+	}
 }
 
 // FailAll makes every operation fail with an internal server error (on) or
