@@ -9,7 +9,7 @@ GOFLAGS_LAMBDA := -trimpath -tags lambda.norpc -ldflags '$(LDFLAGS)'
 TEST_FLAGS ?= -count=1 -timeout 15m
 FUZZTIME  ?= 10s
 
-.PHONY: run test build bench bench-all lint fuzz deploy clean demo sizes
+.PHONY: test-moto run test build bench bench-all lint fuzz deploy clean demo sizes
 
 ## run: start the dev server (embedded DynamoDB + WeChat simulator) on 127.0.0.1:8080
 run:
@@ -22,6 +22,10 @@ demo:
 ## test: every test against the embedded DynamoDB server and the WeChat simulator
 test:
 	$(GO) test $(TEST_FLAGS) ./...
+
+## test-moto: the end-to-end packages and the walkthrough against moto's DynamoDB server (Python 3 with moto 5)
+test-moto:
+	.ci/moto-e2e
 
 ## build: one stripped linux/arm64 `bootstrap` per function under build/<name>/
 build: $(addprefix $(BUILD_DIR)/,$(addsuffix /bootstrap,$(FUNCTIONS)))

@@ -232,11 +232,11 @@ func TestAttacks(t *testing.T) {
 	if status, _, raw := w.doRaw("POST", replay.path, "", replay.raw, hdr); status != 200 || raw != "success" {
 		t.Fatalf("first push: %d %s", status, raw)
 	}
-	env.Dynamo.ResetCalls()
+	env.Calls.Reset()
 	if status, _, raw := w.doRaw("POST", replay.path, "", replay.raw, hdr); status != 200 || raw != "success" {
 		t.Fatalf("replayed push: %d %s", status, raw)
 	}
-	if c := env.Dynamo.Calls(); c["PutItem"]+c["UpdateItem"]+c["DeleteItem"] != 0 {
+	if c := env.Calls.Calls(); c["PutItem"]+c["UpdateItem"]+c["DeleteItem"] != 0 {
 		t.Fatalf("a replayed push wrote outside its guarded transaction: %v", c)
 	}
 

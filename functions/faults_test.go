@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	miniserver "github.com/truora/minidyn/server"
-
 	"wxchannel/functions"
 	"wxchannel/shared/app"
 	"wxchannel/shared/local/apiclient"
@@ -89,7 +87,7 @@ func (w *faultWorld) myOrders(session string) []any {
 }
 
 func (w *faultWorld) writes() int {
-	c := w.Dynamo.Calls()
+	c := w.Calls.Calls()
 	return c["PutItem"] + c["UpdateItem"] + c["DeleteItem"] + c["TransactWriteItems"] + c["BatchWriteItem"]
 }
 
@@ -103,7 +101,7 @@ func TestFaultStorageDownThenBack(t *testing.T) {
 	service, platform := w.Deps.Config.ServiceTable, w.Deps.Config.PlatformTable
 	key := map[string]string{"Idempotency-Key": "down-0000001"}
 
-	w.Dynamo.FailTable(service, true)
+	w.Faults.FailTable(service, true)
 	w.expectError("POST", "/portal/work-orders", session, faultOrder("AC-DOWN-1"), key, 503, "storage_unavailable")
 	w.expectError("GET", "/engineer/work-orders/nearby?lat=31.23&lng=121.47&radius_km=5", w.engineer, nil, nil, 503, "storage_unavailable")
 	w.expectError("GET", "/portal/work-orders", session, nil, nil, 503, "storage_unavailable")
@@ -112,14 +110,14 @@ func TestFaultStorageDownThenBack(t *testing.T) {
 	// the mini program calls wx.login again.
 	code := w.Sim.IssueJSCode(testenv.PublicAppID, "openid-down-2", "")
 	w.expectError("POST", "/portal/login", "", map[string]any{"code": code, "scene": w.scene}, nil, 503, "storage_unavailable")
-	w.Dynamo.FailTable(service, false)
+	w.Faults.FailTable(service, false)
 
-	w.Dynamo.FailTable(platform, true)
+	w.Faults.FailTable(platform, true)
 	sealed := w.capturePush(func(u string) error { _, err := w.Sim.PushTicket(ctx, u); return err })
 	if status := w.deliver(sealed); status != 503 {
 		t.Fatalf("ticket push with the platform table down: %d, want 503 so WeChat pushes again", status)
 	}
-	w.Dynamo.FailTable(platform, false)
+	w.Faults.FailTable(platform, false)
 
 	// Back: the same push and the same order go through, once.
 	if status := w.deliver(sealed); status != 200 {
@@ -145,10 +143,10 @@ func TestFaultStorageDownThenBack(t *testing.T) {
 func TestFaultNearbyIndexDown(t *testing.T) {
 	w := newFaultWorld(t, nil)
 	session := w.login("openid-index")
-	w.Dynamo.FailIndex(w.Deps.Config.ServiceTable, storage.IndexGSI2, true)
+	w.Faults.FailIndex(w.Deps.Config.ServiceTable, storage.IndexGSI2, true)
 	w.expectError("GET", "/engineer/work-orders/nearby?lat=31.2404&lng=121.49&radius_km=5", w.engineer, nil, nil, 503, "storage_unavailable")
 	id := w.must("POST", "/portal/work-orders", session, faultOrder("AC-IDX-1"), nil, 201)["work_order"].(map[string]any)["id"]
-	w.Dynamo.FailIndex(w.Deps.Config.ServiceTable, storage.IndexGSI2, false)
+	w.Faults.FailIndex(w.Deps.Config.ServiceTable, storage.IndexGSI2, false)
 	list := w.must("GET", "/engineer/work-orders/nearby?lat=31.2404&lng=121.49&radius_km=5", w.engineer, nil, nil, 200)["work_orders"].([]any)
 	if len(list) != 1 || list[0].(map[string]any)["id"] != id {
 		t.Fatalf("nearby after the index came back: %v", list)
@@ -166,23 +164,23 @@ func TestFaultUnprocessedBatchKeys(t *testing.T) {
 
 	// The first answer leaves every key unprocessed, the second one key.
 	var left atomic.Int64
-	w.Dynamo.LeaveUnprocessed(service, func(n int, _ map[string]*miniserver.AttributeValue) bool {
+	w.Faults.LeaveUnprocessed(service, func(int, map[string]any) bool {
 		return left.Add(1) <= 5 // 4 keys in the first batch, 1 in the second
 	})
-	w.Dynamo.ResetCalls()
+	w.Calls.Reset()
 	w.must("POST", "/portal/work-orders", session, faultOrder("AC-BATCH-1"), map[string]string{"Idempotency-Key": "batch-000001"}, 201)
-	if n := w.Dynamo.Calls()["BatchGetItem"]; n != 3 {
+	if n := w.Calls.Calls()["BatchGetItem"]; n != 3 {
 		t.Fatalf("%d BatchGetItem calls, want 3 (two answers left keys unprocessed)", n)
 	}
 
 	// Never processed: a timeout, and no write at all.
-	w.Dynamo.LeaveUnprocessed(service, func(int, map[string]*miniserver.AttributeValue) bool { return true })
-	w.Dynamo.ResetCalls()
+	w.Faults.LeaveUnprocessed(service, func(int, map[string]any) bool { return true })
+	w.Calls.Reset()
 	w.expectError("POST", "/portal/work-orders", session, faultOrder("AC-BATCH-2"), map[string]string{"Idempotency-Key": "batch-000002"}, 504, "timeout")
 	if n := w.writes(); n != 0 {
 		t.Fatalf("%d writes during a request whose reads never completed", n)
 	}
-	w.Dynamo.LeaveUnprocessed(service, nil)
+	w.Faults.LeaveUnprocessed(service, nil)
 	w.must("POST", "/portal/work-orders", session, faultOrder("AC-BATCH-2"), map[string]string{"Idempotency-Key": "batch-000002"}, 201)
 	if n := len(w.myOrders(session)); n != 2 {
 		t.Fatalf("%d orders, want 2", n)
@@ -201,7 +199,7 @@ func TestFaultWeChatTimeoutAndBusy(t *testing.T) {
 
 	w.Sim.InjectDelay("jscode2session", time.Second, 1)
 	code := w.Sim.IssueJSCode(testenv.PublicAppID, "openid-slow", "")
-	w.Dynamo.ResetCalls()
+	w.Calls.Reset()
 	w.expectError("POST", "/portal/login", "", map[string]any{"code": code, "scene": w.scene}, nil, 502, "wechat_unavailable")
 	if n := w.writes(); n != 0 {
 		t.Fatalf("%d writes for a failed login", n)

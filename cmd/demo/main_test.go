@@ -8,6 +8,7 @@ import (
 
 	"wxchannel/functions"
 	"wxchannel/shared/local/stack"
+	"wxchannel/shared/local/testenv"
 )
 
 // TestWalkthrough runs the walkthrough twice against a dev stack, as
@@ -15,7 +16,9 @@ import (
 // second run must work on the state the first one left.
 func TestWalkthrough(t *testing.T) {
 	ctx := context.Background()
-	st, err := stack.Start(ctx, stack.Options{Addr: "127.0.0.1:0", LogLevel: "error"}, functions.Mount)
+	o := stack.Options{Addr: "127.0.0.1:0", LogLevel: "error"}
+	testenv.StackOn(t, &o)
+	st, err := stack.Start(ctx, o, functions.Mount)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -47,7 +47,7 @@ func BenchmarkTicketPushHandler(b *testing.B) {
 	c, _ := wxcrypt.New(testenv.ComponentToken, testenv.EncodingAESKey, testenv.ComponentAppID, "")
 	now := env.Clock.Now()
 	b.ReportAllocs()
-	env.Dynamo.ResetCalls()
+	env.Calls.Reset()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
@@ -63,7 +63,7 @@ func BenchmarkTicketPushHandler(b *testing.B) {
 	}
 	b.StopTimer()
 	total := 0
-	for _, n := range env.Dynamo.Calls() {
+	for _, n := range env.Calls.Calls() {
 		total += n
 	}
 	b.ReportMetric(float64(total)/float64(b.N), "ddb-calls/op")

@@ -199,13 +199,13 @@ func TestHostilePushesChangeNothing(t *testing.T) {
 
 func TestStorageFailureAnswers5xxSoWeChatRetries(t *testing.T) {
 	env, url := start(t)
-	env.Dynamo.FailTable(env.Deps.Config.PlatformTable, true)
+	env.Faults.FailTable(env.Deps.Config.PlatformTable, true)
 	good, _ := wxcrypt.New(testenv.ComponentToken, testenv.EncodingAESKey, testenv.ComponentAppID, "")
 	p := seal(t, good, ticketXML(testenv.ComponentAppID, env.Clock.Now(), "ticket@@@a"), env.Clock.Now())
 	if status, body := post(t, url, p); status != 503 || !strings.Contains(body, "storage_unavailable") {
 		t.Fatalf("status %d %s, want 503 storage_unavailable", status, body)
 	}
-	env.Dynamo.FailTable(env.Deps.Config.PlatformTable, false)
+	env.Faults.FailTable(env.Deps.Config.PlatformTable, false)
 	// WeChat's retry of the same push now succeeds: nothing was half-written.
 	if status, body := post(t, url, p); status != 200 || body != "success" {
 		t.Fatalf("retry: %d %s", status, body)

@@ -48,7 +48,7 @@ func benchRefreshRun(b *testing.B, n int) {
 				AuthorizerAccessToken: "old", ExpiresIn: 600, AuthorizerRefreshToken: s.refresh})
 		}
 		env.Sim.ResetCalls()
-		env.Dynamo.ResetCalls()
+		env.Calls.Reset()
 		b.StartTimer()
 		start := time.Now()
 		sum, err := m.RefreshDue(ctx)
@@ -57,7 +57,7 @@ func benchRefreshRun(b *testing.B, n int) {
 		if err != nil || sum.Refreshed != n {
 			b.Fatalf("summary %+v, err %v", sum, err)
 		}
-		calls := env.Dynamo.Calls()
+		calls := env.Calls.Calls()
 		b.ReportMetric(float64(env.Sim.Calls("api_authorizer_token")), "wechat-calls/run")
 		b.ReportMetric(float64(calls["Query"]), "ddb-queries/run")
 		total := 0

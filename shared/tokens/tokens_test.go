@@ -316,12 +316,12 @@ func TestWeChatAndStorageFailuresLoseNothing(t *testing.T) {
 	env.Sim.InjectDelay("api_component_token", 200*time.Millisecond, 1)
 	go func() {
 		time.Sleep(100 * time.Millisecond)
-		env.Dynamo.FailTable(env.Deps.Config.PlatformTable, true)
+		env.Faults.FailTable(env.Deps.Config.PlatformTable, true)
 	}()
 	if _, err := failing.RefreshDue(ctx); err == nil {
 		t.Fatal("refresh with DynamoDB down succeeded")
 	}
-	env.Dynamo.FailTable(env.Deps.Config.PlatformTable, false)
+	env.Faults.FailTable(env.Deps.Config.PlatformTable, false)
 	stored, _ := tokens.FromDeps(env.Deps).ComponentTokenSource().Token(ctx)
 	if stored != before || !env.Sim.ValidComponentToken(stored) {
 		t.Fatalf("stored token changed or invalid after a failed write")

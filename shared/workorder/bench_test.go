@@ -19,7 +19,7 @@ func BenchmarkWorkOrderCreate(b *testing.B) {
 	ctx := context.Background()
 	req := workorder.CreateRequest{Category: "repair", Description: "The compressor makes a grinding noise",
 		ContactName: "Li Lei", Phone: "13800138000", Address: "88 Century Avenue, Shanghai", Latitude: 31.23, Longitude: 121.47}
-	env.Dynamo.ResetCalls()
+	env.Calls.Reset()
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -32,7 +32,7 @@ func BenchmarkWorkOrderCreate(b *testing.B) {
 	}
 	b.StopTimer()
 	total := 0
-	for _, n := range env.Dynamo.Calls() {
+	for _, n := range env.Calls.Calls() {
 		total += n
 	}
 	b.ReportMetric(float64(total)/float64(b.N), "ddb-calls/op")
@@ -81,11 +81,12 @@ func benchNearby(b *testing.B, n int) {
 	s := workorder.NewStore(env.DB)
 	ctx := context.Background()
 	r := rand.New(rand.NewPCG(3, 4))
-	env.Dynamo.MeterCPU(true)
-	defer env.Dynamo.MeterCPU(false)
+	dyn := env.Embedded(b, "it meters the embedded server's time")
+	dyn.MeterCPU(true)
+	defer dyn.MeterCPU(false)
 	defer debug.SetMemoryLimit(debug.SetMemoryLimit(16 << 30))
 	defer debug.SetGCPercent(debug.SetGCPercent(-1))
-	env.Dynamo.ResetCalls()
+	env.Calls.Reset()
 	var found, queries int
 	var cpu, storageCPU, storageWall time.Duration
 	b.ReportAllocs()
@@ -94,7 +95,8 @@ func benchNearby(b *testing.B, n int) {
 		b.StopTimer()
 		debug.FreeOSMemory() // collect and return memory now, not while timed
 		site := at[r.IntN(len(at))]
-		env.Dynamo.ResetCalls()
+		env.Calls.Reset()
+		dyn.ResetCalls()
 		cpu0 := cputime.Process()
 		b.StartTimer()
 		orders, err := s.Nearby(ctx, "acme", site[0]+0.009, site[1], workorder.MaxNearbyKm, 50)
@@ -102,10 +104,10 @@ func benchNearby(b *testing.B, n int) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		cpu += cputime.Process() - cpu0 - env.Dynamo.CPU()
-		storageCPU += env.Dynamo.CPU()
-		storageWall += env.Dynamo.Busy()
-		queries += env.Dynamo.Calls()["Query"]
+		cpu += cputime.Process() - cpu0 - dyn.CPU()
+		storageCPU += dyn.CPU()
+		storageWall += dyn.Busy()
+		queries += env.Calls.Calls()["Query"]
 		found += len(orders)
 		if len(orders) == 0 {
 			b.Fatalf("no order found 1 km from an open order at %v", site)

@@ -1,11 +1,21 @@
 // Package testenv starts the real parts tests run against: the embedded
 // DynamoDB-protocol server with the project's tables, and the WeChat
 // simulator, wired into the same dependencies the functions use.
+//
+// With DYNAMODB_ENDPOINT set, every test uses that DynamoDB-protocol
+// server instead of the embedded one (DynamoDB Local, moto, or DynamoDB
+// itself with the environment's AWS credentials and AWS_REGION), each
+// test under fresh table names it deletes afterwards. Tests that need the
+// embedded server's own emulation (forced transaction conflicts, a lagging
+// index) skip there, saying why (Env.Embedded).
 package testenv
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
+	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -16,6 +26,7 @@ import (
 
 	"wxchannel/shared/app"
 	"wxchannel/shared/config"
+	"wxchannel/shared/local/dynamofault"
 	"wxchannel/shared/local/dynamoserver"
 	"wxchannel/shared/local/kmsserver"
 	"wxchannel/shared/local/stack"
@@ -64,13 +75,19 @@ func (c *Clock) Advance(d time.Duration) {
 
 // Env is one test's world.
 type Env struct {
+	// Dynamo is the embedded DynamoDB server, nil when DYNAMODB_ENDPOINT
+	// names another one: use Embedded to reach it.
 	Dynamo *dynamoserver.Server
 	Sim    *wechatsim.Sim
 	DB     *storage.DB
-	// Calls counts the DynamoDB operations made through DB, at the client.
+	// Calls counts the DynamoDB operations made through DB, at the client
+	// (once per call whatever the SDK retries).
 	Calls *storage.CallCounter
-	Deps  *app.Deps
-	Clock *Clock
+	// Faults injects DynamoDB failures into DB's client and counts the
+	// attempts it sends, whatever server is behind the endpoint.
+	Faults *dynamofault.Injector
+	Deps   *app.Deps
+	Clock  *Clock
 	// S3 is the in-memory backend of the upload bucket's S3 server.
 	S3 *s3mem.Backend
 	// KMS is the KMS stand-in the tokens are sealed with (WithKMS), else nil.
@@ -87,6 +104,14 @@ const UploadBucket = stack.UploadBucket
 
 var tableSeq atomic.Int64
 
+// runID keeps this process's table names apart from other runs' on a
+// shared external server.
+var runID = func() string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}()
+
 // Option changes what New starts.
 type Option func(*stack.PartsOptions)
 
@@ -102,12 +127,13 @@ func New(t testing.TB, opts ...Option) *Env {
 	t.Helper()
 	clock := NewClock(time.Date(2026, 11, 24, 8, 0, 0, 0, time.UTC))
 	n := tableSeq.Add(1)
-	calls := &storage.CallCounter{}
+	calls, faults := &storage.CallCounter{}, &dynamofault.Injector{}
 	o := stack.PartsOptions{
 		Vars: map[string]string{
 			config.EnvStage:                "test",
-			config.EnvPlatformTable:        fmt.Sprintf("platform-%d", n),
-			config.EnvServiceTable:         fmt.Sprintf("service-%d", n),
+			config.EnvRegion:               os.Getenv(config.EnvRegion),
+			config.EnvPlatformTable:        fmt.Sprintf("wxchannel-test-%s-%d-platform", runID, n),
+			config.EnvServiceTable:         fmt.Sprintf("wxchannel-test-%s-%d-service", runID, n),
 			config.EnvComponentAppID:       ComponentAppID,
 			config.EnvPublicAppID:          PublicAppID,
 			config.EnvAPIBaseURL:           "https://api.example.test",
@@ -121,7 +147,8 @@ func New(t testing.TB, opts ...Option) *Env {
 			config.SecretStateSigningKey:   SigningKey + "-state",
 		},
 		Now: clock.Now, Log: logging.Discard(), HTTPTimeout: 5 * time.Second,
-		ClientOptions: []func(*dynamodb.Options){calls.Install},
+		ClientOptions:    []func(*dynamodb.Options){calls.Install, faults.Install},
+		DynamoDBEndpoint: os.Getenv(config.EnvDynamoDBEndpoint),
 	}
 	o.Vars[config.SecretTokenEncryptionKey] = TokenEncryptionKey
 	for _, opt := range opts {
@@ -132,8 +159,97 @@ func New(t testing.TB, opts ...Option) *Env {
 		t.Fatalf("start the local stack: %v", err)
 	}
 	t.Cleanup(p.Close)
-	return &Env{Dynamo: p.Dynamo, Sim: p.Sim, DB: p.Deps.DB, Calls: calls, Deps: p.Deps, Clock: clock, S3: p.S3, KMS: p.KMS, Vars: p.Vars,
-		parts: p}
+	t.Cleanup(func() { reportConflicts(t, calls.Conflicts()) })
+	if p.Dynamo == nil {
+		t.Cleanup(func() { faults.Clear(); dropTables(t, p) })
+	}
+	return &Env{Dynamo: p.Dynamo, Sim: p.Sim, DB: p.Deps.DB, Calls: calls, Faults: faults, Deps: p.Deps, Clock: clock, S3: p.S3,
+		KMS: p.KMS, Vars: p.Vars, parts: p}
+}
+
+// ConflictReportEnv names a file to which each test that met transaction
+// conflicts appends a line: how many attempts DynamoDB cancelled and how
+// many calls then got through on a retry.
+const ConflictReportEnv = "WXCHANNEL_CONFLICT_REPORT"
+
+func reportConflicts(t testing.TB, c storage.ConflictCounts) {
+	path := os.Getenv(ConflictReportEnv)
+	if path == "" || c.Cancelled == 0 {
+		return
+	}
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		t.Logf("conflict report: %v", err)
+		return
+	}
+	defer f.Close()
+	_, _ = fmt.Fprintf(f, "%s cancelled=%d resolved=%d unresolved=%d\n", t.Name(), c.Cancelled, c.Resolved, c.Unresolved)
+}
+
+// External reports whether the tests run against a DynamoDB-protocol
+// server named by DYNAMODB_ENDPOINT rather than the embedded one.
+func External() bool { return os.Getenv(config.EnvDynamoDBEndpoint) != "" }
+
+// Embedded returns the embedded DynamoDB server, or skips t (with why the
+// test needs it) when the tests run against another endpoint.
+func (e *Env) Embedded(t testing.TB, why string) *dynamoserver.Server {
+	t.Helper()
+	if e.Dynamo == nil {
+		t.Skipf("needs the embedded DynamoDB server (%s); DYNAMODB_ENDPOINT names another", why)
+	}
+	return e.Dynamo
+}
+
+// StackOn points a dev stack's options at DYNAMODB_ENDPOINT under fresh
+// table names, deleted when t ends; without it the stack keeps the
+// embedded server.
+func StackOn(t testing.TB, o *stack.Options) {
+	endpoint := os.Getenv(config.EnvDynamoDBEndpoint)
+	if endpoint == "" {
+		return
+	}
+	n := tableSeq.Add(1)
+	tables := map[string]string{
+		config.EnvPlatformTable: fmt.Sprintf("wxchannel-test-%s-%d-platform", runID, n),
+		config.EnvServiceTable:  fmt.Sprintf("wxchannel-test-%s-%d-service", runID, n),
+	}
+	getenv := o.Getenv
+	o.DynamoDBEndpoint = endpoint
+	o.Getenv = func(k string) string {
+		if v, ok := tables[k]; ok {
+			return v
+		}
+		if getenv != nil {
+			return getenv(k)
+		}
+		return ""
+	}
+	t.Cleanup(func() {
+		region := os.Getenv(config.EnvRegion)
+		if region == "" {
+			region = "us-east-1" // the stack's default
+		}
+		db, err := storage.Open(context.Background(), storage.Options{Region: region, Endpoint: endpoint})
+		if err != nil {
+			t.Logf("drop the stack's tables: %v", err)
+			return
+		}
+		for _, name := range tables {
+			if _, err := db.Client.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: &name}); err != nil {
+				t.Logf("delete table %s: %v", name, err)
+			}
+		}
+	})
+}
+
+// dropTables deletes a test's tables from an external server.
+func dropTables(t testing.TB, p *stack.Parts) {
+	ctx := context.Background()
+	for _, name := range []string{p.Deps.Config.PlatformTable, p.Deps.Config.ServiceTable} {
+		if _, err := p.Deps.DB.Client.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: &name}); err != nil {
+			t.Logf("delete table %s: %v", name, err)
+		}
+	}
 }
 
 // SetSecret changes a secret as an operator does. A token manager reads
