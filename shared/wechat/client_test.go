@@ -209,9 +209,9 @@ func TestNonIdempotentCallIsRetriedWhenItNeverLeft(t *testing.T) {
 
 func TestDoBinary(t *testing.T) {
 	_, c := setup(t)
-	// A JSON error body is an error, not an image.
+	// A JSON error body is an error, not an image (here: no appid in the query).
 	_, _, err := c.DoBinary(context.Background(), wechat.Request{Method: "GET", Path: "/sns/jscode2session", API: "jscode2session"})
-	if !wechat.IsCode(err, 40013) {
+	if !wechat.IsCode(err, 41002) {
 		t.Fatalf("got %v", err)
 	}
 }

@@ -49,8 +49,11 @@ const (
 	CodeAuditQuota = 85085
 	// CodeBasicInfoIncomplete: name, icon or description not set.
 	CodeBasicInfoIncomplete = 86002
-	// CodeNoPreviousRelease: rollback with nothing to roll back to.
-	CodeNoPreviousRelease = 87011
+	// CodeNoPreviousRelease: rollback with nothing to roll back to (no
+	// previous release, or rolled back once already). 87011 is another
+	// refusal: a gray release is under way.
+	// https://developers.weixin.qq.com/doc/oplatform/openApi/miniprogram-management/code-management/api_revertcoderelease.html
+	CodeNoPreviousRelease = 87012
 	// CodeUndoQuota: reviews withdrawn too often today.
 	CodeUndoQuota = 87013
 	// CodePrivacyScanPending: the committed code is still being scanned

@@ -1,9 +1,13 @@
 package wechatsim
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"image"
+	"image/color"
+	"image/jpeg"
 	"net/http"
 	"strings"
 	"sync"
@@ -33,6 +37,7 @@ type codeState struct {
 	auditID       int64
 	auditStatus   int // 2 under review, 0 approved, 1 rejected, 3 withdrawn, 4 delayed; -1 none
 	auditReason   string
+	screenshot    string // rejection screenshots: media_ids joined by |
 	auditVersion  string
 	submittedAt   time.Time
 	released      string
@@ -108,6 +113,11 @@ func (s *Sim) ReleasedVersion(appid string) string {
 	return c.st(appid).released
 }
 
+// rejectionScreenshots are the media_ids of the screenshots a rejection
+// carries, in the push (ScreenShot) and in the audit status APIs
+// (screenshot).
+const rejectionScreenshots = "media1|media2"
+
 // FinishAudit ends appid's pending review with its scripted outcome
 // (approved by default) and, when push is set, pushes the audit event to
 // the message URL as WeChat does.
@@ -124,7 +134,10 @@ func (s *Sim) FinishAudit(ctx context.Context, appid string, push bool) error {
 		o = *st.outcome
 		st.outcome = nil
 	}
-	st.auditStatus, st.auditReason = o.Status, o.Reason
+	st.auditStatus, st.auditReason, st.screenshot = o.Status, o.Reason, ""
+	if o.Status == 1 {
+		st.screenshot = rejectionScreenshots
+	}
 	msgURL := c.messageURL
 	c.mu.Unlock()
 	if !push || msgURL == "" {
@@ -140,7 +153,7 @@ func (s *Sim) FinishAudit(ctx context.Context, appid string, push bool) error {
 		inner = fmt.Sprintf("<Event><![CDATA[weapp_audit_success]]></Event><SuccTime>%d</SuccTime>", now)
 	case 1:
 		inner = fmt.Sprintf("<Event><![CDATA[weapp_audit_fail]]></Event><Reason><![CDATA[%s]]></Reason><FailTime>%d</FailTime>"+
-			"<ScreenShot><![CDATA[media1|media2]]></ScreenShot>", o.Reason, now)
+			"<ScreenShot><![CDATA[%s]]></ScreenShot>", o.Reason, now, rejectionScreenshots)
 	default:
 		inner = fmt.Sprintf("<Event><![CDATA[weapp_audit_delay]]></Event><Reason><![CDATA[%s]]></Reason><DelayTime>%d</DelayTime>", o.Reason, now)
 	}
@@ -150,23 +163,25 @@ func (s *Sim) FinishAudit(ctx context.Context, appid string, push bool) error {
 }
 
 // authorizerOf resolves a request's authorizer access token.
+// It is read from access_token only: a token under component_access_token
+// is no token (41001).
 func (s *Sim) authorizerOf(r *http.Request) (*Authorizer, int) {
-	tok := r.URL.Query().Get("access_token")
+	tok := r.URL.Query().Get(paramAccessToken)
+	if tok == "" {
+		return nil, codeTokenMissing
+	}
 	now := s.opts.Now()
-	code := 40001
+	code := codeInvalidCredential
 	for _, a := range s.authorizers {
 		switch a.tokens.check(tok, now) {
 		case 0:
 			if !a.authorized {
-				return nil, 61003
+				return nil, codeNotAuthorized
 			}
 			return a, 0
-		case 42001:
-			code = 42001
+		case codeTokenExpired:
+			code = codeTokenExpired
 		}
-	}
-	if tok == "" {
-		return nil, 41001
 	}
 	return nil, code
 }
@@ -198,64 +213,110 @@ func (s *Sim) codeRoutes() {
 	withCode, withState := s.withCode, s.withState
 	s.handle("GET", "/wxa/gettemplatelist", "gettemplatelist", s.templateList)
 	s.handle("POST", "/wxa/commit", "commit", withCode(s.commit))
-	s.handle("POST", "/wxa/submit_audit", "submit_audit", withCode(func(a *Authorizer, cm *codeMgmt, st *codeState, body []byte) (any, int) {
-		switch {
-		case !st.committed:
-			return nil, 85086
-		case st.auditStatus == 2 || st.auditStatus == 4:
-			return nil, 85009
-		case a.Name == "" || a.HeadImg == "" || a.Signature == "":
-			return nil, 86002
-		case s.opts.Now().Before(st.scanDoneAt):
-			return nil, 61039
-		case !strings.Contains(st.extJSON, "getLocation"):
-			return nil, 61040
-		case st.submitsInWeek >= 20:
-			return nil, 85085
-		}
-		st.submitsInWeek++
-		cm.nextAudit++
-		st.auditID, st.auditStatus, st.auditReason, st.auditVersion, st.submittedAt = cm.nextAudit, 2, "", st.version, s.opts.Now()
-		return okReply(map[string]any{"auditid": st.auditID}), 0
-	}))
-	s.handle("GET", "/wxa/get_latest_auditstatus", "get_latest_auditstatus", withState(func(st *codeState, _ []byte) (any, int) {
-		if st.auditID == 0 {
-			return nil, 85012
-		}
-		return okReply(map[string]any{"auditid": st.auditID, "status": st.auditStatus, "reason": st.auditReason,
-			"ScreenShot": "", "user_version": st.auditVersion, "submit_audit_time": st.submittedAt.Unix()}), 0
-	}))
-	s.handle("POST", "/wxa/release", "release", withState(func(st *codeState, body []byte) (any, int) {
-		if strings.TrimSpace(string(body)) == "" {
-			return nil, 44002
-		}
-		switch st.auditStatus {
-		case 0:
-		case 2, 4:
-			return nil, 85020
-		default:
-			return nil, 85019
-		}
-		st.previous, st.released = st.released, st.auditVersion
-		st.auditStatus = -1
-		return okReply(nil), 0
-	}))
+	s.handle("POST", "/wxa/submit_audit", "submit_audit", withCode(s.submitAudit))
+	s.handle("GET", "/wxa/get_latest_auditstatus", "get_latest_auditstatus", withState(latestAuditStatus))
+	s.handle("POST", "/wxa/get_auditstatus", "get_auditstatus", withState(auditStatus))
+	s.handle("POST", "/wxa/release", "release", withState(release))
 	s.handle("GET", "/wxa/undocodeaudit", "undocodeaudit", withState(func(st *codeState, _ []byte) (any, int) {
 		if st.auditStatus != 2 && st.auditStatus != 4 {
-			return nil, 87013
+			return nil, codeUndoQuota
 		}
 		st.auditStatus = 3
 		return okReply(nil), 0
 	}))
+	// revertcoderelease: nothing to roll back to (no previous release, or
+	// already rolled back once) is 87012; 87011 is a gray release
+	// (api_revertcoderelease's error table).
 	s.handle("GET", "/wxa/revertcoderelease", "revertcoderelease", withState(func(st *codeState, _ []byte) (any, int) {
 		if st.previous == "" {
-			return nil, 87011
+			return nil, codeCannotRevert
 		}
 		st.released, st.previous = st.previous, ""
 		return okReply(nil), 0
 	}))
 	s.handle("GET", "/wxa/get_qrcode", "get_qrcode", func(r *http.Request, _ []byte) (any, int) { return s.qrcode(r) })
 	s.handle("POST", "/wxa/getwxacodeunlimit", "getwxacodeunlimit", s.unlimitedQRCode)
+}
+
+// submitAudit is /wxa/submit_audit; every field of its JSON body is
+// optional, but a body there must be.
+func (s *Sim) submitAudit(a *Authorizer, cm *codeMgmt, st *codeState, body []byte) (any, int) {
+	var req map[string]any
+	if c := decode(body, &req); c != 0 {
+		return nil, c
+	}
+	switch {
+	case !st.committed:
+		return nil, codeMustCommitFirst
+	case st.auditStatus == 2 || st.auditStatus == 4:
+		return nil, codeAuditPending
+	case a.Name == "" || a.HeadImg == "" || a.Signature == "":
+		return nil, codeBasicInfoMissing
+	case s.opts.Now().Before(st.scanDoneAt):
+		return nil, codePrivacyScanPending
+	case !strings.Contains(st.extJSON, "getLocation"):
+		return nil, codePrivacyUndeclared
+	case st.submitsInWeek >= 20:
+		return nil, codeAuditQuota
+	}
+	st.submitsInWeek++
+	cm.nextAudit++
+	st.auditID, st.auditStatus, st.auditReason, st.screenshot = cm.nextAudit, 2, "", ""
+	st.auditVersion, st.submittedAt = st.version, s.opts.Now()
+	return okReply(map[string]any{"auditid": st.auditID}), 0
+}
+
+// latestAuditStatus is /wxa/get_latest_auditstatus. The screenshots are
+// under "screenshot", as the current page's parameter table and WxJava's
+// WxOpenMaQueryAuditResult name it; the page's example (and the 2.0 page)
+// spell it "ScreenShot", which only the push still uses.
+// https://developers.weixin.qq.com/doc/oplatform/openApi/miniprogram-management/code-management/api_getlatestauditstatus.html
+func latestAuditStatus(st *codeState, _ []byte) (any, int) {
+	if st.auditID == 0 {
+		return nil, codeInvalidAuditID
+	}
+	reply := auditFields(st)
+	reply["auditid"], reply["user_version"], reply["submit_audit_time"] = st.auditID, st.auditVersion, st.submittedAt.Unix()
+	return okReply(reply), 0
+}
+
+// auditFields are what both audit status APIs answer about a review.
+func auditFields(st *codeState) map[string]any {
+	return map[string]any{"status": st.auditStatus, "reason": st.auditReason, "screenshot": st.screenshot}
+}
+
+// auditStatus is /wxa/get_auditstatus for one auditid (required; another
+// than the latest is 85012 here, which keeps only the latest).
+// https://developers.weixin.qq.com/doc/oplatform/openApi/miniprogram-management/code-management/api_getauditstatus.html
+func auditStatus(st *codeState, body []byte) (any, int) {
+	var req struct {
+		AuditID int64 `json:"auditid"`
+	}
+	if c := decode(body, &req); c != 0 {
+		return nil, c
+	}
+	if req.AuditID == 0 || req.AuditID != st.auditID {
+		return nil, codeInvalidAuditID
+	}
+	return okReply(auditFields(st)), 0
+}
+
+// release is /wxa/release; its body must be {} (an empty one is 44002).
+func release(st *codeState, body []byte) (any, int) {
+	var req map[string]any
+	if c := decode(body, &req); c != 0 {
+		return nil, c
+	}
+	switch st.auditStatus {
+	case 0:
+	case 2, 4:
+		return nil, codeNotReleasable
+	default:
+		return nil, codeNoAuditVersion
+	}
+	st.previous, st.released = st.released, st.auditVersion
+	st.auditStatus = -1
+	return okReply(nil), 0
 }
 
 // commit is /wxa/commit: a template of the library with the authorizer's
@@ -270,11 +331,11 @@ func (s *Sim) commit(_ *Authorizer, cm *codeMgmt, st *codeState, body []byte) (a
 		return nil, c
 	}
 	if !cm.hasTemplate(req.TemplateID) {
-		return nil, 85014
+		return nil, codeTemplateMissing
 	}
 	var ext map[string]any
 	if json.Unmarshal([]byte(req.ExtJSON), &ext) != nil {
-		return nil, 85048
+		return nil, codeExtJSONParse
 	}
 	st.committed, st.templateID, st.version, st.extJSON = true, req.TemplateID, req.UserVersion, req.ExtJSON
 	st.scanDoneAt = s.opts.Now().Add(cm.scanDelay)
@@ -291,9 +352,10 @@ func (c *codeMgmt) hasTemplate(id int64) bool {
 	return false
 }
 
-// templateList is gettemplatelist, called with the component token.
+// templateList is gettemplatelist, called with the component token under
+// access_token (the template library's pages name no other parameter).
 func (s *Sim) templateList(r *http.Request, _ []byte) (any, int) {
-	if c := s.compTokens.check(r.URL.Query().Get("access_token"), s.opts.Now()); c != 0 {
+	if c := s.checkComponentToken(r.URL.Query().Get(paramAccessToken)); c != 0 {
 		return nil, c
 	}
 	cm := s.code()
@@ -308,39 +370,71 @@ func (s *Sim) templateList(r *http.Request, _ []byte) (any, int) {
 	return okReply(map[string]any{"template_list": list}), 0
 }
 
+// qrJPEG is the image every mini program code is: WeChat answers these
+// APIs with Content-Type image/jpeg and JPEG bytes (WxJava saves them as
+// .jpg), and a JSON error otherwise.
+var qrJPEG = sync.OnceValue(func() []byte {
+	const side, module = 64, 8
+	img := image.NewGray(image.Rect(0, 0, side, side))
+	for y := range side {
+		for x := range side {
+			if (x/module+y/module)%2 == 0 {
+				img.SetGray(x, y, color.Gray{Y: 0})
+			} else {
+				img.SetGray(x, y, color.Gray{Y: 255})
+			}
+		}
+	}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, nil); err != nil {
+		panic(err) // encoding an in-memory image cannot fail
+	}
+	return buf.Bytes()
+})
+
 // qrcode answers a mini program code for a public app's or an authorizer's
-// token: a tiny valid PNG header is enough for clients to tell an image.
+// token.
 func (s *Sim) qrcode(r *http.Request) (any, int) {
-	if s.validPublicToken(r.URL.Query().Get("access_token")) {
-		return binaryReply{contentType: "image/png", data: []byte("\x89PNG\r\n\x1a\nsimulated-qr-public")}, 0
+	if !s.validPublicToken(r.URL.Query().Get(paramAccessToken)) {
+		if _, code := s.authorizerOf(r); code != 0 {
+			return nil, code
+		}
 	}
-	if _, code := s.authorizerOf(r); code != 0 {
-		return nil, code
-	}
-	return binaryReply{contentType: "image/png", data: []byte("\x89PNG\r\n\x1a\nsimulated-qr")}, 0
+	return binaryReply{contentType: "image/jpeg", data: qrJPEG()}, 0
 }
 
-// unlimitedQRCode is getwxacodeunlimit: a code for a scene, which for an
-// authorizer's release version needs a released mini program.
+// unlimitedQRCode is getwxacodeunlimit: a code for a scene (required, at
+// most 32 characters) and a page without a leading slash or a query
+// (41030 "invalid page"), which for an authorizer's release version needs
+// a released mini program.
+// https://developers.weixin.qq.com/miniprogram/dev/server/API/qrcode-link/qr-code/api_getunlimitedqrcode.html
 func (s *Sim) unlimitedQRCode(r *http.Request, body []byte) (any, int) {
+	a, code := s.authorizerOf(r)
+	if code != 0 && !s.validPublicToken(r.URL.Query().Get(paramAccessToken)) {
+		return nil, code
+	}
 	var req struct {
 		Scene      string `json:"scene"`
+		Page       string `json:"page"`
 		EnvVersion string `json:"env_version"`
 	}
 	if c := decode(body, &req); c != 0 {
 		return nil, c
 	}
 	if req.Scene == "" || len(req.Scene) > 32 {
-		return nil, 40129
+		return nil, codeInvalidScene
 	}
-	if a, code := s.authorizerOf(r); code == 0 && (req.EnvVersion == "" || req.EnvVersion == "release") {
+	if strings.HasPrefix(req.Page, "/") || strings.Contains(req.Page, "?") {
+		return nil, codeInvalidPage
+	}
+	if a != nil && (req.EnvVersion == "" || req.EnvVersion == "release") {
 		cm := s.code()
 		cm.mu.Lock()
 		released := cm.st(a.AppID).released
 		cm.mu.Unlock()
 		if released == "" {
-			return nil, 41030
+			return nil, codeInvalidPage
 		}
 	}
-	return s.qrcode(r)
+	return binaryReply{contentType: "image/jpeg", data: qrJPEG()}, 0
 }

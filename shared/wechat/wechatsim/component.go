@@ -140,16 +140,59 @@ func (s *Sim) issueTicketLocked() string {
 	return t
 }
 
-func (s *Sim) componentTokenParam(r *http.Request) string {
-	if t := r.URL.Query().Get("component_access_token"); t != "" {
-		return t
-	}
-	return r.URL.Query().Get("access_token")
+// componentApp is the component_appid every component API's body carries.
+type componentApp struct {
+	ComponentAppID string `json:"component_appid"`
 }
 
-// checkComponent validates the component token of a request.
-func (s *Sim) checkComponent(r *http.Request) int {
-	return s.compTokens.check(s.componentTokenParam(r), s.opts.Now())
+func (c componentApp) componentAppID() string { return c.ComponentAppID }
+
+// componentBody is a component API's request body.
+type componentBody interface{ componentAppID() string }
+
+// checkComponentAppID checks a body's component_appid: none is 41018
+// "missing component_appid" (what WeChat answers a form-encoded
+// api_component_token, community 2021); another appid is wrong.
+func (s *Sim) checkComponentAppID(appid string, wrong int) int {
+	switch appid {
+	case "":
+		return codeComponentAppIDMissing
+	case s.opts.ComponentAppID:
+		return 0
+	}
+	return wrong
+}
+
+// componentCall checks a component API call the way WeChat does, in order:
+// the component token (either parameter name), the JSON body, then its
+// component_appid (another platform's is 40013 "invalid appid": community
+// reply to getPreAuthCode, 2024).
+func (s *Sim) componentCall(r *http.Request, body []byte, req componentBody) int {
+	if c := s.checkComponentToken(componentAPIToken(r)); c != 0 {
+		return c
+	}
+	if c := decode(body, req); c != 0 {
+		return c
+	}
+	return s.checkComponentAppID(req.componentAppID(), codeInvalidAppID)
+}
+
+// checkComponentSecret checks what api_component_token and
+// api_start_push_ticket authenticate with: an appid that is not this
+// platform's is 61011 "invalid component" (community: an official
+// account's appid sent to api_component_token, 2025); then the secret
+// (41004 missing, 40125 wrong; component_access_token.html's error table).
+func (s *Sim) checkComponentSecret(appid, secret string) int {
+	if c := s.checkComponentAppID(appid, codeInvalidComponent); c != 0 {
+		return c
+	}
+	switch secret {
+	case "":
+		return codeAppSecretMissing
+	case s.opts.ComponentSecret:
+		return 0
+	}
+	return codeInvalidAppSecret
 }
 
 func (s *Sim) routes() {
@@ -168,45 +211,40 @@ func (s *Sim) routes() {
 	s.consoleRoutes()
 }
 
-func (s *Sim) componentToken(r *http.Request, body []byte) (any, int) {
+func (s *Sim) componentToken(_ *http.Request, body []byte) (any, int) {
 	var req struct {
-		AppID  string `json:"component_appid"`
+		componentApp
 		Secret string `json:"component_appsecret"`
 		Ticket string `json:"component_verify_ticket"`
 	}
 	if c := decode(body, &req); c != 0 {
 		return nil, c
 	}
-	if req.AppID != s.opts.ComponentAppID {
-		return nil, 40013
+	if c := s.checkComponentSecret(req.ComponentAppID, req.Secret); c != 0 {
+		return nil, c
 	}
-	if req.Secret != s.opts.ComponentSecret {
-		return nil, 40125
-	}
+	// A missing ticket is no valid ticket.
 	issued, ok := s.tickets[req.Ticket]
 	if !ok {
-		return nil, 61006
+		return nil, codeTicketInvalid
 	}
 	if !s.opts.Now().Before(issued.Add(s.opts.TicketTTL)) {
-		return nil, 61005
+		return nil, codeTicketExpired
 	}
 	tok := s.compTokens.issue("componenttoken@@@", s.opts.Now(), s.opts.TokenTTL, s.opts.OldTokenGrace)
 	return expiring("component_access_token", tok, s.opts.TokenTTL), 0
 }
 
-func (s *Sim) startPushTicket(r *http.Request, body []byte) (any, int) {
+func (s *Sim) startPushTicket(_ *http.Request, body []byte) (any, int) {
 	var req struct {
-		AppID  string `json:"component_appid"`
+		componentApp
 		Secret string `json:"component_secret"`
 	}
 	if c := decode(body, &req); c != 0 {
 		return nil, c
 	}
-	if req.AppID != s.opts.ComponentAppID {
-		return nil, 40013
-	}
-	if req.Secret != s.opts.ComponentSecret {
-		return nil, 40125
+	if c := s.checkComponentSecret(req.ComponentAppID, req.Secret); c != 0 {
+		return nil, c
 	}
 	if s.pushURL != "" {
 		s.pushSoon(s.pushURL)
@@ -215,7 +253,8 @@ func (s *Sim) startPushTicket(r *http.Request, body []byte) (any, int) {
 }
 
 func (s *Sim) createPreAuthCode(r *http.Request, body []byte) (any, int) {
-	if c := s.checkComponent(r); c != 0 {
+	var req componentApp
+	if c := s.componentCall(r, body, &req); c != 0 {
 		return nil, c
 	}
 	code := "preauthcode@@@" + randomHex(16)
@@ -223,27 +262,28 @@ func (s *Sim) createPreAuthCode(r *http.Request, body []byte) (any, int) {
 	return expiring("pre_auth_code", code, preAuthTTL), 0
 }
 
+// queryAuth is api_query_auth. A missing authorization_code is answered
+// as an invalid one (61009), as WeChat answers a null refresh token with
+// 61023 (see authorizerToken).
 func (s *Sim) queryAuth(r *http.Request, body []byte) (any, int) {
-	if c := s.checkComponent(r); c != 0 {
-		return nil, c
-	}
 	var req struct {
+		componentApp
 		Code string `json:"authorization_code"`
 	}
-	if c := decode(body, &req); c != 0 {
+	if c := s.componentCall(r, body, &req); c != 0 {
 		return nil, c
 	}
 	ac, ok := s.authCodes[req.Code]
 	if !ok || ac.used {
-		return nil, 61009
+		return nil, codeAuthCodeInvalid
 	}
 	if !s.opts.Now().Before(ac.expiry) {
-		return nil, 61010
+		return nil, codeAuthCodeExpired
 	}
 	ac.used = true
 	a := s.authorizers[ac.appid]
 	if a == nil || !a.authorized {
-		return nil, 61003
+		return nil, codeNotAuthorized
 	}
 	tok := a.tokens.issue("authorizertoken@@@", s.opts.Now(), s.opts.TokenTTL, s.opts.OldTokenGrace)
 	info := expiring("authorizer_access_token", tok, s.opts.TokenTTL)
@@ -268,23 +308,41 @@ func funcInfo(ids []int) []map[string]any {
 	return out
 }
 
-func (s *Sim) authorizerToken(r *http.Request, body []byte) (any, int) {
-	if c := s.checkComponent(r); c != 0 {
-		return nil, c
+// authorizerBody is the body of the component APIs about one authorizer.
+type authorizerBody struct {
+	componentApp
+	AuthorizerAppID string `json:"authorizer_appid"`
+}
+
+// authorizer resolves the authorizer a component API names: none is 41002
+// "appid missing", one not authorized to this platform 61003.
+func (s *Sim) authorizer(appid string) (*Authorizer, int) {
+	if appid == "" {
+		return nil, codeAppIDMissing
 	}
+	a, ok := s.authorizers[appid]
+	if !ok || !a.authorized {
+		return nil, codeNotAuthorized
+	}
+	return a, 0
+}
+
+// authorizerToken is api_authorizer_token. A null or empty refresh token
+// is 61023, as WeChat answered WxJava's demo (weixin-java-open-demo#1).
+func (s *Sim) authorizerToken(r *http.Request, body []byte) (any, int) {
 	var req struct {
-		AppID        string `json:"authorizer_appid"`
+		authorizerBody
 		RefreshToken string `json:"authorizer_refresh_token"`
 	}
-	if c := decode(body, &req); c != 0 {
+	if c := s.componentCall(r, body, &req); c != 0 {
 		return nil, c
 	}
-	a, ok := s.authorizers[req.AppID]
-	if !ok || !a.authorized {
-		return nil, 61003
+	a, c := s.authorizer(req.AuthorizerAppID)
+	if c != 0 {
+		return nil, c
 	}
 	if req.RefreshToken == "" || req.RefreshToken != a.refreshToken {
-		return nil, 61023
+		return nil, codeRefreshTokenInvalid
 	}
 	tok := a.tokens.issue("authorizertoken@@@", s.opts.Now(), s.opts.TokenTTL, s.opts.OldTokenGrace)
 	out := expiring("authorizer_access_token", tok, s.opts.TokenTTL)
@@ -293,18 +351,13 @@ func (s *Sim) authorizerToken(r *http.Request, body []byte) (any, int) {
 }
 
 func (s *Sim) authorizerInfo(r *http.Request, body []byte) (any, int) {
-	if c := s.checkComponent(r); c != 0 {
+	var req authorizerBody
+	if c := s.componentCall(r, body, &req); c != 0 {
 		return nil, c
 	}
-	var req struct {
-		AppID string `json:"authorizer_appid"`
-	}
-	if c := decode(body, &req); c != 0 {
+	a, c := s.authorizer(req.AuthorizerAppID)
+	if c != 0 {
 		return nil, c
-	}
-	a, ok := s.authorizers[req.AppID]
-	if !ok || !a.authorized {
-		return nil, 61003
 	}
 	info := map[string]any{
 		"nick_name": a.Name, "head_img": a.HeadImg, "user_name": a.UserName, "principal_name": a.PrincipalName,
@@ -322,19 +375,19 @@ func (s *Sim) authorizerInfo(r *http.Request, body []byte) (any, int) {
 	return map[string]any{"authorizer_info": info, "authorization_info": authorizationInfo(a)}, 0
 }
 
+// authorizerList is api_get_authorizer_list: count is required and at
+// most 500 (api_getauthorizerlist's page).
 func (s *Sim) authorizerList(r *http.Request, body []byte) (any, int) {
-	if c := s.checkComponent(r); c != 0 {
-		return nil, c
-	}
 	var req struct {
+		componentApp
 		Offset int `json:"offset"`
 		Count  int `json:"count"`
 	}
-	if c := decode(body, &req); c != 0 {
+	if c := s.componentCall(r, body, &req); c != 0 {
 		return nil, c
 	}
 	if req.Count <= 0 || req.Count > 500 || req.Offset < 0 {
-		return nil, 47001
+		return nil, codeDataFormat
 	}
 	var ids []string
 	for id, a := range s.authorizers {

@@ -2,6 +2,7 @@ package wechatsim
 
 import (
 	"net/http"
+	"net/url"
 	"time"
 )
 
@@ -33,10 +34,10 @@ func (s *Sim) IssueJSCode(appid, openid, unionid string) string {
 func (s *Sim) useCode(appid, code string) (*jsCode, int) {
 	c, ok := s.jsCodes[code]
 	if !ok || c.appid != appid || !s.opts.Now().Before(c.expiry) {
-		return nil, 40029
+		return nil, codeInvalidJSCode
 	}
 	if c.used {
-		return nil, 40163
+		return nil, codeJSCodeUsed
 	}
 	c.used = true
 	key := appid + "/" + c.openid
@@ -49,7 +50,7 @@ func (s *Sim) useCode(appid, code string) (*jsCode, int) {
 	}
 	if len(recent) >= s.opts.LoginQuotaPerMinute {
 		s.logins[key] = recent
-		return nil, 45011
+		return nil, codeMinuteQuota
 	}
 	s.logins[key] = append(recent, now)
 	return c, 0
@@ -63,55 +64,95 @@ func session(c *jsCode) map[string]any {
 	return out
 }
 
+// componentJSCode2Session is the third party's code2session: every
+// parameter in the query, the token under component_access_token only
+// (api_thirdpartycode2session's page).
 func (s *Sim) componentJSCode2Session(r *http.Request, _ []byte) (any, int) {
 	q := r.URL.Query()
-	if q.Get("component_appid") != s.opts.ComponentAppID {
-		return nil, 40013
-	}
-	if c := s.compTokens.check(q.Get("component_access_token"), s.opts.Now()); c != 0 {
+	if c := s.checkComponentToken(q.Get(paramComponentToken)); c != 0 {
 		return nil, c
 	}
-	a, ok := s.authorizers[q.Get("appid")]
-	if !ok || !a.authorized {
-		return nil, 61003
+	if c := s.checkComponentAppID(q.Get("component_appid"), codeInvalidAppID); c != 0 {
+		return nil, c
 	}
-	c, code := s.useCode(a.AppID, q.Get("js_code"))
+	a, c := s.authorizer(q.Get("appid"))
+	if c != 0 {
+		return nil, c
+	}
+	if c := checkLoginGrant(q); c != 0 {
+		return nil, c
+	}
+	jc, code := s.useCode(a.AppID, q.Get("js_code"))
 	if code != 0 {
 		return nil, code
 	}
-	return session(c), 0
+	return session(jc), 0
+}
+
+// checkLoginGrant checks what both code2sessions need besides the app:
+// grant_type=authorization_code (40002 "invalid grant_type" otherwise) and
+// a js_code (41008 "missing code").
+func checkLoginGrant(q url.Values) int {
+	if q.Get("grant_type") != "authorization_code" {
+		return codeInvalidGrantType
+	}
+	if q.Get("js_code") == "" {
+		return codeJSCodeMissing
+	}
+	return 0
+}
+
+// publicApp checks the appid and secret a public app's call carries in
+// its query: 41002 / 41004 when missing, 40013 / 40125 when wrong.
+func (s *Sim) publicApp(q url.Values) (string, int) {
+	appid, secret := q.Get("appid"), q.Get("secret")
+	switch {
+	case appid == "":
+		return "", codeAppIDMissing
+	case secret == "":
+		return "", codeAppSecretMissing
+	}
+	want, ok := s.publicApps[appid]
+	if !ok {
+		return "", codeInvalidAppID
+	}
+	if secret != want {
+		return "", codeInvalidAppSecret
+	}
+	return appid, 0
 }
 
 func (s *Sim) jsCode2Session(r *http.Request, _ []byte) (any, int) {
 	q := r.URL.Query()
-	secret, ok := s.publicApps[q.Get("appid")]
-	if !ok {
-		return nil, 40013
+	appid, c := s.publicApp(q)
+	if c != 0 {
+		return nil, c
 	}
-	if q.Get("secret") != secret {
-		return nil, 40125
+	if c := checkLoginGrant(q); c != 0 {
+		return nil, c
 	}
-	c, code := s.useCode(q.Get("appid"), q.Get("js_code"))
+	jc, code := s.useCode(appid, q.Get("js_code"))
 	if code != 0 {
 		return nil, code
 	}
-	return session(c), 0
+	return session(jc), 0
 }
 
-// appToken issues the public mini program's own access token.
+// appToken issues the public mini program's own access token
+// (grant_type=client_credential, else 40002).
 func (s *Sim) appToken(r *http.Request, _ []byte) (any, int) {
 	q := r.URL.Query()
-	secret, ok := s.publicApps[q.Get("appid")]
-	if !ok {
-		return nil, 40013
+	if q.Get("grant_type") != "client_credential" {
+		return nil, codeInvalidGrantType
 	}
-	if q.Get("secret") != secret {
-		return nil, 40125
+	appid, c := s.publicApp(q)
+	if c != 0 {
+		return nil, c
 	}
-	if s.publicTokens[q.Get("appid")] == nil {
-		s.publicTokens[q.Get("appid")] = newTokenSet()
+	if s.publicTokens[appid] == nil {
+		s.publicTokens[appid] = newTokenSet()
 	}
-	tok := s.publicTokens[q.Get("appid")].issue("apptoken@@@", s.opts.Now(), s.opts.TokenTTL, s.opts.OldTokenGrace)
+	tok := s.publicTokens[appid].issue("apptoken@@@", s.opts.Now(), s.opts.TokenTTL, s.opts.OldTokenGrace)
 	return expiring("access_token", tok, s.opts.TokenTTL), 0
 }
 

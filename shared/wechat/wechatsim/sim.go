@@ -5,6 +5,7 @@
 package wechatsim
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -222,25 +223,6 @@ func expiring(field, credential string, ttl time.Duration) map[string]any {
 	return map[string]any{field: credential, "expires_in": int(ttl.Seconds())}
 }
 
-var errMessages = map[int]string{
-	-1: "system error", 40001: "invalid credential, access_token is invalid or not latest", 40013: "invalid appid",
-	40014: "invalid access_token", 40029: "invalid code", 40125: "invalid appsecret", 40163: "code been used",
-	41001: "access_token missing", 42001: "access_token expired", 44002: "empty post data", 45009: "reach max api daily quota limit",
-	45011: "api minute-quota reach limit  mustslower  retry next minute", 47001: "data format error",
-	61003: "component is not authorized by this account", 61005: "component ticket is expired",
-	61006: "component ticket is invalid", 61009: "code is invalid", 61010: "code is expired",
-	61023: "refresh_token is invalid",
-}
-
-func writeErr(w http.ResponseWriter, code int) {
-	msg := errMessages[code]
-	if msg == "" {
-		msg = "error"
-	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	_ = json.NewEncoder(w).Encode(map[string]any{"errcode": code, "errmsg": msg + " rid: " + randomHex(8)})
-}
-
 func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
@@ -308,12 +290,15 @@ func (s *Sim) InjectDelay(api string, d time.Duration, times int) {
 	s.mu.Unlock()
 }
 
+// decode reads a JSON request body as WeChat does: an empty body is 44002
+// "empty post data", one that is not JSON (a form post, say) 47001 "data
+// format error".
 func decode(body []byte, v any) int {
-	if len(body) == 0 {
-		return 44002
+	if len(bytes.TrimSpace(body)) == 0 {
+		return codeEmptyPostData
 	}
 	if err := json.Unmarshal(body, v); err != nil {
-		return 47001
+		return codeDataFormat
 	}
 	return 0
 }
