@@ -124,6 +124,10 @@ type Result struct {
 var (
 	// ErrStateUsed says the state was consumed already (a replayed callback).
 	ErrStateUsed = errors.New("authorization state already used")
+	// errFinishing says the code was exchanged by the other path (the
+	// push or the callback), which has not recorded its outcome yet.
+	errFinishing = apperr.E(apperr.Unavailable, "authorization_finishing",
+		"the authorization is still being completed; it finishes in a moment")
 	// ErrNotThisFlow says the authorization code came back to a flow it was
 	// not issued for: another tenant's, or one not started from our console.
 	ErrNotThisFlow = errors.New("authorization code not issued for this flow")
@@ -157,15 +161,24 @@ func (s *Service) Callback(ctx context.Context, rawState, authCode string) (Resu
 		return Result{}, err
 	}
 	if !ok {
-		if err := s.store.markPending(ctx, st.Tenant, s.cfg.Now()); err != nil {
-			return Result{}, err
-		}
-		return Result{Pending: true, Message: "WeChat has not confirmed the authorization yet; the connection finishes as soon as it does."}, nil
+		return s.pending(ctx, st.Tenant)
 	}
 	if preAuth == "" || pushed.PreAuthCode != preAuth {
 		return Result{}, ErrNotThisFlow
 	}
-	return s.complete(ctx, st.Tenant, authCode)
+	res, err := s.complete(ctx, st.Tenant, authCode)
+	if errors.Is(err, errFinishing) {
+		return s.pending(ctx, st.Tenant)
+	}
+	return res, err
+}
+
+// pending shows the tenant's authorization as finishing.
+func (s *Service) pending(ctx context.Context, tenantID string) (Result, error) {
+	if err := s.store.markPending(ctx, tenantID, s.cfg.Now()); err != nil {
+		return Result{}, err
+	}
+	return Result{Pending: true, Message: "WeChat has not confirmed the authorization yet; the connection finishes as soon as it does."}, nil
 }
 
 // waitForPush polls for WeChat's push of the code for a short while.
@@ -194,15 +207,18 @@ func (s *Service) complete(ctx context.Context, tenantID, authCode string) (Resu
 	cat := s.tokens.ComponentTokenSource()
 	info, err := s.wx.QueryAuth(ctx, cat, authCode)
 	if wechat.IsCode(err, wechat.CodeAuthCodeInvalid) {
-		// Used by the other path a moment ago: wait for its outcome.
+		// Used by the other path a moment ago: wait a little for its
+		// outcome, else it is still finishing (it records the outcome when
+		// done; a push left unfinished is retried by RetryPending).
 		for range 20 {
 			time.Sleep(100 * time.Millisecond)
 			if o, oerr := s.store.outcome(ctx, authCode); oerr == nil {
 				return s.resultOf(ctx, tenantID, o)
 			}
 		}
+		return Result{}, errFinishing
 	}
-	if wechat.IsCode(err, wechat.CodeAuthCodeExpired, wechat.CodeAuthCodeInvalid) {
+	if wechat.IsCode(err, wechat.CodeAuthCodeExpired) {
 		return Result{Problems: []Problem{ProblemFor(ReasonAuthCodeExpired, "")}}, nil
 	}
 	if wechat.IsCode(err, wechat.CodeNotAuthorized) {
