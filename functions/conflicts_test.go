@@ -66,7 +66,7 @@ func (w *conflictWorld) overlap(first, second func() <-chan apiclient.Reply) (a,
 	w.Embedded(w.T, "it holds one transaction so that another overlaps it")
 	w.holdRateCounter()
 	ra := first()
-	w.waitFor("the first transaction held", func() bool { return w.dyn.InFlightTransactions() == 1 })
+	w.waitFor("the first transaction held", func() bool { return w.dyn.HeldTransactions() == 1 })
 	before := w.dyn.Conflicts()
 	rb := second()
 	w.waitFor("the second transaction cancelled", func() bool { return w.dyn.Conflicts() > before })

@@ -319,7 +319,7 @@ func TestFourTenantsRaceWithOverlappingBindings(t *testing.T) {
 	})
 	first := make(chan struct{})
 	go func() { defer close(first); w.push(t, appid, mustQuery(urls[0], "auth_code")) }()
-	waitUntil(t, "the first binding held", func() bool { return dyn.InFlightTransactions() == 1 })
+	waitUntil(t, "the first binding held", func() bool { return dyn.HeldTransactions() == 1 })
 	var wg sync.WaitGroup
 	for _, u := range urls[1:] {
 		wg.Go(func() { w.push(t, appid, mustQuery(u, "auth_code")) })

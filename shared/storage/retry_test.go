@@ -25,7 +25,7 @@ func heldTransaction(t *testing.T, env *testenv.Env, dyn *dynamoserver.Server) (
 		tx.Put(env.DB.Platform.Put(counted{"a", "b"}))
 		done <- tx.Run(context.Background())
 	}()
-	waitUntil(t, func() bool { return dyn.InFlightTransactions() == 1 })
+	waitUntil(t, func() bool { return dyn.HeldTransactions() == 1 })
 	return func() error { dyn.SetTransactionHold(0); return <-done }
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -138,6 +139,7 @@ func (c *claim) release() {
 // items and applying them, so tests can make requests overlap at will.
 // Changing the hold releases the transactions waiting in it.
 type transactionHold struct {
+	held    atomic.Int64 // transactions waiting in the hold now
 	mu      sync.Mutex
 	d       time.Duration
 	match   func(HeldAction) bool // nil: every transaction
@@ -191,6 +193,8 @@ func (h *transactionHold) wait(ctx context.Context, actions []transactAction) {
 	if d <= 0 || !h.applies(actions) {
 		return
 	}
+	h.held.Add(1)
+	defer h.held.Add(-1)
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

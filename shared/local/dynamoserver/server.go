@@ -158,6 +158,11 @@ func (s *Server) HoldTransactionsOn(d time.Duration, match func(HeldAction) bool
 // included).
 func (s *Server) InFlightTransactions() int { return int(s.layer.transactionsInFlight.Load()) }
 
+// HeldTransactions returns how many transactions are waiting in the hold
+// now: with HoldTransactionsOn, the ones its filter picked (others pass
+// through the hold and are only in flight for a moment).
+func (s *Server) HeldTransactions() int { return int(s.layer.hold.held.Load()) }
+
 // SetClock sets the clock the index lag is measured by (time.Now unless
 // set), so tests can let the lag pass without waiting.
 func (s *Server) SetClock(now func() time.Time) { s.layer.clock.Store(&now) }
