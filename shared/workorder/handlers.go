@@ -20,9 +20,10 @@ import (
 
 var idempotencyPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{8,64}$`)
 
-// serviceFrom builds a function's one work-order service.
-func serviceFrom(d *app.Deps) *Service {
-	return NewService(NewStore(d.DB), qrscene.FromDeps(d), tenant.NewStore(d.DB), d.Now)
+// serviceFrom builds a function's one work-order service; photos is the
+// attacher of the function that creates orders, nil elsewhere.
+func serviceFrom(d *app.Deps, photos *uploads.Attacher) *Service {
+	return NewService(NewStore(d.DB), qrscene.FromDeps(d), tenant.NewStore(d.DB), photos, d.Now)
 }
 
 // createHandler is the workordercreate function: new orders and photo
@@ -33,13 +34,16 @@ type createHandler struct {
 	uploads  *uploads.Presigner
 }
 
-// NewCreateHandler builds the workordercreate function's handler.
+// NewCreateHandler builds the workordercreate function's handler. One
+// upload-bucket client serves the presigned uploads and the tagging of a
+// new order's photos.
 func NewCreateHandler(ctx context.Context, d *app.Deps) (*httpapi.Router, error) {
-	presigner, err := uploads.NewPresigner(d.Config, d.Now)
+	bucket, err := uploads.NewBucket(d.Config)
 	if err != nil {
 		return nil, err
 	}
-	h := &createHandler{orders: serviceFrom(d), sessions: usersession.FromDeps(d), uploads: presigner}
+	h := &createHandler{orders: serviceFrom(d, uploads.NewAttacher(bucket)), sessions: usersession.FromDeps(d),
+		uploads: uploads.NewPresigner(bucket, d.Now)}
 	return h.routes(httpapi.NewRouter(d.Log)), nil
 }
 
@@ -92,7 +96,7 @@ type followUpHandler struct {
 
 // NewFollowUpHandler builds the workorders function's handler.
 func NewFollowUpHandler(ctx context.Context, d *app.Deps) (*httpapi.Router, error) {
-	h := &followUpHandler{orders: serviceFrom(d), sessions: usersession.FromDeps(d)}
+	h := &followUpHandler{orders: serviceFrom(d, nil), sessions: usersession.FromDeps(d)}
 	return h.routes(httpapi.NewRouter(d.Log)), nil
 }
 
@@ -153,7 +157,7 @@ func NewEngineerHandler(ctx context.Context, d *app.Deps) (*httpapi.Router, erro
 	if err != nil {
 		return nil, err
 	}
-	h := &engineerHandler{orders: serviceFrom(d), staff: staff}
+	h := &engineerHandler{orders: serviceFrom(d, nil), staff: staff}
 	return h.routes(httpapi.NewRouter(d.Log)), nil
 }
 

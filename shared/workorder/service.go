@@ -15,6 +15,7 @@ import (
 	"wxchannel/shared/staffauth"
 	"wxchannel/shared/tenant"
 	"wxchannel/shared/terminaluser"
+	"wxchannel/shared/uploads"
 	"wxchannel/shared/usersession"
 )
 
@@ -24,17 +25,22 @@ type Service struct {
 	store    *Store
 	scenes   *qrscene.Codec
 	settings *tenant.Store
+	photos   *uploads.Attacher
 	now      func() time.Time
 }
 
-// NewService returns the work-order flows over their collaborators.
-func NewService(store *Store, scenes *qrscene.Codec, settings *tenant.Store, now func() time.Time) *Service {
-	return &Service{store: store, scenes: scenes, settings: settings, now: now}
+// NewService returns the work-order flows over their collaborators. photos
+// marks a new order's photos as attached; only the function that creates
+// orders has one (nil elsewhere).
+func NewService(store *Store, scenes *qrscene.Codec, settings *tenant.Store, photos *uploads.Attacher, now func() time.Time) *Service {
+	return &Service{store: store, scenes: scenes, settings: settings, photos: photos, now: now}
 }
 
 // Submit creates a terminal user's order: the photos must be the user's own
 // uploads, a scanned device QR names the device, and the tenant's settings
-// decide whether the user may submit at all.
+// decide whether the user may submit at all. The photos are tagged attached
+// before the order is written, so they never outlive an order's record by
+// expiring; a replay or an open duplicate tags nothing.
 func (s *Service) Submit(ctx context.Context, c usersession.Claims, idemKey string, req CreateRequest) (CreateResult, error) {
 	if err := req.Validate(); err != nil {
 		return CreateResult{}, err
@@ -57,15 +63,31 @@ func (s *Service) Submit(ctx context.Context, c usersession.Claims, idemKey stri
 		}
 	}
 	sub := Submission{TenantID: c.TenantID, UserID: c.UserID, IdempotencyKey: idemKey, Request: req, At: s.now()}
-	return s.store.CreateFor(ctx, sub, func(user terminaluser.User, found bool, st tenant.Settings) error {
-		if !found {
-			return apperr.E(apperr.Unauthenticated, "invalid_session", "log in again")
-		}
-		if !terminaluser.CanCreate(st, user) {
-			return apperr.E(apperr.Forbidden, "registration_required", "this enterprise requires registration before you can submit work orders")
-		}
+	return s.store.CreateFor(ctx, sub, mayCreate, s.attachPhotos(req.Photos))
+}
+
+// mayCreate lets a known user submit where the tenant's settings allow it.
+func mayCreate(user terminaluser.User, found bool, st tenant.Settings) error {
+	if !found {
+		return apperr.E(apperr.Unauthenticated, "invalid_session", "log in again")
+	}
+	if !terminaluser.CanCreate(st, user) {
+		return apperr.E(apperr.Forbidden, "registration_required", "this enterprise requires registration before you can submit work orders")
+	}
+	return nil
+}
+
+// attachPhotos tags a new order's photos attached before it is written.
+func (s *Service) attachPhotos(keys []string) BeforeWrite {
+	if len(keys) == 0 {
 		return nil
-	})
+	}
+	return func(ctx context.Context) error {
+		if s.photos == nil {
+			return errors.New("attach photos: this function does not create work orders")
+		}
+		return s.photos.Attach(ctx, keys)
+	}
 }
 
 // Page is one page of a user's orders and the cursor of the next.

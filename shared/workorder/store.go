@@ -87,19 +87,25 @@ type Submission struct {
 // order's own records, whether the user may submit; its error is returned.
 type Allow func(user terminaluser.User, found bool, st tenant.Settings) error
 
+// BeforeWrite runs when a new order is about to be written (the reads found
+// no replay and no open duplicate), before its transaction; its error is
+// returned and nothing is written.
+type BeforeWrite func(ctx context.Context) error
+
 // Create writes a new order in one transaction with its idempotency record,
 // its duplicate marker and the user's hourly counter; a retry with the same
 // key returns the same order, and an open order for the same device and
 // category is returned instead of a second one.
 func (s *Store) Create(ctx context.Context, sub Submission) (CreateResult, error) {
-	return s.CreateFor(ctx, sub, nil)
+	return s.CreateFor(ctx, sub, nil, nil)
 }
 
 // CreateFor is Create for a terminal user's request: one consistent batch
 // read fetches the user, the tenant's settings, the idempotency record and
-// the duplicate marker; allow (when not nil) checks the first two; then the
+// the duplicate marker; allow (when not nil) checks the first two; then,
+// unless the reads answer the request, before (when not nil) runs and the
 // order is written in one transaction. Two DynamoDB calls in all.
-func (s *Store) CreateFor(ctx context.Context, sub Submission, allow Allow) (CreateResult, error) {
+func (s *Store) CreateFor(ctx context.Context, sub Submission, allow Allow, before BeforeWrite) (CreateResult, error) {
 	pre, err := s.readForCreate(ctx, sub)
 	if err != nil {
 		return CreateResult{}, err
@@ -109,7 +115,7 @@ func (s *Store) CreateFor(ctx context.Context, sub Submission, allow Allow) (Cre
 			return CreateResult{}, err
 		}
 	}
-	return s.create(ctx, sub, pre, false)
+	return s.create(ctx, sub, pre, before, false)
 }
 
 // createReads is what a create needs to read before it writes.
@@ -173,9 +179,9 @@ func (r *createReads) add(item dynamo.Item) error {
 }
 
 // create answers a replay or an open duplicate from what was read, or
-// writes the new order. retried says this is the second try after a
-// concurrent twin won the race.
-func (s *Store) create(ctx context.Context, sub Submission, pre createReads, retried bool) (CreateResult, error) {
+// writes the new order after before. retried says this is the second try
+// after a concurrent twin won the race.
+func (s *Store) create(ctx context.Context, sub Submission, pre createReads, before BeforeWrite, retried bool) (CreateResult, error) {
 	bodyHash := hashRequest(sub.Request)
 	now := sub.At
 	if it := pre.idem; sub.IdempotencyKey != "" && it != nil && it.TTL > now.Unix() {
@@ -194,10 +200,15 @@ func (s *Store) create(ctx context.Context, sub Submission, pre createReads, ret
 			}
 		}
 	}
+	if before != nil {
+		if err := before(ctx); err != nil {
+			return CreateResult{}, err
+		}
+	}
 	o := newOrder(sub)
 	err := s.writeNew(ctx, sub, o, bodyHash, seenID)
 	if dynamo.IsCondCheckFailed(err) {
-		return s.explainCreateConflict(ctx, sub, retried)
+		return s.explainCreateConflict(ctx, sub, before, retried)
 	}
 	if err != nil {
 		return CreateResult{}, fmt.Errorf("create work order: %w", err)
@@ -250,7 +261,7 @@ func (s *Store) writeNew(ctx context.Context, sub Submission, o Order, bodyHash,
 // explainCreateConflict re-reads what the transaction's conditions guard to
 // tell the client which one stopped it; a concurrent twin is resolved by
 // trying once more, which then finds the twin's records.
-func (s *Store) explainCreateConflict(ctx context.Context, sub Submission, retried bool) (CreateResult, error) {
+func (s *Store) explainCreateConflict(ctx context.Context, sub Submission, before BeforeWrite, retried bool) (CreateResult, error) {
 	var rate rateItem
 	err := s.table.Get("pk", terminaluser.UserPartition(sub.TenantID, sub.UserID)).Range("sk", dynamo.Equal, rateSK(sub.At)).
 		Consistent(true).One(ctx, &rate)
@@ -266,7 +277,7 @@ func (s *Store) explainCreateConflict(ctx context.Context, sub Submission, retri
 	if err != nil {
 		return CreateResult{}, err
 	}
-	return s.create(ctx, sub, pre, true)
+	return s.create(ctx, sub, pre, before, true)
 }
 
 func hashRequest(req CreateRequest) string {

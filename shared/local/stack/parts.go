@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
+	"net/url"
 	"slices"
 	"sync"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"wxchannel/shared/config"
 	"wxchannel/shared/local/dynamoserver"
 	"wxchannel/shared/local/kmsserver"
+	"wxchannel/shared/local/s3server"
 	"wxchannel/shared/storage"
 	"wxchannel/shared/wechat/wechatsim"
 )
@@ -55,6 +57,8 @@ type Parts struct {
 	Sim *wechatsim.Sim
 	// S3 is the in-process S3 server's store (nil with another bucket).
 	S3 *s3mem.Backend
+	// S3Server is the in-process S3 server (nil with another bucket).
+	S3Server *s3server.Server
 	// KMS is the KMS stand-in (nil unless PartsOptions.KMS).
 	KMS *kmsserver.Server
 	// Vars is the configuration the dependencies were built from; change
@@ -130,13 +134,13 @@ func (p *Parts) startDynamo(endpoint string) error {
 
 func (p *Parts) startS3(bucket, endpoint string) error {
 	if bucket == "" {
-		url, backend, stop, err := startS3(UploadBucket)
+		srv, err := startS3(UploadBucket)
 		if err != nil {
 			return fmt.Errorf("start in-process S3: %w", err)
 		}
-		p.S3 = backend
-		p.closers = append(p.closers, stop)
-		bucket, endpoint = UploadBucket, url
+		p.S3, p.S3Server = srv.Backend, srv
+		p.closers = append(p.closers, func() { _ = srv.Close() })
+		bucket, endpoint = UploadBucket, srv.URL
 	}
 	p.Vars[config.EnvUploadBucket], p.Vars[config.EnvS3Endpoint] = bucket, endpoint
 	return nil
@@ -148,7 +152,9 @@ func (p *Parts) startSim(o PartsOptions) error {
 		sim, err := wechatsim.Start(wechatsim.Options{
 			ComponentAppID: p.Vars[config.EnvComponentAppID], ComponentSecret: p.Vars[config.SecretComponentSecret],
 			Token: p.Vars[config.SecretComponentToken], EncodingAESKey: p.Vars[config.SecretEncodingAESKey],
-			Now: o.Now, Logger: o.Log.With("component", "wechatsim"),
+			// The operator registers the API domain as the start-page domain.
+			StartPageDomain: hostOf(p.Vars[config.EnvAPIBaseURL]),
+			Now:             o.Now, Logger: o.Log.With("component", "wechatsim"),
 		})
 		if err != nil {
 			return fmt.Errorf("start WeChat simulator: %w", err)
@@ -160,6 +166,15 @@ func (p *Parts) startSim(o PartsOptions) error {
 	}
 	p.Vars[config.EnvWeChatBaseURL] = base
 	return nil
+}
+
+// hostOf is the host of a base URL ("" when it has none).
+func hostOf(base string) string {
+	u, err := url.Parse(base)
+	if err != nil {
+		return ""
+	}
+	return u.Hostname()
 }
 
 // TokenKeyAlias names the stand-in's key of the stored tokens.

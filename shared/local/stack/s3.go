@@ -1,28 +1,27 @@
 package stack
 
 import (
-	"net"
+	"context"
 
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
-
-	"wxchannel/shared/local/loopback"
+	"wxchannel/shared/awsconf"
+	"wxchannel/shared/local/s3server"
 )
 
 // UploadBucket is the photo bucket of the in-process S3 server.
 const UploadBucket = "wxchannel-uploads"
 
-// startS3 runs an in-memory S3-compatible server on loopback with the
-// bucket, so photo uploads work without AWS.
-func startS3(bucket string) (url string, backend *s3mem.Backend, stop func(), err error) {
-	backend = s3mem.New()
-	if err := backend.CreateBucket(bucket); err != nil {
-		return "", nil, nil, err
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+// startS3 runs the in-process S3 server on loopback with the bucket, so
+// photo uploads work without AWS. It accepts the signatures of the
+// credentials the functions sign with against a local endpoint (the
+// environment's, else awsconf's local ones), as S3 accepts the role's.
+func startS3(bucket string) (*s3server.Server, error) {
+	cfg, err := awsconf.FromEnv("", true)
 	if err != nil {
-		return "", nil, nil, err
+		return nil, err
 	}
-	srv := loopback.Start(ln, gofakes3.New(backend).Server())
-	return "http://" + ln.Addr().String(), backend, func() { _ = srv.Close() }, nil
+	creds, err := cfg.Credentials.Retrieve(context.Background())
+	if err != nil {
+		return nil, err
+	}
+	return s3server.Start(s3server.Options{Buckets: []string{bucket}, Keys: map[string]string{creds.AccessKeyID: creds.SecretAccessKey}})
 }
