@@ -116,8 +116,7 @@ func TestAttacks(t *testing.T) {
 	refreshA := loginA["refresh_token"].(string)
 
 	// Authorization states.
-	links := w.must("POST", "/admin/miniprogram/authorization", w.admin, nil, nil, 201)
-	pcURL, _ := url.Parse(links["pc_url"].(string))
+	pcURL, _ := url.Parse(w.StartAuthorization(w.admin).PCURL)
 	redirect, _ := url.Parse(pcURL.Query().Get("redirect_uri"))
 	state := redirect.Query().Get("state")
 

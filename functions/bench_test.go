@@ -19,6 +19,7 @@ import (
 
 	"wxchannel/functions"
 	"wxchannel/shared/lambdarun"
+	"wxchannel/shared/local/browser"
 	"wxchannel/shared/local/cputime"
 	"wxchannel/shared/local/testenv"
 	"wxchannel/shared/staffauth"
@@ -375,10 +376,13 @@ func (w *benchWorld) authorizeLink(b *testing.B, tenantID, appid string) string 
 	w.env.Sim.AddAuthorizer(wechatsim.Authorizer{AppID: appid, Name: "Bench " + tenantID, UserName: "gh_" + appid[6:], PrincipalName: "Bench Ltd",
 		HeadImg: "https://img.example/a.png", Signature: "after-sales", MiniProgram: true, Permissions: []int{17, 18, 30},
 		Categories: []wechatsim.Category{{First: "Tools", Second: "Equipment management"}}})
-	links := w.json(b, "POST", "/admin/miniprogram/authorization", w.staff(b, tenantID, staffauth.RoleAdmin), nil, 201)
+	start, _ := url.Parse(w.json(b, "POST", "/admin/miniprogram/authorization", w.staff(b, tenantID, staffauth.RoleAdmin), nil, 201)["start_url"].(string))
+	rec := w.serveRouter(b, jsonRequest("GET", start.RequestURI(), "", nil, "User-Agent", testenv.DesktopBrowser))
+	page := browser.Page{URL: start.String(), Header: rec.Header(), Body: rec.Body.String()}
+	pc := page.LinkTo(wechatsim.PCAuthPage)
 	w.env.Sim.SetPushURL(w.capture.url + "/wechat/component/events")
 	defer w.env.Sim.SetPushURL("")
-	redirect, _, err := w.env.Sim.ConfirmAuthorization(context.Background(), links["pc_url"].(string), appid)
+	redirect, _, err := w.env.Sim.ConfirmAuthorization(context.Background(), pc, page.Referer(pc), appid)
 	if err != nil {
 		b.Fatal(err)
 	}

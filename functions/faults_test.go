@@ -362,15 +362,15 @@ func (w *faultWorld) authorize(appid, userName string, push bool) *url.URL {
 	w.Sim.AddAuthorizer(wechatsim.Authorizer{AppID: appid, Name: "Acme", UserName: userName, PrincipalName: "Acme Ltd",
 		HeadImg: "https://img.example/a.png", Signature: "after-sales", MiniProgram: true, Permissions: []int{17, 18, 30},
 		Categories: []wechatsim.Category{{First: "Tools", Second: "Equipment management"}}})
-	links := w.must("POST", "/admin/miniprogram/authorization", w.admin, nil, nil, 201)
-	scan := func(authURL, appid string) (string, error) { return w.Sim.ScanAuthorization(authURL, appid) }
+	page := w.StartAuthorization(w.admin)
+	scan := w.Sim.ScanAuthorization
 	if push {
-		scan = func(authURL, appid string) (string, error) {
-			redirect, _, err := w.Sim.ConfirmAuthorization(context.Background(), authURL, appid)
+		scan = func(authURL, referer, appid string) (string, error) {
+			redirect, _, err := w.Sim.ConfirmAuthorization(context.Background(), authURL, referer, appid)
 			return redirect, err
 		}
 	}
-	redirect, err := scan(links["pc_url"].(string), appid)
+	redirect, err := scan(page.PCURL, page.Referer(page.PCURL), appid)
 	if err != nil {
 		w.T.Fatal(err)
 	}

@@ -7,7 +7,9 @@
 //
 // The people and systems on WeChat's side (the admin scanning the link, the
 // mini program's wx.login, WeChat's reviewers) are played through the
-// simulator's console (/sim/...); everything else is our real API.
+// simulator's console (/sim/...); the admin's browser on our start page
+// follows the page's link and Referrer-Policy as a browser does; everything
+// else is our real API.
 package main
 
 import (
@@ -28,7 +30,9 @@ import (
 	"time"
 
 	"wxchannel/shared/local/apiclient"
+	"wxchannel/shared/local/browser"
 	"wxchannel/shared/local/stack"
+	"wxchannel/shared/wechat/wechatsim"
 )
 
 func main() {
@@ -154,18 +158,17 @@ func (d *demo) authorize() error {
 		return err
 	}
 	d.step("the enterprise has a certified mini program", d.appid+" (permission sets 17, 18, 30)")
-	links, err := d.admin("POST", "/admin/miniprogram/authorization", nil, 201)
+	page, err := d.startPage()
 	if err != nil {
 		return err
 	}
-	pc := str(links, "pc_url")
-	d.step("admin asks for the authorization link", "POST /admin/miniprogram/authorization → "+shorten(pc, 90))
-	d.step("our component token", "creating the pre-auth code needed the component token: minted from the stored ticket and kept in DynamoDB")
-	scan, err := d.simApp("/sim/authorize", d.appid, map[string]any{"auth_url": pc})
+	pc := page.LinkTo(wechatsim.PCAuthPage)
+	scan, err := d.simApp("/sim/authorize", d.appid, map[string]any{"auth_url": pc, "referer": page.Referer(pc)})
 	if err != nil {
 		return err
 	}
-	d.step("admin scans and confirms in WeChat", "WeChat pushes the `authorized` event and redirects the browser")
+	d.step("admin clicks the link, scans and confirms in WeChat",
+		"WeChat checks the Referer "+page.Referer(pc)+" against the start-page domain, pushes the `authorized` event and redirects the browser")
 	redirect, err := url.Parse(str(scan, "redirect_url"))
 	if err != nil {
 		return err
@@ -182,6 +185,34 @@ func (d *demo) authorize() error {
 	d.step("binding status", fmt.Sprintf("mode=%s, %s certified=%v, authorizer token %s", str(st, "mode"), str(st, "binding", "name"),
 		get(st, "binding", "certified"), str(st, "tokens", "status")))
 	return nil
+}
+
+// startPage asks for the start link as the console does and opens our
+// start page on the API domain, as the admin's browser does.
+func (d *demo) startPage() (browser.Page, error) {
+	link, err := d.admin("POST", "/admin/miniprogram/authorization", nil, 201)
+	if err != nil {
+		return browser.Page{}, err
+	}
+	start, err := url.Parse(str(link, "start_url"))
+	if err != nil {
+		return browser.Page{}, err
+	}
+	d.step("admin asks for the authorization link", "POST /admin/miniprogram/authorization → "+shorten(start.String(), 70))
+	r, err := d.client.Expect(d.ctx, apiclient.Request{Method: http.MethodGet, Path: start.RequestURI(),
+		Headers: map[string]string{"User-Agent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) demo"}}, http.StatusOK)
+	if err != nil {
+		return browser.Page{}, err
+	}
+	page := browser.Page{URL: start.String(), Header: r.Header, Body: r.Raw}
+	pc := page.LinkTo(wechatsim.PCAuthPage)
+	if pc == "" {
+		return page, errors.New("the start page has no link to WeChat's authorization page")
+	}
+	d.step("admin opens our start page on the API domain", fmt.Sprintf("GET %s → %s page linking to WeChat (Referrer-Policy %s); "+
+		"its pre-auth code needed the component token, minted from the stored ticket and kept in DynamoDB", start.Path,
+		strings.TrimSuffix(r.Header.Get("Content-Type"), "; charset=utf-8"), r.Header.Get("Referrer-Policy")))
+	return page, nil
 }
 
 func (d *demo) release() error {

@@ -66,13 +66,12 @@ func (h *adminHandler) routes(rt *httpapi.Router) *httpapi.Router {
 	return rt
 }
 
+// handleStart hands the console a link to our start page, not WeChat's
+// links: WeChat refuses its authorization page opened from the console's
+// domain.
 func (h *adminHandler) handleStart(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {
-	links, err := h.flow.Start(r.Context(), c.TenantID)
-	if err != nil {
-		return err
-	}
-	httpapi.WriteJSON(w, http.StatusCreated, links)
-	return nil
+	link, err := h.flow.IssueStartLink(r.Context(), c.TenantID)
+	return httpapi.Reply(w, http.StatusCreated, link, err)
 }
 
 func (h *adminHandler) handleStatus(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {

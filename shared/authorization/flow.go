@@ -66,17 +66,69 @@ func NewEventProcessor(d *app.Deps, tm *tokens.Manager) componentpush.EventProce
 	return ServiceFromDeps(d, tm)
 }
 
-// Links are where the admin authorizes: a PC page with a QR code and a
-// link to open inside WeChat on a phone.
-type Links struct {
-	PCURL     string    `json:"pc_url"`
-	MobileURL string    `json:"mobile_url"`
+// Paths of the public pages on the API domain, which WeChat's console
+// holds as the authorization start-page domain (授权发起页域名): WeChat
+// opens its authorization page only from a page on that domain and
+// redirects back only to it.
+const (
+	StartPath    = "/wechat/auth/start"
+	CallbackPath = "/wechat/auth/callback"
+)
+
+// StartLink is where the admin's console sends the admin to connect a mini
+// program: our start page, with a token that names the tenant and expires
+// after StartLinkTTL.
+type StartLink struct {
+	URL       string    `json:"start_url"`
 	ExpiresAt time.Time `json:"expires_at"`
 }
 
-// Start creates a pre-auth code and a signed, single-use state for the
+// IssueStartLink signs a link to the start page for the tenant. It creates no
+// flow: the page creates the pre-auth code and the state each time it
+// opens, so the admin always gets the code's whole life on WeChat's page.
+// It does make sure a flow could begin now (the state key, the component
+// token), so the console hears at once of a verify ticket that never came.
+func (s *Service) IssueStartLink(ctx context.Context, tenantID string) (StartLink, error) {
+	if s.cfg.APIBaseURL == "" {
+		return StartLink{}, &config.MissingError{Names: []string{config.EnvAPIBaseURL}}
+	}
+	keys, err := s.cfg.StateKeys.Keys(ctx)
+	if err != nil {
+		return StartLink{}, err
+	}
+	if _, err := s.tokens.ComponentTokenSource().Token(ctx); err != nil {
+		return StartLink{}, fmt.Errorf("component token: %w", err)
+	}
+	expires := s.cfg.Now().Add(StartLinkTTL)
+	token := signStartLink(keys.Current, startClaims{Tenant: tenantID, Expires: expires.Unix()})
+	return StartLink{URL: s.cfg.APIBaseURL + StartPath + "?" + url.Values{"t": {token}}.Encode(), ExpiresAt: expires.UTC()}, nil
+}
+
+// Links are where the start page sends the admin to authorize: a PC page
+// with a QR code and a link to open inside WeChat on a phone, both valid
+// until ExpiresAt.
+type Links struct {
+	PCURL     string
+	MobileURL string
+	ExpiresAt time.Time
+}
+
+// OpenStartLink verifies a start link's token and begins a flow for the
+// tenant it names. Each opening begins a fresh flow (a new pre-auth code
+// and state); the flows of earlier openings expire unused.
+func (s *Service) OpenStartLink(ctx context.Context, token string) (Links, error) {
+	now := s.cfg.Now()
+	c, err := config.Verify(ctx, s.cfg.StateKeys, func(keys config.KeyRing) (startClaims, error) { return verifyStartLink(keys, token, now) },
+		func(err error) bool { return errors.Is(err, errTokenSignature) })
+	if err != nil {
+		return Links{}, err
+	}
+	return s.begin(ctx, c.Tenant)
+}
+
+// begin creates a pre-auth code and a signed, single-use state for the
 // tenant, and returns both authorization links.
-func (s *Service) Start(ctx context.Context, tenantID string) (Links, error) {
+func (s *Service) begin(ctx context.Context, tenantID string) (Links, error) {
 	if s.cfg.APIBaseURL == "" {
 		return Links{}, &config.MissingError{Names: []string{config.EnvAPIBaseURL}}
 	}
@@ -84,8 +136,7 @@ func (s *Service) Start(ctx context.Context, tenantID string) (Links, error) {
 	if err != nil {
 		return Links{}, err
 	}
-	wx := s.wx
-	pre, err := wx.CreatePreAuthCode(ctx, s.tokens.ComponentTokenSource())
+	pre, err := s.wx.CreatePreAuthCode(ctx, s.tokens.ComponentTokenSource())
 	if err != nil {
 		return Links{}, fmt.Errorf("create pre-auth code: %w", err)
 	}
@@ -98,7 +149,8 @@ func (s *Service) Start(ctx context.Context, tenantID string) (Links, error) {
 	if err := s.store.putFlow(ctx, tenantID, st.Nonce, pre.Code, expires.Add(time.Hour), expires.Add(24*time.Hour)); err != nil {
 		return Links{}, fmt.Errorf("store the flow: %w", err)
 	}
-	redirect := s.cfg.APIBaseURL + "/wechat/auth/callback?" + url.Values{"state": {signState(keys.Current, st)}}.Encode()
+	// WeChat redirects only to the start-page domain, our API domain.
+	redirect := s.cfg.APIBaseURL + CallbackPath + "?" + url.Values{"state": {signState(keys.Current, st)}}.Encode()
 	q := url.Values{"component_appid": {s.cfg.ComponentAppID}, "pre_auth_code": {pre.Code},
 		"redirect_uri": {redirect}, "auth_type": {"2"}}
 	mq := url.Values{"action": {"bindcomponent"}, "no_scan": {"1"}, "component_appid": {s.cfg.ComponentAppID},
@@ -145,7 +197,7 @@ const pushWait = 2 * time.Second
 func (s *Service) Callback(ctx context.Context, rawState, authCode string) (Result, error) {
 	now := s.cfg.Now()
 	st, err := config.Verify(ctx, s.cfg.StateKeys, func(keys config.KeyRing) (flowState, error) { return verifyState(keys, rawState, now) },
-		func(err error) bool { return errors.Is(err, errStateSignature) })
+		func(err error) bool { return errors.Is(err, errTokenSignature) })
 	if err != nil {
 		return Result{}, err
 	}

@@ -1,11 +1,12 @@
 // Package authorization connects a tenant's own mini program to the platform:
-// the authorization flow, its callback, the binding rules and the admin API
-// that shows the binding and the portal settings.
+// the authorization flow with its start page and callback, the binding
+// rules and the admin API that shows the binding and the portal settings.
 package authorization
 
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 
 	"wxchannel/shared/app"
@@ -14,20 +15,24 @@ import (
 	"wxchannel/shared/tokens"
 )
 
-// callbackHandler is the authcallback function: WeChat redirects the
-// admin's browser here after the authorization page.
+// callbackHandler is the authcallback function: the public pages on the
+// API domain (WeChat's authorization start-page domain). The start page
+// sends the admin's browser to WeChat's authorization page, and WeChat
+// redirects it back to the callback.
 type callbackHandler struct {
 	flow *Service
+	log  *slog.Logger
 }
 
 // NewCallbackHandler builds the authcallback function's handler.
 func NewCallbackHandler(ctx context.Context, d *app.Deps) (*httpapi.Router, error) {
-	h := &callbackHandler{flow: ServiceFromDeps(d, tokens.FromDeps(d))}
+	h := &callbackHandler{flow: ServiceFromDeps(d, tokens.FromDeps(d)), log: d.Log}
 	return h.routes(httpapi.NewRouter(d.Log)), nil
 }
 
 func (h *callbackHandler) routes(rt *httpapi.Router) *httpapi.Router {
-	rt.Handle("GET /wechat/auth/callback", h.handleCallback)
+	rt.HandleHTTP("GET "+StartPath, http.HandlerFunc(h.handleStartPage))
+	rt.Handle("GET "+CallbackPath, h.handleCallback)
 	return rt
 }
 

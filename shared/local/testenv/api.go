@@ -8,8 +8,10 @@ import (
 
 	"wxchannel/shared/lambdarun"
 	"wxchannel/shared/local/apiclient"
+	"wxchannel/shared/local/browser"
 	"wxchannel/shared/local/stack"
 	"wxchannel/shared/tokens"
+	"wxchannel/shared/wechat/wechatsim"
 )
 
 // API is the whole product as a test sees it: every function mounted by
@@ -136,14 +138,71 @@ func (a *API) Login(scene, openid string) Reply {
 	return a.Do("POST", "/portal/login", "", map[string]any{"code": code, "scene": scene})
 }
 
+// User-Agent headers of the browsers an admin opens the start page in.
+const (
+	DesktopBrowser = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36"
+	WeChatBrowser  = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 " +
+		"MicroMessenger/8.0.50(0x1800322d) NetType/WIFI Language/zh_CN"
+)
+
+// StartPage is our authorization start page as the admin's browser got it.
+type StartPage struct {
+	Reply
+	// URL is the page's public address on the API domain.
+	URL string
+	// PCURL and MobileURL are its links to WeChat's authorization pages
+	// (componentloginpage and bindcomponent), "" on an error page.
+	PCURL, MobileURL string
+}
+
+// Browser is the page as the browser holds it.
+func (p StartPage) Browser() browser.Page {
+	return browser.Page{URL: p.URL, Header: p.Header, Body: p.Raw}
+}
+
+// Referer is what the browser sends WeChat with a click on link.
+func (p StartPage) Referer(link string) string { return p.Browser().Referer(link) }
+
+// StartLink asks for the authorization start link as the admin, as the
+// CRM console does, and returns it.
+func (a *API) StartLink(adminToken string) string {
+	a.T.Helper()
+	return a.Must(a.Do("POST", "/admin/miniprogram/authorization", adminToken, nil), http.StatusCreated).Str("start_url")
+}
+
+// OpenStartPage opens a start link (its public address) in a browser that
+// sends userAgent and the headers given as name, value pairs.
+func (a *API) OpenStartPage(startURL, userAgent string, headers ...string) StartPage {
+	a.T.Helper()
+	u, err := url.Parse(startURL)
+	if err != nil {
+		a.T.Fatal(err)
+	}
+	r := a.Do("GET", u.RequestURI(), "", nil, append([]string{"User-Agent", userAgent}, headers...)...)
+	page := StartPage{Reply: r, URL: startURL}
+	page.PCURL = page.Browser().LinkTo(wechatsim.PCAuthPage)
+	page.MobileURL = page.Browser().LinkTo(wechatsim.MobileAuthPage)
+	return page
+}
+
+// StartAuthorization is the admin connecting a mini program up to WeChat's
+// page: it asks for the start link and opens it on a computer.
+func (a *API) StartAuthorization(adminToken string) StartPage {
+	a.T.Helper()
+	page := a.OpenStartPage(a.StartLink(adminToken), DesktopBrowser)
+	a.Must(page.Reply, http.StatusOK)
+	return page
+}
+
 // Authorize connects appid (already known to the simulator) to the admin's
-// tenant as an admin does: it asks for the authorization link, confirms on
-// WeChat's page (WeChat pushes the authorized event) and follows WeChat's
-// redirect to our callback, whose reply it returns.
+// tenant as an admin does: it opens the start page from the link the
+// console asks for, clicks its link to WeChat, confirms on WeChat's page
+// (WeChat pushes the authorized event) and follows WeChat's redirect to
+// our callback, whose reply it returns.
 func (a *API) Authorize(adminToken, appid string) Reply {
 	a.T.Helper()
-	links := a.Must(a.Do("POST", "/admin/miniprogram/authorization", adminToken, nil), http.StatusCreated)
-	redirect, _, err := a.Sim.ConfirmAuthorization(context.Background(), links.Str("pc_url"), appid)
+	page := a.StartAuthorization(adminToken)
+	redirect, _, err := a.Sim.ConfirmAuthorization(context.Background(), page.PCURL, page.Referer(page.PCURL), appid)
 	if err != nil {
 		a.T.Fatal(err)
 	}
@@ -151,5 +210,5 @@ func (a *API) Authorize(adminToken, appid string) Reply {
 	if err != nil {
 		a.T.Fatal(err)
 	}
-	return a.Do("GET", u.Path+"?"+u.RawQuery, "", nil)
+	return a.Do("GET", u.RequestURI(), "", nil)
 }

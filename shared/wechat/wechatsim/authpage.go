@@ -6,25 +6,80 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
+)
+
+// WeChat's authorization pages, which ScanAuthorization plays: the PC page
+// with a QR code, and the mobile page (legacyMobileAuthPage is its older
+// address) that works only inside WeChat.
+const (
+	PCAuthPage           = "https://mp.weixin.qq.com/cgi-bin/componentloginpage"
+	MobileAuthPage       = "https://open.weixin.qq.com/wxaopen/safe/bindcomponent"
+	legacyMobileAuthPage = "https://mp.weixin.qq.com/safe/bindcomponent"
 )
 
 // Errors of the simulated authorization page.
 var (
 	ErrPreAuthCode = errors.New("pre-auth code invalid or expired")
 	ErrAuthType    = errors.New("auth_type does not allow this kind of account")
+	// ErrStartPageDomain is WeChat's refusal of a link opened from a page
+	// not on the registered start-page domain (or without a Referer, as
+	// when typed into the address bar or redirected to by a server), or
+	// whose redirect_uri is on another domain. WeChat shows it verbatim.
+	ErrStartPageDomain = errors.New("请确认授权入口页所在域名，与授权后回调页所在域名相同，并且，此两者都必须与申请第三方平台时填写的授权发起页域名相同")
 )
 
-// ScanAuthorization plays the admin scanning our authorization link
-// (componentloginpage or bindcomponent) and confirming with account appid.
-// It checks the pre-auth code and the auth_type, grants the account's
-// permission sets (without code management (18) when the account has
-// given it to another platform), and returns the redirect WeChat would
-// send the browser to: redirect_uri plus auth_code and expires_in.
-func (s *Sim) ScanAuthorization(authURL, appid string) (string, error) {
+// SetStartPageDomain plays the operator saving the authorization start-page
+// domain (授权发起页域名) in the console.
+func (s *Sim) SetStartPageDomain(domain string) {
+	s.mu.Lock()
+	s.startDomain = domain
+	s.mu.Unlock()
+}
+
+// checkStartPage refuses, as WeChat does, an authorization link opened
+// from elsewhere than the start-page domain or redirecting elsewhere:
+// WeChat compares the host of the request's Referer and of redirect_uri
+// with the registered domain
+// (https://developers.weixin.qq.com/doc/oplatform/Third-party_Platforms/2.0/troubleshooting/authorization_troubleshooting.html).
+// s.mu is held.
+func (s *Sim) checkStartPage(referer, redirectURI string) error {
+	entry, back := hostOf(referer), hostOf(redirectURI)
+	if s.startDomain == "" || !strings.EqualFold(entry, s.startDomain) || !strings.EqualFold(back, s.startDomain) {
+		if entry == "" {
+			entry = "空" // what WeChat's page shows for a missing Referer
+		}
+		return fmt.Errorf("%w. 授权入口页所在域名：%s; redirect_uri domain %q; registered start-page domain %q",
+			ErrStartPageDomain, entry, back, s.startDomain)
+	}
+	return nil
+}
+
+func hostOf(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return ""
+	}
+	return u.Hostname()
+}
+
+// ScanAuthorization plays the admin clicking our authorization link
+// (componentloginpage or bindcomponent) on the page referer, scanning and
+// confirming with account appid. referer is the Referer header the
+// admin's browser sent with the click ("" for none). It checks the
+// start-page domain, the pre-auth code and the auth_type, grants the
+// account's permission sets (without code management (18) when the
+// account has given it to another platform), and returns the redirect
+// WeChat would send the browser to: redirect_uri plus auth_code and
+// expires_in.
+func (s *Sim) ScanAuthorization(authURL, referer, appid string) (string, error) {
 	u, err := url.Parse(authURL)
 	if err != nil {
 		return "", err
+	}
+	if page := u.Scheme + "://" + u.Host + u.Path; page != PCAuthPage && page != MobileAuthPage && page != legacyMobileAuthPage {
+		return "", fmt.Errorf("not a WeChat authorization page: %s", page)
 	}
 	q := u.Query()
 	if q.Get("component_appid") != s.opts.ComponentAppID {
@@ -32,6 +87,9 @@ func (s *Sim) ScanAuthorization(authURL, appid string) (string, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.checkStartPage(referer, q.Get("redirect_uri")); err != nil {
+		return "", err
+	}
 	pre := q.Get("pre_auth_code")
 	exp, ok := s.preAuth[pre]
 	if !ok || !s.opts.Now().Before(exp) {
@@ -66,12 +124,13 @@ func (s *Sim) ScanAuthorization(authURL, appid string) (string, error) {
 	return redirect.String(), nil
 }
 
-// ConfirmAuthorization plays the admin confirming on WeChat's page and WeChat's
-// signed push of the authorized event to the authorization event URL, as
-// WeChat does before it redirects the browser (when a push URL is set);
-// it returns the redirect to our callback, not yet followed.
-func (s *Sim) ConfirmAuthorization(ctx context.Context, authURL, appid string) (redirect string, pushed bool, err error) {
-	redirect, err = s.ScanAuthorization(authURL, appid)
+// ConfirmAuthorization plays the admin confirming on WeChat's page (see
+// ScanAuthorization) and WeChat's signed push of the authorized event to
+// the authorization event URL, as WeChat does before it redirects the
+// browser (when a push URL is set); it returns the redirect to our
+// callback, not yet followed.
+func (s *Sim) ConfirmAuthorization(ctx context.Context, authURL, referer, appid string) (redirect string, pushed bool, err error) {
+	redirect, err = s.ScanAuthorization(authURL, referer, appid)
 	if err != nil {
 		return "", false, err
 	}

@@ -49,14 +49,16 @@ func (s *Sim) consoleRoutes() {
 			AuthorizedElsewhere: in.AuthorizedElsewhere})
 		return consoleReply{AppID: in.AppID}, nil
 	}))
-	// authorize: the admin opens the link, picks the account and confirms.
-	// Like WeChat, the simulator pushes the `authorized` event to the
-	// authorization event URL and then redirects the browser.
+	// authorize: the admin clicks the link on the page that sent the
+	// Referer, picks the account and confirms. Like WeChat, the simulator
+	// pushes the `authorized` event to the authorization event URL and then
+	// redirects the browser.
 	s.mux.HandleFunc("POST /sim/authorize", consoleJSON(func(r *http.Request, in *struct {
 		AuthURL string `json:"auth_url"`
+		Referer string `json:"referer"`
 		AppID   string `json:"appid"`
 	}) (any, error) {
-		redirect, pushed, err := s.ConfirmAuthorization(r.Context(), in.AuthURL, in.AppID)
+		redirect, pushed, err := s.ConfirmAuthorization(r.Context(), in.AuthURL, in.Referer, in.AppID)
 		if err != nil {
 			return nil, err
 		}

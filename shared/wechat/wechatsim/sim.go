@@ -42,7 +42,11 @@ type Options struct {
 	// LoginQuotaPerMinute bounds code2session calls per openid per minute
 	// (default 100), answered with 45011 beyond.
 	LoginQuotaPerMinute int
-	Logger              *slog.Logger
+	// StartPageDomain is the authorization start-page domain (授权发起页域名)
+	// registered in the console: the authorization page opens only from a
+	// page on it and redirects only to it. Empty refuses every link.
+	StartPageDomain string
+	Logger          *slog.Logger
 }
 
 // Sim is the simulator. It is safe for concurrent use.
@@ -70,6 +74,7 @@ type Sim struct {
 	logins       map[string][]time.Time // appid/openid → recent logins
 	publicApps   map[string]string      // appid → secret
 	pushURL      string
+	startDomain  string
 	codes        *codeMgmt
 	publicTokens map[string]*tokenSet // public appid → its access tokens
 }
@@ -129,6 +134,7 @@ func New(opts Options) (*Sim, error) {
 		compTokens: newTokenSet(), preAuth: map[string]time.Time{}, authCodes: map[string]*authCode{},
 		authorizers: map[string]*Authorizer{}, jsCodes: map[string]*jsCode{}, logins: map[string][]time.Time{},
 		publicApps: map[string]string{}, codes: newCodeMgmt(), publicTokens: map[string]*tokenSet{},
+		startDomain: opts.StartPageDomain,
 	}
 	s.routes()
 	return s, nil
