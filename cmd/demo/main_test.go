@@ -18,10 +18,12 @@ func TestWalkthrough(t *testing.T) {
 	ctx := context.Background()
 	o := stack.Options{Addr: "127.0.0.1:0", LogLevel: "error"}
 	testenv.StackOn(t, &o)
+	started := testenv.RecordIAM(t, &o) // the walkthrough's calls must be allowed too
 	st, err := stack.Start(ctx, o, functions.Mount)
 	if err != nil {
 		t.Fatal(err)
 	}
+	started(st)
 	t.Cleanup(st.Close)
 	for run := 1; run <= 2; run++ {
 		var out bytes.Buffer
@@ -29,7 +31,7 @@ func TestWalkthrough(t *testing.T) {
 			t.Fatalf("run %d: %v\n%s", run, err, out.String())
 		}
 		text := out.String()
-		for _, want := range []string{"bound=true", "release-status approved", "→ released " + stack.TemplateVersion,
+		for _, want := range []string{"GET /wechat/auth/start → text/html page", "(Referrer-Policy origin)", "bound=true", "release-status approved", "→ released " + stack.TemplateVersion,
 			"release code", "replayed=true", "customer CUST-0042", "submitted → accepted → en_route → in_progress → completed", "km today"} {
 			if !strings.Contains(text, want) {
 				t.Errorf("run %d: output lacks %q:\n%s", run, want, text)

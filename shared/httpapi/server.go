@@ -123,7 +123,7 @@ func Middleware(function string, log *slog.Logger, timeout time.Duration, next h
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := requestID(r)
-		ctx := logging.WithRequestID(r.Context(), id)
+		ctx := logging.WithFunction(logging.WithRequestID(r.Context(), id), function)
 		if timeout > 0 {
 			var cancel context.CancelFunc
 			ctx, cancel = context.WithTimeout(ctx, timeout)

@@ -18,6 +18,7 @@ import (
 
 	"wxchannel/shared/app"
 	"wxchannel/shared/httpapi"
+	"wxchannel/shared/logging"
 )
 
 // HTTP builds the handler from the environment and serves API Gateway events.
@@ -69,6 +70,7 @@ func exit(name string, err error) {
 // ScheduledHandler adapts a job to the EventBridge event signature.
 func ScheduledHandler(name string, d *app.Deps, job app.Job) func(ctx context.Context, ev events.EventBridgeEvent) (any, error) {
 	return func(ctx context.Context, ev events.EventBridgeEvent) (any, error) {
+		ctx = logging.WithFunction(ctx, name)
 		summary, err := job.Run(ctx)
 		if err != nil {
 			d.Log.ErrorContext(ctx, "job failed", "function", name, "event_id", ev.ID, "err", err.Error())

@@ -22,6 +22,21 @@ func RequestID(ctx context.Context) string {
 	return id
 }
 
+type functionKey struct{}
+
+// WithFunction returns ctx carrying the name of the function serving it
+// (its folder under functions/): what its calls run as in AWS, the IAM
+// role of that function.
+func WithFunction(ctx context.Context, name string) context.Context {
+	return context.WithValue(ctx, functionKey{}, name)
+}
+
+// Function returns the function name carried by ctx, or "".
+func Function(ctx context.Context) string {
+	name, _ := ctx.Value(functionKey{}).(string)
+	return name
+}
+
 // New returns a JSON logger writing to w at the named level (debug, info,
 // warn, error; unknown names mean info).
 func New(w io.Writer, level string) *slog.Logger {

@@ -220,8 +220,9 @@ func (m *Manager) refreshSeen(ctx context.Context, k tokenKey, stale string, for
 		return token, err
 	}
 	defer func() {
-		// Release with a fresh context: the caller's may be cancelled.
-		rctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		// Release even when the caller's context is cancelled (keeping its
+		// values: the request id, the function).
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Second)
 		defer cancel()
 		if err := m.store.releaseLease(rctx, k.pk(), m.owner); err != nil {
 			m.cfg.Log.WarnContext(ctx, "lease release failed", "token", k.kind, "appid", k.appid, "err", err.Error())

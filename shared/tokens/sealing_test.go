@@ -72,12 +72,12 @@ func setRaw(t *testing.T, env *testenv.Env, pk, attribute, value string) {
 // m, after WeChat's next ticket push.
 func refreshAll(t *testing.T, env *testenv.Env, m *tokens.Manager) tokens.RefreshSummary {
 	t.Helper()
-	ctx := context.Background()
+	ctx := managerCtx()
 	env.Clock.Advance(2*time.Hour - 10*time.Minute)
 	if _, err := env.Sim.PushTicket(ctx, ticketURL(t, env)); err != nil {
 		t.Fatal(err)
 	}
-	sum, err := m.RefreshDue(ctx)
+	sum, err := m.RefreshDue(refreshJob(ctx))
 	if err != nil {
 		t.Fatalf("refresh: %v (%+v)", err, sum)
 	}
@@ -88,7 +88,7 @@ func refreshAll(t *testing.T, env *testenv.Env, m *tokens.Manager) tokens.Refres
 // it returns the plaintext credentials (access and refresh tokens).
 func mustWork(t *testing.T, env *testenv.Env, m *tokens.Manager, appids []string) []string {
 	t.Helper()
-	ctx := context.Background()
+	ctx := managerCtx()
 	cat, err := m.ComponentTokenSource().Token(ctx)
 	if err != nil || !env.Sim.ValidComponentToken(cat) {
 		t.Fatalf("component token %q not valid (%v)", cat, err)
@@ -115,8 +115,8 @@ func TestStoredTokensAreSealedAtRestAndStillWork(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			env, m := world(t, tt.opts...)
-			ctx := context.Background()
-			if _, err := m.RefreshDue(ctx); err != nil {
+			ctx := managerCtx()
+			if _, err := m.RefreshDue(refreshJob(ctx)); err != nil {
 				t.Fatal(err)
 			}
 			appids := authorize(t, env, m, 3)
@@ -182,8 +182,8 @@ func TestSealedTokenDoesNotOpenWhenMovedOrAltered(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			env, m := world(t)
-			ctx := context.Background()
-			if _, err := m.RefreshDue(ctx); err != nil {
+			ctx := managerCtx()
+			if _, err := m.RefreshDue(refreshJob(ctx)); err != nil {
 				t.Fatal(err)
 			}
 			appids := authorize(t, env, m, 2)
@@ -204,8 +204,8 @@ func TestSealedTokenDoesNotOpenWhenMovedOrAltered(t *testing.T) {
 
 func TestLocalKeyRotationNeverLeavesAnInstanceUnableToRead(t *testing.T) {
 	env, m := world(t)
-	ctx := context.Background()
-	if _, err := m.RefreshDue(ctx); err != nil {
+	ctx := managerCtx()
+	if _, err := m.RefreshDue(refreshJob(ctx)); err != nil {
 		t.Fatal(err)
 	}
 	appids := authorize(t, env, m, 2)
@@ -260,8 +260,8 @@ func assertSealedUnder(t *testing.T, env *testenv.Env, key string) {
 
 func TestTokensStoredBeforeEncryptionAreReadAndSealedByTheNextWrite(t *testing.T) {
 	env, m := world(t)
-	ctx := context.Background()
-	if _, err := m.RefreshDue(ctx); err != nil {
+	ctx := managerCtx()
+	if _, err := m.RefreshDue(refreshJob(ctx)); err != nil {
 		t.Fatal(err)
 	}
 	appids := authorize(t, env, m, 1)
@@ -293,7 +293,7 @@ func TestTokensStoredBeforeEncryptionAreReadAndSealedByTheNextWrite(t *testing.T
 
 func TestKMSIsAskedForOneDataKeyPerInstanceAndOneDecryptPerUnseenKey(t *testing.T) {
 	env, m := world(t, testenv.WithKMS())
-	ctx := context.Background()
+	ctx := managerCtx()
 	// No function calls KMS while it is built (cold start).
 	if _, _, err := functions.Mount(ctx, env.Deps); err != nil {
 		t.Fatal(err)
@@ -301,7 +301,7 @@ func TestKMSIsAskedForOneDataKeyPerInstanceAndOneDecryptPerUnseenKey(t *testing.
 	if calls := env.KMS.AllCalls(); len(calls) != 0 {
 		t.Fatalf("building the functions called KMS: %v", calls)
 	}
-	if _, err := m.RefreshDue(ctx); err != nil {
+	if _, err := m.RefreshDue(refreshJob(ctx)); err != nil {
 		t.Fatal(err)
 	}
 	appids := authorize(t, env, m, 5)
@@ -330,8 +330,8 @@ func TestKMSIsAskedForOneDataKeyPerInstanceAndOneDecryptPerUnseenKey(t *testing.
 
 func TestKMSOutageFailsBeforeWeChatMintsATokenItCouldNotStore(t *testing.T) {
 	env, m := world(t, testenv.WithKMS())
-	ctx := context.Background()
-	if _, err := m.RefreshDue(ctx); err != nil {
+	ctx := managerCtx()
+	if _, err := m.RefreshDue(refreshJob(ctx)); err != nil {
 		t.Fatal(err)
 	}
 	appids := authorize(t, env, m, 1)
@@ -345,7 +345,7 @@ func TestKMSOutageFailsBeforeWeChatMintsATokenItCouldNotStore(t *testing.T) {
 	if _, err := env.Sim.PushTicket(ctx, ticketURL(t, env)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := other.RefreshDue(ctx); apperr.KindOf(err) != apperr.Unavailable {
+	if _, err := other.RefreshDue(refreshJob(ctx)); apperr.KindOf(err) != apperr.Unavailable {
 		t.Fatalf("got %v (kind %s), want unavailable", err, apperr.KindOf(err))
 	}
 	if c := env.Sim.Calls("api_component_token") + env.Sim.Calls("api_authorizer_token"); c != 0 {
@@ -356,7 +356,7 @@ func TestKMSOutageFailsBeforeWeChatMintsATokenItCouldNotStore(t *testing.T) {
 	}
 	// KMS is back: the next run refreshes everything.
 	env.KMS.InjectError("GenerateDataKey", "KeyUnavailableException", 0)
-	if sum, err := other.RefreshDue(ctx); err != nil || sum.Refreshed != 1 {
+	if sum, err := other.RefreshDue(refreshJob(ctx)); err != nil || sum.Refreshed != 1 {
 		t.Fatalf("after the outage: %+v, %v", sum, err)
 	}
 	mustWork(t, env, other, appids)

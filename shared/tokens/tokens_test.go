@@ -10,7 +10,9 @@ import (
 
 	"wxchannel/shared/componentpush"
 	"wxchannel/shared/httpapi"
+	"wxchannel/shared/local/iamcheck"
 	"wxchannel/shared/local/testenv"
+	"wxchannel/shared/logging"
 	"wxchannel/shared/tokens"
 	"wxchannel/shared/wechat"
 	"wxchannel/shared/wechat/wechatsim"
@@ -18,15 +20,28 @@ import (
 
 // world is a test environment with the ticket push endpoint served through
 // the Lambda adapter and a pushed ticket.
+// managerCtx is the context the token manager's tests call it under:
+// their DynamoDB calls are recorded as the token manager's, which every
+// function that calls WeChat may make (cmd/iamcoverage checks it).
+func managerCtx() context.Context {
+	return iamcheck.AsComponent(context.Background(), iamcheck.TokenManager)
+}
+
+// refreshJob is ctx as the scheduled tokenrefresh function runs
+// RefreshDue: its calls are that function's.
+func refreshJob(ctx context.Context) context.Context {
+	return logging.WithFunction(ctx, "tokenrefresh")
+}
+
 func world(t testing.TB, opts ...testenv.Option) (*testenv.Env, *tokens.Manager) {
 	t.Helper()
 	env := testenv.New(t, opts...)
-	h, err := componentpush.NewTicketPushHandler(nil)(context.Background(), env.Deps)
+	h, err := componentpush.NewTicketPushHandler(nil)(managerCtx(), env.Deps)
 	if err != nil {
 		t.Fatal(err)
 	}
 	url := testenv.ServeThroughLambda(t, httpapi.Middleware("ticketpush", env.Deps.Log, time.Minute, h)) + "/wechat/component/events"
-	if _, err := env.Sim.PushTicket(context.Background(), url); err != nil {
+	if _, err := env.Sim.PushTicket(managerCtx(), url); err != nil {
 		t.Fatal(err)
 	}
 	return env, tokens.FromDeps(env.Deps)
@@ -36,7 +51,7 @@ func world(t testing.TB, opts ...testenv.Option) (*testenv.Env, *tokens.Manager)
 // tokens as the authorization flow does.
 func authorize(t *testing.T, env *testenv.Env, m *tokens.Manager, n int) []string {
 	t.Helper()
-	ctx := context.Background()
+	ctx := managerCtx()
 	wx := env.Deps.WeChat
 	var appids []string
 	for i := range n {
@@ -60,7 +75,7 @@ func authorize(t *testing.T, env *testenv.Env, m *tokens.Manager, n int) []strin
 // transaction does.
 func putAuthorizerTokens(t testing.TB, m *tokens.Manager, info wechat.AuthorizationInfo) {
 	t.Helper()
-	ctx := context.Background()
+	ctx := managerCtx()
 	put, err := m.AuthorizerTokensPut(ctx, info)
 	if err != nil {
 		t.Fatal(err)
@@ -72,12 +87,12 @@ func putAuthorizerTokens(t testing.TB, m *tokens.Manager, info wechat.Authorizat
 
 func TestPushRefreshRotateEndToEnd(t *testing.T) {
 	env, m := world(t)
-	ctx := context.Background()
+	ctx := managerCtx()
 	job, err := tokens.NewRefreshJob(ctx, env.Deps)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := job.Run(ctx); err != nil {
+	if _, err := job.Run(refreshJob(ctx)); err != nil {
 		t.Fatal(err)
 	}
 	cat, err := m.ComponentTokenSource().Token(ctx)
@@ -99,7 +114,7 @@ func TestPushRefreshRotateEndToEnd(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		sum, err := job.Run(ctx)
+		sum, err := job.Run(refreshJob(ctx))
 		if err != nil {
 			t.Fatalf("step %d: %v (%+v)", step, err, sum)
 		}
@@ -130,7 +145,7 @@ func ticketURL(t testing.TB, env *testenv.Env) string {
 	if u, ok := ticketURLs.Load(env); ok {
 		return u.(string)
 	}
-	h, _ := componentpush.NewTicketPushHandler(nil)(context.Background(), env.Deps)
+	h, _ := componentpush.NewTicketPushHandler(nil)(managerCtx(), env.Deps)
 	u := testenv.ServeThroughLambda(t, h) + "/wechat/component/events"
 	ticketURLs.Store(env, u)
 	return u
@@ -138,8 +153,8 @@ func ticketURL(t testing.TB, env *testenv.Env) string {
 
 func TestFiftyConcurrentRefreshersCallWeChatOncePerDueToken(t *testing.T) {
 	env, m := world(t)
-	ctx := context.Background()
-	if _, err := m.RefreshDue(ctx); err != nil {
+	ctx := managerCtx()
+	if _, err := m.RefreshDue(refreshJob(ctx)); err != nil {
 		t.Fatal(err)
 	}
 	appids := authorize(t, env, m, 5)
@@ -151,7 +166,7 @@ func TestFiftyConcurrentRefreshersCallWeChatOncePerDueToken(t *testing.T) {
 	errs := make(chan error, 50)
 	for range 50 {
 		wg.Go(func() {
-			if _, err := tokens.FromDeps(env.Deps).RefreshDue(ctx); err != nil {
+			if _, err := tokens.FromDeps(env.Deps).RefreshDue(refreshJob(ctx)); err != nil {
 				errs <- err
 			}
 		})
@@ -177,9 +192,9 @@ func TestFiftyConcurrentRefreshersCallWeChatOncePerDueToken(t *testing.T) {
 
 func TestForcedRefreshOnInvalidTokenHappensOnce(t *testing.T) {
 	env, m := world(t)
-	ctx := context.Background()
+	ctx := managerCtx()
 	wx := env.Deps.WeChat
-	if _, err := m.RefreshDue(ctx); err != nil {
+	if _, err := m.RefreshDue(refreshJob(ctx)); err != nil {
 		t.Fatal(err)
 	}
 	// Another environment minted a token with our credentials: ours is
@@ -213,7 +228,7 @@ func TestForcedRefreshOnInvalidTokenHappensOnce(t *testing.T) {
 func TestNoTicketAsksWeChatToPush(t *testing.T) {
 	env := testenv.New(t)
 	m := tokens.FromDeps(env.Deps)
-	_, err := m.ComponentTokenSource().Token(context.Background())
+	_, err := m.ComponentTokenSource().Token(managerCtx())
 	if !errors.Is(err, tokens.ErrNoTicket) {
 		t.Fatalf("got %v", err)
 	}
@@ -222,10 +237,39 @@ func TestNoTicketAsksWeChatToPush(t *testing.T) {
 	}
 }
 
+// Any function may find an authorizer token expired and refresh it on
+// demand; when WeChat rejects the refresh token and the authorizer list
+// cannot recover it, the authorizer needs re-authorization, whatever
+// function found out.
+func TestAnOnDemandRefreshWithARejectedRefreshTokenNeedsReauth(t *testing.T) {
+	env, m := world(t)
+	ctx := managerCtx()
+	if _, err := m.ComponentTokenSource().Token(ctx); err != nil {
+		t.Fatal(err)
+	}
+	const appid = "wx0000000000000098"
+	env.Sim.AddAuthorizer(wechatsim.Authorizer{AppID: appid, MiniProgram: true})
+	code, _ := env.Sim.Authorize(appid)
+	info, err := env.Deps.WeChat.QueryAuth(ctx, m.ComponentTokenSource(), code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info.AuthorizerRefreshToken = "lost-and-wrong"
+	putAuthorizerTokens(t, m, info)
+	env.Sim.InjectError("api_get_authorizer_list", wechat.CodeBusy, 3)
+	env.Clock.Advance(3 * time.Hour) // the stored token has expired
+	if _, err := m.AuthorizerTokenSource(appid).Token(ctx); !errors.Is(err, tokens.ErrNeedsReauth) {
+		t.Fatalf("on-demand refresh: %v, want needs reauthorization", err)
+	}
+	if st, _ := m.AuthorizerStatus(ctx, appid); !st.NeedsReauth {
+		t.Fatalf("status %+v, want needs_reauth", st)
+	}
+}
+
 func TestInvalidRefreshTokenRecoversOrNeedsReauth(t *testing.T) {
 	env, m := world(t)
-	ctx := context.Background()
-	if _, err := m.RefreshDue(ctx); err != nil {
+	ctx := managerCtx()
+	if _, err := m.RefreshDue(refreshJob(ctx)); err != nil {
 		t.Fatal(err)
 	}
 	appids := authorize(t, env, m, 2)
@@ -237,7 +281,7 @@ func TestInvalidRefreshTokenRecoversOrNeedsReauth(t *testing.T) {
 	// The second revokes and we never hear of it: 61003.
 	env.Sim.Unauthorize(appids[1])
 	env.Clock.Advance(2*time.Hour - 10*time.Minute)
-	sum, err := m.RefreshDue(ctx)
+	sum, err := m.RefreshDue(refreshJob(ctx))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -261,7 +305,7 @@ func TestInvalidRefreshTokenRecoversOrNeedsReauth(t *testing.T) {
 	putAuthorizerTokens(t, m, info)
 	env.Sim.InjectError("api_get_authorizer_list", wechat.CodeBusy, 3)
 	env.Clock.Advance(2*time.Hour - 10*time.Minute)
-	if _, err := m.RefreshDue(ctx); err != nil {
+	if _, err := m.RefreshDue(refreshJob(ctx)); err != nil {
 		t.Fatal(err)
 	}
 	st, _ = m.AuthorizerStatus(ctx, "wx0000000000000099")
@@ -274,7 +318,7 @@ func TestInvalidRefreshTokenRecoversOrNeedsReauth(t *testing.T) {
 	// Later runs no longer pick it up: it left the due index.
 	env.Sim.ResetCalls()
 	env.Clock.Advance(2 * time.Hour)
-	_, _ = m.RefreshDue(ctx)
+	_, _ = m.RefreshDue(refreshJob(ctx))
 	if c := env.Sim.Calls("api_authorizer_token"); c != 1 { // only appids[0]
 		t.Fatalf("authorizer token calls %d", c)
 	}
@@ -282,8 +326,8 @@ func TestInvalidRefreshTokenRecoversOrNeedsReauth(t *testing.T) {
 
 func TestWeChatAndStorageFailuresLoseNothing(t *testing.T) {
 	env, m := world(t)
-	ctx := context.Background()
-	if _, err := m.RefreshDue(ctx); err != nil {
+	ctx := managerCtx()
+	if _, err := m.RefreshDue(refreshJob(ctx)); err != nil {
 		t.Fatal(err)
 	}
 	appids := authorize(t, env, m, 2)
@@ -291,7 +335,7 @@ func TestWeChatAndStorageFailuresLoseNothing(t *testing.T) {
 
 	// WeChat busy twice, then fine: retried inside the client.
 	env.Sim.InjectError("api_component_token", wechat.CodeBusy, 2)
-	if _, err := m.RefreshDue(ctx); err != nil {
+	if _, err := m.RefreshDue(refreshJob(ctx)); err != nil {
 		t.Fatalf("busy WeChat should be retried: %v", err)
 	}
 	before, _ := m.ComponentTokenSource().Token(ctx)
@@ -300,7 +344,7 @@ func TestWeChatAndStorageFailuresLoseNothing(t *testing.T) {
 	// are untouched and still valid.
 	env.Clock.Advance(2*time.Hour - 10*time.Minute)
 	env.Sim.InjectError("api_component_token", wechat.CodeQuotaDaily, 1)
-	if _, err := m.RefreshDue(ctx); !wechat.IsCode(err, wechat.CodeQuotaDaily) {
+	if _, err := m.RefreshDue(refreshJob(ctx)); !wechat.IsCode(err, wechat.CodeQuotaDaily) {
 		t.Fatalf("got %v", err)
 	}
 	after, _ := tokens.FromDeps(env.Deps).ComponentTokenSource().Token(ctx)
@@ -318,7 +362,7 @@ func TestWeChatAndStorageFailuresLoseNothing(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 		env.Faults.FailTable(env.Deps.Config.PlatformTable, true)
 	}()
-	if _, err := failing.RefreshDue(ctx); err == nil {
+	if _, err := failing.RefreshDue(refreshJob(ctx)); err == nil {
 		t.Fatal("refresh with DynamoDB down succeeded")
 	}
 	env.Faults.FailTable(env.Deps.Config.PlatformTable, false)
@@ -328,7 +372,7 @@ func TestWeChatAndStorageFailuresLoseNothing(t *testing.T) {
 	}
 	// The abandoned lease expires; the next run refreshes.
 	env.Clock.Advance(time.Minute)
-	if _, err := m.RefreshDue(ctx); err != nil {
+	if _, err := m.RefreshDue(refreshJob(ctx)); err != nil {
 		t.Fatalf("recovery run: %v", err)
 	}
 	for _, appid := range appids {

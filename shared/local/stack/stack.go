@@ -17,6 +17,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
 	"wxchannel/shared/app"
 	"wxchannel/shared/config"
 	"wxchannel/shared/lambdarun"
@@ -78,6 +80,8 @@ type Options struct {
 	Log         io.Writer
 	// Getenv overrides defaults (tables, app ids, secrets, upload bucket).
 	Getenv func(string) string
+	// ClientOptions are applied to the DynamoDB client (tests' recorders).
+	ClientOptions []func(*dynamodb.Options)
 }
 
 // Stack is a running product.
@@ -167,7 +171,7 @@ func Start(ctx context.Context, o Options, mount MountFunc) (st *Stack, err erro
 	}
 	st.URL = "http://" + st.ln.Addr().String()
 	st.Parts, err = Assemble(ctx, PartsOptions{Vars: o.vars(), Log: log, DynamoDBEndpoint: o.DynamoDBEndpoint, WeChatBase: o.WeChatBase,
-		UploadBucket: o.Getenv(config.EnvUploadBucket), S3Endpoint: o.Getenv(config.EnvS3Endpoint)})
+		UploadBucket: o.Getenv(config.EnvUploadBucket), S3Endpoint: o.Getenv(config.EnvS3Endpoint), ClientOptions: o.ClientOptions})
 	if err != nil {
 		return st, err
 	}

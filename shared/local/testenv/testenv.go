@@ -28,6 +28,7 @@ import (
 	"wxchannel/shared/config"
 	"wxchannel/shared/local/dynamofault"
 	"wxchannel/shared/local/dynamoserver"
+	"wxchannel/shared/local/iamcheck"
 	"wxchannel/shared/local/kmsserver"
 	"wxchannel/shared/local/stack"
 	"wxchannel/shared/logging"
@@ -128,12 +129,15 @@ func New(t testing.TB, opts ...Option) *Env {
 	clock := NewClock(time.Date(2026, 11, 24, 8, 0, 0, 0, time.UTC))
 	n := tableSeq.Add(1)
 	calls, faults := &storage.CallCounter{}, &dynamofault.Injector{}
+	platform, service := fmt.Sprintf("wxchannel-test-%s-%d-platform", runID, n), fmt.Sprintf("wxchannel-test-%s-%d-service", runID, n)
+	iam := &iamcheck.Recorder{}
+	iam.SetTables(map[string]string{platform: "PlatformTable", service: "ServiceTable"})
 	o := stack.PartsOptions{
 		Vars: map[string]string{
 			config.EnvStage:                "test",
 			config.EnvRegion:               os.Getenv(config.EnvRegion),
-			config.EnvPlatformTable:        fmt.Sprintf("wxchannel-test-%s-%d-platform", runID, n),
-			config.EnvServiceTable:         fmt.Sprintf("wxchannel-test-%s-%d-service", runID, n),
+			config.EnvPlatformTable:        platform,
+			config.EnvServiceTable:         service,
 			config.EnvComponentAppID:       ComponentAppID,
 			config.EnvPublicAppID:          PublicAppID,
 			config.EnvAPIBaseURL:           "https://api.example.test",
@@ -147,7 +151,7 @@ func New(t testing.TB, opts ...Option) *Env {
 			config.SecretStateSigningKey:   SigningKey + "-state",
 		},
 		Now: clock.Now, Log: logging.Discard(), HTTPTimeout: 5 * time.Second,
-		ClientOptions:    []func(*dynamodb.Options){calls.Install, faults.Install},
+		ClientOptions:    []func(*dynamodb.Options){calls.Install, faults.Install, iam.Install},
 		DynamoDBEndpoint: os.Getenv(config.EnvDynamoDBEndpoint),
 	}
 	o.Vars[config.SecretTokenEncryptionKey] = TokenEncryptionKey
@@ -160,12 +164,56 @@ func New(t testing.TB, opts ...Option) *Env {
 	}
 	t.Cleanup(p.Close)
 	t.Cleanup(func() { reportConflicts(t, calls.Conflicts()) })
+	t.Cleanup(func() { CheckIAM(t, iam) })
 	if p.Dynamo == nil {
 		t.Cleanup(func() { faults.Clear(); dropTables(t, p) })
 	}
 	return &Env{Dynamo: p.Dynamo, Sim: p.Sim, DB: p.Deps.DB, Calls: calls, Faults: faults, Deps: p.Deps, Clock: clock, S3: p.S3,
 		KMS: p.KMS, Vars: p.Vars, parts: p}
 }
+
+// CheckIAM fails t for each DynamoDB call a function made that its policy
+// in template.yaml does not allow (AWS would answer AccessDenied), and
+// saves the calls for the check over the whole suite (cmd/iamcoverage).
+func CheckIAM(t testing.TB, rec *iamcheck.Recorder) {
+	t.Helper()
+	calls := rec.Calls()
+	if len(calls) == 0 {
+		return
+	}
+	policies, err := templatePolicies()
+	if err != nil {
+		t.Errorf("IAM check: %v", err)
+		return
+	}
+	for _, c := range policies.Denied(calls, nil) { // a component's calls are checked over the suite
+		t.Errorf("IAM: template.yaml does not allow %s (AccessDenied in AWS)", c)
+	}
+	if err := iamcheck.Save(os.Getenv(iamcheck.RecordEnv), calls); err != nil {
+		t.Errorf("IAM record: %v", err)
+	}
+}
+
+// RecordIAM records the DynamoDB calls a dev stack's functions make (the
+// walkthrough's); call the returned function once the stack has started,
+// and the calls are checked against template.yaml when t ends.
+func RecordIAM(t testing.TB, o *stack.Options) (started func(*stack.Stack)) {
+	rec := &iamcheck.Recorder{}
+	o.ClientOptions = append(o.ClientOptions, rec.Install)
+	return func(st *stack.Stack) {
+		cfg := st.Deps.Config
+		rec.SetTables(map[string]string{cfg.PlatformTable: "PlatformTable", cfg.ServiceTable: "ServiceTable"})
+		t.Cleanup(func() { CheckIAM(t, rec) })
+	}
+}
+
+var templatePolicies = sync.OnceValues(func() (iamcheck.Policies, error) {
+	path, err := iamcheck.TemplatePath()
+	if err != nil {
+		return nil, err
+	}
+	return iamcheck.Load(path)
+})
 
 // ConflictReportEnv names a file to which each test that met transaction
 // conflicts appends a line: how many attempts DynamoDB cancelled and how
