@@ -9,7 +9,7 @@ GOFLAGS_LAMBDA := -trimpath -tags lambda.norpc -ldflags '$(LDFLAGS)'
 TEST_FLAGS ?= -count=1 -timeout 15m
 FUZZTIME  ?= 10s
 
-.PHONY: test-moto run test build bench bench-all lint fuzz deploy clean demo sizes
+.PHONY: test-moto run test build bench bench-all lint lint-template fuzz deploy clean demo sizes
 
 ## run: start the dev server (embedded DynamoDB + WeChat simulator) on 127.0.0.1:8080
 run:
@@ -19,9 +19,11 @@ run:
 demo:
 	$(GO) run ./cmd/demo
 
-## test: every test against the embedded DynamoDB server and the WeChat simulator
+## test: every test against the embedded DynamoDB server and the WeChat simulator, then the IAM coverage of the calls they made
 test:
-	$(GO) test $(TEST_FLAGS) ./...
+	@rec=$$(mktemp -d) && trap 'rm -rf "$$rec"' EXIT && \
+	WXCHANNEL_IAM_RECORD=$$rec $(GO) test $(TEST_FLAGS) ./... && \
+	$(GO) run ./cmd/iamcoverage -record $$rec
 
 ## test-moto: the end-to-end packages and the walkthrough against moto's DynamoDB server (Python 3 with moto 5)
 test-moto:
@@ -48,12 +50,23 @@ bench:
 bench-all:
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./...
 
-## lint: go vet, gofmt and golangci-lint (pinned in tools/go.mod, built through the Go module proxy)
+## lint: go vet, gofmt, golangci-lint (pinned in tools/go.mod, built through the Go module proxy) and lint-template
 lint:
 	$(GO) vet ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) tool -modfile=tools/go.mod golangci-lint run ./...
+	@$(MAKE) --no-print-directory lint-template
+
+## lint-template: cfn-lint on template.yaml (it applies the SAM transform); any error or warning fails.
+## Skipped with a note where cfn-lint is not installed, unless REQUIRE_CFN_LINT=1 (CI).
+lint-template:
+	@if ! command -v cfn-lint >/dev/null 2>&1; then \
+	  if [ -n "$(REQUIRE_CFN_LINT)" ]; then echo "cfn-lint is not installed: pip install cfn-lint" >&2; exit 1; fi; \
+	  echo "cfn-lint is not installed, template.yaml not linted (pip install cfn-lint)"; exit 0; \
+	fi; \
+	cfn-lint --version; \
+	cfn-lint --non-zero-exit-code warning template.yaml
 
 ## fuzz: each fuzz target for a short fixed budget
 fuzz:
@@ -70,9 +83,12 @@ deploy:
 	sam build
 	sam deploy
 
-# SAM's makefile build method calls build-<LogicalId> with ARTIFACTS_DIR set.
+# SAM's makefile build method calls build-<LogicalId> with ARTIFACTS_DIR set;
+# without it the bootstrap would land in /bootstrap, so refuse.
 define sam_target
 build-$(1):
+	@if [ -z "$$(ARTIFACTS_DIR)" ]; then \
+	  echo "build-$(1): ARTIFACTS_DIR is not set; sam build sets it (make build builds every function locally)" >&2; exit 1; fi
 	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(GOFLAGS_LAMBDA) -o $$(ARTIFACTS_DIR)/bootstrap ./functions/$(2)
 endef
 $(eval $(call sam_target,TicketPushFunction,ticketpush))

@@ -1,7 +1,7 @@
 // Package functions lists every Lambda function of the deployment: its
 // name (the folder under functions/ and the template's resource), how it is
-// built, and its schedule. The dev server mounts the same list, and the
-// template check compares it with template.yaml.
+// built, its schedule and whether it calls WeChat. The dev server mounts
+// the same list, and the template check compares it with template.yaml.
 package functions
 
 import (
@@ -26,22 +26,28 @@ type Function struct {
 	// Every is the schedule of a job; template.yaml declares it as
 	// rate(...) and the dev server runs it on a ticker.
 	Every time.Duration
+	// CallsWeChat is set for a function that calls WeChat's API (it builds
+	// a token manager or uses the WeChat client). WeChat refuses platform
+	// calls from IPs not on the platform's whitelist (61004), so exactly
+	// these functions run in template.yaml's VPC, behind NAT gateways with
+	// Elastic IPs.
+	CallsWeChat bool
 }
 
 // All is every function, in the order the README lists them.
 var All = []Function{
-	{Name: "ticketpush", HTTP: componentpush.NewTicketPushHandler(authorization.NewEventProcessor)},
-	{Name: "authcallback", HTTP: authorization.NewCallbackHandler},
-	{Name: "adminbinding", HTTP: authorization.NewAdminHandler},
-	{Name: "userlogin", HTTP: signin.NewLoginHandler},
+	{Name: "ticketpush", HTTP: componentpush.NewTicketPushHandler(authorization.NewEventProcessor), CallsWeChat: true},
+	{Name: "authcallback", HTTP: authorization.NewCallbackHandler, CallsWeChat: true},
+	{Name: "adminbinding", HTTP: authorization.NewAdminHandler, CallsWeChat: true},
+	{Name: "userlogin", HTTP: signin.NewLoginHandler, CallsWeChat: true},
 	{Name: "portalregister", HTTP: terminaluser.NewRegistrationHandler},
 	{Name: "adminportal", HTTP: terminaluser.NewAdminHandler},
 	{Name: "workordercreate", HTTP: workorder.NewCreateHandler},
 	{Name: "workorders", HTTP: workorder.NewFollowUpHandler},
 	{Name: "engineerapi", HTTP: workorder.NewEngineerHandler},
-	{Name: "reviewsubmit", HTTP: release.NewReviewSubmitHandler},
-	{Name: "wechatevents", HTTP: release.NewEventsHandler},
-	{Name: "releaseadmin", HTTP: release.NewAdminHandler},
-	{Name: "tokenrefresh", Job: tokens.NewRefreshJob, Every: 5 * time.Minute},
-	{Name: "auditreconcile", Job: release.NewReconcileJob, Every: 10 * time.Minute},
+	{Name: "reviewsubmit", HTTP: release.NewReviewSubmitHandler, CallsWeChat: true},
+	{Name: "wechatevents", HTTP: release.NewEventsHandler, CallsWeChat: true},
+	{Name: "releaseadmin", HTTP: release.NewAdminHandler, CallsWeChat: true},
+	{Name: "tokenrefresh", Job: tokens.NewRefreshJob, Every: 5 * time.Minute, CallsWeChat: true},
+	{Name: "auditreconcile", Job: release.NewReconcileJob, Every: 10 * time.Minute, CallsWeChat: true},
 }

@@ -3,54 +3,45 @@ package functions_test
 import (
 	"context"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"os"
+	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
-	"github.com/awslabs/goformation/v7"
 	"github.com/awslabs/goformation/v7/cloudformation"
 	"github.com/awslabs/goformation/v7/cloudformation/serverless"
 
 	"wxchannel/functions"
+	"wxchannel/shared/componentpush"
+	"wxchannel/shared/config"
 	"wxchannel/shared/lambdarun"
+	"wxchannel/shared/logging"
 	"wxchannel/shared/storage"
+	"wxchannel/shared/tokens"
 )
-
-func loadTemplate(t *testing.T) *cloudformation.Template {
-	t.Helper()
-	raw, err := os.ReadFile("../template.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	// SAM names the HttpApi property AccessLogSettings; goformation v7's
-	// struct calls it AccessLogSetting and rejects the real name.
-	raw = []byte(strings.Replace(string(raw), "\n      AccessLogSettings:", "\n      AccessLogSetting:", 1))
-	// It also models RouteSettings as one route's settings, where SAM takes
-	// a map of route keys; TestThrottledRoutesExist checks that block.
-	raw = routeSettingsBlock.ReplaceAll(raw, nil)
-	tpl, err := goformation.ParseYAML(raw)
-	if err != nil {
-		t.Fatalf("parse template.yaml: %v", err)
-	}
-	return tpl
-}
-
-// routeSettingsBlock is the HttpApi's RouteSettings map.
-var routeSettingsBlock = regexp.MustCompile(`(?m)^      RouteSettings:\n(?:        .*\n|\s*#.*\n)+`)
 
 // TestThrottledRoutesExist: every route the HTTP API throttles on its own
 // is a route a function serves (a renamed route would silently lose its
 // limit).
 func TestThrottledRoutesExist(t *testing.T) {
-	raw, err := os.ReadFile("../template.yaml")
-	if err != nil {
-		t.Fatal(err)
+	var keys []string
+	for _, res := range readTemplate(t).resources() {
+		if res["Type"] != "AWS::Serverless::HttpApi" {
+			continue
+		}
+		settings, _ := dig(res, "Properties", "RouteSettings").(map[string]any)
+		for k := range settings {
+			keys = append(keys, k)
+		}
 	}
-	block := routeSettingsBlock.Find(raw)
-	keys := regexp.MustCompile(`(?m)^        "([A-Z]+ [^"]+)":$`).FindAllSubmatch(block, -1)
 	if len(keys) < 4 {
 		t.Fatalf("found %d throttled routes in the template", len(keys))
 	}
@@ -69,8 +60,8 @@ func TestThrottledRoutesExist(t *testing.T) {
 		}
 	}
 	for _, k := range keys {
-		if !served[string(k[1])] {
-			t.Errorf("the template throttles %q, which no function serves", k[1])
+		if !served[k] {
+			t.Errorf("the template throttles %q, which no function serves", k)
 		}
 	}
 }
@@ -255,6 +246,9 @@ func TestTablesMatchDefinitions(t *testing.T) {
 		if res.TimeToLiveSpecification == nil || deref(res.TimeToLiveSpecification.AttributeName) != spec.TTLAttribute || !res.TimeToLiveSpecification.Enabled {
 			t.Errorf("%s TTL attribute is not %s", spec.Logical, spec.TTLAttribute)
 		}
+		if res.DeletionProtectionEnabled == nil || !*res.DeletionProtectionEnabled {
+			t.Errorf("%s lacks deletion protection", spec.Logical)
+		}
 	}
 }
 
@@ -263,4 +257,269 @@ func deref(s *string) string {
 		return ""
 	}
 	return *s
+}
+
+// TestGlobalsSetEveryVariableConfigRequires: every variable a function may
+// require of shared/config (config.Config.Require knows it) is set for
+// every function by the Globals.
+func TestGlobalsSetEveryVariableConfigRequires(t *testing.T) {
+	vars, _ := dig(readTemplate(t), "Globals", "Function", "Environment", "Variables").(map[string]any)
+	required := requirableVariables(t)
+	if !slices.Contains(required, config.EnvPlatformTable) {
+		t.Fatalf("found %v; expected %s among them", required, config.EnvPlatformTable)
+	}
+	for _, name := range required {
+		if _, ok := vars[name]; !ok {
+			t.Errorf("Globals do not set %s, which config.Require checks", name)
+		}
+	}
+}
+
+// requirableVariables are the values of shared/config's Env* constants
+// that config.Config.Require accepts.
+func requirableVariables(t *testing.T) []string {
+	t.Helper()
+	dir := "../shared/config"
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	fset := token.NewFileSet()
+	for _, e := range entries {
+		if !strings.HasSuffix(e.Name(), ".go") || strings.HasSuffix(e.Name(), "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, filepath.Join(dir, e.Name()), nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, decl := range f.Decls {
+			gen, ok := decl.(*ast.GenDecl)
+			if !ok || gen.Tok != token.CONST {
+				continue
+			}
+			for _, spec := range gen.Specs {
+				vs := spec.(*ast.ValueSpec)
+				for i, name := range vs.Names {
+					if !strings.HasPrefix(name.Name, "Env") || i >= len(vs.Values) {
+						continue
+					}
+					lit, ok := vs.Values[i].(*ast.BasicLit)
+					if !ok || lit.Kind != token.STRING {
+						continue
+					}
+					value, err := strconv.Unquote(lit.Value)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if config.IsMissing(config.Config{}.Require(value)) {
+						out = append(out, value)
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+// TestFunctionsRunOnTheArchitectureTheMakefileBuildsFor: a bootstrap built
+// for one architecture does not start on the other.
+func TestFunctionsRunOnTheArchitectureTheMakefileBuildsFor(t *testing.T) {
+	makefile, err := os.ReadFile("../Makefile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	goarchs := map[string]bool{}
+	for _, m := range regexp.MustCompile(`GOARCH=(\w+)`).FindAllSubmatch(makefile, -1) {
+		goarchs[string(m[1])] = true
+	}
+	if len(goarchs) != 1 {
+		t.Fatalf("the Makefile builds for %v; want one architecture", goarchs)
+	}
+	lambdaArch := map[string]string{"arm64": "arm64", "amd64": "x86_64"}
+	var want string
+	for goarch := range goarchs {
+		want = lambdaArch[goarch]
+	}
+	raw := readTemplate(t)
+	if got := dig(raw, "Globals", "Function", "Architectures"); !reflect.DeepEqual(got, []any{want}) {
+		t.Errorf("Globals' Architectures %v, want [%s]", got, want)
+	}
+	for name, logical := range raw.functionResources() {
+		if got := dig(raw.resources()[logical], "Properties", "Architectures"); got != nil && !reflect.DeepEqual(got, []any{want}) {
+			t.Errorf("%s runs on %v, the Makefile builds %s", name, got, want)
+		}
+	}
+}
+
+// statefulTypes hold what a deletion or a replacement would lose: the
+// tables, the photos, the key sealing the stored tokens (without it every
+// authorizer must authorize again) and the secrets (the operator's WeChat
+// values; the signing keys behind printed QR codes and the CRM's staff
+// tokens). Log groups are not among them: they are named after the
+// functions, so one left behind would block deploying the same stage
+// again, and their retention bounds them. Nor are the Elastic IPs: one
+// left behind would not be reused by a new stack.
+var statefulTypes = []string{
+	"AWS::DynamoDB::Table", "AWS::S3::Bucket", "AWS::KMS::Key", "AWS::SecretsManager::Secret",
+}
+
+func TestStatefulResourcesAreRetained(t *testing.T) {
+	seen := map[string]int{}
+	for logical, res := range readTemplate(t).resources() {
+		typ, _ := res["Type"].(string)
+		if !slices.Contains(statefulTypes, typ) {
+			continue
+		}
+		seen[typ]++
+		if res["DeletionPolicy"] != "Retain" || res["UpdateReplacePolicy"] != "Retain" {
+			t.Errorf("%s (%s): DeletionPolicy %v, UpdateReplacePolicy %v; want both Retain",
+				logical, typ, res["DeletionPolicy"], res["UpdateReplacePolicy"])
+		}
+	}
+	for _, typ := range statefulTypes {
+		if seen[typ] == 0 {
+			t.Errorf("no %s in the template: update statefulTypes", typ)
+		}
+	}
+}
+
+// TestOnlyFunctionsThatCallWeChatRunInTheVPC: WeChat refuses platform
+// calls from IPs not on the whitelist, so every function that calls WeChat
+// leaves through the NAT gateways' Elastic IPs, from the private subnets;
+// the others stay outside the VPC (no ENIs, no NAT charges).
+func TestOnlyFunctionsThatCallWeChatRunInTheVPC(t *testing.T) {
+	raw := readTemplate(t)
+	resources := raw.resources()
+	logicals := raw.functionResources()
+	want := map[string]any{
+		"SubnetIds": map[string]any{"Fn::If": []any{"CreateVpc",
+			[]any{map[string]any{"Ref": "PrivateSubnetA"}, map[string]any{"Ref": "PrivateSubnetB"}},
+			map[string]any{"Ref": "ExistingPrivateSubnetIds"}}},
+		"SecurityGroupIds": map[string]any{"Fn::If": []any{"CreateVpc",
+			[]any{map[string]any{"Ref": "WeChatCallersSecurityGroup"}},
+			map[string]any{"Ref": "ExistingSecurityGroupIds"}}},
+	}
+	for _, f := range functions.All {
+		vpc := dig(resources[logicals[f.Name]], "Properties", "VpcConfig")
+		switch {
+		case f.CallsWeChat && !reflect.DeepEqual(vpc, want):
+			t.Errorf("%s calls WeChat: its VpcConfig is %v, want the private subnets %v", f.Name, vpc, want)
+		case !f.CallsWeChat && vpc != nil:
+			t.Errorf("%s never calls WeChat but runs in the VPC", f.Name)
+		}
+	}
+	if dig(raw, "Globals", "Function", "VpcConfig") != nil {
+		t.Error("Globals put every function in the VPC")
+	}
+	// The private subnets leave through the NAT gateways, whose addresses
+	// are the output the whitelist is filled from.
+	for _, route := range []string{"PrivateDefaultRouteA", "PrivateDefaultRouteB"} {
+		if dig(resources[route], "Properties", "NatGatewayId") == nil {
+			t.Errorf("%s does not route through a NAT gateway", route)
+		}
+	}
+	if out := dig(raw, "Outputs", "WeChatEgressIps", "Value"); !strings.Contains(fmt.Sprint(out), "NatIpA") {
+		t.Errorf("WeChatEgressIps output %v does not name the NAT gateways' Elastic IPs", out)
+	}
+}
+
+// TestEveryFunctionLogsJSONToItsOwnGroup: each function's log group is
+// created by the stack (with its retention) under the name Lambda would
+// give it, before the function can write to it.
+func TestEveryFunctionLogsJSONToItsOwnGroup(t *testing.T) {
+	raw := readTemplate(t)
+	resources := raw.resources()
+	if got := dig(raw, "Globals", "Function", "LoggingConfig", "LogFormat"); got != "JSON" {
+		t.Errorf("Globals' LogFormat %v, want JSON", got)
+	}
+	retention := map[string]any{"Ref": "LogRetentionDays"}
+	for name, logical := range raw.functionResources() {
+		props := dig(resources[logical], "Properties")
+		functionName := "wxchannel-${Stage}-" + name
+		if got := dig(props, "FunctionName", "Fn::Sub"); got != functionName {
+			t.Errorf("%s: FunctionName %v, want %s", name, dig(props, "FunctionName"), functionName)
+		}
+		group, _ := dig(props, "LoggingConfig", "LogGroup", "Ref").(string)
+		lg := resources[group]
+		if lg == nil || lg["Type"] != "AWS::Logs::LogGroup" {
+			t.Errorf("%s: LoggingConfig.LogGroup %v is not a log group of the stack", name, dig(props, "LoggingConfig"))
+			continue
+		}
+		if got := dig(lg, "Properties", "LogGroupName", "Fn::Sub"); got != "/aws/lambda/"+functionName {
+			t.Errorf("%s: log group named %v, want /aws/lambda/%s", name, got, functionName)
+		}
+		if got := dig(lg, "Properties", "RetentionInDays"); !reflect.DeepEqual(got, retention) {
+			t.Errorf("%s: log retention %v, want %v", name, got, retention)
+		}
+	}
+	format := fmt.Sprint(dig(resources["HttpApi"], "Properties", "AccessLogSettings", "Format"))
+	for _, field := range []string{"$context.routeKey", "$context.status", "$context.integrationLatency", "$context.integrationStatus",
+		"$context.requestTime", "$context.identity.userAgent", "$context.responseLength", "$context.requestId"} {
+		if !strings.Contains(format, field) {
+			t.Errorf("the access log format lacks %s", field)
+		}
+	}
+}
+
+// TestJobsRunOncePerPeriodWithinTheirOwnTimeout: a scheduled run is never
+// retried (the next run is the retry) nor delivered after its period, and
+// has a timeout of its own, longer than an HTTP function's and shorter
+// than its period.
+func TestJobsRunOncePerPeriodWithinTheirOwnTimeout(t *testing.T) {
+	raw := readTemplate(t)
+	resources := raw.resources()
+	logicals := raw.functionResources()
+	httpTimeout, _ := dig(raw, "Globals", "Function", "Timeout").(int)
+	for _, f := range functions.All {
+		if f.Job == nil {
+			continue
+		}
+		props := dig(resources[logicals[f.Name]], "Properties")
+		period := int(f.Every.Seconds())
+		events, _ := dig(props, "Events").(map[string]any)
+		for evName, ev := range events {
+			if dig(ev, "Type") != "Schedule" {
+				continue
+			}
+			retries := dig(ev, "Properties", "RetryPolicy", "MaximumRetryAttempts")
+			age, _ := dig(ev, "Properties", "RetryPolicy", "MaximumEventAgeInSeconds").(int)
+			if retries != 0 || age < 60 || age > period {
+				t.Errorf("%s %s: RetryPolicy %v; want no retry and an event age of 60..%d s", f.Name, evName,
+					dig(ev, "Properties", "RetryPolicy"), period)
+			}
+		}
+		if got := dig(props, "EventInvokeConfig", "MaximumRetryAttempts"); got != 0 {
+			t.Errorf("%s: asynchronous retries %v, want 0", f.Name, got)
+		}
+		timeout, _ := dig(props, "Timeout").(int)
+		if timeout <= httpTimeout || timeout >= period {
+			t.Errorf("%s: Timeout %d s; want its own, above the HTTP functions' %d s and below its %d s period", f.Name, timeout, httpTimeout, period)
+		}
+	}
+}
+
+// TestAlarmsWatchTheMetricsTheCodeWrites: the metrics the functions write
+// as embedded-metric-format lines are the ones the alarms read, in the
+// same namespace and dimension (a renamed metric would leave its alarm
+// watching nothing, or alarming for ever).
+func TestAlarmsWatchTheMetricsTheCodeWrites(t *testing.T) {
+	stage := []any{map[string]any{"Name": logging.MetricsDimension, "Value": map[string]any{"Ref": "Stage"}}}
+	watched := map[string]bool{}
+	for _, res := range readTemplate(t).resources() {
+		if res["Type"] != "AWS::CloudWatch::Alarm" || dig(res, "Properties", "Namespace") != logging.MetricsNamespace {
+			continue
+		}
+		name, _ := dig(res, "Properties", "MetricName").(string)
+		watched[name] = true
+		if dims := dig(res, "Properties", "Dimensions"); !reflect.DeepEqual(dims, stage) {
+			t.Errorf("the alarm on %s has dimensions %v, want %v", name, dims, stage)
+		}
+	}
+	for _, metric := range []string{componentpush.MetricVerifyTicketReceived, tokens.MetricRefreshFailures} {
+		if !watched[metric] {
+			t.Errorf("no alarm watches %s/%s", logging.MetricsNamespace, metric)
+		}
+	}
 }

@@ -19,6 +19,7 @@ import (
 	"wxchannel/shared/app"
 	"wxchannel/shared/apperr"
 	"wxchannel/shared/httpapi"
+	"wxchannel/shared/logging"
 	"wxchannel/shared/storage"
 	"wxchannel/shared/tokens"
 	"wxchannel/shared/wxcrypt"
@@ -43,6 +44,11 @@ type Message struct {
 	AuthorizationCodeExpiredTime int64  `xml:"AuthorizationCodeExpiredTime"`
 	PreAuthCode                  string `xml:"PreAuthCode"`
 }
+
+// MetricVerifyTicketReceived counts the verify tickets stored (a repeated
+// or superseded push is not counted). WeChat pushes one every 10 minutes;
+// template.yaml alarms when none was stored for 30.
+const MetricVerifyTicketReceived = "VerifyTicketReceived"
 
 // Info types.
 const (
@@ -72,6 +78,7 @@ type ticketPushHandler struct {
 	events         *EventStore
 	db             *storage.DB
 	componentAppID string
+	stage          string
 	now            func() time.Time
 	log            *slog.Logger
 	// processor acts on each newly recorded authorization event; nil
@@ -87,7 +94,7 @@ type ticketPushHandler struct {
 func NewTicketPushHandler(process func(d *app.Deps, tm *tokens.Manager) EventProcessor) app.HandlerFactory {
 	return func(ctx context.Context, d *app.Deps) (*httpapi.Router, error) {
 		h := &ticketPushHandler{opener: NewOpener(d.Secrets, d.Config.ComponentAppID, d.Now), tokens: tokens.NewStore(d.DB),
-			events: NewEventStore(d.DB), db: d.DB, componentAppID: d.Config.ComponentAppID, now: d.Now, log: d.Log}
+			events: NewEventStore(d.DB), db: d.DB, componentAppID: d.Config.ComponentAppID, stage: d.Config.Stage, now: d.Now, log: d.Log}
 		if process != nil {
 			h.processor = process(d, tokens.FromDeps(d))
 		}
@@ -148,6 +155,9 @@ func (h *ticketPushHandler) handlePush(w http.ResponseWriter, r *http.Request) e
 	}
 	if fresh {
 		h.log.InfoContext(ctx, "push stored", "info_type", msg.InfoType, "authorizer_appid", msg.AuthorizerAppid)
+		if msg.InfoType == InfoTicket {
+			logging.EmitMetrics(ctx, h.log, h.stage, now, logging.Metric{Name: MetricVerifyTicketReceived, Unit: logging.UnitCount, Value: 1})
+		}
 	}
 	if fresh && ev != nil && h.processor != nil {
 		if err := h.processor.ProcessEvent(ctx, *ev); err != nil {

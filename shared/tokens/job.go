@@ -6,10 +6,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
 	"wxchannel/shared/app"
+	"wxchannel/shared/logging"
 	"wxchannel/shared/wechat"
 )
 
@@ -25,16 +27,36 @@ type RefreshSummary struct {
 // Concurrency bounds parallel authorizer refreshes in one run.
 const Concurrency = 8
 
+// Metrics of each scheduled run (logging.EmitMetrics). Every run reports
+// its failures, 0 when there were none, so template.yaml's alarm treats a
+// run that never reports as failing too.
+const (
+	MetricRefreshFailures = "TokenRefreshFailures"
+	MetricRefreshed       = "TokensRefreshed"
+)
+
 type refreshJob struct {
-	m *Manager
+	m     *Manager
+	stage string
+	log   *slog.Logger
 }
 
 // NewRefreshJob builds the scheduled token refresher.
 func NewRefreshJob(ctx context.Context, d *app.Deps) (app.Job, error) {
-	return &refreshJob{m: FromDeps(d)}, nil
+	return &refreshJob{m: FromDeps(d), stage: d.Config.Stage, log: d.Log}, nil
 }
 
-func (j *refreshJob) Run(ctx context.Context) (any, error) { return j.m.RefreshDue(ctx) }
+func (j *refreshJob) Run(ctx context.Context) (any, error) {
+	sum, err := j.m.RefreshDue(ctx)
+	failures := sum.Failed
+	if err != nil && failures == 0 {
+		failures = 1 // the run itself failed (the due index could not be read)
+	}
+	logging.EmitMetrics(ctx, j.log, j.stage, j.m.cfg.Now(),
+		logging.Metric{Name: MetricRefreshFailures, Unit: logging.UnitCount, Value: float64(failures)},
+		logging.Metric{Name: MetricRefreshed, Unit: logging.UnitCount, Value: float64(sum.Refreshed)})
+	return sum, err
+}
 
 // RefreshDue refreshes the component token when due, then every authorizer
 // token due within the refresh window, found through the due index.
