@@ -221,13 +221,18 @@ func TestTablesMatchDefinitions(t *testing.T) {
 			for _, k := range ix.KeySchema {
 				got = append(got, fmt.Sprintf("index %s %s:%s", ix.IndexName, k.AttributeName, k.KeyType))
 			}
-			got = append(got, fmt.Sprintf("index %s projection %v", ix.IndexName, deref(ix.Projection.ProjectionType)))
+			var projection string
+			var nonKey []string
+			if ix.Projection != nil {
+				projection, nonKey = deref(ix.Projection.ProjectionType), ix.Projection.NonKeyAttributes
+			}
+			got = append(got, projectionLine(ix.IndexName, projection, nonKey))
 		}
 		for _, ix := range want.GlobalSecondaryIndexes {
 			for _, k := range ix.KeySchema {
 				exp = append(exp, fmt.Sprintf("index %s %s:%s", *ix.IndexName, *k.AttributeName, k.KeyType))
 			}
-			exp = append(exp, fmt.Sprintf("index %s projection %s", *ix.IndexName, ix.Projection.ProjectionType))
+			exp = append(exp, projectionLine(*ix.IndexName, string(ix.Projection.ProjectionType), ix.Projection.NonKeyAttributes))
 		}
 		sort.Strings(got)
 		sort.Strings(exp)
@@ -250,6 +255,15 @@ func TestTablesMatchDefinitions(t *testing.T) {
 			t.Errorf("%s lacks deletion protection", spec.Logical)
 		}
 	}
+}
+
+// projectionLine states an index's projection: its type and, for
+// INCLUDE, the non-key attributes in any order (DynamoDB keeps them as a
+// set).
+func projectionLine(index, projection string, nonKey []string) string {
+	attrs := slices.Clone(nonKey)
+	sort.Strings(attrs)
+	return fmt.Sprintf("index %s projection %s %v", index, projection, attrs)
 }
 
 func deref(s *string) string {

@@ -163,6 +163,7 @@ func NewEngineerHandler(ctx context.Context, d *app.Deps) (*httpapi.Router, erro
 
 func (h *engineerHandler) routes(rt *httpapi.Router) *httpapi.Router {
 	rt.Handle("GET /engineer/work-orders/nearby", h.staff.Engineer(h.handleNearby))
+	rt.Handle("GET /engineer/work-orders/{id}", h.staff.Engineer(h.handleDetail))
 	rt.Handle("POST /engineer/work-orders/{id}/accept", h.staff.Engineer(h.handleAccept))
 	rt.Handle("POST /engineer/work-orders/{id}/status", h.staff.Engineer(h.handleMove))
 	rt.Handle("POST /engineer/work-orders/{id}/check-in", h.staff.Engineer(h.handleCheckIn))
@@ -188,6 +189,11 @@ func (h *engineerHandler) handleNearby(w http.ResponseWriter, r *http.Request, c
 	}
 	orders, err := h.orders.Nearby(r.Context(), c, query)
 	return httpapi.Reply(w, http.StatusOK, map[string]any{"work_orders": orders}, err)
+}
+
+func (h *engineerHandler) handleDetail(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {
+	o, err := h.orders.EngineerDetail(r.Context(), c, r.PathValue("id"))
+	return httpapi.Reply(w, http.StatusOK, o, err)
 }
 
 func (h *engineerHandler) handleAccept(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {

@@ -7,8 +7,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/mmcloughlin/geohash"
-
 	"wxchannel/shared/apperr"
 	"wxchannel/shared/storage"
 	"wxchannel/shared/terminaluser"
@@ -52,14 +50,6 @@ var checkInAllowed = []Status{StatusEnRoute, StatusInProgress}
 // Categories a terminal user can choose.
 var Categories = []string{"repair", "installation", "maintenance", "inspection", "consultation", "complaint"}
 
-// CellPrecision is the geohash length of the nearby index: cells of about
-// 39 × 20 km, so a cell and its 8 neighbours cover any radius up to
-// MaxNearbyKm anywhere in China.
-const (
-	CellPrecision = 4
-	MaxNearbyKm   = 15
-)
-
 // Event is one entry of the user-visible status timeline.
 type Event struct {
 	Status Status `dynamo:"status" json:"status"`
@@ -94,8 +84,6 @@ type Order struct {
 	Comment     string   `dynamo:"comment,omitempty" json:"comment,omitempty"`
 	CreatedAt   int64    `dynamo:"created_at" json:"created_at"`
 	Version     int      `dynamo:"version" json:"version"`
-	// DistanceKm is filled for nearby results.
-	DistanceKm float64 `dynamo:"-" json:"distance_km,omitempty"`
 }
 
 // Open reports whether the order still needs work.
@@ -105,18 +93,8 @@ func orderPK(tenantID, id string) string { return storage.TenantPartition(tenant
 func userOrdersPK(tenantID, userID string) string {
 	return terminaluser.UserPartition(tenantID, userID) + "#orders"
 }
-func cellPK(tenantID, cell string) string { return "open#" + tenantID + "#" + cell }
 
 var orderIDPattern = regexp.MustCompile(`^[0-9]{6}[0-9a-f]{12}$`)
-
-// Cell is the nearby-index cell of a location.
-func Cell(lat, lng float64) string { return geohash.EncodeWithPrecision(lat, lng, CellPrecision) }
-
-// NearbyCells lists the cell of a location and its neighbours.
-func NearbyCells(lat, lng float64) []string {
-	c := Cell(lat, lng)
-	return append([]string{c}, geohash.Neighbors(c)...)
-}
 
 // DistanceKm is the great-circle distance between two points.
 func DistanceKm(lat1, lng1, lat2, lng2 float64) float64 {

@@ -161,7 +161,7 @@ type NearbyQuery struct {
 
 // Nearby lists the open, unassigned orders of the engineer's tenant near a
 // point, nearest first.
-func (s *Service) Nearby(ctx context.Context, c staffauth.Claims, q NearbyQuery) ([]Order, error) {
+func (s *Service) Nearby(ctx context.Context, c staffauth.Claims, q NearbyQuery) ([]NearbyOrder, error) {
 	if err := terminaluser.ValidLocation(q.Latitude, q.Longitude); err != nil {
 		return nil, err
 	}
@@ -170,7 +170,7 @@ func (s *Service) Nearby(ctx context.Context, c staffauth.Claims, q NearbyQuery)
 	}
 	orders, err := s.store.Nearby(ctx, c.TenantID, q.Latitude, q.Longitude, q.RadiusKm, 50)
 	if orders == nil {
-		orders = []Order{}
+		orders = []NearbyOrder{}
 	}
 	return orders, err
 }
@@ -187,6 +187,42 @@ func (s *Service) Accept(ctx context.Context, c staffauth.Claims, id string) (Or
 	return s.store.transition(ctx, o, StatusAccepted, "accepted by engineer "+c.Subject, s.now(), func(u *dynamo.Update) *dynamo.Update {
 		return u.Set("engineer_id", c.Subject)
 	})
+}
+
+// OfferedOrder is an order offered to the tenant's engineers as one of
+// them sees it before accepting it: what the work is and where, without
+// the customer's name, phone and photos, which the engineer who accepts it
+// gets.
+type OfferedOrder struct {
+	ID          string  `json:"id"`
+	Category    string  `json:"category"`
+	Description string  `json:"description"`
+	DeviceSN    string  `json:"device_sn,omitempty"`
+	Address     string  `json:"address"`
+	Latitude    float64 `json:"latitude"`
+	Longitude   float64 `json:"longitude"`
+	Status      Status  `json:"status"`
+	CreatedAt   int64   `json:"created_at"`
+	Photos      int     `json:"photo_count"`
+}
+
+// EngineerDetail is an order of the engineer's tenant as they may see it:
+// the whole order once it is assigned to them, the OfferedOrder while it
+// is offered, and not found otherwise (assigned to someone else, closed
+// before they took it), so an engineer learns nothing of others' work.
+func (s *Service) EngineerDetail(ctx context.Context, c staffauth.Claims, id string) (any, error) {
+	o, err := s.store.Get(ctx, c.TenantID, id)
+	switch {
+	case err != nil:
+		return nil, err
+	case o.EngineerID == c.Subject:
+		return o, nil
+	case o.Status.Offered() && o.EngineerID == "":
+		return OfferedOrder{ID: o.ID, Category: o.Category, Description: o.Description, DeviceSN: o.DeviceSN, Address: o.Address,
+			Latitude: o.Latitude, Longitude: o.Longitude, Status: o.Status, CreatedAt: o.CreatedAt, Photos: len(o.Photos)}, nil
+	default:
+		return nil, apperr.Missing("no such work order")
+	}
 }
 
 // assigned returns an order of the engineer's tenant assigned to them.

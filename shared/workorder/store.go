@@ -7,9 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -219,11 +217,12 @@ func (s *Store) create(ctx context.Context, sub Submission, pre createReads, bef
 func newOrder(sub Submission) Order {
 	now, req := sub.At, sub.Request
 	id := newID(now)
-	sortKey := fmt.Sprintf("%019d#%s", now.UnixNano(), id)
+	// Offered to nearby engineers until accepted or cancelled (transition).
+	cellPK, cellSK := NearbyKeys(sub.TenantID, req.Latitude, req.Longitude, now, id)
 	return Order{
 		PK: orderPK(sub.TenantID, id), SK: "order", ID: id, TenantID: sub.TenantID, UserID: sub.UserID,
-		UserPK: userOrdersPK(sub.TenantID, sub.UserID), UserSK: sortKey,
-		CellPK: cellPK(sub.TenantID, Cell(req.Latitude, req.Longitude)), CellSK: sortKey,
+		UserPK: userOrdersPK(sub.TenantID, sub.UserID), UserSK: fmt.Sprintf("%019d#%s", now.UnixNano(), id),
+		CellPK: cellPK, CellSK: cellSK,
 		Category: req.Category, Description: req.Description, DeviceSN: req.DeviceSN, ContactName: req.ContactName,
 		Phone: req.Phone, Address: req.Address, Latitude: req.Latitude, Longitude: req.Longitude, Photos: req.Photos,
 		Status: StatusSubmitted, Timeline: []Event{{Status: StatusSubmitted, At: now.Unix()}}, CreatedAt: now.Unix(), Version: 1,
@@ -343,42 +342,4 @@ func (s *Store) Rate(ctx context.Context, o Order, r RatingRequest) (Order, erro
 		return Order{}, apperr.E(apperr.Conflict, "already_rated", "this work order was already rated")
 	}
 	return o, err
-}
-
-// Nearby lists open, unassigned orders within radiusKm of a point, nearest
-// first: one query per geohash cell (the point's and its neighbours, run
-// concurrently so the latency is one query's), then the exact distance.
-func (s *Store) Nearby(ctx context.Context, tenantID string, lat, lng, radiusKm float64, limit int) ([]Order, error) {
-	cells := NearbyCells(lat, lng)
-	batches := make([][]Order, len(cells))
-	errs := make([]error, len(cells))
-	var wg sync.WaitGroup
-	for i, cell := range cells {
-		wg.Go(func() {
-			errs[i] = s.table.Get("gsi2pk", cellPK(tenantID, cell)).Index(storage.IndexGSI2).All(ctx, &batches[i])
-		})
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return nil, fmt.Errorf("nearby query: %w", err)
-	}
-	var out []Order
-	for _, batch := range batches {
-		for _, o := range batch {
-			// Index reads are eventually consistent: an order accepted a
-			// moment ago may still be listed.
-			if !o.Status.Offered() {
-				continue
-			}
-			if d := DistanceKm(lat, lng, o.Latitude, o.Longitude); d <= radiusKm {
-				o.DistanceKm = float64(int(d*100)) / 100
-				out = append(out, o)
-			}
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].DistanceKm < out[j].DistanceKm })
-	if len(out) > limit {
-		out = out[:limit]
-	}
-	return out, nil
 }
