@@ -24,8 +24,14 @@ import (
 const (
 	// RefreshWindow: a token is refreshed this long before it expires.
 	RefreshWindow = 15 * time.Minute
-	// leaseFor bounds how long one refresher may hold a token's lease.
+	// leaseFor bounds how long one refresher may hold a token's lease: more
+	// than a scheduled refresh may take from its take to its write
+	// (refreshTimeout + storeTimeout), so a live holder is never overtaken;
+	// one that died is, after it.
 	leaseFor = 30 * time.Second
+	// storeTimeout bounds the write of a token WeChat has minted, which
+	// runs even when the refresh's own time is up.
+	storeTimeout = 5 * time.Second
 	// cacheFor bounds the in-process cache of a token read from DynamoDB.
 	cacheFor = 60 * time.Second
 )
@@ -65,6 +71,7 @@ type Manager struct {
 	wx     *wechat.Client
 	cfg    Config
 	owner  string
+	limits runLimits
 
 	mu    sync.Mutex
 	cache map[string]cached
@@ -73,6 +80,9 @@ type Manager struct {
 type cached struct {
 	token string
 	until time.Time
+	// version is the stored version the token came from: a forced refresh
+	// takes the lease on it without reading the item again.
+	version int64
 }
 
 // NewManager returns a manager keeping its tokens in store, sealed by
@@ -80,7 +90,8 @@ type cached struct {
 func NewManager(store *Store, sealer *attrcrypt.Sealer, wx *wechat.Client, cfg Config) *Manager {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
-	return &Manager{store: store, sealer: sealer, wx: wx, cfg: cfg, owner: hex.EncodeToString(b[:]), cache: map[string]cached{}}
+	return &Manager{store: store, sealer: sealer, wx: wx, cfg: cfg, owner: hex.EncodeToString(b[:]),
+		limits: defaultRunLimits, cache: map[string]cached{}}
 }
 
 // FromDeps builds a function's one Manager, and its one sealer, from the
@@ -175,143 +186,30 @@ func (m *Manager) remember(k tokenKey, it tokenItem) {
 		until = exp
 	}
 	m.mu.Lock()
-	m.cache[k.pk()] = cached{token: it.AccessToken, until: until}
+	m.cache[k.pk()] = cached{token: it.AccessToken, until: until, version: it.Version}
 	m.mu.Unlock()
 }
 
-func (m *Manager) forget(k tokenKey) {
+// forget drops k's cached token and returns what it was.
+func (m *Manager) forget(k tokenKey) cached {
 	m.mu.Lock()
+	defer m.mu.Unlock()
+	c := m.cache[k.pk()]
 	delete(m.cache, k.pk())
-	m.mu.Unlock()
+	return c
 }
 
-// refresh obtains a new token under the lease. With force (WeChat rejected
-// stale), it refreshes unless the stored token already differs from stale;
-// without force, only when the stored token is missing or due.
-func (m *Manager) refresh(ctx context.Context, k tokenKey, stale string, force bool) (string, error) {
-	return m.refreshSeen(ctx, k, stale, force, nil)
-}
-
-// refreshSeen is refresh starting from an item the caller has just read
-// (the scheduled run's index query) instead of reading it again; the read
-// under the lease is consistent, so a stale index copy costs nothing but
-// a lease.
-func (m *Manager) refreshSeen(ctx context.Context, k tokenKey, stale string, force bool, seen *tokenItem) (string, error) {
-	m.forget(k)
-	var first tokenItem
-	var err error
-	if seen != nil {
-		first = *seen
-	} else {
-		first, err = m.readToken(ctx, k.pk())
-	}
-	if err != nil && !errors.Is(err, storage.ErrNotFound) {
-		return "", fmt.Errorf("read %s token: %w", k.kind, err)
-	}
-	if err := statusErr(first); err != nil {
-		return "", err
-	}
-	if done, ok := m.noRefreshNeeded(first, stale, force); ok {
-		return done, nil
-	}
-	// Single flight across processes: whoever takes the lease refreshes;
-	// the others wait for its result.
-	if token, err := m.awaitLease(ctx, k, first); token != "" || err != nil {
-		return token, err
-	}
-	defer func() {
-		// Release even when the caller's context is cancelled (keeping its
-		// values: the request id, the function).
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Second)
-		defer cancel()
-		if err := m.store.releaseLease(rctx, k.pk(), m.owner); err != nil {
-			m.cfg.Log.WarnContext(ctx, "lease release failed", "token", k.kind, "appid", k.appid, "err", err.Error())
-		}
-	}()
-	return m.refreshHeld(ctx, k, first, stale, force)
-}
-
-// awaitLease takes the refresh lease of k, or returns the token someone
-// else stored while we waited for it ("" and no error: we hold the lease).
-func (m *Manager) awaitLease(ctx context.Context, k tokenKey, first tokenItem) (string, error) {
-	for attempt := 0; ; attempt++ {
-		got, err := m.store.acquireLease(ctx, k.pk(), m.owner, m.cfg.Now(), leaseFor)
-		if err != nil || got {
-			return "", err
-		}
-		if attempt >= 50 {
-			return "", fmt.Errorf("%s token: %w", k.kind, errLeaseBusy)
-		}
-		select {
-		case <-ctx.Done():
-			return "", ctx.Err()
-		case <-time.After(time.Duration(20+attempt*10) * time.Millisecond):
-		}
-		cur, err := m.readToken(ctx, k.pk())
-		if err != nil || cur.Version == first.Version {
-			continue
-		}
-		if err := statusErr(cur); err != nil {
-			return "", err
-		}
-		if cur.valid(m.cfg.Now()) {
-			m.remember(k, cur)
-			return cur.AccessToken, nil
-		}
-	}
-}
-
-// refreshHeld mints and stores a new token while holding the lease, unless
-// the double-check finds that someone refreshed it meanwhile.
-func (m *Manager) refreshHeld(ctx context.Context, k tokenKey, first tokenItem, stale string, force bool) (string, error) {
-	cur, err := m.readToken(ctx, k.pk())
-	if err != nil && !errors.Is(err, storage.ErrNotFound) {
-		return "", fmt.Errorf("read %s token: %w", k.kind, err)
-	}
-	if err := statusErr(cur); err != nil {
-		return "", err
-	}
-	if cur.Version != first.Version && cur.valid(m.cfg.Now()) {
-		m.remember(k, cur)
-		return cur.AccessToken, nil
-	}
-	if done, ok := m.noRefreshNeeded(cur, stale, force); ok {
-		return done, nil
-	}
-	// A token WeChat mints that could not be sealed would be lost (and an
-	// authorizer's new refresh token with it): fail before asking.
-	if err := m.sealer.Ready(ctx); err != nil {
-		return "", fmt.Errorf("store %s token: %w", k.kind, err)
-	}
-	next, err := m.mint(ctx, k, cur)
-	if err != nil {
-		return "", err
-	}
-	if err := m.writeToken(ctx, next, cur.Version); err != nil {
-		return "", fmt.Errorf("store %s token: %w", k.kind, err)
-	}
-	m.remember(k, next)
-	return next.AccessToken, nil
-}
-
-// noRefreshNeeded returns the stored token when it may be used as is.
-func (m *Manager) noRefreshNeeded(it tokenItem, stale string, force bool) (string, bool) {
-	now := m.cfg.Now()
-	if !it.valid(now) {
-		return "", false
-	}
-	if force {
-		return it.AccessToken, it.AccessToken != stale
-	}
-	return it.AccessToken, now.Add(RefreshWindow).Unix() < it.ExpiresAt
-}
-
-// mint calls WeChat for a new token and returns the item to store.
-func (m *Manager) mint(ctx context.Context, k tokenKey, cur tokenItem) (tokenItem, error) {
+// mint calls WeChat for a new token and returns the item to store; leaseID
+// holds cur's lease. The new version is later than cur's even when the
+// clock has not moved (a simulated one), so a take conditional on cur's
+// version never passes again: by a microsecond at least, because the
+// embedded DynamoDB server compares numbers as float64 (a nanosecond
+// apart, two versions would look equal to it).
+func (m *Manager) mint(ctx context.Context, k tokenKey, cur tokenItem, leaseID string) (tokenItem, error) {
 	wx := m.wx
 	now := m.cfg.Now()
 	next := tokenItem{PK: k.pk(), SK: skToken, Kind: k.kind, AppID: k.appid, Status: StatusActive,
-		Version: now.UnixNano(), RefreshedAt: now.Unix(), RefreshToken: cur.RefreshToken}
+		Version: max(now.UnixNano(), cur.Version+int64(time.Microsecond)), RefreshedAt: now.Unix(), RefreshToken: cur.RefreshToken}
 	switch k.kind {
 	case KindComponent:
 		ticket, _, err := m.store.Ticket(ctx, k.appid)
@@ -340,7 +238,7 @@ func (m *Manager) mint(ctx context.Context, k tokenKey, cur tokenItem) (tokenIte
 		}
 		next.AccessToken, next.ExpiresAt = tok.AccessToken, now.Unix()+int64(tok.ExpiresIn)
 	default:
-		tok, err := m.authorizerToken(ctx, wx, k.appid, cur)
+		tok, err := m.authorizerToken(ctx, wx, k.appid, cur, leaseID)
 		if err != nil {
 			return tokenItem{}, err
 		}
@@ -361,8 +259,11 @@ func (m *Manager) requestTicket(ctx context.Context, wx *wechat.Client, why stri
 
 // authorizerToken refreshes with the stored refresh token; on 61023 it tries
 // to recover the current refresh token from the authorizer list before
-// marking the authorizer as needing re-authorization.
-func (m *Manager) authorizerToken(ctx context.Context, wx *wechat.Client, appid string, cur tokenItem) (wechat.AuthorizerToken, error) {
+// marking the authorizer as needing re-authorization. Marking it releases
+// the lease (leaseID).
+func (m *Manager) authorizerToken(ctx context.Context, wx *wechat.Client, appid string, cur tokenItem, leaseID string) (
+	wechat.AuthorizerToken, error,
+) {
 	cat := m.ComponentTokenSource()
 	tok, err := wx.AuthorizerToken(ctx, cat, appid, cur.RefreshToken)
 	if wechat.IsCode(err, wechat.CodeRefreshTokenInvalid) {
@@ -372,12 +273,13 @@ func (m *Manager) authorizerToken(ctx context.Context, wx *wechat.Client, appid 
 	}
 	switch {
 	case wechat.IsCode(err, wechat.CodeRefreshTokenInvalid):
-		if merr := m.store.markStatus(ctx, appid, StatusNeedsReauth, "refresh token rejected by WeChat (61023)", m.cfg.Now()); merr != nil {
+		const reason = "refresh token rejected by WeChat (61023)"
+		if merr := m.store.markStatus(ctx, appid, StatusNeedsReauth, reason, leaseID, m.cfg.Now()); merr != nil {
 			return tok, fmt.Errorf("%w; marking it failed: %w", err, merr)
 		}
 		return tok, fmt.Errorf("%s: %w: %w", appid, ErrNeedsReauth, err)
 	case wechat.IsCode(err, wechat.CodeNotAuthorized):
-		if merr := m.store.markStatus(ctx, appid, StatusUnauthorized, "authorization revoked (61003)", m.cfg.Now()); merr != nil {
+		if merr := m.store.markStatus(ctx, appid, StatusUnauthorized, "authorization revoked (61003)", leaseID, m.cfg.Now()); merr != nil {
 			return tok, fmt.Errorf("%w; marking it failed: %w", err, merr)
 		}
 		return tok, fmt.Errorf("%s: %w: %w", appid, ErrUnauthorized, err)
@@ -409,18 +311,23 @@ func (m *Manager) recoverRefreshToken(ctx context.Context, wx *wechat.Client, ap
 // token and the binding are never written apart. A re-authorization
 // replaces the previous refresh token, which WeChat has invalidated.
 func (m *Manager) AuthorizerTokensPut(ctx context.Context, info wechat.AuthorizationInfo) (*dynamo.Put, error) {
+	st, err := m.authorizerTokens(ctx, info)
+	if err != nil {
+		return nil, err
+	}
+	return m.store.tokenPut(st), nil
+}
+
+// authorizerTokens is the token item, sealed, of what api_query_auth returned.
+func (m *Manager) authorizerTokens(ctx context.Context, info wechat.AuthorizationInfo) (storedToken, error) {
 	now := m.cfg.Now()
 	exp := now.Unix() + int64(info.ExpiresIn)
-	st, err := m.seal(ctx, tokenItem{
+	return m.seal(ctx, tokenItem{
 		PK: storage.AuthorizerPartition(info.AuthorizerAppID), SK: skToken, Kind: KindAuthorizer, AppID: info.AuthorizerAppID,
 		AccessToken: info.AuthorizerAccessToken, ExpiresAt: exp, RefreshToken: info.AuthorizerRefreshToken,
 		Status: StatusActive, Version: now.UnixNano(), RefreshedAt: now.Unix(),
 		DuePK: dueIndexPK, DueSK: dueSK(time.Unix(exp, 0).Add(-RefreshWindow), KindAuthorizer, info.AuthorizerAppID),
 	})
-	if err != nil {
-		return nil, err
-	}
-	return m.store.tokenPut(st), nil
 }
 
 // AuthorizerStatus is what the admin API shows about an authorizer's tokens.
@@ -445,7 +352,7 @@ func (m *Manager) AuthorizerStatus(ctx context.Context, appid string) (Authorize
 // MarkUnauthorized stops refreshing an authorizer's tokens (unbound or
 // revoked); a later authorization stores fresh tokens.
 func (m *Manager) MarkUnauthorized(ctx context.Context, appid, reason string) error {
-	err := m.store.markStatus(ctx, appid, StatusUnauthorized, reason, m.cfg.Now())
+	err := m.store.markStatus(ctx, appid, StatusUnauthorized, reason, "", m.cfg.Now())
 	if errors.Is(err, storage.ErrConflict) {
 		return nil // no token item: nothing to stop
 	}

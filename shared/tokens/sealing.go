@@ -78,12 +78,12 @@ func (m *Manager) readToken(ctx context.Context, pk string) (tokenItem, error) {
 	return m.open(ctx, st)
 }
 
-// writeToken seals next and writes it if the stored version is still
-// expected (0: no item).
-func (m *Manager) writeToken(ctx context.Context, next tokenItem, expected int64) error {
+// storeRefreshed seals next and writes it under the lease id holds, if
+// the stored version is still expected (lease.go).
+func (m *Manager) storeRefreshed(ctx context.Context, next tokenItem, expected int64, id string) error {
 	st, err := m.seal(ctx, next)
 	if err != nil {
 		return err
 	}
-	return m.store.casToken(ctx, st, expected)
+	return m.store.putRefreshed(ctx, st, expected, id)
 }

@@ -2,10 +2,10 @@ package tokens
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/guregu/dynamo/v2"
 
 	"wxchannel/shared/storage"
@@ -57,6 +57,11 @@ type tokenItem struct {
 	// version read, so an older token never overwrites a newer one.
 	Version     int64 `dynamo:"version"`
 	RefreshedAt int64 `dynamo:"refreshed_at"`
+	// The refresh lease (lease.go), on the item itself: who is refreshing
+	// the token and until when (unix ms). A write of the refreshed token
+	// leaves both out, which releases the lease.
+	LeaseOwner string `dynamo:"lease_owner,omitempty"`
+	LeaseUntil int64  `dynamo:"lease_until_ms,omitempty"`
 }
 
 func (t tokenItem) valid(now time.Time) bool {
@@ -79,21 +84,12 @@ type ticketItem struct {
 	ReceivedAt int64  `dynamo:"received_at"`
 }
 
-type leaseItem struct {
-	PK        string `dynamo:"pk,hash"`
-	SK        string `dynamo:"sk,range"`
-	Owner     string `dynamo:"owner"`
-	ExpiresMS int64  `dynamo:"expires_ms"`
-	TTL       int64  `dynamo:"ttl"`
-}
-
 func componentPK(appid string) string { return "component#" + appid }
 func publicAppPK(appid string) string { return "publicapp#" + appid }
 
 const (
 	skToken  = "token"
 	skTicket = "ticket"
-	skLease  = "lease#token"
 )
 
 func dueSK(due time.Time, kind Kind, appid string) string {
@@ -101,10 +97,15 @@ func dueSK(due time.Time, kind Kind, appid string) string {
 }
 
 // Store holds the access patterns of tokens in the platform table.
-type Store struct{ table dynamo.Table }
+type Store struct {
+	table dynamo.Table
+	// client makes the calls guregu/dynamo cannot express (lease.go: a
+	// refused condition that returns the item as it stood).
+	client *dynamodb.Client
+}
 
 // NewStore returns the token store of db.
-func NewStore(db *storage.DB) *Store { return &Store{table: db.Platform} }
+func NewStore(db *storage.DB) *Store { return &Store{table: db.Platform, client: db.Client} }
 
 func (s *Store) getToken(ctx context.Context, pk string) (storedToken, error) {
 	var it storedToken
@@ -135,54 +136,34 @@ func (s *Store) TicketPut(componentAppID, ticket string, created, received time.
 		If("attribute_not_exists('pk') OR 'create_time' < ?", created.Unix())
 }
 
-// acquireLease takes the refresh lease of pk for d, or reports false when
-// someone else holds an unexpired one.
-func (s *Store) acquireLease(ctx context.Context, pk, owner string, now time.Time, d time.Duration) (bool, error) {
-	exp := now.Add(d)
-	err := s.table.Put(leaseItem{PK: pk, SK: skLease, Owner: owner, ExpiresMS: exp.UnixMilli(), TTL: exp.Add(time.Hour).Unix()}).
-		If("attribute_not_exists('pk') OR 'expires_ms' < ?", now.UnixMilli()).Run(ctx)
-	if err == nil {
-		return true, nil
-	}
-	if dynamo.IsCondCheckFailed(err) {
-		return false, nil
-	}
-	return false, fmt.Errorf("acquire lease: %w", err)
-}
-
-func (s *Store) releaseLease(ctx context.Context, pk, owner string) error {
-	err := s.table.Delete("pk", pk).Range("sk", skLease).If("'owner' = ?", owner).Run(ctx)
-	if err != nil && !dynamo.IsCondCheckFailed(err) {
-		return fmt.Errorf("release lease: %w", err)
-	}
-	return nil
-}
-
-// casToken writes next if the stored version is still expected (0: no item).
-func (s *Store) casToken(ctx context.Context, next storedToken, expected int64) error {
-	put := s.table.Put(next)
-	if expected == 0 {
-		put = put.If("attribute_not_exists(pk)")
-	} else {
-		put = put.If("'version' = ?", expected)
-	}
-	return storage.TranslateErr(put.Run(ctx))
-}
-
 // markStatus takes an authorizer out of the refresh index with a reason.
-func (s *Store) markStatus(ctx context.Context, appid string, status Status, reason string, now time.Time) error {
-	err := s.table.Update("pk", storage.AuthorizerPartition(appid)).Range("sk", skToken).
+// The refresher that found out holds the lease (leaseID), and the update
+// releases it; without one (the authorization was revoked or unbound), the
+// update also ends any refresh under way, whose write then fails.
+func (s *Store) markStatus(ctx context.Context, appid string, status Status, reason, leaseID string, now time.Time) error {
+	u := s.table.Update("pk", storage.AuthorizerPartition(appid)).Range("sk", skToken).
 		Set("status", status).Set("reason", reason).Set("version", now.UnixNano()).
-		Remove("gsi1pk", "gsi1sk").If("attribute_exists(pk)").Run(ctx)
-	return storage.TranslateErr(err)
+		Remove("gsi1pk", "gsi1sk", attrLeaseOwner, attrLeaseUntil)
+	if leaseID != "" {
+		u = u.If("'lease_owner' = ?", leaseID)
+	} else {
+		u = u.If("attribute_exists(pk)")
+	}
+	return storage.TranslateErr(u.Run(ctx))
 }
 
-// dueBefore lists token items whose refresh is due before t, oldest first.
-func (s *Store) dueBefore(ctx context.Context, t time.Time) ([]storedToken, error) {
-	var out []storedToken
-	err := s.table.Get("gsi1pk", dueIndexPK).Index(storage.IndexGSI1).
-		Range("gsi1sk", dynamo.LessOrEqual, fmt.Sprintf("%012d~", t.Unix())).All(ctx, &out)
-	return out, err
+// dueToken is what the scheduled run needs from the due index to start a
+// refresh; the lease take returns the whole item, read consistently.
+type dueToken struct {
+	Kind   Kind   `dynamo:"kind"`
+	AppID  string `dynamo:"appid"`
+	Status Status `dynamo:"status"`
 }
 
-var errLeaseBusy = errors.New("another refresher holds the lease")
+// dueBefore streams the token items whose refresh is due before t, oldest
+// first, a page (up to 1 MB read) at a time.
+func (s *Store) dueBefore(t time.Time) dynamo.PagingIter {
+	return s.table.Get("gsi1pk", dueIndexPK).Index(storage.IndexGSI1).
+		Range("gsi1sk", dynamo.LessOrEqual, fmt.Sprintf("%012d~", t.Unix())).
+		Project("kind", "appid", "status").Iter()
+}

@@ -71,6 +71,30 @@ func authorize(t *testing.T, env *testenv.Env, m *tokens.Manager, n int) []strin
 	return appids
 }
 
+// seedDueAuthorizers makes n mini programs authorize the platform at
+// WeChat and stores their tokens at once (BatchWriteItem), each expiring
+// in 10 minutes: due. It returns their appids. The seeding is the test's
+// own, not the token manager's, so the IAM check does not see it.
+func seedDueAuthorizers(t testing.TB, env *testenv.Env, m *tokens.Manager, n int) []string {
+	t.Helper()
+	appids := make([]string, 0, n)
+	infos := make([]wechat.AuthorizationInfo, 0, n)
+	for i := range n {
+		appid := fmt.Sprintf("wx%016d", i+1)
+		env.Sim.AddAuthorizer(wechatsim.Authorizer{AppID: appid, MiniProgram: true})
+		if _, err := env.Sim.Authorize(appid); err != nil {
+			t.Fatal(err)
+		}
+		appids = append(appids, appid)
+		infos = append(infos, wechat.AuthorizationInfo{AuthorizerAppID: appid, AuthorizerAccessToken: "due-" + appid,
+			ExpiresIn: 600, AuthorizerRefreshToken: env.Sim.CurrentRefreshToken(appid)})
+	}
+	if err := tokens.SeedAuthorizerTokens(context.Background(), m, infos); err != nil {
+		t.Fatal(err)
+	}
+	return appids
+}
+
 // putAuthorizerTokens stores an authorizer's tokens as the binding
 // transaction does.
 func putAuthorizerTokens(t testing.TB, m *tokens.Manager, info wechat.AuthorizationInfo) {

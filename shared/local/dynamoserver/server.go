@@ -40,6 +40,7 @@ type Server struct {
 	busySince time.Time
 	inflight  int
 	cpu       cputime.Meter
+	latency   latency
 }
 
 // Start listens on a free loopback port.
@@ -74,7 +75,9 @@ func (s *Server) count(op string) {
 
 // timed serves a request and accounts the wall time during which at least
 // one request was being served (concurrent requests count once), so
-// benchmarks can tell our code's time from the storage's.
+// benchmarks can tell our code's time from the storage's. The injected
+// latency (SetLatency) is waited out here, inside that time and outside
+// the CPU meter.
 func (s *Server) timed(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	if s.inflight == 0 {
@@ -90,10 +93,14 @@ func (s *Server) timed(w http.ResponseWriter, r *http.Request) {
 		}
 		s.mu.Unlock()
 	}()
+	if !s.latency.delay(r) {
+		return
+	}
 	s.metered.ServeHTTP(w, r)
 }
 
-// Busy returns the time spent serving requests since the last ResetCalls.
+// Busy returns the time spent serving requests since the last ResetCalls,
+// the injected latency included.
 func (s *Server) Busy() time.Duration {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -60,6 +60,7 @@ type Sim struct {
 	srv     *loopback.Server
 	client  *http.Client
 	cpu     cputime.Meter
+	latency latency
 
 	mu           sync.Mutex
 	calls        map[string]int
@@ -181,6 +182,9 @@ func (s *Sim) handle(method, path, api string, fn apiFunc) {
 			s.faults[api] = q[1:]
 		}
 		s.mu.Unlock()
+		if !s.latency.wait(r) {
+			return
+		}
 		if f != nil && f.delay > 0 {
 			select {
 			case <-time.After(f.delay):
