@@ -6,11 +6,14 @@ package binding
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/guregu/dynamo/v2"
 
 	"wxchannel/shared/storage"
+	"wxchannel/shared/tenant"
 )
 
 // Status says whether a binding is in force.
@@ -72,6 +75,37 @@ func (s *Store) ByAppID(ctx context.Context, appid string) (Binding, error) {
 // ByTenant returns the tenant's binding record.
 func (s *Store) ByTenant(ctx context.Context, tenantID string) (Binding, error) {
 	return s.get(ctx, storage.TenantPartition(tenantID))
+}
+
+// ByTenantWithSettings reads the tenant's binding record and its portal
+// settings (the defaults when none are saved) in one consistent
+// BatchGetItem over both tables: what a tenant's release actions need
+// first. A tenant never bound is storage.ErrNotFound.
+func (s *Store) ByTenantWithSettings(ctx context.Context, tenantID string, service dynamo.Table) (Binding, tenant.Settings, error) {
+	b, st, found := Binding{}, tenant.Defaults(), false
+	var from string
+	it := s.table.Batch("pk", "sk").Get(dynamo.Keys{storage.TenantPartition(tenantID), SK}).
+		FromRange(service, "pk", "sk", tenant.SettingsKey(tenantID)).Consistent(true).IterWithTable(&from)
+	var item dynamo.Item
+	for it.Next(ctx, &item) {
+		var err error
+		if from == s.table.Name() {
+			err, found = dynamo.UnmarshalItem(item, &b), true
+		} else {
+			st, err = tenant.SettingsFromItem(item)
+		}
+		if err != nil {
+			return Binding{}, tenant.Settings{}, fmt.Errorf("read binding and settings: %w", err)
+		}
+		item = nil
+	}
+	if err := it.Err(); err != nil && !errors.Is(err, dynamo.ErrNotFound) { // ErrNotFound: neither item exists
+		return Binding{}, tenant.Settings{}, fmt.Errorf("read binding and settings: %w", err)
+	}
+	if !found {
+		return Binding{}, st, storage.ErrNotFound
+	}
+	return b, st, nil
 }
 
 func (s *Store) get(ctx context.Context, pk string) (Binding, error) {

@@ -122,17 +122,6 @@ func (s *EventStore) dedupePut(p wxcrypt.PushParams, now time.Time) *dynamo.Put 
 	return s.table.Put(dedupeItem{PK: Fingerprint(p), SK: skPush, TTL: now.Add(dedupeFor).Unix()}).If("attribute_not_exists('pk')")
 }
 
-// RecordPush records a push to the message URL by its fingerprint and
-// reports whether it is new: the same push delivered twice is processed
-// once. The record outlives the push's acceptable timestamp window.
-func (s *EventStore) RecordPush(ctx context.Context, p wxcrypt.PushParams, now time.Time) (fresh bool, err error) {
-	err = s.dedupePut(p, now).Run(ctx)
-	if dynamo.IsCondCheckFailed(err) {
-		return false, nil
-	}
-	return err == nil, err
-}
-
 // CodePartition is the partition of what one authorization code led to:
 // the push that carried it (kept here) and the authorization flow's
 // outcome. The code itself is not stored.

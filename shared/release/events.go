@@ -3,12 +3,16 @@ package release
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/guregu/dynamo/v2"
+
 	"wxchannel/shared/apperr"
+	"wxchannel/shared/binding"
 	"wxchannel/shared/storage"
 	"wxchannel/shared/wechat"
-	"wxchannel/shared/wxcrypt"
 )
 
 // AuditEvent is the decrypted audit-result push of an authorized mini
@@ -31,23 +35,19 @@ var auditResults = map[string]wechat.AuditState{
 }
 
 // AuditPushed applies a verified push to appid's message URL: it must come
-// from the bound mini program it names, the same push twice is handled
-// once, and an audit result moves the pipeline only if it belongs to the
-// review the pipeline waits for. A failure to apply it is left to the
-// reconcile schedule; WeChat only needs "success".
-func (s *Service) AuditPushed(ctx context.Context, appid string, params wxcrypt.PushParams, ev AuditEvent) error {
-	b, err := s.bindings.ByAppID(ctx, appid)
+// from the bound mini program it names, and an audit result moves the
+// pipeline only if it belongs to the review the pipeline waits for. The
+// same push twice is harmless without a record of it: the first one moves
+// the pipeline out of the waiting state (a repeat finds nothing to do),
+// and two at once race on the pipeline's revision, which lets one save.
+// The binding and the pipeline share the mini program's partition and are
+// read together. A failure to apply it is left to the reconcile schedule;
+// WeChat only needs "success".
+func (s *Service) AuditPushed(ctx context.Context, appid string, ev AuditEvent) error {
+	b, p, err := s.bindingAndPipeline(ctx, appid)
 	if errors.Is(err, storage.ErrNotFound) || (err == nil && b.UserName != ev.ToUserName) {
 		return apperr.E(apperr.Forbidden, "unknown_mini_program", "the event does not belong to a bound mini program")
 	}
-	if err != nil {
-		return err
-	}
-	fresh, err := s.pushes.RecordPush(ctx, params, s.cfg.Now())
-	if err != nil || !fresh {
-		return err
-	}
-	p, err := s.Get(ctx, appid)
 	if err != nil {
 		return err
 	}
@@ -56,8 +56,8 @@ func (s *Service) AuditPushed(ctx context.Context, appid string, params wxcrypt.
 		return nil
 	}
 	if !p.awaitsPush(time.Unix(ev.CreateTime, 0)) {
-		// A late push of an earlier review, or one whose result we
-		// already have: the reconcile schedule follows the current one.
+		// A repeat, a late push of an earlier review, or one whose result
+		// we already have: the reconcile schedule follows the current one.
 		s.cfg.Log.InfoContext(ctx, "audit push for another review ignored", "appid", appid, "event", ev.Event, "state", p.State)
 		return nil
 	}
@@ -68,4 +68,34 @@ func (s *Service) AuditPushed(ctx context.Context, appid string, params wxcrypt.
 		}
 	}
 	return nil
+}
+
+// bindingAndPipeline reads a mini program's binding record and its
+// pipeline (idle when none) in one consistent BatchGetItem; a mini program
+// never bound is storage.ErrNotFound.
+func (s *Service) bindingAndPipeline(ctx context.Context, appid string) (binding.Binding, Pipeline, error) {
+	pk := pipelinePK(appid)
+	b, found := binding.Binding{}, false
+	p := Pipeline{PK: pk, SK: skPipeline, AppID: appid, State: StateIdle}
+	it := s.table.Batch("pk", "sk").Get(dynamo.Keys{pk, binding.SK}, dynamo.Keys{pk, skPipeline}).Consistent(true).Iter()
+	var item dynamo.Item
+	for it.Next(ctx, &item) {
+		var err error
+		if sk, _ := item["sk"].(*types.AttributeValueMemberS); sk != nil && sk.Value == binding.SK {
+			err, found = dynamo.UnmarshalItem(item, &b), true
+		} else {
+			err = dynamo.UnmarshalItem(item, &p)
+		}
+		if err != nil {
+			return b, p, fmt.Errorf("read binding and pipeline: %w", err)
+		}
+		item = nil
+	}
+	if err := it.Err(); err != nil && !errors.Is(err, dynamo.ErrNotFound) { // ErrNotFound: neither item exists
+		return b, p, fmt.Errorf("read binding and pipeline: %w", err)
+	}
+	if !found {
+		return b, p, storage.ErrNotFound
+	}
+	return b, p, nil
 }

@@ -146,7 +146,7 @@ func (h *eventsHandler) routes(rt *httpapi.Router) *httpapi.Router {
 }
 
 func (h *eventsHandler) handleEvent(w http.ResponseWriter, r *http.Request) error {
-	inner, params, err := h.opener.Open(r)
+	inner, _, err := h.opener.Open(r)
 	if err != nil {
 		return err
 	}
@@ -154,7 +154,7 @@ func (h *eventsHandler) handleEvent(w http.ResponseWriter, r *http.Request) erro
 	if err := xml.Unmarshal(inner, &ev); err != nil {
 		return apperr.BadRequest("malformed_push", "the decrypted event is not valid XML")
 	}
-	if err := h.pipeline.AuditPushed(r.Context(), r.PathValue("appid"), params, ev); err != nil {
+	if err := h.pipeline.AuditPushed(r.Context(), r.PathValue("appid"), ev); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")

@@ -14,7 +14,6 @@ import (
 	"wxchannel/shared/app"
 	"wxchannel/shared/apperr"
 	"wxchannel/shared/binding"
-	"wxchannel/shared/componentpush"
 	"wxchannel/shared/qrscene"
 	"wxchannel/shared/storage"
 	"wxchannel/shared/tenant"
@@ -78,6 +77,9 @@ func (s State) waitsOnWeChat() bool {
 
 // pendingIndexPK lists pipelines the reconcile schedule must look at.
 const pendingIndexPK = "release#pending"
+
+// skPipeline is the sort key of a mini program's pipeline item.
+const skPipeline = "release"
 
 // Problem is the last error with its fix.
 type Problem struct {
@@ -192,9 +194,9 @@ type Service struct {
 	bindings *binding.Store
 	settings *tenant.Store
 	scenes   *qrscene.Codec
-	pushes   *componentpush.EventStore
 	wx       *wechat.Client
 	table    dynamo.Table
+	service  dynamo.Table
 	cfg      Config
 }
 
@@ -204,23 +206,23 @@ type Parts struct {
 	Bindings *binding.Store
 	Settings *tenant.Store
 	Scenes   *qrscene.Codec
-	Pushes   *componentpush.EventStore
 	WeChat   *wechat.Client
-	// Pipelines is the platform table.
-	Pipelines dynamo.Table
+	// Pipelines is the platform table; Service the service table (the
+	// tenants' settings, read with their binding).
+	Pipelines, Service dynamo.Table
 }
 
 // NewService returns the pipeline over its parts.
 func NewService(p Parts, cfg Config) *Service {
-	return &Service{tokens: p.Tokens, bindings: p.Bindings, settings: p.Settings, scenes: p.Scenes, pushes: p.Pushes,
-		wx: p.WeChat, table: p.Pipelines, cfg: cfg}
+	return &Service{tokens: p.Tokens, bindings: p.Bindings, settings: p.Settings, scenes: p.Scenes,
+		wx: p.WeChat, table: p.Pipelines, service: p.Service, cfg: cfg}
 }
 
 // ServiceFromDeps builds the pipeline at a function's edge around its one
 // token manager.
 func ServiceFromDeps(d *app.Deps, tm *tokens.Manager) *Service {
 	return NewService(Parts{Tokens: tm, Bindings: binding.NewStore(d.DB), Settings: tenant.NewStore(d.DB),
-		Scenes: qrscene.FromDeps(d), Pushes: componentpush.NewEventStore(d.DB), WeChat: d.WeChat, Pipelines: d.DB.Platform},
+		Scenes: qrscene.FromDeps(d), WeChat: d.WeChat, Pipelines: d.DB.Platform, Service: d.DB.Service},
 		Config{APIBaseURL: d.Config.APIBaseURL, UploadBucket: d.Config.UploadBucket, Region: d.Config.Region,
 			PublicAppID: d.Config.PublicAppID, Now: d.Now, Log: d.Log})
 }
@@ -230,9 +232,9 @@ func pipelinePK(appid string) string { return storage.AuthorizerPartition(appid)
 // Get returns the pipeline of appid (idle when none).
 func (s *Service) Get(ctx context.Context, appid string) (Pipeline, error) {
 	var p Pipeline
-	err := s.table.Get("pk", pipelinePK(appid)).Range("sk", dynamo.Equal, "release").Consistent(true).One(ctx, &p)
+	err := s.table.Get("pk", pipelinePK(appid)).Range("sk", dynamo.Equal, skPipeline).Consistent(true).One(ctx, &p)
 	if errors.Is(err, dynamo.ErrNotFound) {
-		return Pipeline{PK: pipelinePK(appid), SK: "release", AppID: appid, State: StateIdle}, nil
+		return Pipeline{PK: pipelinePK(appid), SK: skPipeline, AppID: appid, State: StateIdle}, nil
 	}
 	return p, err
 }
@@ -271,6 +273,22 @@ func (s *Service) boundPipeline(ctx context.Context, tenantID string) (Pipeline,
 	return s.Get(ctx, b.AppID)
 }
 
+// boundPipelineWithSettings is boundPipeline with the tenant's settings,
+// read with the binding in one call.
+func (s *Service) boundPipelineWithSettings(ctx context.Context, tenantID string) (Pipeline, tenant.Settings, error) {
+	b, st, err := s.bindings.ByTenantWithSettings(ctx, tenantID, s.service)
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && !b.Bound()) {
+		return Pipeline{}, st, errNoMiniProgram
+	}
+	if err != nil {
+		return Pipeline{}, st, err
+	}
+	p, err := s.Get(ctx, b.AppID)
+	return p, st, err
+}
+
+var errNoMiniProgram = apperr.E(apperr.Conflict, "no_mini_program", "connect your enterprise mini program first")
+
 // notBound says err is boundApp's answer for a tenant without an
 // enterprise mini program.
 func notBound(err error) bool {
@@ -282,7 +300,7 @@ func notBound(err error) bool {
 func (s *Service) boundApp(ctx context.Context, tenantID string) (binding.Binding, error) {
 	b, err := s.bindings.ByTenant(ctx, tenantID)
 	if errors.Is(err, storage.ErrNotFound) || (err == nil && !b.Bound()) {
-		return b, apperr.E(apperr.Conflict, "no_mini_program", "connect your enterprise mini program first")
+		return b, errNoMiniProgram
 	}
 	return b, err
 }
@@ -303,7 +321,7 @@ func (s *Service) ExtJSON(appid, tenantID, displayName string) string {
 // row never makes two reviews: the state machine refuses while one is
 // pending, and 85009 reconciles instead of failing.
 func (s *Service) Submit(ctx context.Context, tenantID string, templateID int64, manual bool) (Pipeline, error) {
-	p, err := s.boundPipeline(ctx, tenantID)
+	p, st, err := s.boundPipelineWithSettings(ctx, tenantID)
 	if err != nil {
 		return Pipeline{}, err
 	}
@@ -333,10 +351,6 @@ func (s *Service) Submit(ctx context.Context, tenantID string, templateID int64,
 		if !manual {
 			return Pipeline{}, apperr.BadRequest("manual_required", "versions other than the latest need \"manual\": true")
 		}
-	}
-	st, err := s.settings.Settings(ctx, tenantID)
-	if err != nil {
-		return Pipeline{}, err
 	}
 	aat := s.tokens.AuthorizerTokenSource(p.AppID)
 	if p.State != StateWaitingScan || p.TemplateID != chosen.TemplateID {

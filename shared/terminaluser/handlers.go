@@ -12,6 +12,7 @@ import (
 	"wxchannel/shared/httpapi"
 	"wxchannel/shared/qrscene"
 	"wxchannel/shared/staffauth"
+	"wxchannel/shared/storage"
 	"wxchannel/shared/tenant"
 	"wxchannel/shared/usersession"
 )
@@ -43,11 +44,10 @@ type userHandler func(w http.ResponseWriter, r *http.Request, u User, st tenant.
 
 func (h *registrationHandler) withUser(next userHandler) httpapi.HandlerFunc {
 	return h.sessions.Require(func(w http.ResponseWriter, r *http.Request, c usersession.Claims) error {
-		u, err := h.users.Get(r.Context(), c.TenantID, c.UserID)
-		if err != nil {
+		u, st, err := h.users.GetWithSettings(r.Context(), c.TenantID, c.UserID)
+		if storage.IsNotFound(err) {
 			return apperr.E(apperr.Unauthenticated, "invalid_session", "log in again")
 		}
-		st, err := h.settings.Settings(r.Context(), c.TenantID)
 		if err != nil {
 			return err
 		}

@@ -4,13 +4,16 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base32"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/guregu/dynamo/v2"
 
 	"wxchannel/shared/storage"
+	"wxchannel/shared/tenant"
 )
 
 // Status is a terminal user's registration state.
@@ -90,4 +93,33 @@ func (s *Store) Get(ctx context.Context, tenantID, userID string) (User, error) 
 	var u User
 	err := s.table.Get("pk", UserPartition(tenantID, userID)).Range("sk", dynamo.Equal, "profile").Consistent(true).One(ctx, &u)
 	return u, storage.TranslateErr(err)
+}
+
+// GetWithSettings reads a user and the tenant's portal settings (the
+// defaults when none are saved) in one consistent batch read: what every
+// request of a signed-in user needs first. A missing user is
+// storage.ErrNotFound.
+func (s *Store) GetWithSettings(ctx context.Context, tenantID, userID string) (User, tenant.Settings, error) {
+	u, st, found := User{}, tenant.Defaults(), false
+	it := s.table.Batch("pk", "sk").Get(ProfileKey(tenantID, userID), tenant.SettingsKey(tenantID)).Consistent(true).Iter()
+	var item dynamo.Item
+	for it.Next(ctx, &item) {
+		var err error
+		if sk, _ := item["sk"].(*types.AttributeValueMemberS); sk != nil && sk.Value == "profile" {
+			err, found = dynamo.UnmarshalItem(item, &u), true
+		} else {
+			st, err = tenant.SettingsFromItem(item)
+		}
+		if err != nil {
+			return User{}, tenant.Settings{}, fmt.Errorf("read user and settings: %w", err)
+		}
+		item = nil
+	}
+	if err := it.Err(); err != nil && !errors.Is(err, dynamo.ErrNotFound) { // ErrNotFound: neither item exists
+		return User{}, tenant.Settings{}, fmt.Errorf("read user and settings: %w", err)
+	}
+	if !found {
+		return User{}, tenant.Settings{}, storage.ErrNotFound
+	}
+	return u, st, nil
 }
