@@ -54,6 +54,30 @@ func BenchmarkFunction(b *testing.B) {
 	}
 }
 
+// Latencies put back into the loopback stand-ins for BenchmarkLatency:
+// roughly what a function in a China region sees calling DynamoDB in its
+// region and api.weixin.qq.com.
+const (
+	latencyDynamoDB = 5 * time.Millisecond
+	latencyWeChat   = 50 * time.Millisecond
+)
+
+// BenchmarkLatency times the requests of the public path (a ticket push,
+// a login, a work-order create) through the same handlers as
+// BenchmarkFunction, with each DynamoDB call answered after 5 ms and each
+// WeChat call after 50 ms: the wall time then approximates a deployed
+// function's, where the sequence of calls, not our CPU, dominates.
+func BenchmarkLatency(b *testing.B) {
+	w := newBenchWorld(b)
+	dyn := w.env.Embedded(b, "it injects latency into the embedded server")
+	dyn.SetLatency(latencyDynamoDB)
+	w.env.Sim.SetLatency(latencyWeChat)
+	b.Cleanup(func() { dyn.SetLatency(0); w.env.Sim.SetLatency(0) })
+	for _, name := range []string{"ticketpush", "userlogin", "workordercreate"} {
+		b.Run(name, func(b *testing.B) { w.measure(b, w.cases[name]) })
+	}
+}
+
 // benchCase prepares request i outside the timer and returns what to time.
 type benchCase func(b *testing.B, i int) func() int
 

@@ -2,9 +2,11 @@
 // (docs/bench-report.md by default): per function its binary size, the
 // start-up time of its bootstrap, the cost of a representative request
 // split into our code and storage, its DynamoDB calls against the minimum it
-// needs, the scaling of the token refresher and the nearby query, the
-// message crypto against a plain standard-library version, and a bounded
-// loopback load test of ticket push, login and work-order create.
+// needs; the public request path with DynamoDB and WeChat latencies
+// injected; the token refresher and the nearby query as they are and as
+// they were; the message crypto against a plain standard-library version;
+// a bounded loopback load test of ticket push, login and work-order
+// create; and the machine's load during each section.
 //
 //	make bench            (go run ./cmd/benchreport)
 package main
@@ -62,7 +64,10 @@ func run(ctx context.Context, outPath, benchtime string, quick bool) error {
 	}
 	defer os.RemoveAll(tmp)
 	r := &report{}
-	if r.fns, err = measureFunctions(ctx, tmp); err != nil {
+	if err := r.measured(ctx, "binaries and start-up", noLatency, func(ctx context.Context) (err error) {
+		r.fns, err = measureFunctions(ctx, tmp)
+		return err
+	}); err != nil {
 		return err
 	}
 	if err := r.benchmark(ctx, benchtime, quick); err != nil {
@@ -126,62 +131,108 @@ func measureFunctions(ctx context.Context, tmp string) ([]fnRow, error) {
 	return rows, nil
 }
 
-// benchmark runs the Go benchmarks: each function's representative
-// request, the scaling of the token refresher and the nearby query, and
-// the message crypto.
-func (r *report) benchmark(ctx context.Context, benchtime string, quick bool) error {
-	step("per-request benchmarks (" + benchtime + " each, one core)")
-	perReq, err := goBench(ctx, benchRun{pkg: "./functions/", pattern: "BenchmarkFunction", benchtime: benchtime, cpu: 1})
-	if err != nil {
-		return err
-	}
-	for i := range r.fns {
-		r.fns[i].Bench = perReq["Function/"+r.fns[i].Name]
-	}
+// Latencies the latency sections inject into the stand-ins (the
+// benchmarks' own constants; the report names them).
+const (
+	injectedLatency = "DynamoDB 5 ms, WeChat 50 ms a call"
+	noLatency       = ""
+)
 
-	step("scaling: token refresher and nearby query")
-	r.refresh, err = goBench(ctx, benchRun{pkg: "./shared/tokens/", pattern: "BenchmarkRefreshRun", benchtime: "1x", short: quick})
-	if err != nil {
-		return err
+// requestRuns is how often the per-request benchmarks run, each in its own
+// process, in turn: the report gives the median with the fastest and the
+// slowest run.
+const requestRuns = 3
+
+// benchmark runs the Go benchmarks: each function's representative
+// request, at loopback speed and with injected latency; the token
+// refresher and the nearby query, as they are and as they were; and the
+// message crypto. Each section records the machine's conditions.
+func (r *report) benchmark(ctx context.Context, benchtime string, quick bool) error {
+	sections := []struct {
+		name, latency string
+		run           func(context.Context) error
+	}{
+		{"per-request benchmarks", noLatency, func(ctx context.Context) error {
+			perReq, err := goBench(ctx, benchRun{
+				pkg: "./functions/", pattern: "BenchmarkFunction", benchtime: benchtime, cpu: 1, count: requestRuns,
+			})
+			for i := range r.fns {
+				r.fns[i].Bench = perReq["Function/"+r.fns[i].Name]
+			}
+			return err
+		}},
+		{"request path with latency", injectedLatency, func(ctx context.Context) (err error) {
+			r.latency, err = goBench(ctx, benchRun{pkg: "./functions/", pattern: "BenchmarkLatency", benchtime: "50x", cpu: 1, count: requestRuns})
+			return err
+		}},
+		{"token refresh with latency", injectedLatency, func(ctx context.Context) (err error) {
+			r.refreshLatency, err = goBench(ctx, benchRun{
+				pkg: "./shared/tokens/", pattern: "BenchmarkRefreshRunWithLatency", benchtime: "1x", short: quick,
+			})
+			return err
+		}},
+		{"token refresh scaling", noLatency, func(ctx context.Context) (err error) {
+			r.refresh, err = goBench(ctx, benchRun{pkg: "./shared/tokens/", pattern: "BenchmarkRefreshRun$", benchtime: "1x", short: quick})
+			return err
+		}},
+		{"nearby in a dense city", noLatency, func(ctx context.Context) (err error) {
+			if quick {
+				return nil // seeds 10,000 orders twice; no -short variant
+			}
+			r.nearbyDense, err = goBench(ctx, benchRun{pkg: "./shared/workorder/", pattern: "BenchmarkNearbyDenseCity", benchtime: "3x", cpu: 1})
+			return err
+		}},
+		{"nearby on a sparse map", noLatency, func(ctx context.Context) (err error) {
+			r.nearby, err = goBench(ctx, benchRun{
+				pkg: "./shared/workorder/", pattern: "BenchmarkNearby$|BenchmarkNearbyBaseline$", benchtime: "3x", cpu: 1, short: quick,
+			})
+			return err
+		}},
+		{"message crypto", noLatency, func(ctx context.Context) (err error) {
+			r.crypto, err = goBench(ctx, benchRun{
+				pkg: "./shared/wxcrypt/", pattern: "BenchmarkOpenTicketPush|BenchmarkStdlibBaseline", benchtime: "1s", count: cryptoRuns,
+			})
+			if err != nil {
+				return err
+			}
+			r.pushBench, err = goBench(ctx, benchRun{
+				pkg: "./shared/componentpush/", pattern: "BenchmarkTicketPushDecryptVerify", benchtime: "1s", count: cryptoRuns,
+			})
+			return err
+		}},
 	}
-	r.nearby, err = goBench(ctx, benchRun{pkg: "./shared/workorder/", pattern: "BenchmarkNearby", benchtime: "3x", cpu: 1, short: quick})
-	if err != nil {
-		return err
+	for _, sec := range sections {
+		step(sec.name)
+		if err := r.measured(ctx, sec.name, sec.latency, sec.run); err != nil {
+			return err
+		}
 	}
-	step("crypto against the standard-library baseline")
-	r.crypto, err = goBench(ctx, benchRun{
-		pkg: "./shared/wxcrypt/", pattern: "BenchmarkOpenTicketPush|BenchmarkStdlibBaseline", benchtime: "1s", count: cryptoRuns,
-	})
-	if err != nil {
-		return err
-	}
-	r.pushBench, err = goBench(ctx, benchRun{
-		pkg: "./shared/componentpush/", pattern: "BenchmarkTicketPushDecryptVerify", benchtime: "1s", count: cryptoRuns,
-	})
-	return err
+	return nil
 }
 
 // loadTest runs the load test on loopback: a few seconds per level, or
 // one second and two levels when quick.
 func (r *report) loadTest(ctx context.Context, quick bool) error {
-	step("load test on loopback")
 	levels, dur, maxReq := []int{1, 4, 16, 64}, 5*time.Second, 3000
 	if quick {
 		levels, dur, maxReq = []int{1, 8}, time.Second, 200
 	}
 	r.loadDur, r.loadMax = dur, maxReq
-	var err error
-	r.load, err = loadTest(ctx, levels, dur, maxReq)
-	return err
+	step("load test on loopback")
+	return r.measured(ctx, "load test", noLatency, func(ctx context.Context) (err error) {
+		r.load, err = loadTest(ctx, levels, dur, maxReq)
+		return err
+	})
 }
 
 func step(s string) { fmt.Fprintln(os.Stderr, "benchreport:", s) }
 
 // benchResult is one benchmark line: iterations and metrics by unit.
 type benchResult struct {
-	N       int
-	Runs    int // how many runs this is the median of
-	Metrics map[string]float64
+	N        int
+	Runs     int     // how many runs this is the median of
+	Min, Max float64 // the fastest and slowest run's ns/op
+	Metrics  map[string]float64
 }
 
 // benchRun is one `go test -bench` run.
@@ -247,6 +298,7 @@ func goBench(ctx context.Context, b benchRun) (map[string]benchResult, error) {
 		sort.Slice(runs, func(i, j int) bool { return runs[i].Metrics["ns/op"] < runs[j].Metrics["ns/op"] })
 		med := runs[len(runs)/2]
 		med.Runs = len(runs)
+		med.Min, med.Max = runs[0].Metrics["ns/op"], runs[len(runs)-1].Metrics["ns/op"]
 		res[name] = med
 	}
 	return res, nil

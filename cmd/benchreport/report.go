@@ -4,6 +4,8 @@ import (
 	_ "embed"
 	"fmt"
 	"io"
+	"sort"
+	"strconv"
 	"strings"
 	"text/template"
 	"time"
@@ -18,17 +20,22 @@ type fnRow struct {
 }
 
 type report struct {
-	fns               []fnRow
-	refresh, nearby   map[string]benchResult
-	crypto, pushBench map[string]benchResult
-	load              []loadResult
-	loadDur           time.Duration
-	loadMax           int
-	goVersion         string
-	cpus              int
-	machine           string
-	took              time.Duration
-	date              string
+	fns []fnRow
+	// latency is the public request path with injected latency;
+	// refreshLatency the refresher's run at that latency, as it is and as
+	// it was; nearbyDense the dense-city search, as it is and as it was.
+	latency, refreshLatency, nearbyDense map[string]benchResult
+	refresh, nearby                      map[string]benchResult
+	crypto, pushBench                    map[string]benchResult
+	load                                 []loadResult
+	conditions                           []condition
+	loadDur                              time.Duration
+	loadMax                              int
+	goVersion                            string
+	cpus                                 int
+	machine                              string
+	took                                 time.Duration
+	date                                 string
 }
 
 // need is what a function's benchmarked request is, the fewest DynamoDB
@@ -53,25 +60,28 @@ var needs = map[string]need{
 			"program's token health, whose key is the appid the binding names"},
 	"userlogin": {"login from a tenant's QR scene (public mini program)", 3,
 		"the signed scene's record, the tenant's access settings, then the user upsert (one conditional update)"},
-	"portalregister": {"GET /portal/me", 2, "the user and the tenant's settings (two partitions)"},
+	"portalregister": {"GET /portal/me", 1, "one consistent batch read of the user and the tenant's settings (two partitions)"},
 	"adminportal":    {"create a device QR scene", 1, "one conditional put"},
 	"workordercreate": {"create a work order", 2,
 		"one batch read (user, tenant settings, idempotency record, duplicate marker) and one transaction (order, " +
 			"hourly counter, idempotency record, duplicate marker); the reads must come first because a replay or a " +
 			"duplicate returns the existing order instead of writing"},
 	"workorders": {"GET one of my work orders", 1, "one consistent get"},
-	"engineerapi": {"nearby open work orders", 9,
-		"the engineer's geohash cell and its 8 neighbours, one index query each (run concurrently); each query returns " +
-			"every open order of its cell, and the benchmark's 200-odd open orders all lie in these cells, so our CPU " +
-			"here is mostly decoding them before the distance filter keeps the nearest 50"},
-	"reviewsubmit": {"submit for review", 4,
-		"the binding, the pipeline, the tenant's settings (for ext.json), then the pipeline's revision-checked write; " +
-			"the component and authorizer tokens come from an in-process copy kept up to 60 s, so a function instance " +
-			"reads each from DynamoDB at most once a minute (the fraction above 4: the benchmark moves to a freshly " +
-			"bound mini program every 18 submissions, WeChat's weekly limit being 20)"},
-	"wechatevents": {"WeChat's audit result push", 4,
-		"the binding by the mini program's user name, the event's fingerprint (conditional put, de-duplication), " +
-			"the pipeline, its revision-checked write"},
+	"engineerapi": {"nearby open work orders", 2,
+		"index queries of the geohash cells nearest the engineer, nearest first, until no unread cell can hold an order " +
+			"nearer than the 50th kept; the benchmark's 200-odd open orders are spread thin, so one or two cells hold " +
+			"the few near ones and the search may stop once the ring around them is read (the dense-city section below " +
+			"shows the query count where orders are many)"},
+	"reviewsubmit": {"submit for review", 3,
+		"one batch read of the binding with the tenant's settings (for ext.json; two tables, one call), the pipeline " +
+			"(its key is the appid the binding names), then the pipeline's revision-checked write; the component and " +
+			"authorizer tokens come from an in-process copy kept up to 60 s, so a function instance reads each from " +
+			"DynamoDB at most once a minute (the fraction above 3: the benchmark moves to a freshly bound mini program " +
+			"every 18 submissions, WeChat's weekly limit being 20)"},
+	"wechatevents": {"WeChat's audit result push", 2,
+		"one batch read of the binding and the pipeline (same partition), then the pipeline's revision-checked write; " +
+			"a repeated push finds the pipeline no longer waiting for it and writes nothing, so no de-duplication record " +
+			"is needed"},
 	"releaseadmin":   {"GET the release status", 2, "the binding and the pipeline"},
 	"tokenrefresh":   {"a scheduled run with nothing due", 2, "the component token and one query of the due index"},
 	"auditreconcile": {"a scheduled run with nothing waiting", 2, "one query of each pending index (release pipelines, authorization events)"},
@@ -90,9 +100,16 @@ type reportView struct {
 	CPUs                           int
 	StartupRuns                    int
 	Functions                      []functionView
+	Latency                        []latencyView
+	InjectedLatency                string
+	RefreshLatency                 []refreshLatencyView
 	Refresh                        []refreshView
+	Dense                          []denseView
+	DenseSlack                     int
 	Nearby                         []nearbyView
 	NearbySpread                   *nearbySpread // nil unless there are several table sizes
+	Conditions                     []conditionView
+	RequestRuns                    int
 	CryptoRuns                     int
 	Crypto                         []cryptoView
 	CryptoRatio                    float64 // ours / the standard-library baseline, by ns/op
@@ -106,11 +123,42 @@ type functionView struct {
 	Name, Request, Why   string
 	SizeMB               float64
 	Ready, FirstResponse string
-	WallUS               float64
+	Wall                 string // µs: median (fastest–slowest run)
 	CPU, StorageCPU      string
 	Calls                string
 	Minimum              int
 	WeChatCalls          string
+}
+
+// latencyView is one request of the public path with injected latency.
+type latencyView struct {
+	Name, Request, Wall string
+	Calls, WeChatCalls  string
+	// Waits is the injected latency the request's calls add up to if made
+	// one after another: a floor for its wall time.
+	Waits string
+}
+
+// refreshLatencyView is one run over due tokens with injected latency.
+type refreshLatencyView struct {
+	Algorithm, Authorizers, Run                string
+	WeChatPerToken, DDBPerToken, Left, CPUSecs float64
+}
+
+// denseView is one search of the dense-city fixture.
+type denseView struct {
+	Algorithm, Engineer, Radius string
+	Results, ItemsRead, Queries float64
+	ReadUnits, ItemsPerResult   float64
+	CPU                         string
+	MeetsItems, MeetsCPU        bool
+}
+
+// conditionView is what the machine did during one section.
+type conditionView struct {
+	Section, Took, Latency string
+	LoadBefore, LoadAfter  float64
+	BusyPercent            float64
 }
 
 type refreshView struct {
@@ -121,6 +169,10 @@ type refreshView struct {
 type nearbyView struct {
 	Orders, Wall, CPU, StorageCPU      string
 	IndexQueries, Results, AllocatedMB float64
+	ItemsRead, ReadUnits               float64
+	// The search as it was, on the same fixture.
+	BaselineQueries, BaselineItemsRead, BaselineReadUnits float64
+	BaselineCPU                                           string
 }
 
 // nearbySpread is our and the embedded server's CPU per query on the
@@ -149,17 +201,24 @@ func (r *report) write(w io.Writer) error {
 func (r *report) view() reportView {
 	v := reportView{
 		Date: r.date, Took: r.took.Round(time.Second).String(), Machine: r.machine, GoVersion: r.goVersion, CPUs: r.cpus,
-		StartupRuns:  startupRuns,
-		Functions:    r.functionViews(),
-		Refresh:      r.refreshViews(),
-		Nearby:       r.nearbyViews(),
-		NearbySpread: r.nearbySpread(),
-		CryptoRuns:   cryptoRuns,
-		Crypto:       []cryptoView{r.cryptoView("OpenTicketPush"), r.cryptoView("StdlibBaseline")},
-		CryptoRatio:  r.crypto["OpenTicketPush"].Metrics["ns/op"] / r.crypto["StdlibBaseline"].Metrics["ns/op"],
-		LoadDuration: r.loadDur.String(),
-		LoadMax:      r.loadMax,
-		Load:         r.loadViews(),
+		StartupRuns:     startupRuns,
+		Functions:       r.functionViews(),
+		Latency:         r.latencyViews(),
+		InjectedLatency: injectedLatency,
+		RefreshLatency:  r.refreshLatencyViews(),
+		Refresh:         r.refreshViews(),
+		Dense:           r.denseViews(),
+		DenseSlack:      denseItemsSlack,
+		Nearby:          r.nearbyViews(),
+		NearbySpread:    r.nearbySpread(),
+		Conditions:      r.conditionViews(),
+		RequestRuns:     requestRuns,
+		CryptoRuns:      cryptoRuns,
+		Crypto:          []cryptoView{r.cryptoView("OpenTicketPush"), r.cryptoView("StdlibBaseline")},
+		CryptoRatio:     r.crypto["OpenTicketPush"].Metrics["ns/op"] / r.crypto["StdlibBaseline"].Metrics["ns/op"],
+		LoadDuration:    r.loadDur.String(),
+		LoadMax:         r.loadMax,
+		Load:            r.loadViews(),
 	}
 	if m, ok := r.pushBench["TicketPushDecryptVerify"]; ok {
 		v.Push = &cryptoView{NsPerOp: m.Metrics["ns/op"], AllocsPerOp: m.Metrics["allocs/op"]}
@@ -178,11 +237,125 @@ func (r *report) functionViews() []functionView {
 		out = append(out, functionView{
 			Name: f.Name, Request: nd.request, Why: nd.why,
 			SizeMB: float64(f.Size) / 1e6, Ready: ms(f.Startup.Ready), FirstResponse: first,
-			WallUS: m["ns/op"] / 1000, CPU: cpuFigure(m, "cpu-µs/op"), StorageCPU: cpuFigure(m, "storage-cpu-µs/op"),
+			Wall: spread(f.Bench, 1e3, "%.0f"), CPU: cpuFigure(m, "cpu-µs/op"), StorageCPU: cpuFigure(m, "storage-cpu-µs/op"),
 			Calls: calls(m), Minimum: nd.minimum, WeChatCalls: num(m["wechat-calls/op"]),
 		})
 	}
 	return out
+}
+
+// latencyRequests names the requests of BenchmarkLatency.
+var latencyRequests = []string{"ticketpush", "userlogin", "workordercreate"}
+
+// Per-call latencies injected by the latency benchmarks (their constants).
+const (
+	dynamoLatencyMS = 5.0
+	wechatLatencyMS = 50.0
+)
+
+func (r *report) latencyViews() []latencyView {
+	var out []latencyView
+	for _, name := range latencyRequests {
+		res, ok := r.latency["Latency/"+name]
+		if !ok {
+			continue
+		}
+		m := res.Metrics
+		out = append(out, latencyView{
+			Name: name, Request: needs[name].request, Wall: spread(res, 1e6, "%.1f"),
+			Calls: calls(m), WeChatCalls: num(m["wechat-calls/op"]),
+			Waits: fmt.Sprintf("%.0f", m["ddb-calls/op"]*dynamoLatencyMS+m["wechat-calls/op"]*wechatLatencyMS),
+		})
+	}
+	return out
+}
+
+func (r *report) refreshLatencyViews() []refreshLatencyView {
+	var out []refreshLatencyView
+	for _, k := range sortedKeys(r.refreshLatency) {
+		m := r.refreshLatency[k].Metrics
+		n, algorithm, _ := strings.Cut(strings.TrimPrefix(k, "RefreshRunWithLatency/authorizers="), "/")
+		out = append(out, refreshLatencyView{
+			Algorithm: algorithm, Authorizers: n, Run: secs(m["ns/op"]),
+			WeChatPerToken: m["wechat-calls/token"], DDBPerToken: m["ddb-calls/token"], Left: m["left/run"],
+			CPUSecs: m["cpu-s/run"],
+		})
+	}
+	// The current algorithm first.
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Algorithm != "baseline" && out[j].Algorithm == "baseline" })
+	return out
+}
+
+// Goals of the dense-city search: items read at most 3 × the results plus
+// a small constant, and our CPU per request at most 10 ms.
+const (
+	denseItemsSlack = 16
+	denseCPUGoalUS  = 10000
+)
+
+func (r *report) denseViews() []denseView {
+	var out []denseView
+	for _, k := range sortedKeys(r.nearbyDense) {
+		m := r.nearbyDense[k].Metrics
+		v := denseView{
+			Results: m["results/op"], ItemsRead: m["items-read/op"], Queries: m["queries/op"],
+			ReadUnits: m["read-units/op"], CPU: usFigure(m["cpu-µs/op"]),
+		}
+		for part := range strings.SplitSeq(strings.TrimPrefix(k, "NearbyDenseCity/"), "/") {
+			key, val, _ := strings.Cut(part, "=")
+			switch key {
+			case "algorithm":
+				v.Algorithm = val
+			case "engineer":
+				v.Engineer = val
+			case "radius_km":
+				v.Radius = val
+			}
+		}
+		if v.Results > 0 {
+			v.ItemsPerResult = v.ItemsRead / v.Results
+		}
+		v.MeetsItems = v.ItemsRead <= 3*v.Results+denseItemsSlack
+		v.MeetsCPU = m["cpu-µs/op"] <= denseCPUGoalUS
+		out = append(out, v)
+	}
+	radius := func(v denseView) int { i, _ := strconv.Atoi(v.Radius); return i }
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Algorithm != b.Algorithm {
+			return a.Algorithm == "new"
+		}
+		if a.Engineer != b.Engineer {
+			return a.Engineer < b.Engineer
+		}
+		return radius(a) < radius(b)
+	})
+	return out
+}
+
+func (r *report) conditionViews() []conditionView {
+	out := make([]conditionView, 0, len(r.conditions))
+	for _, c := range r.conditions {
+		lat := c.Latency
+		if lat == "" {
+			lat = "none (loopback)"
+		}
+		out = append(out, conditionView{
+			Section: c.Section, Took: c.Took.Round(time.Second).String(), Latency: lat,
+			LoadBefore: c.LoadBefore, LoadAfter: c.LoadAfter, BusyPercent: 100 * c.MachineBusy,
+		})
+	}
+	return out
+}
+
+// spread is a benchmark's time per operation, divided by unit, as
+// "median (fastest–slowest)" when it ran several times.
+func spread(b benchResult, unit float64, format string) string {
+	med := fmt.Sprintf(format, b.Metrics["ns/op"]/unit)
+	if b.Runs < 2 {
+		return med
+	}
+	return fmt.Sprintf("%s ("+format+"–"+format+")", med, b.Min/unit, b.Max/unit)
 }
 
 func (r *report) refreshViews() []refreshView {
@@ -201,18 +374,31 @@ func (r *report) refreshViews() []refreshView {
 func (r *report) nearbyViews() []nearbyView {
 	var out []nearbyView
 	for _, k := range sortedByN(r.nearby) {
+		if !strings.HasPrefix(k, "Nearby/") {
+			continue
+		}
 		m := r.nearby[k].Metrics
+		orders := strings.TrimPrefix(k, "Nearby/orders=")
+		base := r.nearby["NearbyBaseline/orders="+orders].Metrics
 		out = append(out, nearbyView{
-			Orders: strings.TrimPrefix(k, "Nearby/orders="), Wall: secs(m["ns/op"]),
+			Orders: orders, Wall: secs(m["ns/op"]),
 			CPU: usFigure(m["cpu-µs/op"]), StorageCPU: usFigure(m["storage-cpu-µs/op"]),
 			IndexQueries: m["queries/op"], Results: m["results/op"], AllocatedMB: m["B/op"] / 1e6,
+			ItemsRead: m["items-read/op"], ReadUnits: m["read-units/op"],
+			BaselineQueries: base["queries/op"], BaselineItemsRead: base["items-read/op"], BaselineReadUnits: base["read-units/op"],
+			BaselineCPU: usFigure(base["cpu-µs/op"]),
 		})
 	}
 	return out
 }
 
 func (r *report) nearbySpread() *nearbySpread {
-	keys := sortedByN(r.nearby)
+	var keys []string
+	for _, k := range sortedByN(r.nearby) {
+		if strings.HasPrefix(k, "Nearby/") {
+			keys = append(keys, k)
+		}
+	}
 	if len(keys) < 2 {
 		return nil
 	}
