@@ -41,15 +41,38 @@ const (
 // index projects (storage.Tables, gsi2) and its distance. The detail is
 // read on demand.
 type NearbyOrder struct {
-	ID        string  `dynamo:"id" json:"id"`
-	Category  string  `dynamo:"category" json:"category"`
-	Status    Status  `dynamo:"status" json:"status"`
-	Latitude  float64 `dynamo:"latitude" json:"latitude"`
-	Longitude float64 `dynamo:"longitude" json:"longitude"`
+	ID       string `dynamo:"id" json:"id"`
+	Category string `dynamo:"category" json:"category"`
+	Status   Status `dynamo:"status" json:"status"`
+	// The site, read to measure the distance; the list shows its Area.
+	Latitude  float64 `dynamo:"latitude" json:"-"`
+	Longitude float64 `dynamo:"longitude" json:"-"`
 	CreatedAt int64   `dynamo:"created_at" json:"created_at"`
+	Area      Area    `dynamo:"-" json:"area"`
 	// DistanceKm is rounded down to 10 m.
 	DistanceKm float64 `dynamo:"-" json:"distance_km"`
 	exactKm    float64
+}
+
+// Area is where an offered order's site is, to about a kilometre: the
+// centre of its geohash-6 cell (about 1.2 × 0.6 km) and the distance from
+// there to the cell's corners. An engineer sees the area and the distance
+// before accepting; the address and the customer's contact go to the
+// engineer who accepts.
+type Area struct {
+	Latitude  float64 `json:"latitude"`
+	Longitude float64 `json:"longitude"`
+	WithinM   int     `json:"within_m"`
+}
+
+// areaBits is the precision of an Area: geohash-6.
+const areaBits = 30
+
+// AreaOf is the Area of a site.
+func AreaOf(lat, lng float64) Area {
+	box := cellAt(lat, lng, areaBits).box()
+	cLat, cLng := box.Center()
+	return Area{Latitude: cLat, Longitude: cLng, WithinM: int(math.Ceil(DistanceKm(cLat, cLng, box.MaxLat, box.MaxLng) * 1000))}
 }
 
 // NearbyKeys are the nearby index keys (gsi2pk, gsi2sk) of the tenant's
@@ -389,6 +412,7 @@ func (ns *nearbySearch) keep(o NearbyOrder) {
 		return
 	}
 	o.DistanceKm = float64(int(o.exactKm*100)) / 100
+	o.Area = AreaOf(o.Latitude, o.Longitude)
 	if len(ns.found) < ns.limit {
 		heap.Push(&ns.found, o)
 	} else if nearer(o, ns.found[0]) {

@@ -311,7 +311,7 @@ func TestNearbyShowsTheListFieldsOnly(t *testing.T) {
 			}
 		}
 	})
-	want := []string{"category", "created_at", "distance_km", "id", "latitude", "longitude", "status"}
+	want := []string{"area", "category", "created_at", "distance_km", "id", "status"}
 	if !slices.Equal(fields, want) {
 		t.Fatalf("a nearby order has %v, want %v", fields, want)
 	}
@@ -484,13 +484,19 @@ func TestAnOfferedOrderShowsTheWorkNotTheCustomer(t *testing.T) {
 	first, second := a.Staff("acme", "eng-1", staffauth.RoleEngineer), a.Staff("acme", "eng-2", staffauth.RoleEngineer)
 
 	offered := a.Must(a.Do("GET", "/engineer/work-orders/"+id, first, nil), 200)
-	for _, hidden := range []string{"contact_name", "phone", "photos", "timeline", "engineer_id"} {
+	for _, hidden := range []string{"contact_name", "phone", "address", "latitude", "longitude", "photos", "timeline", "engineer_id"} {
 		if _, ok := offered.Body[hidden]; ok {
 			t.Errorf("an offered order shows %s: %s", hidden, offered.Raw)
 		}
 	}
-	if offered.Str("description") == "" || offered.Str("address") == "" || offered.Str("status") != "submitted" {
-		t.Fatalf("an offered order lacks the work or the place: %s", offered.Raw)
+	area, _ := offered.Body["area"].(map[string]any)
+	if offered.Str("description") == "" || offered.Str("status") != "submitted" || area == nil {
+		t.Fatalf("an offered order lacks the work or its area: %s", offered.Raw)
+	}
+	// The area is near the site but not the site.
+	lat, lng, within := area["latitude"].(float64), area["longitude"].(float64), area["within_m"].(float64)
+	if off := workorder.DistanceKm(lat, lng, 31.2304, 121.4737) * 1000; off == 0 || off > within || within > 800 {
+		t.Fatalf("area %v is %.0f m from the site", area, off)
 	}
 	a.Must(a.Do("GET", "/engineer/work-orders/"+id, a.Staff("globex", "eng-9", staffauth.RoleEngineer), nil), 404)
 

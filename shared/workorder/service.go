@@ -190,20 +190,18 @@ func (s *Service) Accept(ctx context.Context, c staffauth.Claims, id string) (Or
 }
 
 // OfferedOrder is an order offered to the tenant's engineers as one of
-// them sees it before accepting it: what the work is and where, without
-// the customer's name, phone and photos, which the engineer who accepts it
-// gets.
+// them sees it before accepting it: what the work is and the area it is
+// in, without the customer's name, phone, address and photos, which the
+// engineer who accepts it gets.
 type OfferedOrder struct {
-	ID          string  `json:"id"`
-	Category    string  `json:"category"`
-	Description string  `json:"description"`
-	DeviceSN    string  `json:"device_sn,omitempty"`
-	Address     string  `json:"address"`
-	Latitude    float64 `json:"latitude"`
-	Longitude   float64 `json:"longitude"`
-	Status      Status  `json:"status"`
-	CreatedAt   int64   `json:"created_at"`
-	Photos      int     `json:"photo_count"`
+	ID          string `json:"id"`
+	Category    string `json:"category"`
+	Description string `json:"description"`
+	DeviceSN    string `json:"device_sn,omitempty"`
+	Area        Area   `json:"area"`
+	Status      Status `json:"status"`
+	CreatedAt   int64  `json:"created_at"`
+	Photos      int    `json:"photo_count"`
 }
 
 // EngineerDetail is an order of the engineer's tenant as they may see it:
@@ -218,8 +216,8 @@ func (s *Service) EngineerDetail(ctx context.Context, c staffauth.Claims, id str
 	case o.EngineerID == c.Subject:
 		return o, nil
 	case o.Status.Offered() && o.EngineerID == "":
-		return OfferedOrder{ID: o.ID, Category: o.Category, Description: o.Description, DeviceSN: o.DeviceSN, Address: o.Address,
-			Latitude: o.Latitude, Longitude: o.Longitude, Status: o.Status, CreatedAt: o.CreatedAt, Photos: len(o.Photos)}, nil
+		return OfferedOrder{ID: o.ID, Category: o.Category, Description: o.Description, DeviceSN: o.DeviceSN,
+			Area: AreaOf(o.Latitude, o.Longitude), Status: o.Status, CreatedAt: o.CreatedAt, Photos: len(o.Photos)}, nil
 	default:
 		return nil, apperr.Missing("no such work order")
 	}
