@@ -110,12 +110,30 @@ type Pipeline struct {
 	Rev              int64    `dynamo:"rev" json:"-"`
 }
 
-// NextActions tells the admin what can be done in the pipeline's state.
+// NextActions tells the admin what can be done in the pipeline's state:
+// only what can work. A release WeChat refused because nothing is approved
+// (85019) offers a new submission, not the release again.
 func (p Pipeline) NextActions() []Action {
+	if p.State == StateReleaseFailed && !p.ReleasePending() {
+		return []Action{ActionSubmit}
+	}
 	if a, ok := nextActions[p.State]; ok {
 		return a
 	}
 	return []Action{ActionSubmit}
+}
+
+// ReleasePending says an approved version waits to be released: the
+// review passed, or a release of it failed for a reason other than there
+// being nothing approved.
+func (p Pipeline) ReleasePending() bool {
+	switch p.State {
+	case StateApproved:
+		return true
+	case StateReleaseFailed:
+		return p.LastError == nil || p.LastError.Code != problems[wechat.CodeNoApprovedVersion].Code
+	}
+	return false
 }
 
 // problems are WeChat's refusals the admin can act on, with their fixes.

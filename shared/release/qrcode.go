@@ -95,6 +95,9 @@ type Versions struct {
 	Latest              *wechat.Template  `json:"latest,omitempty"`
 	Pipeline            *Status           `json:"pipeline,omitempty"`
 	NewVersionAvailable *bool             `json:"new_version_available,omitempty"`
+	// ReleasePending: an approved version waits to be released (the
+	// latest, when NewVersionAvailable is false).
+	ReleasePending *bool `json:"release_pending,omitempty"`
 }
 
 // Versions lists the platform's code templates and, for an enterprise
@@ -109,8 +112,13 @@ func (s *Service) Versions(ctx context.Context, tenantID string) (Versions, erro
 	switch {
 	case err == nil:
 		st := statusOf(p)
-		available := out.Latest != nil && !p.State.reviewPending() && p.ReleasedVersion != out.Latest.UserVersion
-		out.Mode, out.Pipeline, out.NewVersionAvailable = "enterprise", &st, &available
+		pending := p.ReleasePending()
+		// A newer template than the released version can be submitted,
+		// unless it is under review or already approved and only waits
+		// to be released.
+		available := out.Latest != nil && !p.State.reviewPending() && p.ReleasedVersion != out.Latest.UserVersion &&
+			!(pending && p.Version == out.Latest.UserVersion)
+		out.Mode, out.Pipeline, out.NewVersionAvailable, out.ReleasePending = "enterprise", &st, &available, &pending
 	case !notBound(err):
 		return Versions{}, err
 	}

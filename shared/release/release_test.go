@@ -126,7 +126,14 @@ func TestSubmitRejectResubmitApproveReleaseQR(t *testing.T) {
 	if err := w.Sim.FinishAudit(ctx, appid, true); err != nil {
 		t.Fatal(err)
 	}
+	// Approved and not yet released: the latest only needs releasing.
+	if v := w.call("GET", "/admin/miniprogram/versions", nil, 200); v["new_version_available"] != false || v["release_pending"] != true {
+		t.Fatalf("versions while 1.2.0 awaits release %v", v)
+	}
 	w.call("POST", "/admin/miniprogram/release", nil, 200)
+	if v := w.call("GET", "/admin/miniprogram/versions", nil, 200); v["new_version_available"] != false || v["release_pending"] != false {
+		t.Fatalf("versions after releasing 1.2.0 %v", v)
+	}
 	if got := w.Sim.ReleasedVersion(appid); got != "1.2.0" {
 		t.Fatalf("released %s", got)
 	}
@@ -220,6 +227,10 @@ func TestWeChatErrorsShowStateAndFix(t *testing.T) {
 		st := w.call("GET", "/admin/miniprogram/release-status", nil, 200)
 		if st["state"] != string(release.StateReleaseFailed) {
 			t.Fatalf("%v", st)
+		}
+		// Nothing is approved: releasing again cannot work.
+		if next := st["next_actions"].([]any); len(next) != 1 || next[0] != string(release.ActionSubmit) {
+			t.Fatalf("next actions after 85019: %v", next)
 		}
 		w.call("POST", "/admin/miniprogram/review", map[string]any{}, 202)
 	})
