@@ -116,8 +116,8 @@ func (s *Service) Versions(ctx context.Context, tenantID string) (Versions, erro
 		// A newer template than the released version can be submitted,
 		// unless it is under review or already approved and only waits
 		// to be released.
-		available := out.Latest != nil && !p.State.reviewPending() && p.ReleasedVersion != out.Latest.UserVersion &&
-			!(pending && p.Version == out.Latest.UserVersion)
+		approvedLatest := pending && out.Latest != nil && p.Version == out.Latest.UserVersion
+		available := out.Latest != nil && !p.State.reviewPending() && p.ReleasedVersion != out.Latest.UserVersion && !approvedLatest
 		out.Mode, out.Pipeline, out.NewVersionAvailable, out.ReleasePending = "enterprise", &st, &available, &pending
 	case !notBound(err):
 		return Versions{}, err
