@@ -2,9 +2,12 @@ package release
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 
+	"wxchannel/shared/config"
 	"wxchannel/shared/tenant"
+	"wxchannel/shared/uploads"
 	"wxchannel/shared/wechat"
 )
 
@@ -138,11 +141,18 @@ func (run preparing) privacySettings(ctx context.Context) (StepStatus, string, e
 func (run preparing) serverDomains(ctx context.Context) (StepStatus, string, error) {
 	cfg := run.s.cfg
 	api := []string{cfg.APIBaseURL}
-	uploads := api
+	uploadFile := []string{cfg.APIBaseURL}
 	if cfg.UploadBucket != "" {
-		uploads = append(uploads, "https://"+cfg.UploadBucket+".s3."+cfg.Region+".amazonaws.com.cn")
+		// The bucket's domain as the SDK resolves it for the region's
+		// partition (amazonaws.com.cn in China, amazonaws.com elsewhere):
+		// the one wx.uploadFile posts the photo forms to.
+		bucket, err := uploads.UploadDomain(config.Config{UploadBucket: cfg.UploadBucket, Region: cfg.Region})
+		if err != nil {
+			return "", "", fmt.Errorf("upload domain: %w", err)
+		}
+		uploadFile = append(uploadFile, bucket)
 	}
-	return StepDone, cfg.APIBaseURL, run.s.wx.SetServerDomains(ctx, run.aat, api, uploads, api)
+	return StepDone, cfg.APIBaseURL, run.s.wx.SetServerDomains(ctx, run.aat, api, uploadFile, api)
 }
 
 func hostOf(base string) string {

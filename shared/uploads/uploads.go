@@ -1,8 +1,11 @@
-// Package uploads hands terminal users presigned S3 URLs for work-order
-// photos: the mini program uploads straight to the bucket, and the work
-// order only stores the object keys. Every upload is tagged unattached
-// from the start and re-tagged attached when an order takes it, so the
-// bucket's lifecycle rule removes the photos no order ever took.
+// Package uploads keeps work-order photos in the upload bucket: the mini
+// program posts each photo straight to S3 with a signed form
+// (wx.uploadFile), a work order or an engineer's visit only stores the
+// object keys once they are verified, and the people allowed to see an
+// order get short-lived links.
+// Every upload is tagged unattached from the start and re-tagged attached
+// when an order takes it, so the bucket's lifecycle rule removes the
+// photos no order ever took.
 package uploads
 
 import (
@@ -10,6 +13,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"net/url"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -27,24 +31,32 @@ const (
 	URLExpiry = 15 * time.Minute
 )
 
-// The attached tag. The upload bucket's lifecycle rule (template.yaml)
-// expires objects tagged attached=false 7 days after their upload; a
-// presigned PUT only succeeds with the tag, and Attacher sets it to true.
+// TagAttached is the tag of every upload. The upload bucket's lifecycle
+// rule (template.yaml) expires objects tagged attached=false 7 days after
+// their upload; an upload form only succeeds with the tag, and Attacher
+// sets it to true.
+const TagAttached = "attached"
+
+// The image types a photo may have.
 const (
-	TagAttached = "attached"
-	// taggingUnattached is the x-amz-tagging header of every upload (a
-	// URL-encoded query string).
-	taggingUnattached = TagAttached + "=false"
+	typeJPEG = "image/jpeg"
+	typePNG  = "image/png"
 )
 
-var extensions = map[string]string{"image/jpeg": "jpg", "image/png": "png"}
+// extensions are the image types a photo may have, with the extension of
+// its key.
+var extensions = map[string]string{typeJPEG: "jpg", typePNG: "png"}
 
 // Bucket is the upload bucket with its S3 client. Building it makes no
-// network call; a function builds one and shares it between its presigner
-// and its attacher.
+// network call; a function builds one and shares it between its form
+// signer, its verifier and its attacher.
 type Bucket struct {
-	name   string
-	client *s3.Client
+	name    string
+	region  string
+	url     string // where forms are posted: BucketURL
+	client  *s3.Client
+	presign *s3.PresignClient
+	creds   aws.CredentialsProvider
 }
 
 // NewBucket builds the configured upload bucket's client without any
@@ -60,7 +72,42 @@ func NewBucket(cfg config.Config) (*Bucket, error) {
 			o.UsePathStyle = true
 		}
 	})
-	return &Bucket{name: cfg.UploadBucket, client: client}, nil
+	b := &Bucket{name: cfg.UploadBucket, region: cfg.Region, client: client, presign: s3.NewPresignClient(client),
+		creds: awsCfg.Credentials}
+	if cfg.UploadBucket != "" {
+		u, err := BucketURL(cfg)
+		if err != nil {
+			return nil, err
+		}
+		b.url = u.String()
+	}
+	return b, nil
+}
+
+// BucketURL is the upload bucket's URL as the SDK resolves it, the one
+// photos are posted to and viewed from: https://<bucket>.s3.<region>.<the
+// region's partition domain> (amazonaws.com, amazonaws.com.cn...), or
+// <S3Endpoint>/<bucket> (path-style) when an endpoint override is set.
+func BucketURL(cfg config.Config) (*url.URL, error) {
+	params := s3.EndpointParameters{Bucket: aws.String(cfg.UploadBucket), Region: aws.String(cfg.Region)}
+	if cfg.S3Endpoint != "" {
+		params.Endpoint, params.ForcePathStyle = aws.String(cfg.S3Endpoint), aws.Bool(true)
+	}
+	endpoint, err := s3.NewDefaultEndpointResolverV2().ResolveEndpoint(context.Background(), params)
+	if err != nil {
+		return nil, fmt.Errorf("resolve the upload bucket's endpoint: %w", err)
+	}
+	return &endpoint.URI, nil
+}
+
+// UploadDomain is the uploadFile legal domain the mini programs need for
+// the bucket: BucketURL's scheme and host.
+func UploadDomain(cfg config.Config) (string, error) {
+	u, err := BucketURL(cfg)
+	if err != nil {
+		return "", err
+	}
+	return u.Scheme + "://" + u.Host, nil
 }
 
 // configured refuses to work without a bucket name.
@@ -71,66 +118,46 @@ func (b *Bucket) configured() error {
 	return nil
 }
 
-// Upload is one presigned PUT. The mini program sends every header of
-// Headers with the PUT: they are part of the signature.
-type Upload struct {
-	Key       string            `json:"key"`
-	URL       string            `json:"url"`
-	Method    string            `json:"method"`
-	Headers   map[string]string `json:"headers"`
-	ExpiresAt time.Time         `json:"expires_at"`
-}
-
-// Request asks for count upload URLs of one image type.
+// Request asks for upload forms: one per entry of ContentTypes, or Count
+// of ContentType.
 type Request struct {
-	ContentType string `json:"content_type"`
-	Count       int    `json:"count"`
+	ContentType  string   `json:"content_type,omitempty"`
+	Count        int      `json:"count,omitempty"`
+	ContentTypes []string `json:"content_types,omitempty"`
 }
 
-// Presigner signs upload URLs for one bucket.
-type Presigner struct {
-	bucket *Bucket
-	client *s3.PresignClient
-	now    func() time.Time
-}
-
-// NewPresigner returns the presigner of the bucket.
-func NewPresigner(b *Bucket, now func() time.Time) *Presigner {
-	return &Presigner{bucket: b, client: s3.NewPresignClient(b.client), now: now}
-}
-
-// Sign returns presigned PUTs under the user's prefix. The tag
-// attached=false is signed into each: S3 refuses an upload without it.
-func (p *Presigner) Sign(ctx context.Context, tenantID, userID string, req Request) ([]Upload, error) {
-	if err := p.bucket.configured(); err != nil {
-		return nil, err
-	}
-	ext, ok := extensions[req.ContentType]
-	if !ok {
-		return nil, apperr.InvalidField("content_type", "image/jpeg or image/png")
-	}
-	if req.Count < 1 || req.Count > MaxFiles {
-		return nil, apperr.InvalidField("count", fmt.Sprintf("between 1 and %d", MaxFiles))
-	}
-	out := make([]Upload, 0, req.Count)
-	for range req.Count {
-		var b [12]byte
-		_, _ = rand.Read(b[:])
-		key := fmt.Sprintf("uploads/%s/%s/%s.%s", tenantID, userID, hex.EncodeToString(b[:]), ext)
-		signed, err := p.client.PresignPutObject(ctx, &s3.PutObjectInput{
-			Bucket: aws.String(p.bucket.name), Key: aws.String(key), ContentType: aws.String(req.ContentType),
-			Tagging: aws.String(taggingUnattached),
-		}, s3.WithPresignExpires(URLExpiry))
-		if err != nil {
-			return nil, fmt.Errorf("presign: %w", err)
+// contentTypes lists the type of each requested file.
+func (r Request) contentTypes() ([]string, error) {
+	if len(r.ContentTypes) == 0 {
+		if _, ok := extensions[r.ContentType]; !ok {
+			return nil, apperr.InvalidField("content_type", "image/jpeg or image/png")
 		}
-		headers := map[string]string{}
-		for k, v := range signed.SignedHeader {
-			if len(v) > 0 && k != "Host" {
-				headers[k] = v[0]
-			}
+		if r.Count < 1 || r.Count > MaxFiles {
+			return nil, apperr.InvalidField("count", fmt.Sprintf("between 1 and %d", MaxFiles))
 		}
-		out = append(out, Upload{Key: key, URL: signed.URL, Method: signed.Method, Headers: headers, ExpiresAt: p.now().Add(URLExpiry).UTC()})
+		types := make([]string, r.Count)
+		for i := range types {
+			types[i] = r.ContentType
+		}
+		return types, nil
 	}
-	return out, nil
+	if r.ContentType != "" || r.Count != 0 {
+		return nil, apperr.InvalidField("content_types", "give content_types, or content_type and count, not both")
+	}
+	if len(r.ContentTypes) > MaxFiles {
+		return nil, apperr.InvalidField("content_types", fmt.Sprintf("at most %d", MaxFiles))
+	}
+	for i, t := range r.ContentTypes {
+		if _, ok := extensions[t]; !ok {
+			return nil, apperr.InvalidField(fmt.Sprintf("content_types[%d]", i), "image/jpeg or image/png")
+		}
+	}
+	return r.ContentTypes, nil
+}
+
+// randomName is the random part of a new key (24 hex digits).
+func randomName() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }

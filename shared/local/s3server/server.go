@@ -14,6 +14,11 @@
 //     object's body with the tagging XML; here it never reaches gofakes3.
 //     Tags are not kept through multipart uploads or copies, nor dropped by
 //     a multi-object delete.
+//   - Browser-based uploads (POST Object, a multipart/form-data POST to the
+//     bucket's URL) are authenticated by their form as S3 does it: the
+//     policy's SigV4 signature, its expiration, every condition (key,
+//     Content-Type, content-length-range, tagging...) and no field outside
+//     them (post.go, policy.go). gofakes3 would store any such form.
 //   - Failures can be injected per operation, as S3 answers them.
 //
 // The rest (objects, listings, conditional writes) is gofakes3's.
@@ -24,6 +29,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -95,7 +101,7 @@ func Start(o Options) (*Server, error) {
 func (s *Server) Close() error { return s.http.Close() }
 
 // InjectError makes the next n requests of op (an S3 operation name:
-// "PutObject", "PutObjectTagging"...) fail with S3's error code
+// "PutObject", "PostObject", "PutObjectTagging"...) fail with S3's error code
 // ("ServiceUnavailable", "InternalError", "SlowDown", "AccessDenied"). The
 // SDK retries the retryable ones, and each attempt counts.
 func (s *Server) InjectError(op, code string, n int) {
@@ -135,6 +141,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, apiErr)
 		return
 	}
+	if op == "PostObject" {
+		s.postObject(w, r, bucket) // authenticated by its form, not its headers
+		return
+	}
 	if apiErr := s.authenticate(r); apiErr != nil {
 		writeError(w, r, apiErr)
 		return
@@ -157,6 +167,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // operation names the S3 operation of a request where the server treats it
 // specially or a test may inject a failure into it ("" for the rest).
 func operation(r *http.Request, key string) string {
+	if browserUpload(r, key) {
+		return "PostObject"
+	}
 	q := r.URL.Query()
 	if key == "" || q.Has("uploadId") || q.Has("uploads") || q.Has("versionId") {
 		return ""
@@ -173,10 +186,25 @@ func operation(r *http.Request, key string) string {
 	return method + "Object"
 }
 
-// apiError is an error answer: S3's code, its HTTP status and a message.
+// apiError is an error answer: S3's code, its HTTP status, a message and
+// the elements S3 adds for some codes (ArgumentName, MaxSizeAllowed...).
 type apiError struct {
 	code, message string
 	status        int
+	extra         []errorElement
+}
+
+// errorElement is one more element of an error document.
+type errorElement struct {
+	XMLName xml.Name
+	Value   string `xml:",chardata"`
+}
+
+// with returns e with one more element.
+func (e *apiError) with(name, value string) *apiError {
+	c := *e
+	c.extra = append(slices.Clone(e.extra), errorElement{XMLName: xml.Name{Local: name}, Value: value})
+	return &c
 }
 
 // statuses of the error codes the server answers with.
@@ -185,6 +213,8 @@ var statuses = map[string]int{
 	"RequestTimeTooSkewed": http.StatusForbidden, "AuthorizationQueryParametersError": http.StatusBadRequest,
 	"XAmzContentSHA256Mismatch": http.StatusBadRequest, "InvalidTag": http.StatusBadRequest, "MalformedXML": http.StatusBadRequest,
 	"InvalidArgument": http.StatusBadRequest, "AuthorizationHeaderMalformed": http.StatusBadRequest, "IncompleteBody": http.StatusBadRequest,
+	"EntityTooLarge": http.StatusBadRequest, "EntityTooSmall": http.StatusBadRequest, "MalformedPOSTRequest": http.StatusBadRequest,
+	"InvalidPolicyDocument": http.StatusBadRequest, "MaxPostPreDataLengthExceeded": http.StatusBadRequest,
 	"NoSuchKey": http.StatusNotFound, "NoSuchBucket": http.StatusNotFound,
 	"InternalError": http.StatusInternalServerError, "ServiceUnavailable": http.StatusServiceUnavailable,
 	"SlowDown": http.StatusServiceUnavailable,
@@ -209,7 +239,8 @@ func writeError(w http.ResponseWriter, r *http.Request, e *apiError) {
 		XMLName xml.Name `xml:"Error"`
 		Code    string   `xml:"Code"`
 		Message string   `xml:"Message"`
-	}{Code: e.code, Message: e.message})
+		Extra   []errorElement
+	}{Code: e.code, Message: e.message, Extra: e.extra})
 }
 
 // statusRecorder remembers the status gofakes3 answered.

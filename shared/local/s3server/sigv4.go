@@ -197,11 +197,17 @@ func headerValue(r *http.Request, name string) string {
 func sign(secret string, sig signature, canonical string) string {
 	digest := sha256.Sum256([]byte(canonical))
 	toSign := sigAlgorithm + "\n" + sig.at.UTC().Format(sigTimeFormat) + "\n" + sig.scope + "\n" + hex.EncodeToString(digest[:])
+	return hex.EncodeToString(hmacSHA256(signingKey(secret, sig.scope), toSign))
+}
+
+// signingKey derives the key of a scope (date/region/service/aws4_request)
+// from the secret.
+func signingKey(secret, scope string) []byte {
 	key := []byte("AWS4" + secret)
-	for part := range strings.SplitSeq(sig.scope, "/") {
+	for part := range strings.SplitSeq(scope, "/") {
 		key = hmacSHA256(key, part)
 	}
-	return hex.EncodeToString(hmacSHA256(key, toSign))
+	return key
 }
 
 func hmacSHA256(key []byte, data string) []byte {

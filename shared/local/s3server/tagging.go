@@ -95,7 +95,7 @@ func (s *Server) serveTagging(w http.ResponseWriter, r *http.Request, op string,
 		_, _ = io.WriteString(w, xml.Header)
 		_ = xml.NewEncoder(w).Encode(doc)
 	case "PutObjectTagging":
-		tags, apiErr := readTagging(r)
+		tags, apiErr := readTagging(r.Body)
 		if apiErr != nil {
 			writeError(w, r, apiErr)
 			return
@@ -108,10 +108,11 @@ func (s *Server) serveTagging(w http.ResponseWriter, r *http.Request, op string,
 	}
 }
 
-// readTagging decodes a PutObjectTagging body.
-func readTagging(r *http.Request) (tagSet, *apiError) {
+// readTagging decodes a Tagging document (a PutObjectTagging body, a POST
+// upload's tagging field).
+func readTagging(body io.Reader) (tagSet, *apiError) {
 	var doc tagging
-	if err := xml.NewDecoder(io.LimitReader(r.Body, 64<<10)).Decode(&doc); err != nil {
+	if err := xml.NewDecoder(io.LimitReader(body, 64<<10)).Decode(&doc); err != nil {
 		return nil, fail("MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema")
 	}
 	pairs := url.Values{}
