@@ -1,4 +1,4 @@
-// Command adminportal is the Lambda through which the admin routes for invitations, registration approvals and QR scenes.
+// Command adminportal is the Lambda behind the admin routes for invitations, registration decisions, devices and QR scenes.
 package main
 
 import (

@@ -1,5 +1,6 @@
 // Command portalregister is the Lambda through which terminal users register
-// (invitation code, equipment serial number) and read their profile.
+// (invitation code, equipment serial number), read their profile and their
+// devices, and look up the QR codes they scan.
 package main
 
 import (

@@ -24,6 +24,15 @@ import (
 // names a scene item (tenant, optional device) plus a truncated HMAC, so a
 // scene cannot be guessed or altered: "<10 chars id>.<11 chars mac>".
 
+// MaxLen is the longest scene WeChat's wxacode.getUnlimited takes; longer
+// input is never one of ours.
+// https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/qrcode-link/qr-code/getUnlimitedQRCode.html
+const MaxLen = 32
+
+// PortalPage is the mini program page every QR code opens (the public and
+// the enterprise mini programs run the same code template).
+const PortalPage = "pages/portal/index"
+
 // Scene is what a QR code opens: a tenant's portal, optionally for a device.
 type Scene struct {
 	PK       string `dynamo:"pk,hash" json:"-"`
@@ -80,7 +89,7 @@ func (s *Codec) Encode(ctx context.Context, tenantID, deviceSN string) (string, 
 // Decode verifies a scene from a QR code and returns what it opens.
 func (s *Codec) Decode(ctx context.Context, scene string) (Scene, error) {
 	id, mac, ok := strings.Cut(scene, ".")
-	if !ok || len(id) != 10 || len(mac) != 11 {
+	if len(scene) > MaxLen || !ok || len(id) != 10 || len(mac) != 11 {
 		return Scene{}, ErrInvalid
 	}
 	_, err := config.Verify(ctx, s.keys, func(keys config.KeyRing) (bool, error) {

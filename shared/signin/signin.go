@@ -1,7 +1,8 @@
 // Package signin signs terminal users in from a mini program: it finds the
 // tenant from the enterprise mini program's binding or the public mini
-// program's QR scene, exchanges the wx.login code with WeChat, records the
-// user and starts their session. It serves the userlogin function.
+// program's QR scene (and the device from either's scene), exchanges the
+// wx.login code with WeChat, records the user and starts their session. It
+// serves the userlogin function.
 package signin
 
 import (
@@ -27,9 +28,10 @@ var (
 	appIDPattern  = regexp.MustCompile(`^wx[0-9a-zA-Z]{14,30}$`)
 )
 
-// LoginRequest is what the mini program sends after wx.login: the code
-// and either its own appid (an enterprise mini program) or the scene of
-// the QR code it was opened with (the public mini program).
+// LoginRequest is what the mini program sends after wx.login: the code,
+// its own appid (an enterprise mini program; the public one may send its
+// appid too) and the scene of the QR code it was opened with, if any. The
+// public mini program needs the scene: it names the tenant.
 type LoginRequest struct {
 	Code  string `json:"code"`
 	AppID string `json:"appid,omitempty"`
@@ -83,11 +85,13 @@ type Login struct {
 }
 
 // signIn is who a code exchange says the user is, in which tenant and app
-// (and under which binding of an enterprise mini program).
+// (and under which binding of an enterprise mini program), with the
+// tenant's settings when they were read on the way.
 type signIn struct {
 	tenantID, appid, deviceSN string
 	generation                int64
 	session                   wechat.Session
+	settings                  *tenant.Settings
 }
 
 // Login runs the whole sign-in.
@@ -95,9 +99,9 @@ func (l *Login) Login(ctx context.Context, req LoginRequest) (LoginReply, error)
 	if !jsCodePattern.MatchString(req.Code) {
 		return LoginReply{}, apperr.InvalidField("code", "the wx.login code is missing or malformed")
 	}
-	if (req.AppID == "") == (req.Scene == "") {
+	if req.AppID == "" && req.Scene == "" {
 		return LoginReply{}, apperr.BadRequest("invalid_request",
-			"give either appid (enterprise mini program) or scene (public mini program QR code)")
+			"give appid (an enterprise mini program), scene (the QR code the mini program was opened with) or both")
 	}
 	limits := l.failureKeys(req)
 	if wait, err := l.Limits.Exceeded(ctx, limits...); err != nil || wait > 0 {
@@ -109,7 +113,7 @@ func (l *Login) Login(ctx context.Context, req LoginRequest) (LoginReply, error)
 	}
 	var in signIn
 	var err error
-	if req.AppID != "" {
+	if req.AppID != "" && req.AppID != l.Public.AppID {
 		in, err = l.enterprise(ctx, req)
 	} else {
 		in, err = l.publicApp(ctx, req)
@@ -127,7 +131,7 @@ func (l *Login) Login(ctx context.Context, req LoginRequest) (LoginReply, error)
 	if err != nil {
 		return LoginReply{}, err
 	}
-	st, err := l.Settings.Settings(ctx, in.tenantID)
+	st, err := l.settingsOf(ctx, in)
 	if err != nil {
 		return LoginReply{}, err
 	}
@@ -138,6 +142,15 @@ func (l *Login) Login(ctx context.Context, req LoginRequest) (LoginReply, error)
 	}
 	return LoginReply{Tokens: toks, User: user, DeviceSN: in.deviceSN, Access: terminaluser.PublicSettings(st),
 		CanCreateWorkOrders: terminaluser.CanCreate(st, user)}, nil
+}
+
+// settingsOf returns the tenant's settings of a sign-in, read now unless
+// they were on the way.
+func (l *Login) settingsOf(ctx context.Context, in signIn) (tenant.Settings, error) {
+	if in.settings != nil {
+		return *in.settings, nil
+	}
+	return l.Settings.Settings(ctx, in.tenantID)
 }
 
 // failureKeys are the counters a failed login of req counts against.
@@ -154,7 +167,10 @@ func (l *Login) failureKeys(req LoginRequest) []ratelimit.Key {
 }
 
 // enterprise signs in through a tenant's own mini program: the tenant is
-// the one it is bound to, and our platform exchanges the code for it.
+// the one it is bound to, and our platform exchanges the code for it. A
+// scene (a QR code of the tenant's, printed for the public mini program or
+// for this one) names the device; another tenant's scene is refused
+// before WeChat is asked, without saying whose it is.
 func (l *Login) enterprise(ctx context.Context, req LoginRequest) (signIn, error) {
 	if !appIDPattern.MatchString(req.AppID) {
 		return signIn{}, apperr.InvalidField("appid", "not a mini program appid")
@@ -166,25 +182,56 @@ func (l *Login) enterprise(ctx context.Context, req LoginRequest) (signIn, error
 	if err != nil {
 		return signIn{}, err
 	}
+	var deviceSN string
+	if req.Scene != "" {
+		sc, err := l.decodeScene(ctx, req.Scene)
+		if err != nil {
+			return signIn{}, err
+		}
+		if sc.TenantID != b.TenantID {
+			return signIn{}, apperr.E(apperr.Forbidden, "scene_not_for_this_mini_program",
+				"this QR code does not belong to this mini program; scan it with WeChat to open the right one")
+		}
+		deviceSN = sc.DeviceSN
+	}
 	sess, err := l.WeChat.ComponentCode2Session(ctx, l.ComponentToken, req.AppID, req.Code)
 	if err != nil {
 		return signIn{}, loginError(err)
 	}
-	return signIn{tenantID: b.TenantID, appid: req.AppID, generation: b.Generation, session: sess}, nil
+	return signIn{tenantID: b.TenantID, appid: req.AppID, deviceSN: deviceSN, generation: b.Generation, session: sess}, nil
+}
+
+// decodeScene reads a scene sent at login; a malformed, forged or unknown
+// one is one answer.
+func (l *Login) decodeScene(ctx context.Context, scene string) (qrscene.Scene, error) {
+	sc, err := l.Scenes.Decode(ctx, scene)
+	if errors.Is(err, qrscene.ErrInvalid) {
+		return qrscene.Scene{}, apperr.InvalidField("scene", "the QR code is not valid; scan the enterprise's QR code again")
+	}
+	return sc, err
 }
 
 // publicApp signs in through the public mini program: the tenant (and the
-// device) come from the scanned QR code.
+// device) come from the scanned QR code. A tenant that retired its public
+// codes (it moved to its own mini program) is refused before WeChat is
+// asked.
 func (l *Login) publicApp(ctx context.Context, req LoginRequest) (signIn, error) {
 	if l.Public.AppID == "" {
 		return signIn{}, &config.MissingError{Names: []string{config.EnvPublicAppID}}
 	}
-	sc, err := l.Scenes.Decode(ctx, req.Scene)
-	if errors.Is(err, qrscene.ErrInvalid) {
-		return signIn{}, apperr.InvalidField("scene", "the QR code is not valid; scan the enterprise's QR code again")
+	if req.Scene == "" {
+		return signIn{}, apperr.InvalidField("scene", "the public mini program signs in with the QR code it was opened with")
 	}
+	sc, err := l.decodeScene(ctx, req.Scene)
 	if err != nil {
 		return signIn{}, err
+	}
+	st, err := l.Settings.Settings(ctx, sc.TenantID)
+	if err != nil {
+		return signIn{}, err
+	}
+	if st.RetirePublicQR {
+		return signIn{}, l.publicQRRetired(ctx, sc.TenantID)
 	}
 	secret, err := l.Public.Secret(ctx)
 	if err != nil {
@@ -194,11 +241,26 @@ func (l *Login) publicApp(ctx context.Context, req LoginRequest) (signIn, error)
 	if err != nil {
 		return signIn{}, loginError(err)
 	}
-	return signIn{tenantID: sc.TenantID, appid: l.Public.AppID, deviceSN: sc.DeviceSN, session: sess}, nil
+	return signIn{tenantID: sc.TenantID, appid: l.Public.AppID, deviceSN: sc.DeviceSN, session: sess, settings: &st}, nil
+}
+
+// publicQRRetired is the refusal of the public mini program for a tenant
+// that retired its public QR codes, naming its own mini program when it is
+// bound. The name is a courtesy: failing to read it still refuses.
+func (l *Login) publicQRRetired(ctx context.Context, tenantID string) error {
+	b, err := l.Bindings.ByTenant(ctx, tenantID)
+	if err != nil || !b.Bound() || b.Name == "" {
+		return apperr.E(apperr.Forbidden, "public_qr_retired",
+			"this enterprise has moved to its own mini program: search for it in WeChat or scan the enterprise's new QR code")
+	}
+	return apperr.Errorf(apperr.Forbidden, "public_qr_retired",
+		"this enterprise has moved to its own mini program %q: search for it in WeChat or scan its new QR code", b.Name).
+		WithDetails(map[string]any{"mini_program_name": b.Name})
 }
 
 // Refresh exchanges a refresh token for new tokens. A user whose profile is
-// gone cannot keep a session.
+// gone cannot keep a session, nor can a user of the public mini program
+// once the tenant retired its public QR codes.
 func (l *Login) Refresh(ctx context.Context, refreshToken string) (usersession.Tokens, error) {
 	if refreshToken == "" || len(refreshToken) > 2048 {
 		return usersession.Tokens{}, apperr.InvalidField("refresh_token", "required")
@@ -207,8 +269,12 @@ func (l *Login) Refresh(ctx context.Context, refreshToken string) (usersession.T
 	if err != nil {
 		return usersession.Tokens{}, err
 	}
-	if _, err := l.Users.Get(ctx, c.TenantID, c.UserID); err != nil {
+	_, st, err := l.Users.GetWithSettings(ctx, c.TenantID, c.UserID)
+	if err != nil {
 		return usersession.Tokens{}, apperr.E(apperr.Unauthenticated, "invalid_session", "the session is not valid; log in again")
+	}
+	if st.RetirePublicQR && c.AppID == l.Public.AppID {
+		return usersession.Tokens{}, l.publicQRRetired(ctx, c.TenantID)
 	}
 	return toks, nil
 }

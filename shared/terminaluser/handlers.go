@@ -9,6 +9,7 @@ import (
 
 	"wxchannel/shared/app"
 	"wxchannel/shared/apperr"
+	"wxchannel/shared/device"
 	"wxchannel/shared/httpapi"
 	"wxchannel/shared/qrscene"
 	"wxchannel/shared/staffauth"
@@ -18,24 +19,28 @@ import (
 )
 
 // registrationHandler is the portalregister function: the user's own view
-// and registration by invitation code or serial number.
+// (profile, registration, devices), registration by invitation code or
+// serial number, and what a scanned QR code names.
 type registrationHandler struct {
 	users    *Store
-	settings *tenant.Store
+	devices  *device.Portal
 	sessions *usersession.Sessions
 	now      func() time.Time
 }
 
 // NewRegistrationHandler builds the portalregister function's handler.
 func NewRegistrationHandler(ctx context.Context, d *app.Deps) (*httpapi.Router, error) {
-	h := &registrationHandler{users: NewStore(d.DB), settings: tenant.NewStore(d.DB), sessions: usersession.FromDeps(d), now: d.Now}
+	h := &registrationHandler{users: NewStore(d.DB), sessions: usersession.FromDeps(d), now: d.Now,
+		devices: device.NewPortal(device.NewStore(d.DB), qrscene.FromDeps(d), tenant.NewStore(d.DB))}
 	return h.routes(httpapi.NewRouter(d.Log)), nil
 }
 
 func (h *registrationHandler) routes(rt *httpapi.Router) *httpapi.Router {
-	rt.Handle("GET /portal/me", h.withUser(h.handleMe))
+	rt.Handle("GET /portal/me", h.sessions.Require(h.handleMe))
 	rt.Handle("POST /portal/registration/invitation", h.withUser(h.handleRedeem))
 	rt.Handle("POST /portal/registration/device", h.withUser(h.handleRegisterDevice))
+	rt.Handle("GET /portal/devices", h.sessions.Require(h.devices.HandleMine))
+	rt.Handle("GET /portal/scene/{scene}", h.sessions.Require(h.devices.HandleScene))
 	return rt
 }
 
@@ -55,8 +60,22 @@ func (h *registrationHandler) withUser(next userHandler) httpapi.HandlerFunc {
 	})
 }
 
-func (h *registrationHandler) handleMe(w http.ResponseWriter, _ *http.Request, u User, st tenant.Settings) error {
-	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"user": u, "access": PublicSettings(st), "can_create_work_orders": CanCreate(st, u)})
+// handleMe answers the user, their serial-number registration (with the
+// reason of a rejection) when they have one, the tenant's access settings
+// and whether they may submit.
+func (h *registrationHandler) handleMe(w http.ResponseWriter, r *http.Request, c usersession.Claims) error {
+	u, st, reg, err := h.users.Me(r.Context(), c.TenantID, c.UserID)
+	if storage.IsNotFound(err) {
+		return apperr.E(apperr.Unauthenticated, "invalid_session", "log in again")
+	}
+	if err != nil {
+		return err
+	}
+	me := map[string]any{"user": u, "access": PublicSettings(st), "can_create_work_orders": CanCreate(st, u)}
+	if reg != nil {
+		me["registration"] = reg
+	}
+	httpapi.WriteJSON(w, http.StatusOK, me)
 	return nil
 }
 
@@ -89,12 +108,13 @@ func (h *registrationHandler) handleRegisterDevice(w http.ResponseWriter, r *htt
 }
 
 // adminHandler is the adminportal function: invitations, registration
-// approvals and QR scenes.
+// decisions, devices and QR scenes.
 type adminHandler struct {
-	users  *Store
-	scenes *qrscene.Codec
-	staff  *staffauth.Verifier
-	now    func() time.Time
+	users   *Store
+	devices *device.Admin
+	scenes  *qrscene.Codec
+	staff   *staffauth.Verifier
+	now     func() time.Time
 }
 
 // NewAdminHandler builds the adminportal function's handler.
@@ -103,7 +123,8 @@ func NewAdminHandler(ctx context.Context, d *app.Deps) (*httpapi.Router, error) 
 	if err != nil {
 		return nil, err
 	}
-	h := &adminHandler{users: NewStore(d.DB), scenes: qrscene.FromDeps(d), staff: staff, now: d.Now}
+	h := &adminHandler{users: NewStore(d.DB), devices: device.NewAdmin(device.NewStore(d.DB)), scenes: qrscene.FromDeps(d),
+		staff: staff, now: d.Now}
 	return h.routes(httpapi.NewRouter(d.Log)), nil
 }
 
@@ -112,6 +133,9 @@ func (h *adminHandler) routes(rt *httpapi.Router) *httpapi.Router {
 	rt.Handle("DELETE /admin/invitations/{code}", h.staff.Admin(h.handleRevokeInvitation))
 	rt.Handle("GET /admin/registrations", h.staff.Admin(h.handlePendingRegistrations))
 	rt.Handle("POST /admin/registrations/{id}/approve", h.staff.Admin(h.handleApprove))
+	rt.Handle("POST /admin/registrations/{id}/reject", h.staff.Admin(h.handleReject))
+	rt.Handle("GET /admin/devices", h.staff.Admin(h.devices.HandleList))
+	rt.Handle("GET /admin/devices/{sn}", h.staff.Admin(h.devices.HandleDetail))
 	rt.Handle("POST /admin/qr-scenes", h.staff.Admin(h.handleCreateScene))
 	return rt
 }
@@ -151,7 +175,19 @@ func (h *adminHandler) handleApprove(w http.ResponseWriter, r *http.Request, c s
 	if err := httpapi.DecodeJSON(r, &req, 1<<10); err != nil {
 		return err
 	}
-	if err := h.users.Approve(r.Context(), c.TenantID, r.PathValue("id"), req); err != nil {
+	if err := h.users.Approve(r.Context(), c.TenantID, r.PathValue("id"), req, h.now()); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (h *adminHandler) handleReject(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {
+	var req Rejection
+	if err := httpapi.DecodeJSON(r, &req, 2<<10); err != nil {
+		return err
+	}
+	if err := h.users.Reject(r.Context(), c.TenantID, r.PathValue("id"), req, h.now()); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -168,10 +204,10 @@ func (h *adminHandler) handleCreateScene(w http.ResponseWriter, r *http.Request,
 	if req.DeviceSN != "" && !ValidSerial(req.DeviceSN) {
 		return apperr.InvalidField("device_sn", "4–40 letters, digits or dashes")
 	}
-	scene, err := h.scenes.Encode(r.Context(), c.TenantID, req.DeviceSN)
+	scene, err := h.scenes.Encode(r.Context(), c.TenantID, device.Normalize(req.DeviceSN))
 	if err != nil {
 		return err
 	}
-	httpapi.WriteJSON(w, http.StatusCreated, map[string]string{"scene": scene, "page": "pages/portal/index"})
+	httpapi.WriteJSON(w, http.StatusCreated, map[string]string{"scene": scene, "page": qrscene.PortalPage})
 	return nil
 }

@@ -1,6 +1,7 @@
 package terminaluser
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -14,6 +15,7 @@ import (
 	"github.com/guregu/dynamo/v2"
 
 	"wxchannel/shared/apperr"
+	"wxchannel/shared/device"
 	"wxchannel/shared/storage"
 	"wxchannel/shared/tenant"
 	"wxchannel/shared/textfield"
@@ -35,14 +37,15 @@ type Invitation struct {
 // RegistrationStatus is where a serial-number registration stands.
 type RegistrationStatus string
 
-// Registration statuses.
+// Registration statuses: pending until the tenant approves or rejects it.
 const (
 	RegistrationPending  RegistrationStatus = "pending"
 	RegistrationApproved RegistrationStatus = "approved"
+	RegistrationRejected RegistrationStatus = "rejected"
 )
 
 // Registration is a request to register by equipment serial number, pending
-// until the tenant approves it.
+// until the tenant approves or rejects it.
 type Registration struct {
 	PK        string             `dynamo:"pk,hash" json:"-"`
 	SK        string             `dynamo:"sk,range" json:"-"`
@@ -51,24 +54,39 @@ type Registration struct {
 	ID        string             `dynamo:"id" json:"id"`
 	UserID    string             `dynamo:"user_id" json:"user_id"`
 	DeviceSN  string             `dynamo:"device_sn" json:"device_sn"`
+	Model     string             `dynamo:"model,omitempty" json:"model,omitempty"`
 	Latitude  float64            `dynamo:"latitude" json:"latitude"`
 	Longitude float64            `dynamo:"longitude" json:"longitude"`
 	Address   string             `dynamo:"address" json:"address"`
 	Status    RegistrationStatus `dynamo:"status" json:"status"`
 	CreatedAt int64              `dynamo:"created_at" json:"created_at"`
+	// Reason is the admin's reason for a rejection, shown to the user.
+	Reason    string `dynamo:"reason,omitempty" json:"reason,omitempty"`
+	DecidedAt int64  `dynamo:"decided_at,omitempty" json:"decided_at,omitempty"`
 	// Version changes whenever the user submits the registration again;
-	// an approval names the version the admin reviewed.
+	// a decision names the version the admin reviewed.
 	Version int `dynamo:"version" json:"version"`
+	// SNConflict is set on a pending registration whose serial number is
+	// registered to another user or named by another user's pending
+	// registration (worked out when it is read, never stored).
+	SNConflict       bool            `dynamo:"-" json:"sn_conflict"`
+	SNConflictReason device.Conflict `dynamo:"-" json:"sn_conflict_reason,omitempty"`
+}
+
+// flag records the conflict of the registration's serial number.
+func (reg *Registration) flag(c device.Conflict) {
+	reg.SNConflict, reg.SNConflictReason = c != "", c
 }
 
 var (
-	serialPattern     = regexp.MustCompile(`^[A-Za-z0-9-]{4,40}$`)
 	invitationPattern = regexp.MustCompile(`^[A-Z0-9]{8}$`)
 	customerPattern   = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+	// userIDPattern is what UserID makes: base32 of 15 bytes, lower case.
+	userIDPattern = regexp.MustCompile(`^[a-z2-7]{24}$`)
 )
 
 // ValidSerial reports whether sn is a well-formed equipment serial number.
-func ValidSerial(sn string) bool { return serialPattern.MatchString(sn) }
+func ValidSerial(sn string) bool { return device.ValidSN(sn) }
 
 func invitationSK(code string) string { return "invitation#" + code }
 func registrationSK(id string) string { return "registration#" + id }
@@ -166,7 +184,7 @@ func (s *Store) Redeem(ctx context.Context, u User, st tenant.Settings, code str
 		If("attribute_not_exists('failures') OR 'failures' < ?", MaxFailedRedemptionsPerTenant))
 	tx.Update(s.table.Update("pk", storage.TenantPartition(u.TenantID)).Range("sk", invitationSK(code)).Add("uses", 1).
 		If("'uses' < 'max_uses' AND 'revoked' = ? AND 'expires_at' > ?", false, now.Unix()))
-	tx.Update(s.table.Update("pk", UserPartition(u.TenantID, u.UserID)).Range("sk", "profile").
+	tx.Update(s.table.Update("pk", UserPartition(u.TenantID, u.UserID)).Range("sk", profileSK).
 		Set("status", StatusRegistered).Set("customer_id", inv.CustomerID).If("'status' <> ?", StatusRegistered))
 	if err := tx.Run(ctx); err != nil {
 		return User{}, s.explainRedeemFailure(ctx, u, now, err)
@@ -227,32 +245,51 @@ func failedConditions(err error) (failed func(item int) bool, ok bool) {
 // DeviceRegistration is a user's request to register by serial number.
 type DeviceRegistration struct {
 	DeviceSN  string  `json:"device_sn"`
+	Model     string  `json:"model,omitempty"`
 	Latitude  float64 `json:"latitude"`
 	Longitude float64 `json:"longitude"`
 	Address   string  `json:"address"`
 }
 
-var registrationAddressText = textfield.Line(4, 200)
+// Free text of registrations and of the admin's decisions.
+var (
+	registrationAddressText = textfield.Line(4, 200)
+	modelText               = textfield.Line(0, 60)
+	rejectionReasonText     = textfield.Line(2, 200)
+)
 
-// validate checks the request and leaves the address cleaned as it is stored.
+// validate checks the request and leaves the serial number normalized and
+// the text cleaned as they are stored.
 func (req *DeviceRegistration) validate() error {
 	if !ValidSerial(req.DeviceSN) {
 		return apperr.InvalidField("device_sn", "4–40 letters, digits or dashes")
 	}
+	req.DeviceSN = device.Normalize(req.DeviceSN)
+	if err := cleanField("model", &req.Model, modelText); err != nil {
+		return err
+	}
 	if err := ValidLocation(req.Latitude, req.Longitude); err != nil {
 		return err
 	}
-	address, err := registrationAddressText.Clean(req.Address)
+	return cleanField("address", &req.Address, registrationAddressText)
+}
+
+// cleanField replaces *s with its cleaned form, or names the field that
+// was refused.
+func cleanField(field string, s *string, rule textfield.Rule) error {
+	clean, err := rule.Clean(*s)
 	if err != nil {
-		return apperr.InvalidField("address", err.Error())
+		return apperr.InvalidField(field, err.Error())
 	}
-	req.Address = address
+	*s = clean
 	return nil
 }
 
 // RegisterDevice records a pending serial-number registration, or the
 // user's next version of it, and marks the user pending, in one
-// transaction conditioned on the version it replaces.
+// transaction conditioned on the version it replaces; the same transaction
+// keeps the count of registrations waiting on each serial number. The
+// answer flags a serial number registered to, or pending for, another user.
 func (s *Store) RegisterDevice(ctx context.Context, u User, st tenant.Settings, req DeviceRegistration, now time.Time) (
 	Registration, error,
 ) {
@@ -266,16 +303,15 @@ func (s *Store) RegisterDevice(ctx context.Context, u User, st tenant.Settings, 
 	if u.Status == StatusRegistered {
 		return Registration{}, alreadyRegistered()
 	}
-	prev, err := s.registration(ctx, u.TenantID, u.UserID)
-	first := storage.IsNotFound(err)
-	if err != nil && !first {
+	prev, first, rec, err := s.registrationAndDevice(ctx, u.TenantID, u.UserID, req.DeviceSN)
+	if err != nil {
 		return Registration{}, err
 	}
 	if prev.Status == RegistrationApproved {
 		return Registration{}, alreadyRegistered()
 	}
 	reg := Registration{PK: storage.TenantPartition(u.TenantID), SK: registrationSK(u.UserID), ID: u.UserID, UserID: u.UserID,
-		DeviceSN: req.DeviceSN, Latitude: req.Latitude, Longitude: req.Longitude, Address: req.Address,
+		DeviceSN: req.DeviceSN, Model: req.Model, Latitude: req.Latitude, Longitude: req.Longitude, Address: req.Address,
 		Status: RegistrationPending, CreatedAt: now.Unix(), Version: prev.Version + 1,
 		PendingPK: pendingPK(u.TenantID), PendingSK: fmt.Sprintf("%012d#%s", now.Unix(), u.UserID)}
 	put := s.table.Put(reg)
@@ -287,8 +323,17 @@ func (s *Store) RegisterDevice(ctx context.Context, u User, st tenant.Settings, 
 	}
 	tx := s.db.Dynamo.WriteTx()
 	tx.Put(put)
-	tx.Update(s.table.Update("pk", UserPartition(u.TenantID, u.UserID)).Range("sk", "profile").
+	tx.Update(s.table.Update("pk", UserPartition(u.TenantID, u.UserID)).Range("sk", profileSK).
 		Set("status", StatusPending).Set("device_sn", req.DeviceSN).If("'status' <> ?", StatusRegistered))
+	stillPending := prev.Status == RegistrationPending && device.Normalize(prev.DeviceSN) == req.DeviceSN
+	switch {
+	case stillPending: // the same serial number: its count stays
+	case prev.Status == RegistrationPending:
+		tx.Update(device.Claim(s.table, u.TenantID, prev.DeviceSN, -1))
+		tx.Update(device.Claim(s.table, u.TenantID, req.DeviceSN, 1))
+	default:
+		tx.Update(device.Claim(s.table, u.TenantID, req.DeviceSN, 1))
+	}
 	err = tx.Run(ctx)
 	if failed, ok := failedConditions(err); ok {
 		if failed(1) {
@@ -300,7 +345,39 @@ func (s *Store) RegisterDevice(ctx context.Context, u User, st tenant.Settings, 
 	if err != nil {
 		return Registration{}, err
 	}
+	own := 0
+	if stillPending {
+		own = 1
+	}
+	reg.flag(rec.ConflictFor(u.UserID, own))
 	return reg, nil
+}
+
+// registrationAndDevice reads a user's registration (first says there is
+// none) and the record of the serial number sn in one consistent batch
+// read (a zero record when no registration named it yet).
+func (s *Store) registrationAndDevice(ctx context.Context, tenantID, userID, sn string) (
+	reg Registration, first bool, rec device.Device, err error,
+) {
+	first = true
+	it := s.table.Batch("pk", "sk").Get(dynamo.Keys{storage.TenantPartition(tenantID), registrationSK(userID)},
+		device.RecordKey(tenantID, sn)).Consistent(true).Iter()
+	var item dynamo.Item
+	for it.Next(ctx, &item) {
+		if pk, _ := item["pk"].(*types.AttributeValueMemberS); pk != nil && pk.Value == storage.TenantPartition(tenantID) {
+			err, first = dynamo.UnmarshalItem(item, &reg), false
+		} else {
+			err = dynamo.UnmarshalItem(item, &rec)
+		}
+		if err != nil {
+			return Registration{}, false, device.Device{}, fmt.Errorf("read registration and device: %w", err)
+		}
+		item = nil
+	}
+	if err := it.Err(); err != nil && !errors.Is(err, dynamo.ErrNotFound) { // ErrNotFound: neither item exists
+		return Registration{}, false, device.Device{}, fmt.Errorf("read registration and device: %w", err)
+	}
+	return reg, first, rec, nil
 }
 
 func alreadyRegistered() error {
@@ -363,8 +440,10 @@ func (s *Store) RevokeInvitation(ctx context.Context, tenantID, code string) err
 	return err
 }
 
-// PendingRegistrations lists the tenant's registrations awaiting approval
-// (index query; the first 100).
+// PendingRegistrations lists the tenant's registrations awaiting a
+// decision (index query; the first 100), each flagged when its serial
+// number is registered to another user or pending for another user too
+// (one consistent batch read of the serial numbers' records).
 func (s *Store) PendingRegistrations(ctx context.Context, tenantID string) ([]Registration, error) {
 	var out []Registration
 	err := s.table.Get("gsi1pk", pendingPK(tenantID)).Index(storage.IndexGSI1).Limit(100).All(ctx, &out)
@@ -372,47 +451,202 @@ func (s *Store) PendingRegistrations(ctx context.Context, tenantID string) ([]Re
 		return nil, err
 	}
 	pending := []Registration{}
+	var sns []string
 	for _, reg := range out {
-		if reg.Status == RegistrationPending { // index reads lag behind approvals
+		if reg.Status == RegistrationPending { // index reads lag behind decisions
 			pending = append(pending, reg)
+			sns = append(sns, reg.DeviceSN)
 		}
+	}
+	records, err := s.devices.Records(ctx, tenantID, sns)
+	if err != nil {
+		return nil, err
+	}
+	for i, reg := range pending {
+		pending[i].flag(records[device.Normalize(reg.DeviceSN)].ConflictFor(reg.UserID, 1))
 	}
 	return pending, nil
 }
 
-// Approval is an admin's decision on a registration: the version of the
-// registration the admin reviewed.
+// Approval is an admin's decision to approve a registration: the version
+// of the registration the admin reviewed, and optionally the device's
+// model, the enterprise's customer the user and the device belong to, and
+// the consent to take the device from the user it is registered to.
 type Approval struct {
-	Version *int `json:"version"`
+	Version    *int   `json:"version"`
+	Model      string `json:"model,omitempty"`
+	CustomerID string `json:"customer_id,omitempty"`
+	Transfer   bool   `json:"transfer,omitempty"`
 }
 
-// Approve approves the version of a pending registration the admin
-// reviewed and registers its user, in one transaction: if the user has
-// submitted the registration again since, nothing is written.
-func (s *Store) Approve(ctx context.Context, tenantID, id string, a Approval) error {
+func (a *Approval) validate() error {
 	if a.Version == nil || *a.Version < 0 {
 		return apperr.InvalidField("version", "the version of the registration you reviewed, from GET /admin/registrations")
 	}
+	if a.CustomerID != "" && !customerPattern.MatchString(a.CustomerID) {
+		return apperr.InvalidField("customer_id", "1–64 letters, digits, _ or -")
+	}
+	return cleanField("model", &a.Model, modelText)
+}
+
+// Approve approves the version of a pending registration the admin
+// reviewed: in one transaction it registers the user and makes them the
+// owner of the device record of the serial number (model, location,
+// customer, approval time). A serial number registered to another user is
+// refused unless the admin transfers it; if the user has submitted the
+// registration again, or the device changed owner, since the admin
+// looked, nothing is written.
+func (s *Store) Approve(ctx context.Context, tenantID, id string, a Approval, now time.Time) error {
+	if err := a.validate(); err != nil {
+		return err
+	}
+	reg, user, err := s.pendingForDecision(ctx, tenantID, id, *a.Version)
+	if err != nil {
+		return err
+	}
+	rec, err := s.devices.Get(ctx, tenantID, reg.DeviceSN)
+	if err != nil && !storage.IsNotFound(err) {
+		return err
+	}
+	if rec.Registered() && rec.OwnerUserID != reg.UserID && !a.Transfer {
+		return apperr.E(apperr.Conflict, "device_registered_to_another_user",
+			"this serial number is registered to another user; approve with transfer to move the device to this user").
+			WithDetails(map[string]any{"owner_user_id": rec.OwnerUserID, "owner_customer_id": rec.OwnerCustomerID})
+	}
+	o := device.Ownership{TenantID: tenantID, SN: reg.DeviceSN, UserID: reg.UserID, CustomerID: cmp.Or(a.CustomerID, user.CustomerID),
+		Model: cmp.Or(a.Model, reg.Model, rec.Model), Address: reg.Address, Latitude: reg.Latitude, Longitude: reg.Longitude,
+		At: now, PreviousOwner: rec.OwnerUserID}
+	record, entry, released := device.Register(s.table, o)
 	cond, args := versionCondition(*a.Version)
+	profile := s.table.Update("pk", UserPartition(tenantID, id)).Range("sk", profileSK).
+		Set("status", StatusRegistered).If("attribute_exists('pk')")
+	if a.CustomerID != "" {
+		profile = profile.Set("customer_id", a.CustomerID)
+	}
 	tx := s.db.Dynamo.WriteTx()
 	tx.Update(s.table.Update("pk", storage.TenantPartition(tenantID)).Range("sk", registrationSK(id)).
-		Set("status", RegistrationApproved).Remove("gsi1pk", "gsi1sk").If("'status' = ?", RegistrationPending).If(cond, args...))
-	tx.Update(s.table.Update("pk", UserPartition(tenantID, id)).Range("sk", "profile").
-		Set("status", StatusRegistered).If("attribute_exists('pk')"))
-	err := tx.Run(ctx)
+		Set("status", RegistrationApproved).Set("decided_at", now.Unix()).Remove("gsi1pk", "gsi1sk").
+		If("'status' = ?", RegistrationPending).If(cond, args...))
+	tx.Update(profile)
+	tx.Update(record)
+	tx.Put(entry)
+	if released != nil {
+		tx.Delete(released)
+	}
+	err = tx.Run(ctx)
 	if failed, ok := failedConditions(err); ok {
-		if failed(0) {
-			return s.explainApproval(ctx, tenantID, id)
+		switch {
+		case failed(0):
+			return s.explainDecision(ctx, tenantID, id)
+		case failed(1):
+			return apperr.Missing("the user of this registration no longer exists")
 		}
-		return apperr.Missing("the user of this registration no longer exists")
+		return apperr.E(apperr.Conflict, "device_changed",
+			"the device of this serial number changed owner since you looked; reload the registration and decide again")
 	}
 	return err
 }
 
-// explainApproval tells why the registration's condition refused an
-// approval: it is not pending (or not the tenant's), or the user submitted
+// Rejection is an admin's decision to reject a registration: the version
+// reviewed and the reason, which the user sees.
+type Rejection struct {
+	Version *int   `json:"version"`
+	Reason  string `json:"reason"`
+}
+
+// Reject rejects the version of a pending registration the admin reviewed,
+// with a reason the user sees in GET /portal/me, in one transaction: the
+// registration, its serial number's count and the user (pending no more,
+// unless they registered otherwise meanwhile). The user may register again.
+func (s *Store) Reject(ctx context.Context, tenantID, id string, rj Rejection, now time.Time) error {
+	if rj.Version == nil || *rj.Version < 0 {
+		return apperr.InvalidField("version", "the version of the registration you reviewed, from GET /admin/registrations")
+	}
+	if err := cleanField("reason", &rj.Reason, rejectionReasonText); err != nil {
+		return err
+	}
+	reg, _, err := s.pendingForDecision(ctx, tenantID, id, *rj.Version)
+	if err != nil {
+		return err
+	}
+	err = s.reject(ctx, tenantID, reg, rj.Reason, now, true)
+	if failed, ok := failedConditions(err); ok {
+		switch {
+		case failed(0):
+			return s.explainDecision(ctx, tenantID, id)
+		case failed(2): // the user registered with an invitation meanwhile: they stay registered
+			err = s.reject(ctx, tenantID, reg, rj.Reason, now, false)
+			if _, ok := failedConditions(err); ok {
+				return s.explainDecision(ctx, tenantID, id)
+			}
+		}
+	}
+	return err
+}
+
+// reject writes a rejection of reg as read, and when unpending is set
+// turns its user from pending back to a guest.
+func (s *Store) reject(ctx context.Context, tenantID string, reg Registration, reason string, now time.Time, unpending bool) error {
+	cond, args := versionCondition(reg.Version)
+	tx := s.db.Dynamo.WriteTx()
+	tx.Update(s.table.Update("pk", storage.TenantPartition(tenantID)).Range("sk", registrationSK(reg.UserID)).
+		Set("status", RegistrationRejected).Set("reason", reason).Set("decided_at", now.Unix()).Remove("gsi1pk", "gsi1sk").
+		If("'status' = ?", RegistrationPending).If(cond, args...))
+	tx.Update(device.Claim(s.table, tenantID, reg.DeviceSN, -1))
+	if unpending {
+		tx.Update(s.table.Update("pk", UserPartition(tenantID, reg.UserID)).Range("sk", profileSK).
+			Set("status", StatusGuest).Remove("device_sn").If("'status' = ?", StatusPending))
+	}
+	return tx.Run(ctx)
+}
+
+// pendingForDecision reads a registration and its user in one consistent
+// batch read for an admin's decision on the version they reviewed: a
+// registration that is not pending is not found, another version is a
+// conflict.
+func (s *Store) pendingForDecision(ctx context.Context, tenantID, id string, version int) (Registration, User, error) {
+	if !userIDPattern.MatchString(id) {
+		return Registration{}, User{}, apperr.Missing("no pending registration with this id")
+	}
+	var reg Registration
+	var user User
+	found := false
+	it := s.table.Batch("pk", "sk").Get(dynamo.Keys{storage.TenantPartition(tenantID), registrationSK(id)},
+		ProfileKey(tenantID, id)).Consistent(true).Iter()
+	var item dynamo.Item
+	for it.Next(ctx, &item) {
+		var err error
+		if sk, _ := item["sk"].(*types.AttributeValueMemberS); sk != nil && sk.Value == profileSK {
+			err = dynamo.UnmarshalItem(item, &user)
+		} else {
+			err, found = dynamo.UnmarshalItem(item, &reg), true
+		}
+		if err != nil {
+			return Registration{}, User{}, fmt.Errorf("read registration: %w", err)
+		}
+		item = nil
+	}
+	if err := it.Err(); err != nil && !errors.Is(err, dynamo.ErrNotFound) {
+		return Registration{}, User{}, fmt.Errorf("read registration: %w", err)
+	}
+	if !found || reg.Status != RegistrationPending {
+		return Registration{}, User{}, apperr.Missing("no pending registration with this id")
+	}
+	if reg.Version != version {
+		return Registration{}, User{}, registrationChanged()
+	}
+	return reg, user, nil
+}
+
+func registrationChanged() error {
+	return apperr.E(apperr.Conflict, "registration_changed",
+		"the user submitted this registration again since you reviewed it; reload it and review it again")
+}
+
+// explainDecision tells why the registration's condition refused a
+// decision: it is not pending (or not the tenant's), or the user submitted
 // it again.
-func (s *Store) explainApproval(ctx context.Context, tenantID, id string) error {
+func (s *Store) explainDecision(ctx context.Context, tenantID, id string) error {
 	reg, err := s.registration(ctx, tenantID, id)
 	if storage.IsNotFound(err) || (err == nil && reg.Status != RegistrationPending) {
 		return apperr.Missing("no pending registration with this id")
@@ -420,6 +654,5 @@ func (s *Store) explainApproval(ctx context.Context, tenantID, id string) error 
 	if err != nil {
 		return err
 	}
-	return apperr.E(apperr.Conflict, "registration_changed",
-		"the user submitted this registration again since you reviewed it; reload it and review it again")
+	return registrationChanged()
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/guregu/dynamo/v2"
 
+	"wxchannel/shared/device"
 	"wxchannel/shared/storage"
 	"wxchannel/shared/tenant"
 )
@@ -56,26 +57,33 @@ func UserPartition(tenantID, userID string) string {
 	return storage.TenantPartition(tenantID) + "#user#" + userID
 }
 
+// profileSK is the sort key of a user's profile item.
+const profileSK = "profile"
+
 // ProfileKey is the key of a user's profile item in the service table, for
 // callers that read it in a batch with their own items.
 func ProfileKey(tenantID, userID string) dynamo.Keys {
-	return dynamo.Keys{UserPartition(tenantID, userID), "profile"}
+	return dynamo.Keys{UserPartition(tenantID, userID), profileSK}
 }
 
-// Store holds terminal users, invitations and registrations in the service table.
+// Store holds terminal users, invitations and registrations in the service
+// table; a registration's decision also writes its device's record.
 type Store struct {
-	db    *storage.DB
-	table dynamo.Table
+	db      *storage.DB
+	table   dynamo.Table
+	devices *device.Store
 }
 
 // NewStore returns the store of db.
-func NewStore(db *storage.DB) *Store { return &Store{db: db, table: db.Service} }
+func NewStore(db *storage.DB) *Store {
+	return &Store{db: db, table: db.Service, devices: device.NewStore(db)}
+}
 
 // Upsert records a login: it creates the user as a guest the first time
 // and refreshes the login time and unionid afterwards.
 func (s *Store) Upsert(ctx context.Context, tenantID, appid, openid, unionid string, now time.Time) (User, error) {
 	id := UserID(tenantID, appid, openid)
-	u := s.table.Update("pk", UserPartition(tenantID, id)).Range("sk", "profile").
+	u := s.table.Update("pk", UserPartition(tenantID, id)).Range("sk", profileSK).
 		Set("tenant_id", tenantID).Set("user_id", id).Set("appid", appid).Set("openid", openid).
 		Set("last_login", now.Unix()).SetIfNotExists("status", StatusGuest).SetIfNotExists("created_at", now.Unix())
 	if unionid != "" {
@@ -91,7 +99,7 @@ func (s *Store) Upsert(ctx context.Context, tenantID, appid, openid, unionid str
 // Get returns a user of the tenant.
 func (s *Store) Get(ctx context.Context, tenantID, userID string) (User, error) {
 	var u User
-	err := s.table.Get("pk", UserPartition(tenantID, userID)).Range("sk", dynamo.Equal, "profile").Consistent(true).One(ctx, &u)
+	err := s.table.Get("pk", UserPartition(tenantID, userID)).Range("sk", dynamo.Equal, profileSK).Consistent(true).One(ctx, &u)
 	return u, storage.TranslateErr(err)
 }
 
@@ -100,26 +108,51 @@ func (s *Store) Get(ctx context.Context, tenantID, userID string) (User, error) 
 // request of a signed-in user needs first. A missing user is
 // storage.ErrNotFound.
 func (s *Store) GetWithSettings(ctx context.Context, tenantID, userID string) (User, tenant.Settings, error) {
+	u, st, _, err := s.read(ctx, tenantID, userID, false)
+	return u, st, err
+}
+
+// Me reads what the user's own page shows in one consistent batch read:
+// the user, the tenant's settings and the user's serial-number
+// registration (nil when there is none). A missing user is
+// storage.ErrNotFound.
+func (s *Store) Me(ctx context.Context, tenantID, userID string) (User, tenant.Settings, *Registration, error) {
+	return s.read(ctx, tenantID, userID, true)
+}
+
+func (s *Store) read(ctx context.Context, tenantID, userID string, withRegistration bool) (
+	User, tenant.Settings, *Registration, error,
+) {
 	u, st, found := User{}, tenant.Defaults(), false
-	it := s.table.Batch("pk", "sk").Get(ProfileKey(tenantID, userID), tenant.SettingsKey(tenantID)).Consistent(true).Iter()
+	var reg *Registration
+	keys := []dynamo.Keyed{ProfileKey(tenantID, userID), tenant.SettingsKey(tenantID)}
+	if withRegistration {
+		keys = append(keys, dynamo.Keys{storage.TenantPartition(tenantID), registrationSK(userID)})
+	}
+	it := s.table.Batch("pk", "sk").Get(keys...).Consistent(true).Iter()
 	var item dynamo.Item
 	for it.Next(ctx, &item) {
 		var err error
-		if sk, _ := item["sk"].(*types.AttributeValueMemberS); sk != nil && sk.Value == "profile" {
+		sk, _ := item["sk"].(*types.AttributeValueMemberS)
+		switch {
+		case sk != nil && sk.Value == profileSK:
 			err, found = dynamo.UnmarshalItem(item, &u), true
-		} else {
+		case sk != nil && strings.HasPrefix(sk.Value, "registration#"):
+			reg = new(Registration)
+			err = dynamo.UnmarshalItem(item, reg)
+		default:
 			st, err = tenant.SettingsFromItem(item)
 		}
 		if err != nil {
-			return User{}, tenant.Settings{}, fmt.Errorf("read user and settings: %w", err)
+			return User{}, tenant.Settings{}, nil, fmt.Errorf("read user and settings: %w", err)
 		}
 		item = nil
 	}
-	if err := it.Err(); err != nil && !errors.Is(err, dynamo.ErrNotFound) { // ErrNotFound: neither item exists
-		return User{}, tenant.Settings{}, fmt.Errorf("read user and settings: %w", err)
+	if err := it.Err(); err != nil && !errors.Is(err, dynamo.ErrNotFound) { // ErrNotFound: no item exists
+		return User{}, tenant.Settings{}, nil, fmt.Errorf("read user and settings: %w", err)
 	}
 	if !found {
-		return User{}, tenant.Settings{}, storage.ErrNotFound
+		return User{}, tenant.Settings{}, nil, storage.ErrNotFound
 	}
-	return u, st, nil
+	return u, st, reg, nil
 }
