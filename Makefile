@@ -102,9 +102,11 @@ $(eval $(call sam_target,PortalRegisterFunction,portalregister))
 $(eval $(call sam_target,AdminPortalFunction,adminportal))
 $(eval $(call sam_target,WorkOrdersFunction,workorders))
 $(eval $(call sam_target,EngineerApiFunction,engineerapi))
+$(eval $(call sam_target,AdminMileageFunction,adminmileage))
 $(eval $(call sam_target,ReleaseAdminFunction,releaseadmin))
 $(eval $(call sam_target,TokenRefreshFunction,tokenrefresh))
 $(eval $(call sam_target,AuditReconcileFunction,auditreconcile))
+$(eval $(call sam_target,VisitCloseFunction,visitclose))
 
 clean:
 	rm -rf $(BUILD_DIR)

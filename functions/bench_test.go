@@ -140,6 +140,9 @@ func newBenchWorld(b *testing.B) *benchWorld {
 	return w
 }
 
+// shanghai is the bench tenant's time zone (the default).
+var shanghai = time.FixedZone("CST", 8*3600)
+
 func (w *benchWorld) buildCases() map[string]benchCase {
 	ctx := context.Background()
 	req := jsonRequest
@@ -202,8 +205,17 @@ func (w *benchWorld) buildCases() map[string]benchCase {
 		"releaseadmin": func(b *testing.B, i int) func() int {
 			return w.lambda(b, "releaseadmin", req("GET", "/admin/miniprogram/release-status", w.admin, nil))
 		},
+		"adminmileage": func(b *testing.B, i int) func() int {
+			// A week's report; the bench world's engineers made no visits.
+			day := w.env.Clock.Now().In(shanghai)
+			period := "from=" + day.AddDate(0, 0, -6).Format(time.DateOnly) + "&to=" + day.Format(time.DateOnly)
+			return w.lambda(b, "adminmileage", req("GET", "/admin/mileage?"+period, w.admin, nil))
+		},
 		"tokenrefresh": func(b *testing.B, i int) func() int {
 			return w.job(b, "tokenrefresh")
+		},
+		"visitclose": func(b *testing.B, i int) func() int {
+			return w.job(b, "visitclose")
 		},
 		"auditreconcile": func(b *testing.B, i int) func() int {
 			return w.job(b, "auditreconcile")

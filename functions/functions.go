@@ -10,6 +10,7 @@ import (
 	"wxchannel/shared/app"
 	"wxchannel/shared/authorization"
 	"wxchannel/shared/componentpush"
+	"wxchannel/shared/device/qrexport"
 	"wxchannel/shared/release"
 	"wxchannel/shared/signin"
 	"wxchannel/shared/terminaluser"
@@ -45,9 +46,12 @@ var All = []Function{
 	{Name: "workordercreate", HTTP: workorder.NewCreateHandler},
 	{Name: "workorders", HTTP: workorder.NewFollowUpHandler},
 	{Name: "engineerapi", HTTP: workorder.NewEngineerHandler},
+	{Name: "adminmileage", HTTP: workorder.NewMileageAdminHandler},
 	{Name: "reviewsubmit", HTTP: release.NewReviewSubmitHandler, CallsWeChat: true},
 	{Name: "wechatevents", HTTP: release.NewEventsHandler, CallsWeChat: true},
-	{Name: "releaseadmin", HTTP: release.NewAdminHandler, CallsWeChat: true},
+	// The device QR export calls WeChat: it joins the function that already makes QR codes.
+	{Name: "releaseadmin", HTTP: qrexport.WithQRExport(release.NewAdminHandler), CallsWeChat: true},
 	{Name: "tokenrefresh", Job: tokens.NewRefreshJob, Every: 5 * time.Minute, CallsWeChat: true},
 	{Name: "auditreconcile", Job: release.NewReconcileJob, Every: 10 * time.Minute, CallsWeChat: true},
+	{Name: "visitclose", Job: workorder.NewVisitCloseJob, Every: 15 * time.Minute},
 }

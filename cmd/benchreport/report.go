@@ -82,8 +82,11 @@ var needs = map[string]need{
 		"one batch read of the binding and the pipeline (same partition), then the pipeline's revision-checked write; " +
 			"a repeated push finds the pipeline no longer waiting for it and writes nothing, so no de-duplication record " +
 			"is needed"},
-	"releaseadmin":   {"GET the release status", 2, "the binding and the pipeline"},
+	"releaseadmin": {"GET the release status", 2, "the binding and the pipeline"},
+	"adminmileage": {"GET a week's mileage report", 8,
+		"the tenant's settings (time zone, rate), then one query of the visits index per local day of the period"},
 	"tokenrefresh":   {"a scheduled run with nothing due", 2, "the component token and one query of the due index"},
+	"visitclose":     {"a scheduled run with nothing overdue", 1, "one query of the open-visit index up to now"},
 	"auditreconcile": {"a scheduled run with nothing waiting", 2, "one query of each pending index (release pipelines, authorization events)"},
 }
 

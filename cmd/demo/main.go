@@ -420,14 +420,53 @@ func (d *demo) followUp() error {
 		return err
 	}
 	d.step("customer rates the service", "POST /portal/work-orders/{id}/rating → 5 stars (once only)")
-	day := time.Now().UTC().Format("2006-01-02")
+	// The tenant's day (Asia/Shanghai by default), not UTC's.
+	day := time.Now().In(shanghai).Format(time.DateOnly)
 	m, err := d.engineerCall("GET", "/engineer/mileage?from="+day+"&to="+day, nil, 200)
 	if err != nil {
 		return err
 	}
+	leg, ok := flaggedLeg(m)
+	if !ok {
+		d.step("engineer's mileage for reimbursement",
+			fmt.Sprintf("GET /engineer/mileage → %.1f km today (between the sites of consecutive visits)", get(m, "total_km")))
+		return nil
+	}
+	// The walkthrough drives 10 km between its sites in seconds: the leg is
+	// flagged and not counted until an admin corrects it.
 	d.step("engineer's mileage for reimbursement",
-		fmt.Sprintf("GET /engineer/mileage → %.1f km today (between consecutive check-ins)", get(m, "total_km")))
+		fmt.Sprintf("GET /engineer/mileage → %.1f km today; a %.1f km leg between the sites is flagged %v, not counted",
+			get(m, "total_km"), get(leg, "computed_km"), leg["flags"]))
+	correction := map[string]any{"engineer_id": stack.DemoEngineer, "leg_id": leg["id"], "km": leg["computed_km"],
+		"reason": "Drove between the two sites; the visits were logged late"}
+	if _, err := d.admin("POST", "/admin/mileage/corrections", correction, 201); err != nil {
+		return err
+	}
+	report, err := d.admin("GET", "/admin/mileage?from="+day+"&to="+day, nil, 200)
+	if err != nil {
+		return err
+	}
+	d.step("admin corrects the leg with a reason (kept in the audit trail)",
+		fmt.Sprintf("POST /admin/mileage/corrections → GET /admin/mileage: %.1f km for the period", get(report, "total_km")))
 	return nil
+}
+
+// shanghai is the demo tenant's time zone (the default).
+var shanghai = time.FixedZone("CST", 8*3600)
+
+// flaggedLeg finds the first leg of a mileage answer that is not counted.
+func flaggedLeg(m map[string]any) (map[string]any, bool) {
+	days, _ := m["days"].([]any)
+	for _, d := range days {
+		day, _ := d.(map[string]any)
+		legs, _ := day["legs"].([]any)
+		for _, l := range legs {
+			if leg, _ := l.(map[string]any); leg != nil && leg["counted"] == false {
+				return leg, true
+			}
+		}
+	}
+	return nil, false
 }
 
 // --- output ---

@@ -42,6 +42,12 @@ type Settings struct {
 	MaxCheckinDistanceM int    `dynamo:"max_checkin_distance_m" json:"max_checkin_distance_m"`
 	AutoRelease         bool   `dynamo:"auto_release" json:"auto_release"`
 	LocationReason      string `dynamo:"location_reason" json:"location_reason"`
+	// RetirePublicQR stops the public mini program's QR codes of a tenant
+	// that moved to its own mini program: logging in with one is refused
+	// (403 public_qr_retired). Off (the codes keep working) unless set.
+	RetirePublicQR bool `dynamo:"retire_public_qr" json:"retire_public_qr"`
+	// FieldWork: engineers' visits and mileage (fieldwork.go).
+	FieldWork
 	// Version increases with every saved change (optimistic concurrency).
 	Version int `dynamo:"version" json:"version"`
 }
@@ -49,7 +55,19 @@ type Settings struct {
 // Defaults returns the settings of a tenant that saved none.
 func Defaults() Settings {
 	return Settings{GuestAccess: true, MaxCheckinDistanceM: DefaultMaxCheckinDistanceM,
-		LocationReason: "To locate the equipment that needs service and send the nearest engineer."}
+		LocationReason: "To locate the equipment that needs service and send the nearest engineer.", FieldWork: DefaultFieldWork()}
+}
+
+// normalized returns stored settings as they apply today: fields added
+// since they were saved take their defaults, and a check-in radius saved
+// before the limit was lowered is held to it.
+func (s Settings) normalized() Settings {
+	s.FieldWork = s.withDefaults()
+	if s.MaxCheckinDistanceM <= 0 {
+		s.MaxCheckinDistanceM = DefaultMaxCheckinDistanceM
+	}
+	s.MaxCheckinDistanceM = min(s.MaxCheckinDistanceM, MaxCheckinDistanceLimitM)
+	return s
 }
 
 // Validate checks settings received from an admin and leaves the display
@@ -59,8 +77,11 @@ func (s *Settings) Validate() error {
 	if err != nil {
 		return fmt.Errorf("display_name: %w", err)
 	}
-	if s.MaxCheckinDistanceM < 50 || s.MaxCheckinDistanceM > 50000 {
-		return fmt.Errorf("max_checkin_distance_m: between 50 and 50000")
+	if s.MaxCheckinDistanceM < minCheckinOrCheckoutDistanceM || s.MaxCheckinDistanceM > MaxCheckinDistanceLimitM {
+		return fmt.Errorf("max_checkin_distance_m: between %d and %d", minCheckinOrCheckoutDistanceM, MaxCheckinDistanceLimitM)
+	}
+	if err := s.validateFieldWork(); err != nil {
+		return err
 	}
 	reason, err := textfield.Line(0, MaxLocationReasonLen).Clean(s.LocationReason)
 	if err != nil {
@@ -97,7 +118,7 @@ func SettingsFromItem(item dynamo.Item) (Settings, error) {
 	if err := dynamo.UnmarshalItem(item, &it); err != nil {
 		return Settings{}, fmt.Errorf("decode tenant settings: %w", err)
 	}
-	return it.Settings, nil
+	return it.normalized(), nil
 }
 
 // Settings returns the tenant's settings, or the defaults when none are saved.
@@ -111,7 +132,7 @@ func (s *Store) Settings(ctx context.Context, tenantID string) (Settings, error)
 	if err != nil {
 		return Settings{}, fmt.Errorf("get tenant settings: %w", err)
 	}
-	return item.Settings, nil
+	return item.normalized(), nil
 }
 
 // PutSettings saves st if st.Version is the stored version (0 for a tenant

@@ -1,5 +1,6 @@
 // Package workorder holds work orders: creation from the portal, follow-up,
-// and the engineers' side (nearby orders, status, on-site visits, mileage).
+// and the engineers' side (nearby orders, status, on-site visits, mileage),
+// with the photos of orders and visits and who may see them.
 package workorder
 
 import (
@@ -7,6 +8,7 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
+	"time"
 
 	"wxchannel/shared/app"
 	"wxchannel/shared/apperr"
@@ -20,10 +22,36 @@ import (
 
 var idempotencyPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{8,64}$`)
 
-// serviceFrom builds a function's one work-order service; photos is the
-// attacher of the function that creates orders, nil elsewhere.
-func serviceFrom(d *app.Deps, photos *uploads.Attacher) *Service {
-	return NewService(NewStore(d.DB), qrscene.FromDeps(d), tenant.NewStore(d.DB), photos, d.Now)
+// serviceFrom builds a function's one work-order service over its one
+// upload-bucket client (uploads.NewBucket: no network call).
+func serviceFrom(d *app.Deps) (*Service, *uploads.Bucket, error) {
+	bucket, err := uploads.NewBucket(d.Config)
+	if err != nil {
+		return nil, nil, err
+	}
+	return NewService(NewStore(d.DB), qrscene.FromDeps(d), tenant.NewStore(d.DB), bucket, d.Now), bucket, nil
+}
+
+// formSigner signs upload forms to the bucket within the owners' slots,
+// counted in the service table on the functions' clock. The forms are
+// signed on the wall clock: S3 checks their date and expiry against its
+// own, as it checks the SDK's signatures (made on the wall clock too).
+func formSigner(d *app.Deps, bucket *uploads.Bucket) *uploads.FormSigner {
+	return uploads.NewFormSigner(bucket, uploads.NewSlots(d.DB, d.Now), time.Now)
+}
+
+// signUploads answers an upload request with forms for owner's folder.
+func signUploads(w http.ResponseWriter, r *http.Request, forms *uploads.FormSigner, owner uploads.Owner) error {
+	var req uploads.Request
+	if err := httpapi.DecodeJSON(r, &req, 1<<10); err != nil {
+		return err
+	}
+	ups, err := forms.Sign(r.Context(), owner, req)
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusCreated, map[string]any{"uploads": ups, "max_bytes": uploads.MaxBytes})
+	return nil
 }
 
 // createHandler is the workordercreate function: new orders and photo
@@ -31,19 +59,18 @@ func serviceFrom(d *app.Deps, photos *uploads.Attacher) *Service {
 type createHandler struct {
 	orders   *Service
 	sessions *usersession.Sessions
-	uploads  *uploads.Presigner
+	forms    *uploads.FormSigner
 }
 
 // NewCreateHandler builds the workordercreate function's handler. One
-// upload-bucket client serves the presigned uploads and the tagging of a
-// new order's photos.
+// upload-bucket client serves the upload forms and the checks and tagging
+// of a new order's photos.
 func NewCreateHandler(ctx context.Context, d *app.Deps) (*httpapi.Router, error) {
-	bucket, err := uploads.NewBucket(d.Config)
+	orders, bucket, err := serviceFrom(d)
 	if err != nil {
 		return nil, err
 	}
-	h := &createHandler{orders: serviceFrom(d, uploads.NewAttacher(bucket)), sessions: usersession.FromDeps(d),
-		uploads: uploads.NewPresigner(bucket, d.Now)}
+	h := &createHandler{orders: orders, sessions: usersession.FromDeps(d), forms: formSigner(d, bucket)}
 	return h.routes(httpapi.NewRouter(d.Log)), nil
 }
 
@@ -75,20 +102,11 @@ func (h *createHandler) handleCreate(w http.ResponseWriter, r *http.Request, c u
 }
 
 func (h *createHandler) handleUploads(w http.ResponseWriter, r *http.Request, c usersession.Claims) error {
-	var req uploads.Request
-	if err := httpapi.DecodeJSON(r, &req, 1<<10); err != nil {
-		return err
-	}
-	ups, err := h.uploads.Sign(r.Context(), c.TenantID, c.UserID, req)
-	if err != nil {
-		return err
-	}
-	httpapi.WriteJSON(w, http.StatusCreated, map[string]any{"uploads": ups, "max_bytes": uploads.MaxBytes})
-	return nil
+	return signUploads(w, r, h.forms, uploads.TerminalUser(c.TenantID, c.UserID))
 }
 
 // followUpHandler is the workorders function: a terminal user's own
-// orders, detail with timeline, cancel and rating.
+// orders, detail with timeline and photos, cancel and rating.
 type followUpHandler struct {
 	orders   *Service
 	sessions *usersession.Sessions
@@ -96,7 +114,11 @@ type followUpHandler struct {
 
 // NewFollowUpHandler builds the workorders function's handler.
 func NewFollowUpHandler(ctx context.Context, d *app.Deps) (*httpapi.Router, error) {
-	h := &followUpHandler{orders: serviceFrom(d, nil), sessions: usersession.FromDeps(d)}
+	orders, _, err := serviceFrom(d)
+	if err != nil {
+		return nil, err
+	}
+	h := &followUpHandler{orders: orders, sessions: usersession.FromDeps(d)}
 	return h.routes(httpapi.NewRouter(d.Log)), nil
 }
 
@@ -126,7 +148,7 @@ func (h *followUpHandler) handleList(w http.ResponseWriter, r *http.Request, c u
 }
 
 func (h *followUpHandler) handleDetail(w http.ResponseWriter, r *http.Request, c usersession.Claims) error {
-	o, err := h.orders.Own(r.Context(), c, r.PathValue("id"))
+	o, err := h.orders.OwnDetail(r.Context(), c, r.PathValue("id"))
 	return httpapi.Reply(w, http.StatusOK, o, err)
 }
 
@@ -145,10 +167,11 @@ func (h *followUpHandler) handleRate(w http.ResponseWriter, r *http.Request, c u
 }
 
 // engineerHandler is the engineerapi function: nearby orders, acceptance,
-// status, visits and mileage.
+// status, visits with their photos, and mileage.
 type engineerHandler struct {
 	orders *Service
 	staff  *staffauth.Verifier
+	forms  *uploads.FormSigner
 }
 
 // NewEngineerHandler builds the engineerapi function's handler.
@@ -157,7 +180,11 @@ func NewEngineerHandler(ctx context.Context, d *app.Deps) (*httpapi.Router, erro
 	if err != nil {
 		return nil, err
 	}
-	h := &engineerHandler{orders: serviceFrom(d, nil), staff: staff}
+	orders, bucket, err := serviceFrom(d)
+	if err != nil {
+		return nil, err
+	}
+	h := &engineerHandler{orders: orders, staff: staff, forms: formSigner(d, bucket)}
 	return h.routes(httpapi.NewRouter(d.Log)), nil
 }
 
@@ -168,6 +195,8 @@ func (h *engineerHandler) routes(rt *httpapi.Router) *httpapi.Router {
 	rt.Handle("POST /engineer/work-orders/{id}/status", h.staff.Engineer(h.handleMove))
 	rt.Handle("POST /engineer/work-orders/{id}/check-in", h.staff.Engineer(h.handleCheckIn))
 	rt.Handle("POST /engineer/work-orders/{id}/check-out", h.staff.Engineer(h.handleCheckOut))
+	rt.Handle("POST /engineer/work-orders/{id}/visit-photos", h.staff.Engineer(h.handleVisitPhotos))
+	rt.Handle("POST /engineer/uploads", h.staff.Engineer(h.handleUploads))
 	rt.Handle("GET /engineer/mileage", h.staff.Engineer(h.handleMileage))
 	return rt
 }
@@ -220,12 +249,29 @@ func (h *engineerHandler) handleCheckIn(w http.ResponseWriter, r *http.Request, 
 }
 
 func (h *engineerHandler) handleCheckOut(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {
-	var at Location
-	if err := httpapi.DecodeJSON(r, &at, 1<<10); err != nil {
+	var req CheckOutRequest
+	if err := httpapi.DecodeJSON(r, &req, visitPhotosBodyLimit); err != nil {
 		return err
 	}
-	v, err := h.orders.CheckOut(r.Context(), c, r.PathValue("id"), at)
+	v, err := h.orders.CheckOut(r.Context(), c, r.PathValue("id"), req)
 	return httpapi.Reply(w, http.StatusOK, v, err)
+}
+
+// visitPhotosBodyLimit bounds a body with a visit's photos: 19 keys of at
+// most 159 bytes (uploads' key pattern), quoted, and the rest.
+const visitPhotosBodyLimit = 4 << 10
+
+func (h *engineerHandler) handleVisitPhotos(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {
+	var req VisitPhotosRequest
+	if err := httpapi.DecodeJSON(r, &req, visitPhotosBodyLimit); err != nil {
+		return err
+	}
+	v, err := h.orders.AddVisitPhotos(r.Context(), c, r.PathValue("id"), req)
+	return httpapi.Reply(w, http.StatusOK, v, err)
+}
+
+func (h *engineerHandler) handleUploads(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {
+	return signUploads(w, r, h.forms, uploads.Engineer(c.TenantID, c.Subject))
 }
 
 func (h *engineerHandler) handleMileage(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {

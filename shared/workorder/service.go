@@ -5,7 +5,6 @@ import (
 	"errors"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/guregu/dynamo/v2"
@@ -25,29 +24,40 @@ type Service struct {
 	store    *Store
 	scenes   *qrscene.Codec
 	settings *tenant.Store
-	photos   *uploads.Attacher
+	photos   *uploads.Bucket
+	attacher *uploads.Attacher
 	now      func() time.Time
 }
 
 // NewService returns the work-order flows over their collaborators. photos
-// marks a new order's photos as attached; only the function that creates
-// orders has one (nil elsewhere).
-func NewService(store *Store, scenes *qrscene.Codec, settings *tenant.Store, photos *uploads.Attacher, now func() time.Time) *Service {
-	return &Service{store: store, scenes: scenes, settings: settings, photos: photos, now: now}
+// is the upload bucket: the photos of new orders and visits are verified
+// and tagged attached there, and the detail of an order links its photos.
+func NewService(store *Store, scenes *qrscene.Codec, settings *tenant.Store, photos *uploads.Bucket, now func() time.Time) *Service {
+	s := &Service{store: store, scenes: scenes, settings: settings, photos: photos, now: now}
+	if photos != nil {
+		s.attacher = uploads.NewAttacher(photos)
+	}
+	return s
 }
 
 // Submit creates a terminal user's order: the photos must be the user's own
 // uploads, a scanned device QR names the device, and the tenant's settings
-// decide whether the user may submit at all. The photos are tagged attached
-// before the order is written, so they never outlive an order's record by
-// expiring; a replay or an open duplicate tags nothing.
+// decide whether the user may submit at all. A new order's photos are
+// verified (uploaded images of at most uploads.MaxBytes) and tagged
+// attached before the order is written, so they never outlive an order's
+// record by expiring; a replay or an open duplicate reads and tags nothing.
 func (s *Service) Submit(ctx context.Context, c usersession.Claims, idemKey string, req CreateRequest) (CreateResult, error) {
 	if err := req.Validate(); err != nil {
 		return CreateResult{}, err
 	}
+	owner := uploads.TerminalUser(c.TenantID, c.UserID)
 	for i, photo := range req.Photos {
-		if !strings.HasPrefix(photo, "uploads/"+c.TenantID+"/"+c.UserID+"/") {
-			return CreateResult{}, apperr.InvalidField("photos["+strconv.Itoa(i)+"]", "use a key returned by /portal/uploads for you")
+		field := "photos[" + strconv.Itoa(i) + "]"
+		if !owner.Owns(photo) {
+			return CreateResult{}, apperr.InvalidField(field, "use a key returned by /portal/uploads for you")
+		}
+		if slices.Contains(req.Photos[:i], photo) {
+			return CreateResult{}, apperr.InvalidField(field, "a photo is sent once")
 		}
 	}
 	if req.Scene != "" {
@@ -63,7 +73,7 @@ func (s *Service) Submit(ctx context.Context, c usersession.Claims, idemKey stri
 		}
 	}
 	sub := Submission{TenantID: c.TenantID, UserID: c.UserID, IdempotencyKey: idemKey, Request: req, At: s.now()}
-	return s.store.CreateFor(ctx, sub, mayCreate, s.attachPhotos(req.Photos))
+	return s.store.CreateFor(ctx, sub, mayCreate, s.photosOfNewOrder(req.Photos))
 }
 
 // mayCreate lets a known user submit where the tenant's settings allow it.
@@ -77,17 +87,13 @@ func mayCreate(user terminaluser.User, found bool, st tenant.Settings) error {
 	return nil
 }
 
-// attachPhotos tags a new order's photos attached before it is written.
-func (s *Service) attachPhotos(keys []string) BeforeWrite {
+// photosOfNewOrder verifies and attaches a new order's photos before it is
+// written (never for a replay or a duplicate).
+func (s *Service) photosOfNewOrder(keys []string) BeforeWrite {
 	if len(keys) == 0 {
 		return nil
 	}
-	return func(ctx context.Context) error {
-		if s.photos == nil {
-			return errors.New("attach photos: this function does not create work orders")
-		}
-		return s.photos.Attach(ctx, keys)
-	}
+	return func(ctx context.Context) error { return s.takePhotos(ctx, keys) }
 }
 
 // Page is one page of a user's orders and the cursor of the next.
@@ -125,6 +131,29 @@ func (s *Service) Own(ctx context.Context, c usersession.Claims, id string) (Ord
 		return Order{}, apperr.Missing("no such work order")
 	}
 	return o, nil
+}
+
+// OwnDetail returns one of the user's orders with links to its photos and
+// its visits' photos; another user's is not found.
+func (s *Service) OwnDetail(ctx context.Context, c usersession.Claims, id string) (Detail, error) {
+	o, visits, err := s.store.Detail(ctx, c.TenantID, id)
+	if err != nil {
+		return Detail{}, err
+	}
+	if o.UserID != c.UserID {
+		return Detail{}, apperr.Missing("no such work order")
+	}
+	return s.detail(ctx, o, visits)
+}
+
+// AdminDetail returns an order of the admin's tenant with links to its
+// photos and its visits' photos.
+func (s *Service) AdminDetail(ctx context.Context, c staffauth.Claims, id string) (Detail, error) {
+	o, visits, err := s.store.Detail(ctx, c.TenantID, id)
+	if err != nil {
+		return Detail{}, err
+	}
+	return s.detail(ctx, o, visits)
 }
 
 // Cancel cancels the user's order while nobody is on the way yet.
@@ -205,16 +234,17 @@ type OfferedOrder struct {
 }
 
 // EngineerDetail is an order of the engineer's tenant as they may see it:
-// the whole order once it is assigned to them, the OfferedOrder while it
-// is offered, and not found otherwise (assigned to someone else, closed
-// before they took it), so an engineer learns nothing of others' work.
+// the whole order once it is assigned to them (a Detail, with links to the
+// photos), the OfferedOrder while it is offered (the number of photos, no
+// links), and not found otherwise (assigned to someone else, closed before
+// they took it), so an engineer learns nothing of others' work.
 func (s *Service) EngineerDetail(ctx context.Context, c staffauth.Claims, id string) (any, error) {
-	o, err := s.store.Get(ctx, c.TenantID, id)
+	o, visits, err := s.store.Detail(ctx, c.TenantID, id)
 	switch {
 	case err != nil:
 		return nil, err
 	case o.EngineerID == c.Subject:
-		return o, nil
+		return s.detail(ctx, o, visits)
 	case o.Status.Offered() && o.EngineerID == "":
 		return OfferedOrder{ID: o.ID, Category: o.Category, Description: o.Description, DeviceSN: o.DeviceSN,
 			Area: AreaOf(o.Latitude, o.Longitude), Status: o.Status, CreatedAt: o.CreatedAt, Photos: len(o.Photos)}, nil
@@ -252,9 +282,13 @@ func (s *Service) Move(ctx context.Context, c staffauth.Claims, id string, req M
 }
 
 // CheckIn records the engineer on site, within the tenant's distance of
-// the order's location.
+// the order's location and the check-in limits; the visit is filed under
+// the local date in the tenant's time zone.
 func (s *Service) CheckIn(ctx context.Context, c staffauth.Claims, id string, at Location) (Visit, error) {
 	if err := terminaluser.ValidLocation(at.Latitude, at.Longitude); err != nil {
+		return Visit{}, err
+	}
+	if err := validEngineerID(c.Subject); err != nil {
 		return Visit{}, err
 	}
 	o, err := s.assigned(ctx, c, id)
@@ -268,45 +302,115 @@ func (s *Service) CheckIn(ctx context.Context, c staffauth.Claims, id string, at
 	if err != nil {
 		return Visit{}, err
 	}
-	return s.store.CheckIn(ctx, c.TenantID, c.Subject, o, at.Latitude, at.Longitude, st.MaxCheckinDistanceM, s.now())
+	return s.store.CheckIn(ctx, checkIn{TenantID: c.TenantID, EngineerID: c.Subject, Order: o,
+		Latitude: at.Latitude, Longitude: at.Longitude, At: s.now(), Settings: st})
 }
 
-// CheckOut closes the engineer's open visit at the order.
-func (s *Service) CheckOut(ctx context.Context, c staffauth.Claims, id string, at Location) (Visit, error) {
-	if err := terminaluser.ValidLocation(at.Latitude, at.Longitude); err != nil {
+// CheckOutRequest is where the engineer checks out, with the visit's
+// photos not sent yet (optional).
+type CheckOutRequest struct {
+	Location
+	VisitPhotosRequest
+}
+
+// CheckOut closes the engineer's open visit at the order where they stand,
+// with the photos sent along (as AddVisitPhotos); farther from the site
+// than the tenant's check-out distance is accepted and flagged. The visit
+// holds the site, so the order is not read: an order reassigned meanwhile
+// can still be checked out of.
+func (s *Service) CheckOut(ctx context.Context, c staffauth.Claims, id string, req CheckOutRequest) (Visit, error) {
+	if err := terminaluser.ValidLocation(req.Latitude, req.Longitude); err != nil {
 		return Visit{}, err
 	}
-	o, err := s.assigned(ctx, c, id)
+	if err := s.visitRequest(c, id, req.VisitPhotosRequest); err != nil {
+		return Visit{}, err
+	}
+	st, err := s.settings.Settings(ctx, c.TenantID)
 	if err != nil {
 		return Visit{}, err
 	}
-	return s.store.CheckOut(ctx, c.TenantID, c.Subject, o.ID, s.now())
+	return s.writeOpenVisit(ctx, c, id, req.VisitPhotosRequest, func(open openVisit, v Visit, photos *VisitPhotos) (Visit, error) {
+		return s.store.CheckOut(ctx, checkOut{TenantID: c.TenantID, Latitude: req.Latitude, Longitude: req.Longitude, At: s.now(),
+			MaxDistanceM: st.MaxCheckoutDistanceM, Open: open, Visit: v, Photos: photos})
+	})
 }
 
-// MileageReport is an engineer's reimbursable distance over a period.
-type MileageReport struct {
-	Engineer string       `json:"engineer"`
-	From     string       `json:"from"`
-	To       string       `json:"to"`
-	Days     []DayMileage `json:"days"`
-	TotalKm  float64      `json:"total_km"`
+// AddVisitPhotos adds the engineer's photos (before and after the work)
+// and the customer's signature to their open visit at the order: keys of
+// the engineer's own uploads, verified and tagged attached before the
+// visit is written. Keys the visit holds already are skipped, so a retry
+// changes nothing; the answer is the visit with links to its photos.
+func (s *Service) AddVisitPhotos(ctx context.Context, c staffauth.Claims, id string, req VisitPhotosRequest) (Visit, error) {
+	if err := s.visitRequest(c, id, req); err != nil {
+		return Visit{}, err
+	}
+	if req.empty() {
+		return Visit{}, apperr.BadRequest("no_photos", "send photos before or after the work, or the customer's signature")
+	}
+	return s.writeOpenVisit(ctx, c, id, req, func(_ openVisit, v Visit, photos *VisitPhotos) (Visit, error) {
+		if photos == nil {
+			return v, nil // nothing new: a retry
+		}
+		return s.store.SaveVisitPhotos(ctx, c.TenantID, v, *photos)
+	})
 }
 
-// Mileage reports the engineer's daily distances between dates from and to
-// (YYYY-MM-DD, at most 92 days apart).
-func (s *Service) Mileage(ctx context.Context, c staffauth.Claims, from, to string) (MileageReport, error) {
-	start, err1 := time.Parse(time.DateOnly, from)
-	end, err2 := time.Parse(time.DateOnly, to)
-	if err1 != nil || err2 != nil || end.Before(start) || end.Sub(start) > 92*24*time.Hour {
-		return MileageReport{}, apperr.BadRequest("invalid_period",
-			"from and to are dates (YYYY-MM-DD), to not before from, at most 92 days apart")
+// visitRequest checks an engineer's request to their open visit at the
+// order: an order id and engineer id that can name one (else they are not
+// checked in there), and photos of their own.
+func (s *Service) visitRequest(c staffauth.Claims, id string, req VisitPhotosRequest) error {
+	if !orderIDPattern.MatchString(id) || validEngineerID(c.Subject) != nil {
+		return apperr.E(apperr.Conflict, "not_checked_in", "you are not checked in at this work order")
 	}
-	days, total, err := s.store.Mileage(ctx, c.TenantID, c.Subject, start, end)
-	if err != nil {
-		return MileageReport{}, err
+	return req.validate(uploads.Engineer(c.TenantID, c.Subject))
+}
+
+// visitWriteAttempts bounds the writes of one request to an open visit
+// that lose to another change of its photos: each loss means another
+// request's write landed, so the next attempt reads afresh at once. A
+// mini program attaching photos as their uploads finish sends a few such
+// requests together.
+const visitWriteAttempts = 5
+
+// writeOpenVisit reads the engineer's open visit at the order, merges the
+// request's photos into the visit's, verifies and attaches those new to
+// it, and runs write with the visit as read and the photos to store (nil
+// when nothing is new). A write that lost to another change of the
+// visit's photos (visit_changed) runs again on a fresh read; photos
+// already taken are not checked again. The answer links the photos.
+func (s *Service) writeOpenVisit(ctx context.Context, c staffauth.Claims, id string, req VisitPhotosRequest,
+	write func(open openVisit, v Visit, photos *VisitPhotos) (Visit, error),
+) (Visit, error) {
+	taken := map[string]bool{}
+	for attempt := 1; ; attempt++ {
+		open, v, err := s.store.readOpenVisit(ctx, c.TenantID, c.Subject, id)
+		if err != nil {
+			return Visit{}, err
+		}
+		var photos *VisitPhotos
+		if !req.empty() {
+			merged, fresh, err := v.merge(req)
+			if err != nil {
+				return Visit{}, err
+			}
+			if len(fresh) > 0 {
+				photos = &merged
+			}
+			fresh = slices.DeleteFunc(fresh, func(key string) bool { return taken[key] })
+			if err := s.takePhotos(ctx, fresh); err != nil {
+				return Visit{}, err
+			}
+			for _, key := range fresh {
+				taken[key] = true
+			}
+		}
+		v, err = write(open, v, photos)
+		if apperr.Is(err, codeVisitChanged) && attempt < visitWriteAttempts {
+			continue
+		}
+		if err != nil {
+			return Visit{}, err
+		}
+		return s.withViews(ctx, v)
 	}
-	if days == nil {
-		days = []DayMileage{}
-	}
-	return MileageReport{Engineer: c.Subject, From: from, To: to, Days: days, TotalKm: total}, nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/guregu/dynamo/v2"
 
 	"wxchannel/shared/apperr"
+	"wxchannel/shared/device"
 	"wxchannel/shared/storage"
 	"wxchannel/shared/tenant"
 	"wxchannel/shared/terminaluser"
@@ -238,6 +239,9 @@ func (s *Store) writeNew(ctx context.Context, sub Submission, o Order, bodyHash,
 	now, upk := sub.At, terminaluser.UserPartition(sub.TenantID, sub.UserID)
 	tx := s.db.Dynamo.WriteTx()
 	tx.Put(s.table.Put(o).If("attribute_not_exists('pk')"))
+	// The order's place in its device's history (none without a serial).
+	device.AddOrderLink(tx, s.table, sub.TenantID, o.DeviceSN,
+		device.NewOrder{ID: o.ID, UserID: o.UserID, Category: o.Category, Status: string(o.Status), CreatedAt: now})
 	tx.Update(s.table.Update("pk", upk).Range("sk", rateSK(now)).Add("count", 1).Set("ttl", now.Add(2*time.Hour).Unix()).
 		If("attribute_not_exists('count') OR 'count' < ?", MaxOrdersPerHour))
 	if sub.IdempotencyKey != "" {
@@ -297,6 +301,46 @@ func (s *Store) Get(ctx context.Context, tenantID, id string) (Order, error) {
 		return Order{}, apperr.Missing("no such work order")
 	}
 	return o, err
+}
+
+// Detail returns an order of the tenant with the copies of its visits'
+// photos, oldest visit first: one Query (consistent) of the order's
+// partition, which holds the order ("order") and the copies
+// ("visitphotos#<visit id>", sorted by the visits' check-in).
+func (s *Store) Detail(ctx context.Context, tenantID, id string) (Order, []OrderVisitPhotos, error) {
+	if !orderIDPattern.MatchString(id) {
+		return Order{}, nil, apperr.Missing("no such work order")
+	}
+	var o Order
+	found := false
+	var visits []OrderVisitPhotos
+	it := s.table.Get("pk", orderPK(tenantID, id)).Consistent(true).Iter()
+	var item dynamo.Item
+	for it.Next(ctx, &item) {
+		sk, _ := item["sk"].(*types.AttributeValueMemberS)
+		switch {
+		case sk == nil:
+		case sk.Value == "order":
+			if err := dynamo.UnmarshalItem(item, &o); err != nil {
+				return Order{}, nil, fmt.Errorf("read work order %s: %w", id, err)
+			}
+			found = true
+		case strings.HasPrefix(sk.Value, orderVisitPhotosSKPrefix):
+			var v OrderVisitPhotos
+			if err := dynamo.UnmarshalItem(item, &v); err != nil {
+				return Order{}, nil, fmt.Errorf("read the visit photos of work order %s: %w", id, err)
+			}
+			visits = append(visits, v)
+		}
+		item = nil
+	}
+	if err := it.Err(); err != nil {
+		return Order{}, nil, fmt.Errorf("read work order %s: %w", id, err)
+	}
+	if !found {
+		return Order{}, nil, apperr.Missing("no such work order")
+	}
+	return o, visits, nil
 }
 
 // Mine lists a user's orders newest first, a page at a time.

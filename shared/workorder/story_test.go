@@ -105,6 +105,7 @@ func TestTerminalUserAndEngineerStory(t *testing.T) {
 	second := a.Must(a.Do("POST", "/portal/work-orders", other, order(31.3204, 121.4737, "AC-2024-0002")), 201).Str("work_order", "id")
 	a.Must(a.Do("POST", "/engineer/work-orders/"+second+"/accept", engineer, nil), 200)
 	a.Must(a.Do("POST", "/engineer/work-orders/"+second+"/status", engineer, map[string]any{"status": "en_route"}), 200)
+	a.Clock.Advance(20 * time.Minute) // the drive: 10 km in no time would be an implausible leg
 	a.Must(a.Do("POST", "/engineer/work-orders/"+second+"/check-in", engineer, map[string]any{"latitude": 31.3204, "longitude": 121.4737}), 201)
 	a.Must(a.Do("POST", "/engineer/work-orders/"+second+"/check-out", engineer, map[string]any{"latitude": 31.3204, "longitude": 121.4737}), 200)
 

@@ -55,6 +55,9 @@ var devDefaults = map[string]string{
 // DemoTenant is the tenant the stack creates and issues staff tokens for.
 const DemoTenant = "demo"
 
+// DemoEngineer is the engineer the dev stack issues a token for.
+const DemoEngineer = "demo-engineer"
+
 // PublicAPIBase is the API's public base URL in the dev stack.
 const PublicAPIBase = "https://api.wxchannel.test"
 
@@ -242,7 +245,7 @@ func (st *Stack) seedDemoTenant(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	st.EngineerToken, err = issue("demo-engineer", staffauth.RoleEngineer)
+	st.EngineerToken, err = issue(DemoEngineer, staffauth.RoleEngineer)
 	if err != nil {
 		return err
 	}
