@@ -178,7 +178,8 @@ type OrderLink struct {
 	OrderID  string `dynamo:"order_id" json:"id"`
 	UserID   string `dynamo:"user_id" json:"user_id,omitempty"`
 	Category string `dynamo:"category" json:"category"`
-	// Status is the order's status when it was submitted.
+	// Status is the order's status when it was submitted; the lists
+	// replace it with the order's current one (Store.WithCurrentStatus).
 	Status    string `dynamo:"status" json:"status"`
 	CreatedAt int64  `dynamo:"created_at" json:"created_at"`
 }

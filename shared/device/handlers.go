@@ -77,6 +77,9 @@ func (p *Portal) Mine(ctx context.Context, tenantID, userID string) ([]MyDevice,
 				mine = append(mine, l)
 			}
 		}
+		if err := p.store.WithCurrentStatus(ctx, tenantID, mine); err != nil {
+			return err
+		}
 		out[i] = MyDevice{SN: e.SN, Model: e.Model, Address: e.Address, ApprovedAt: e.ApprovedAt, Orders: mine}
 		return nil
 	})
@@ -240,6 +243,9 @@ func (a *Admin) Detail(ctx context.Context, tenantID, sn string, limit int, curs
 	}
 	if links == nil {
 		links = []OrderLink{}
+	}
+	if err := a.store.WithCurrentStatus(ctx, tenantID, links); err != nil {
+		return WithHistory{}, err
 	}
 	return WithHistory{Device: d, Orders: links, NextCursor: encodeCursor(next)}, nil
 }

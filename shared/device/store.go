@@ -118,6 +118,37 @@ func (s *Store) History(ctx context.Context, tenantID, sn string, limit int, sta
 	return out, next, nil
 }
 
+// WithCurrentStatus replaces each link's status with its order's current
+// one, read in consistent batches of up to 100 orders (one call for a
+// page of history). An order that no longer exists keeps the status the
+// link recorded.
+func (s *Store) WithCurrentStatus(ctx context.Context, tenantID string, links []OrderLink) error {
+	for start := 0; start < len(links); start += 100 {
+		page := links[start:min(start+100, len(links))]
+		keys := make([]dynamo.Keyed, 0, len(page))
+		at := make(map[string]int, len(page))
+		for i, l := range page {
+			pk, sk := storage.WorkOrderKey(tenantID, l.OrderID)
+			keys = append(keys, dynamo.Keys{pk, sk})
+			at[pk] = i
+		}
+		var orders []struct {
+			PK     string `dynamo:"pk"`
+			Status string `dynamo:"status"`
+		}
+		err := s.table.Batch("pk", "sk").Get(keys...).Project("pk", "status").Consistent(true).All(ctx, &orders)
+		if err != nil && !errors.Is(err, dynamo.ErrNotFound) {
+			return fmt.Errorf("current order status: %w", err)
+		}
+		for _, o := range orders {
+			if i, ok := at[o.PK]; ok && o.Status != "" {
+				page[i].Status = o.Status
+			}
+		}
+	}
+	return nil
+}
+
 // OwnedBy returns a user's devices (at most limit), in serial-number order.
 func (s *Store) OwnedBy(ctx context.Context, tenantID, userID string, limit int) ([]OwnedDevice, error) {
 	var out []OwnedDevice

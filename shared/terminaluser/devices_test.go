@@ -217,6 +217,8 @@ func TestMyDevicesListTheOrdersIRaisedForEachNewestFirst(t *testing.T) {
 		p.Clock.Advance(time.Minute)
 	}
 	p.seedOrder("acme", "AC-2024-0001", "261126aaaaaaaaaaaa", "someone-else", "complaint", p.Clock.Now())
+	// The history shows each order's status now, not at submission.
+	p.Must(p.Do("POST", "/portal/work-orders/"+ids[0]+"/cancel", li.session, nil), 200)
 
 	devices := p.Must(p.Do("GET", "/portal/devices", li.session, nil), 200).List("devices")
 	if len(devices) != 1 {
@@ -227,10 +229,10 @@ func TestMyDevicesListTheOrdersIRaisedForEachNewestFirst(t *testing.T) {
 	if mine["sn"] != "AC-2024-0001" || mine["address"] != shanghai["address"] || len(orders) != 2 {
 		t.Fatalf("my device %v", mine)
 	}
-	for i, want := range []string{ids[1], ids[0]} {
+	for i, want := range []struct{ id, status string }{{ids[1], "submitted"}, {ids[0], "cancelled"}} {
 		o := orders[i].(map[string]any)
-		if o["id"] != want || o["status"] != "submitted" || o["user_id"] != nil {
-			t.Fatalf("order %d of my device %v, want %s", i, o, want)
+		if o["id"] != want.id || o["status"] != want.status || o["user_id"] != nil {
+			t.Fatalf("order %d of my device %v, want %s %s", i, o, want.id, want.status)
 		}
 	}
 

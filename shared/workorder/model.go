@@ -89,7 +89,7 @@ type Order struct {
 // Open reports whether the order still needs work.
 func (o Order) Open() bool { return o.Status.Open() }
 
-func orderPK(tenantID, id string) string { return storage.TenantPartition(tenantID) + "#wo#" + id }
+func orderPK(tenantID, id string) string { pk, _ := storage.WorkOrderKey(tenantID, id); return pk }
 func userOrdersPK(tenantID, userID string) string {
 	return terminaluser.UserPartition(tenantID, userID) + "#orders"
 }
