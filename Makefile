@@ -42,7 +42,7 @@ sizes:
 
 FORCE:
 
-## bench: measure everything and write docs/bench-report.md (about 7 minutes)
+## bench: measure everything and write docs/bench-report.md (about 15 minutes)
 bench:
 	$(GO) run ./cmd/benchreport -out docs/bench-report.md
 
