@@ -22,6 +22,9 @@ func SetRunLimits(m *Manager, concurrency int, refresh, write time.Duration) {
 	m.limits.concurrency, m.limits.refresh, m.limits.store, m.limits.release = concurrency, refresh, write, write
 }
 
+// DefaultRunLimits puts back the limits a scheduled run has in production.
+func DefaultRunLimits(m *Manager) { m.limits = defaultRunLimits }
+
 // SeedAuthorizerTokens stores many authorizers' tokens, sealed, as their
 // authorizations would, 25 to a BatchWriteItem: a fixture of thousands in
 // a moment.
