@@ -64,7 +64,7 @@ func (p *Portal) Mine(ctx context.Context, tenantID, userID string) ([]MyDevice,
 		return nil, err
 	}
 	out := make([]MyDevice, len(entries))
-	err = inParallel(ctx, len(entries), historyInFlight, func(ctx context.Context, i int) error {
+	err = InParallel(ctx, len(entries), historyInFlight, func(ctx context.Context, i int) error {
 		e := entries[i]
 		links, _, err := p.store.History(ctx, tenantID, e.SN, OwnHistoryDepth, nil)
 		if err != nil {

@@ -4,7 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/guregu/dynamo/v2"
@@ -173,31 +174,13 @@ func (s *Store) SetSceneIfAbsent(ctx context.Context, tenantID, sn, scene string
 	return d.Scene, nil
 }
 
-// inParallel runs do(i) for i in [0, n) with at most width in flight and
-// returns the first error; after one, the others are cancelled.
-func inParallel(ctx context.Context, n, width int, do func(ctx context.Context, i int) error) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	sem := make(chan struct{}, width)
-	var wg sync.WaitGroup
-	var once sync.Once
-	var first error
+// InParallel runs do(i) for i in [0, n) with at most width in flight and
+// returns the first error; after one, the others' context is cancelled.
+func InParallel(ctx context.Context, n, width int, do func(ctx context.Context, i int) error) error {
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(width)
 	for i := range n {
-		sem <- struct{}{}
-		if ctx.Err() != nil {
-			<-sem
-			break
-		}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			if err := do(ctx, i); err != nil {
-				once.Do(func() { first = err; cancel() })
-			}
-		})
+		g.Go(func() error { return do(ctx, i) })
 	}
-	wg.Wait()
-	if first == nil {
-		return ctx.Err()
-	}
-	return first
+	return g.Wait()
 }

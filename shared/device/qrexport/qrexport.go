@@ -18,7 +18,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/guregu/dynamo/v2"
@@ -138,7 +137,7 @@ func (e *Exporter) Export(ctx context.Context, tenantID string, req Request) (Ba
 		return Batch{}, err
 	}
 	codes := make([]code, len(sns))
-	err = inParallel(ctx, len(sns), codesInFlight, func(ctx context.Context, i int) error {
+	err = device.InParallel(ctx, len(sns), codesInFlight, func(ctx context.Context, i int) error {
 		c, err := e.code(ctx, tenantID, sns[i], records[sns[i]].Scene, ts)
 		codes[i] = c
 		return err
@@ -265,35 +264,6 @@ func SpreadsheetSafe(v string) string {
 		return "'" + v
 	}
 	return v
-}
-
-// inParallel runs do(i) for i in [0, n) with at most width in flight and
-// returns the first error; after one, the others are cancelled.
-func inParallel(ctx context.Context, n, width int, do func(ctx context.Context, i int) error) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	sem := make(chan struct{}, width)
-	var wg sync.WaitGroup
-	var once sync.Once
-	var first error
-	for i := range n {
-		sem <- struct{}{}
-		if ctx.Err() != nil {
-			<-sem
-			break
-		}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			if err := do(ctx, i); err != nil {
-				once.Do(func() { first = err; cancel() })
-			}
-		})
-	}
-	wg.Wait()
-	if first == nil {
-		return ctx.Err()
-	}
-	return first
 }
 
 // handler serves the export.
