@@ -40,7 +40,7 @@ type Server struct {
 	busySince time.Time
 	inflight  int
 	cpu       cputime.Meter
-	latency   latency
+	latency   loopback.Latency
 }
 
 // Start listens on a free loopback port.
@@ -93,7 +93,7 @@ func (s *Server) timed(w http.ResponseWriter, r *http.Request) {
 		}
 		s.mu.Unlock()
 	}()
-	if !s.latency.delay(r) {
+	if !s.latency.Wait(r) {
 		return
 	}
 	s.metered.ServeHTTP(w, r)

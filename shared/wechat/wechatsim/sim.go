@@ -60,7 +60,7 @@ type Sim struct {
 	srv     *loopback.Server
 	client  *http.Client
 	cpu     cputime.Meter
-	latency latency
+	latency loopback.Latency
 
 	mu           sync.Mutex
 	calls        map[string]int
@@ -182,7 +182,7 @@ func (s *Sim) handle(method, path, api string, fn apiFunc) {
 			s.faults[api] = q[1:]
 		}
 		s.mu.Unlock()
-		if !s.latency.wait(r) {
+		if !s.latency.Wait(r) {
 			return
 		}
 		if f != nil && f.delay > 0 {
