@@ -295,3 +295,43 @@ func TestRewriteKeyConditions(t *testing.T) {
 		})
 	}
 }
+
+func TestShadowHoldsOnlyItemsBeingWritten(t *testing.T) {
+	// Writes are evaluated on a shadow loaded with the item as it stands;
+	// an item left there would make every later load of a new key sort
+	// all the keys the shadow ever held.
+	srv, _, _ := setup(t)
+	ctx := context.Background()
+	client := noRetry(srv)
+	for i := range 20 {
+		k := key("h", fmt.Sprintf("s%02d", i))
+		if _, err := client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName: aws.String(things), Key: k,
+			UpdateExpression:          aws.String("SET n = :n, gsi1pk = :g, gsi1sk = :s"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":n": num("1"), ":g": str("g"), ":s": str(fmt.Sprint(i))},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+			setN("2"),
+			{Put: &types.Put{TableName: aws.String(others), Item: map[string]types.AttributeValue{"pk": str("o"), "sk": str(fmt.Sprint(i))}}},
+		}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(things), Key: key("h", "s00"),
+		UpdateExpression: aws.String("SET n = :n"), ConditionExpression: aws.String("n = :never"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":n": num("3"), ":never": num("9")},
+	}); err == nil {
+		t.Fatal("a failed condition was not reported")
+	}
+	for _, table := range []string{things, others} {
+		if n := srv.ShadowItems(table); n != 0 {
+			t.Errorf("the shadow holds %d items of %s after the writes, want 0", n, table)
+		}
+	}
+	if got := numberOf(getItem(t, client, key("h", "s00")), "n"); got != "1" {
+		t.Errorf("n = %s after a refused update, want 1", got)
+	}
+}

@@ -121,6 +121,11 @@ func (c *compat) transactActions(raw []map[string]json.RawMessage) ([]transactAc
 // cancellation reasons), checks the updated items, and stores the
 // outcome.
 func (c *compat) transact(actions []transactAction, body []byte) reply {
+	defer func() {
+		for _, a := range actions {
+			c.unload(a.t, a.key)
+		}
+	}()
 	olds := make([]item, len(actions))
 	for i, a := range actions {
 		old, r := c.readItem(a.t, a.key)

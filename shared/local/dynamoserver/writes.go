@@ -96,6 +96,7 @@ func (c *compat) writeThroughShadow(op string, t *tableSchema, key, old, newItem
 	if r := c.load(t, key, old); !r.ok() {
 		return r
 	}
+	defer c.unload(t, key)
 	r := c.shadowCall(op, body)
 	if !r.ok() {
 		return r
@@ -181,6 +182,13 @@ func (c *compat) load(t *tableSchema, key, old item) reply {
 		return c.shadowCall(opDeleteItem, keyRequest{TableName: t.name, Key: key})
 	}
 	return c.shadowCall(opPutItem, itemRequest{TableName: t.name, Item: old})
+}
+
+// unload empties the shadow of the item under key once its write is
+// evaluated: the shadow holds only the items being written, so loading
+// one never costs minidyn a sort of every key the table ever had.
+func (c *compat) unload(t *tableSchema, key item) {
+	c.shadowCall(opDeleteItem, keyRequest{TableName: t.name, Key: key})
 }
 
 // readItem reads an item from the data, strongly consistent; nil when
