@@ -30,6 +30,9 @@ type itemHistory struct {
 type lagHistory struct {
 	mu    sync.Mutex
 	items map[string]*itemHistory
+	// streams are the tables' change logs (stream.go): the other history
+	// of writes that written keeps.
+	streams streamSet
 }
 
 // record notes a write at `at` that replaced before.
@@ -91,8 +94,13 @@ func (h *lagHistory) reset() {
 }
 
 // written notes that the data now holds img (nil: nothing) where it held
-// old, for the index lag.
+// old (nil: nothing, or not read on a table without indexes), for the
+// table's stream and the index lag. Every write the layer stores calls it
+// once per item, holding the item's lock.
 func (c *compat) written(t *tableSchema, key, old, img item) {
+	if s := c.history.streams.of(t.name); s != nil {
+		s.record(t, key, old, img, c.now())
+	}
 	lag := time.Duration(c.lag.Load())
 	if lag <= 0 || !t.hasGlobalIndexes() || (old == nil && img == nil) {
 		return

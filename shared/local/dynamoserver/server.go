@@ -7,6 +7,7 @@
 package dynamoserver
 
 import (
+	"context"
 	"fmt"
 	"maps"
 	"net"
@@ -14,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -170,8 +172,9 @@ func (s *Server) InFlightTransactions() int { return int(s.layer.transactionsInF
 // through the hold and are only in flight for a moment).
 func (s *Server) HeldTransactions() int { return int(s.layer.hold.held.Load()) }
 
-// SetClock sets the clock the index lag is measured by (time.Now unless
-// set), so tests can let the lag pass without waiting.
+// SetClock sets the clock the index lag and the stream records are
+// measured by (time.Now unless set), so tests can let time pass without
+// waiting.
 func (s *Server) SetClock(now func() time.Time) { s.layer.clock.Store(&now) }
 
 // SetIndexLag makes queries and scans on global secondary indexes see the
@@ -182,6 +185,32 @@ func (s *Server) SetIndexLag(d time.Duration) {
 	if d <= 0 {
 		s.layer.history.reset()
 	}
+}
+
+// EnableStream turns on a DynamoDB stream of view type NEW_AND_OLD_IMAGES
+// for table and returns its ARN (enabling it again returns the same
+// stream). From then on every write that changes an item of the table
+// appends a record to the stream, kept 24 hours by the server's clock;
+// tables without a stream keep nothing. docs/local-dynamodb.md says what
+// is emulated.
+func (s *Server) EnableStream(table string) (string, error) { return s.layer.enableStream(table) }
+
+// StreamARN returns the ARN of table's stream, "" when it has none.
+func (s *Server) StreamARN(table string) string { return s.layer.streamARNOf(table) }
+
+// StreamRecords returns, in sequence order, up to maxRecords (every one
+// when maxRecords <= 0) of table's stream records whose sequence number is
+// greater than afterSeq ("": from the oldest kept), built as Lambda
+// delivers them to a function. It returns nil when the table has no stream.
+func (s *Server) StreamRecords(table, afterSeq string, maxRecords int) []events.DynamoDBEventRecord {
+	return s.layer.streamRecords(table, afterSeq, maxRecords)
+}
+
+// WaitStream returns once table's stream holds a record whose sequence
+// number is greater than afterSeq, ctx's error when ctx is done first, and
+// ErrNoStream when the table has no stream.
+func (s *Server) WaitStream(ctx context.Context, table, afterSeq string) error {
+	return s.layer.waitStream(ctx, table, afterSeq)
 }
 
 // FailAll makes every operation fail with an internal server error (on) or
