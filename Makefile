@@ -107,6 +107,9 @@ $(eval $(call sam_target,ReleaseAdminFunction,releaseadmin))
 $(eval $(call sam_target,TokenRefreshFunction,tokenrefresh))
 $(eval $(call sam_target,AuditReconcileFunction,auditreconcile))
 $(eval $(call sam_target,VisitCloseFunction,visitclose))
+$(eval $(call sam_target,AdminEventsFunction,adminevents))
+$(eval $(call sam_target,EventFanoutFunction,eventfanout))
+$(eval $(call sam_target,EventDeliveryFunction,eventdelivery))
 
 clean:
 	rm -rf $(BUILD_DIR)

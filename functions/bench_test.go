@@ -100,12 +100,12 @@ const benchApp = "wxbe0c0000000000a1"
 func newBenchWorld(b *testing.B) *benchWorld {
 	ctx := context.Background()
 	env := testenv.New(b)
-	router, jobs, err := functions.Mount(ctx, env.Deps)
+	router, workers, err := functions.Mount(ctx, env.Deps)
 	if err != nil {
 		b.Fatal(err)
 	}
 	w := &benchWorld{env: env, router: router, adapters: map[string]*httpadapter.HandlerAdapterV2{}, jobs: map[string]lambdarun.Scheduled{}}
-	for _, j := range jobs {
+	for _, j := range workers.Jobs {
 		w.jobs[j.Name] = j
 	}
 	for _, f := range functions.All {

@@ -15,6 +15,7 @@ import (
 var notShipped = []string{
 	"wxchannel/shared/local",
 	"wxchannel/shared/wechat/wechatsim",
+	"wxchannel/shared/webhook/receiver",
 	"github.com/johannesboyne/gofakes3",
 	"github.com/truora/minidyn",
 	"net/http/httptest",

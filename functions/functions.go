@@ -10,6 +10,7 @@ import (
 	"wxchannel/shared/app"
 	"wxchannel/shared/authorization"
 	"wxchannel/shared/componentpush"
+	"wxchannel/shared/delivery"
 	"wxchannel/shared/device/qrexport"
 	"wxchannel/shared/release"
 	"wxchannel/shared/signin"
@@ -18,12 +19,16 @@ import (
 	"wxchannel/shared/workorder"
 )
 
-// Function is one deployable function: either HTTP (routes come from its
-// handler) or scheduled.
+// Function is one deployable function: HTTP (routes come from its
+// handler), scheduled, a stream consumer or a queue consumer.
 type Function struct {
 	Name string
 	HTTP app.HandlerFactory
 	Job  app.JobFactory
+	// Stream consumes the service table's stream (new outbox events);
+	// Queue consumes the events queue.
+	Stream app.StreamFactory
+	Queue  app.QueueFactory
 	// Every is the schedule of a job; template.yaml declares it as
 	// rate(...) and the dev server runs it on a ticker.
 	Every time.Duration
@@ -33,7 +38,13 @@ type Function struct {
 	// these functions run in template.yaml's VPC, behind NAT gateways with
 	// Elastic IPs.
 	CallsWeChat bool
+	// FixedEgress puts a function that calls the tenants' CRMs behind the
+	// same NAT gateways, so a CRM can whitelist the product's addresses too.
+	FixedEgress bool
 }
+
+// InVPC reports whether the function runs in template.yaml's VPC.
+func (f Function) InVPC() bool { return f.CallsWeChat || f.FixedEgress }
 
 // All is every function, in the order the README lists them.
 var All = []Function{
@@ -54,4 +65,7 @@ var All = []Function{
 	{Name: "tokenrefresh", Job: tokens.NewRefreshJob, Every: 5 * time.Minute, CallsWeChat: true},
 	{Name: "auditreconcile", Job: release.NewReconcileJob, Every: 10 * time.Minute, CallsWeChat: true},
 	{Name: "visitclose", Job: workorder.NewVisitCloseJob, Every: 15 * time.Minute},
+	{Name: "adminevents", HTTP: delivery.NewAdminHandler, FixedEgress: true},
+	{Name: "eventfanout", Stream: delivery.NewFanoutHandler},
+	{Name: "eventdelivery", Queue: delivery.NewDeliveryHandler, FixedEgress: true},
 }

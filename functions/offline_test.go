@@ -15,7 +15,9 @@ import (
 // handler must not touch the network, so this is enough to list routes.
 func offlineDeps(t *testing.T) *app.Deps {
 	t.Helper()
-	env := map[string]string{config.EnvPlatformTable: "platform", config.EnvServiceTable: "service", config.EnvComponentAppID: "wxcomponent"}
+	env := map[string]string{config.EnvPlatformTable: "platform", config.EnvServiceTable: "service", config.EnvComponentAppID: "wxcomponent",
+		config.EnvEventsQueueURL: "https://sqs.cn-north-1.amazonaws.com.cn/000000000000/wxchannel-test-events.fifo",
+		config.EnvSQSEndpoint:    "http://127.0.0.1:1"}
 	cfg, err := config.FromEnv(func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)

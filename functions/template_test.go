@@ -160,6 +160,14 @@ func TestRoutesInCodeMatchTemplate(t *testing.T) {
 						t.Fatalf("event %s has no schedule", evName)
 					}
 					schedules = append(schedules, p.Schedule)
+				case "DynamoDB":
+					if f.Stream == nil {
+						t.Errorf("event %s feeds a stream to a function that consumes none", evName)
+					}
+				case "SQS":
+					if f.Queue == nil {
+						t.Errorf("event %s feeds a queue to a function that consumes none", evName)
+					}
 				default:
 					t.Errorf("unexpected event type %s", ev.Type)
 				}
@@ -418,10 +426,10 @@ func TestOnlyFunctionsThatCallWeChatRunInTheVPC(t *testing.T) {
 	for _, f := range functions.All {
 		vpc := dig(resources[logicals[f.Name]], "Properties", "VpcConfig")
 		switch {
-		case f.CallsWeChat && !reflect.DeepEqual(vpc, want):
-			t.Errorf("%s calls WeChat: its VpcConfig is %v, want the private subnets %v", f.Name, vpc, want)
-		case !f.CallsWeChat && vpc != nil:
-			t.Errorf("%s never calls WeChat but runs in the VPC", f.Name)
+		case f.InVPC() && !reflect.DeepEqual(vpc, want):
+			t.Errorf("%s calls WeChat or a CRM: its VpcConfig is %v, want the private subnets %v", f.Name, vpc, want)
+		case !f.InVPC() && vpc != nil:
+			t.Errorf("%s calls neither WeChat nor a CRM but runs in the VPC", f.Name)
 		}
 	}
 	if dig(raw, "Globals", "Function", "VpcConfig") != nil {

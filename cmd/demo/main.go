@@ -13,6 +13,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -26,6 +27,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"time"
 
@@ -288,6 +290,11 @@ func (d *demo) customer() error {
 	}
 	d.orderID = str(created, "work_order", "id")
 	d.step("customer asks for service", "POST /portal/work-orders → "+d.orderID+" "+str(created, "work_order", "status"))
+	got, err := d.crmReceived(d.orderID, "work_order.created")
+	if err != nil {
+		return err
+	}
+	d.step("the enterprise's CRM receives the order", "POST "+d.info.WebhookReceiver+" ← "+got)
 	again, err := d.call("POST", "/portal/work-orders", d.session, body, idempotency(key), 200)
 	if err != nil {
 		return err
@@ -420,6 +427,11 @@ func (d *demo) followUp() error {
 		return err
 	}
 	d.step("customer rates the service", "POST /portal/work-orders/{id}/rating → 5 stars (once only)")
+	got, err := d.crmReceived(d.orderID, "work_order.rated")
+	if err != nil {
+		return err
+	}
+	d.step("the CRM followed every change of the order", "GET "+d.info.WebhookReceiver+" → "+got)
 	// The tenant's day (Asia/Shanghai by default), not UTC's.
 	day := time.Now().In(shanghai).Format(time.DateOnly)
 	m, err := d.engineerCall("GET", "/engineer/mileage?from="+day+"&to="+day, nil, 200)
@@ -449,6 +461,44 @@ func (d *demo) followUp() error {
 	d.step("admin corrects the leg with a reason (kept in the audit trail)",
 		fmt.Sprintf("POST /admin/mileage/corrections → GET /admin/mileage: %.1f km for the period", get(report, "total_km")))
 	return nil
+}
+
+// crmReceived waits (up to 15 s) until the demo CRM has verified and
+// accepted an event of type last about the order, and describes the
+// order's events it accepted, oldest first.
+func (d *demo) crmReceived(orderID, last string) (string, error) {
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		var got struct {
+			Deliveries []struct {
+				EventType string          `json:"event_type"`
+				Body      json.RawMessage `json:"body"`
+				Verified  bool            `json:"verified"`
+				Status    int             `json:"status"`
+			} `json:"deliveries"`
+		}
+		r, err := d.client.Expect(d.ctx, apiclient.Request{Method: http.MethodGet, Path: "/dev/webhook"}, http.StatusOK)
+		if err != nil {
+			return "", err
+		}
+		if err := json.Unmarshal([]byte(r.Raw), &got); err != nil {
+			return "", err
+		}
+		var types []string
+		for _, dl := range slices.Backward(got.Deliveries) { // oldest first
+			mentions := bytes.Contains(dl.Body, []byte(`"id":"`+orderID+`"`)) || bytes.Contains(dl.Body, []byte(`"work_order_id":"`+orderID+`"`))
+			if mentions && dl.Verified && dl.Status == http.StatusOK {
+				types = append(types, strings.TrimPrefix(dl.EventType, "work_order."))
+			}
+		}
+		if slices.Contains(types, strings.TrimPrefix(last, "work_order.")) {
+			return fmt.Sprintf("%d events, signatures verified: %s", len(types), strings.Join(types, " → ")), nil
+		}
+		if time.Now().After(deadline) {
+			return "", fmt.Errorf("the CRM did not receive %s for %s within 15 s (it has %v)", last, orderID, types)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // shanghai is the demo tenant's time zone (the default).

@@ -32,7 +32,8 @@ func TestWalkthrough(t *testing.T) {
 		}
 		text := out.String()
 		for _, want := range []string{"GET /wechat/auth/start → text/html page", "(Referrer-Policy origin)", "bound=true", "release-status approved", "→ released " + stack.TemplateVersion,
-			"release code", "replayed=true", "customer CUST-0042", "submitted → accepted → en_route → in_progress → completed", "km today", "admin corrects the leg"} {
+			"release code", "replayed=true", "customer CUST-0042", "submitted → accepted → en_route → in_progress → completed", "km today", "admin corrects the leg",
+			"the enterprise's CRM receives the order", "created → accepted → en_route → checked_in → in_progress → checked_out → completed → rated"} {
 			if !strings.Contains(text, want) {
 				t.Errorf("run %d: output lacks %q:\n%s", run, want, text)
 			}

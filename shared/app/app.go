@@ -11,6 +11,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
+
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"wxchannel/shared/awsconf"
@@ -64,6 +66,20 @@ type Job interface {
 
 // JobFactory builds a scheduled function.
 type JobFactory func(ctx context.Context, d *Deps) (Job, error)
+
+// StreamHandler consumes a batch of a DynamoDB stream; BatchItemFailures
+// names the first record to deliver again (with the records after it).
+type StreamHandler func(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error)
+
+// StreamFactory builds a stream consumer.
+type StreamFactory func(ctx context.Context, d *Deps) (StreamHandler, error)
+
+// QueueHandler consumes a batch of SQS messages; BatchItemFailures names
+// the messages to keep in the queue, the rest are deleted.
+type QueueHandler func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error)
+
+// QueueFactory builds a queue consumer.
+type QueueFactory func(ctx context.Context, d *Deps) (QueueHandler, error)
 
 // FromEnv builds the dependencies of a deployed function from the process
 // environment.

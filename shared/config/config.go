@@ -30,6 +30,14 @@ const (
 	// EnvStaffTokenKeys holds the CRM's token-signing public keys (a JWKS
 	// document or a PEM key); when set, staff tokens must be RS256/ES256.
 	EnvStaffTokenKeys = "STAFF_TOKEN_PUBLIC_KEYS"
+	// EnvEventsQueueURL is the FIFO queue carrying events to the tenants'
+	// webhooks (docs/events.md); SQS_ENDPOINT overrides SQS's endpoint for
+	// the local stand-in (local only).
+	EnvEventsQueueURL = "EVENTS_QUEUE_URL"
+	EnvSQSEndpoint    = "SQS_ENDPOINT"
+	// EnvWebhookAllowPrivate lets webhooks reach loopback and private
+	// addresses and plain http (local only: the dev server's receiver).
+	EnvWebhookAllowPrivate = "WEBHOOK_ALLOW_PRIVATE"
 )
 
 // Token encryption (see docs/tokens.md). TOKEN_KMS_KEY_ID is the KMS key
@@ -74,6 +82,12 @@ type Config struct {
 	TokenKMSKeyID, KMSEndpoint string
 	// RequestTimeout bounds one request's work; API Gateway gives up at 30 s.
 	RequestTimeout time.Duration
+	// EventsQueueURL is the events queue; SQSEndpoint overrides SQS's
+	// endpoint (local only).
+	EventsQueueURL, SQSEndpoint string
+	// WebhookAllowPrivate lets webhooks reach private addresses over
+	// plain http (local only).
+	WebhookAllowPrivate bool
 }
 
 // MissingError names every required variable that is not set.
@@ -88,23 +102,26 @@ func (e *MissingError) Error() string {
 // by the parts that need it (see Require).
 func FromEnv(getenv func(string) string) (Config, error) {
 	c := Config{
-		Stage:            def(getenv(EnvStage), "local"),
-		PlatformTable:    getenv(EnvPlatformTable),
-		ServiceTable:     getenv(EnvServiceTable),
-		DynamoDBEndpoint: getenv(EnvDynamoDBEndpoint),
-		Region:           def(getenv(EnvRegion), "us-east-1"),
-		ComponentAppID:   getenv(EnvComponentAppID),
-		PublicAppID:      getenv(EnvPublicAppID),
-		WeChatBaseURL:    def(getenv(EnvWeChatBaseURL), DefaultWeChatBaseURL),
-		APIBaseURL:       strings.TrimRight(getenv(EnvAPIBaseURL), "/"),
-		LogLevel:         def(getenv(EnvLogLevel), "info"),
-		MaxBodyBytes:     DefaultMaxBodyBytes,
-		UploadBucket:     getenv(EnvUploadBucket),
-		S3Endpoint:       getenv(EnvS3Endpoint),
-		StaffTokenKeys:   getenv(EnvStaffTokenKeys),
-		TokenKMSKeyID:    getenv(EnvTokenKMSKeyID),
-		KMSEndpoint:      getenv(EnvKMSEndpoint),
-		RequestTimeout:   25 * time.Second,
+		Stage:               def(getenv(EnvStage), "local"),
+		PlatformTable:       getenv(EnvPlatformTable),
+		ServiceTable:        getenv(EnvServiceTable),
+		DynamoDBEndpoint:    getenv(EnvDynamoDBEndpoint),
+		Region:              def(getenv(EnvRegion), "us-east-1"),
+		ComponentAppID:      getenv(EnvComponentAppID),
+		PublicAppID:         getenv(EnvPublicAppID),
+		WeChatBaseURL:       def(getenv(EnvWeChatBaseURL), DefaultWeChatBaseURL),
+		APIBaseURL:          strings.TrimRight(getenv(EnvAPIBaseURL), "/"),
+		LogLevel:            def(getenv(EnvLogLevel), "info"),
+		MaxBodyBytes:        DefaultMaxBodyBytes,
+		UploadBucket:        getenv(EnvUploadBucket),
+		S3Endpoint:          getenv(EnvS3Endpoint),
+		StaffTokenKeys:      getenv(EnvStaffTokenKeys),
+		TokenKMSKeyID:       getenv(EnvTokenKMSKeyID),
+		KMSEndpoint:         getenv(EnvKMSEndpoint),
+		RequestTimeout:      25 * time.Second,
+		EventsQueueURL:      getenv(EnvEventsQueueURL),
+		SQSEndpoint:         getenv(EnvSQSEndpoint),
+		WebhookAllowPrivate: getenv(EnvWebhookAllowPrivate) == "1",
 	}
 	for _, b := range Bundles {
 		if arn := getenv(b.ARNVar); arn != "" {
@@ -124,7 +141,8 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	if err := c.Require(EnvPlatformTable, EnvServiceTable); err != nil {
 		return Config{}, err
 	}
-	urls := map[string]string{EnvWeChatBaseURL: c.WeChatBaseURL, EnvDynamoDBEndpoint: c.DynamoDBEndpoint, EnvAPIBaseURL: c.APIBaseURL}
+	urls := map[string]string{EnvWeChatBaseURL: c.WeChatBaseURL, EnvDynamoDBEndpoint: c.DynamoDBEndpoint, EnvAPIBaseURL: c.APIBaseURL,
+		EnvEventsQueueURL: c.EventsQueueURL, EnvSQSEndpoint: c.SQSEndpoint}
 	for name, raw := range urls {
 		if raw == "" {
 			continue
@@ -145,6 +163,7 @@ func (c Config) Require(names ...string) error {
 		EnvPublicAppID:    c.PublicAppID,
 		EnvAPIBaseURL:     c.APIBaseURL,
 		EnvUploadBucket:   c.UploadBucket,
+		EnvEventsQueueURL: c.EventsQueueURL,
 	}
 	var missing []string
 	for _, n := range names {

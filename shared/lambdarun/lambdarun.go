@@ -7,6 +7,8 @@ package lambdarun
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"net/http"
 	"os"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"wxchannel/shared/app"
@@ -62,6 +65,62 @@ func Job(name string, factory app.JobFactory) {
 	lambda.Start(ScheduledHandler(name, d, job))
 }
 
+// Stream builds the stream consumer from the environment and serves its
+// event source mapping.
+func Stream(name string, factory app.StreamFactory) {
+	ctx := context.Background()
+	d, err := app.FromEnv(ctx)
+	if err != nil {
+		exit(name, err)
+	}
+	h, err := factory(ctx, d)
+	if err != nil {
+		exit(name, err)
+	}
+	lambda.Start(StreamHandler(name, h))
+}
+
+// StreamHandler tags each invocation with the function and its request id.
+func StreamHandler(name string, h app.StreamHandler) app.StreamHandler {
+	return func(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
+		return h(invocation(ctx, name), ev)
+	}
+}
+
+// Queue builds the queue consumer from the environment and serves its
+// event source mapping.
+func Queue(name string, factory app.QueueFactory) {
+	ctx := context.Background()
+	d, err := app.FromEnv(ctx)
+	if err != nil {
+		exit(name, err)
+	}
+	h, err := factory(ctx, d)
+	if err != nil {
+		exit(name, err)
+	}
+	lambda.Start(QueueHandler(name, h))
+}
+
+// QueueHandler tags each invocation with the function and its request id.
+func QueueHandler(name string, h app.QueueHandler) app.QueueHandler {
+	return func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+		return h(invocation(ctx, name), ev)
+	}
+}
+
+// invocation is ctx tagged with the function's name and Lambda's request
+// id (a fresh one outside Lambda), for the logs.
+func invocation(ctx context.Context, name string) context.Context {
+	ctx = logging.WithFunction(ctx, name)
+	if lc, ok := lambdacontext.FromContext(ctx); ok && lc.AwsRequestID != "" {
+		return logging.WithRequestID(ctx, lc.AwsRequestID)
+	}
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return logging.WithRequestID(ctx, hex.EncodeToString(b[:]))
+}
+
 func exit(name string, err error) {
 	fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
 	os.Exit(1)
@@ -87,4 +146,26 @@ type Scheduled struct {
 	Name  string
 	Every time.Duration
 	Run   func(ctx context.Context) (any, error)
+}
+
+// StreamConsumer is a stream consumer by name, as its event source
+// mapping invokes it (the dev server's feeder, the tests).
+type StreamConsumer struct {
+	Name   string
+	Handle app.StreamHandler
+}
+
+// QueueConsumer is a queue consumer by name, as its event source mapping
+// invokes it (the dev server's poller, the tests).
+type QueueConsumer struct {
+	Name   string
+	Handle app.QueueHandler
+}
+
+// Workers are the functions that are not HTTP: the scheduled jobs and the
+// stream and queue consumers.
+type Workers struct {
+	Jobs    []Scheduled
+	Streams []StreamConsumer
+	Queues  []QueueConsumer
 }

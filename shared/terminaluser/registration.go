@@ -334,6 +334,9 @@ func (s *Store) RegisterDevice(ctx context.Context, u User, st tenant.Settings, 
 	default:
 		tx.Update(device.Claim(s.table, u.TenantID, req.DeviceSN, 1))
 	}
+	if err := s.addRegistrationEvent(tx, u.TenantID, reg, u.CustomerID, now); err != nil {
+		return Registration{}, err
+	}
 	err = tx.Run(ctx)
 	if failed, ok := failedConditions(err); ok {
 		if failed(1) {
@@ -533,6 +536,10 @@ func (s *Store) Approve(ctx context.Context, tenantID, id string, a Approval, no
 	if released != nil {
 		tx.Delete(released)
 	}
+	reg.Status, reg.DecidedAt = RegistrationApproved, now.Unix()
+	if err := s.addRegistrationEvent(tx, tenantID, reg, o.CustomerID, now); err != nil {
+		return err
+	}
 	err = tx.Run(ctx)
 	if failed, ok := failedConditions(err); ok {
 		switch {
@@ -596,6 +603,10 @@ func (s *Store) reject(ctx context.Context, tenantID string, reg Registration, r
 	if unpending {
 		tx.Update(s.table.Update("pk", UserPartition(tenantID, reg.UserID)).Range("sk", profileSK).
 			Set("status", StatusGuest).Remove("device_sn").If("'status' = ?", StatusPending))
+	}
+	reg.Status, reg.Reason, reg.DecidedAt = RegistrationRejected, reason, now.Unix()
+	if err := s.addRegistrationEvent(tx, tenantID, reg, "", now); err != nil {
+		return err
 	}
 	return tx.Run(ctx)
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/guregu/dynamo/v2"
 
 	"wxchannel/shared/apperr"
+	"wxchannel/shared/outbox"
 	"wxchannel/shared/storage"
 	"wxchannel/shared/tenant"
 )
@@ -222,6 +223,9 @@ func (s *Store) CheckIn(ctx context.Context, in checkIn) (Visit, error) {
 		If("attribute_not_exists('count') OR 'count' < ?", st.MaxCheckinsPerDay))
 	tx.Update(s.table.Update("pk", epk).Range("sk", checkinHourSK(in.At)).Add("count", 1).Set("ttl", in.At.Add(2*time.Hour).Unix()).
 		If("attribute_not_exists('count') OR 'count' < ?", MaxCheckinsPerHour))
+	if err := s.addVisitEvent(tx, outbox.WorkOrderCheckedIn, in.TenantID, v, in.At); err != nil {
+		return Visit{}, err
+	}
 	if err := tx.Run(ctx); err != nil {
 		if dynamo.IsCondCheckFailed(err) {
 			return Visit{}, s.explainCheckInRefusal(ctx, epk, date, in.At, st)
@@ -341,6 +345,9 @@ func (s *Store) CheckOut(ctx context.Context, in checkOut) (Visit, error) {
 		v.VisitPhotos, v.PhotosRev = *in.Photos, v.PhotosRev+1
 	}
 	tx.Update(closeVisit(u, v))
+	if err := s.addVisitEvent(tx, outbox.WorkOrderCheckedOut, in.TenantID, v, in.At); err != nil {
+		return Visit{}, err
+	}
 	if err := tx.Run(ctx); err != nil {
 		if dynamo.IsCondCheckFailed(err) {
 			return Visit{}, s.explainVisitRefusal(ctx, v.PK, open.VisitSK)
@@ -353,19 +360,23 @@ func (s *Store) CheckOut(ctx context.Context, in checkOut) (Visit, error) {
 // SaveVisitPhotos stores the photos of the engineer's open visit v, in one
 // transaction: the visit updated if still open and its photos unchanged
 // since read, the photos' copy put in the order's partition.
-func (s *Store) SaveVisitPhotos(ctx context.Context, tenantID string, v Visit, p VisitPhotos) (Visit, error) {
+func (s *Store) SaveVisitPhotos(ctx context.Context, tenantID string, v Visit, p VisitPhotos, now time.Time) (Visit, error) {
 	tx := s.db.Dynamo.WriteTx()
 	tx.Update(setVisitPhotos(s.table.Update("pk", v.PK).Range("sk", v.SK), v.PhotosRev, p).
 		If("attribute_exists('pk') AND attribute_not_exists('check_out_at')"))
 	tx.Put(s.table.Put(orderVisitPhotos(tenantID, v, p)))
+	saved := v
+	saved.VisitPhotos, saved.PhotosRev = p, v.PhotosRev+1
+	if err := s.addVisitEvent(tx, outbox.WorkOrderPhotoAdded, tenantID, saved, now); err != nil {
+		return Visit{}, err
+	}
 	if err := tx.Run(ctx); err != nil {
 		if dynamo.IsCondCheckFailed(err) {
 			return Visit{}, s.explainVisitRefusal(ctx, v.PK, v.SK)
 		}
 		return Visit{}, fmt.Errorf("save the visit's photos: %w", err)
 	}
-	v.VisitPhotos, v.PhotosRev = p, v.PhotosRev+1
-	return v, nil
+	return saved, nil
 }
 
 // setVisitPhotos sets a visit's photos on u if they are still those of
@@ -435,12 +446,23 @@ func (s *Store) dueOpenVisits(now time.Time) dynamo.PagingIter {
 // that visit, the visit updated if still open. It reports false when the
 // visit was closed already (the engineer checked out meanwhile, or the
 // index showed a marker since deleted): running twice closes once.
-func (s *Store) closeOverdue(ctx context.Context, m openVisit) (bool, error) {
-	v := Visit{CheckOutAt: m.DueAt, ClosedBy: ClosedByLimit, Flags: []Flag{FlagAutoClosed}}
+func (s *Store) closeOverdue(ctx context.Context, m openVisit, now time.Time) (bool, error) {
+	var v Visit
+	err := s.table.Get("pk", m.PK).Range("sk", dynamo.Equal, m.VisitSK).Consistent(true).One(ctx, &v)
+	if errors.Is(storage.TranslateErr(err), storage.ErrNotFound) || (err == nil && v.CheckOutAt > 0) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("read visit %s of %s: %w", m.VisitSK, m.PK, err)
+	}
+	v.CheckOutAt, v.ClosedBy, v.Flags = m.DueAt, ClosedByLimit, append(v.Flags, FlagAutoClosed)
 	tx := s.db.Dynamo.WriteTx()
 	tx.Delete(s.table.Delete("pk", m.PK).Range("sk", openVisitSK).If("'visit_sk' = ?", m.VisitSK))
 	tx.Update(closeVisit(s.table.Update("pk", m.PK).Range("sk", m.VisitSK), v))
-	err := tx.Run(ctx)
+	if err := s.addVisitEvent(tx, outbox.WorkOrderCheckedOut, m.TenantID, v, now); err != nil {
+		return false, err
+	}
+	err = tx.Run(ctx)
 	if dynamo.IsCondCheckFailed(err) {
 		return false, nil
 	}

@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/guregu/dynamo/v2"
-
 	"wxchannel/shared/apperr"
 	"wxchannel/shared/qrscene"
 	"wxchannel/shared/staffauth"
@@ -180,7 +178,7 @@ func (s *Service) Rate(ctx context.Context, c usersession.Claims, id string, r R
 	if o.Status != StatusCompleted {
 		return Order{}, apperr.E(apperr.Conflict, "not_completed", "rate the work order after it is completed")
 	}
-	return s.store.Rate(ctx, o, r)
+	return s.store.Rate(ctx, o, r, s.now())
 }
 
 // NearbyQuery is where an engineer looks for work.
@@ -213,8 +211,8 @@ func (s *Service) Accept(ctx context.Context, c staffauth.Claims, id string) (Or
 	if o.Status != StatusSubmitted {
 		return Order{}, apperr.E(apperr.Conflict, "not_available", "this work order is no longer open for acceptance")
 	}
-	return s.store.transition(ctx, o, StatusAccepted, "accepted by engineer "+c.Subject, s.now(), func(u *dynamo.Update) *dynamo.Update {
-		return u.Set("engineer_id", c.Subject)
+	return s.store.transition(ctx, o, StatusAccepted, "accepted by engineer "+c.Subject, s.now(), func(next *Order) {
+		next.EngineerID = c.Subject
 	})
 }
 
@@ -351,7 +349,7 @@ func (s *Service) AddVisitPhotos(ctx context.Context, c staffauth.Claims, id str
 		if photos == nil {
 			return v, nil // nothing new: a retry
 		}
-		return s.store.SaveVisitPhotos(ctx, c.TenantID, v, *photos)
+		return s.store.SaveVisitPhotos(ctx, c.TenantID, v, *photos, s.now())
 	})
 }
 

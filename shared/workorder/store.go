@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 
 	"wxchannel/shared/apperr"
 	"wxchannel/shared/device"
+	"wxchannel/shared/outbox"
 	"wxchannel/shared/storage"
 	"wxchannel/shared/tenant"
 	"wxchannel/shared/terminaluser"
@@ -239,6 +241,9 @@ func (s *Store) writeNew(ctx context.Context, sub Submission, o Order, bodyHash,
 	now, upk := sub.At, terminaluser.UserPartition(sub.TenantID, sub.UserID)
 	tx := s.db.Dynamo.WriteTx()
 	tx.Put(s.table.Put(o).If("attribute_not_exists('pk')"))
+	if err := s.addOrderEvent(tx, outbox.WorkOrderCreated, o, now); err != nil {
+		return err
+	}
 	// The order's place in its device's history (none without a serial).
 	device.AddOrderLink(tx, s.table, sub.TenantID, o.DeviceSN,
 		device.NewOrder{ID: o.ID, UserID: o.UserID, Category: o.Category, Status: string(o.Status), CreatedAt: now})
@@ -354,36 +359,58 @@ func (s *Store) Mine(ctx context.Context, tenantID, userID string, limit int, cu
 	return out, next, err
 }
 
-// transition moves an order from one of from to to in one conditional
-// update on the version, appending to the timeline; set applies extra
-// changes (assignee, rating...).
-func (s *Store) transition(ctx context.Context, o Order, to Status, note string, now time.Time,
-	set func(u *dynamo.Update) *dynamo.Update,
-) (Order, error) {
-	u := s.table.Update("pk", o.PK).Range("sk", "order").Set("status", to).Add("version", 1).
-		Append("timeline", []Event{{Status: to, At: now.Unix(), Note: note}}).If("'version' = ?", o.Version)
+// transition moves an order from its status to to, appending to the
+// timeline; change applies the move's other changes (assignee...). The
+// order is written whole, conditioned on the version it was read at, with
+// its event in one transaction: what the event carries is what is stored.
+func (s *Store) transition(ctx context.Context, o Order, to Status, note string, now time.Time, change func(*Order)) (Order, error) {
+	next := o
+	next.Status, next.Version = to, o.Version+1
+	next.Timeline = append(slices.Clone(o.Timeline), Event{Status: to, At: now.Unix(), Note: note})
 	if !to.Offered() {
-		u = u.Remove("gsi2pk", "gsi2sk") // no longer offered to nearby engineers
+		next.CellPK, next.CellSK = "", "" // no longer offered to nearby engineers
 	}
-	if set != nil {
-		u = set(u)
+	if change != nil {
+		change(&next)
 	}
-	var out Order
-	if err := u.Value(ctx, &out); err != nil {
-		if dynamo.IsCondCheckFailed(err) {
-			return Order{}, apperr.E(apperr.Conflict, "work_order_changed", "the work order changed meanwhile; reload it")
-		}
-		return Order{}, err
-	}
-	return out, nil
+	return next, s.write(ctx, o, next, statusEvents[to], now)
 }
 
-// Rate records the customer's rating of a completed order, once.
-func (s *Store) Rate(ctx context.Context, o Order, r RatingRequest) (Order, error) {
-	err := s.table.Update("pk", o.PK).Range("sk", "order").Set("rating", r.Stars).Set("comment", r.Comment).
-		Add("version", 1).If("attribute_not_exists('rating') AND 'status' = ?", StatusCompleted).Value(ctx, &o)
+// write stores next over o, which it replaces if still at o's version,
+// with the event typ in one transaction.
+func (s *Store) write(ctx context.Context, o, next Order, typ string, now time.Time) error {
+	tx := s.db.Dynamo.WriteTx()
+	tx.Put(s.table.Put(next).If("'version' = ?", o.Version))
+	if err := s.addOrderEvent(tx, typ, next, now); err != nil {
+		return err
+	}
+	err := tx.Run(ctx)
 	if dynamo.IsCondCheckFailed(err) {
+		return apperr.E(apperr.Conflict, "work_order_changed", "the work order changed meanwhile; reload it")
+	}
+	if err != nil {
+		return fmt.Errorf("write work order %s: %w", o.ID, err)
+	}
+	return nil
+}
+
+// Rate records the customer's rating of a completed order, once: the
+// service checked o is completed and unrated, and the write holds only if
+// it still is at that version.
+func (s *Store) Rate(ctx context.Context, o Order, r RatingRequest, now time.Time) (Order, error) {
+	if o.Rating > 0 {
 		return Order{}, apperr.E(apperr.Conflict, "already_rated", "this work order was already rated")
 	}
-	return o, err
+	next := o
+	next.Rating, next.Comment, next.Version = r.Stars, r.Comment, o.Version+1
+	err := s.write(ctx, o, next, outbox.WorkOrderRated, now)
+	if apperr.Is(err, "work_order_changed") {
+		if cur, gerr := s.Get(ctx, o.TenantID, o.ID); gerr == nil && cur.Rating > 0 {
+			return Order{}, apperr.E(apperr.Conflict, "already_rated", "this work order was already rated")
+		}
+	}
+	if err != nil {
+		return Order{}, err
+	}
+	return next, nil
 }

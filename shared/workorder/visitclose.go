@@ -70,7 +70,7 @@ func (j *visitCloseJob) closeDue(ctx context.Context, now time.Time) (VisitClose
 			sum.Stopped = true
 			break
 		}
-		closed, err := j.store.closeOverdue(ctx, m)
+		closed, err := j.store.closeOverdue(ctx, m, now)
 		switch {
 		case err != nil:
 			sum.Failed++

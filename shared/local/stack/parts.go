@@ -19,6 +19,7 @@ import (
 	"wxchannel/shared/local/dynamoserver"
 	"wxchannel/shared/local/kmsserver"
 	"wxchannel/shared/local/s3server"
+	"wxchannel/shared/local/sqsserver"
 	"wxchannel/shared/storage"
 	"wxchannel/shared/wechat/wechatsim"
 )
@@ -61,6 +62,10 @@ type Parts struct {
 	S3Server *s3server.Server
 	// KMS is the KMS stand-in (nil unless PartsOptions.KMS).
 	KMS *kmsserver.Server
+	// SQS is the SQS stand-in holding the events queue (EventsQueueURL)
+	// and its dead-letter queue.
+	SQS                                 *sqsserver.Server
+	EventsQueueURL, EventsDeadLetterURL string
 	// Vars is the configuration the dependencies were built from; change
 	// it with SetVar while the stack runs.
 	Vars   map[string]string
@@ -94,6 +99,9 @@ func Assemble(ctx context.Context, o PartsOptions) (p *Parts, err error) {
 	if err := p.startSim(o); err != nil {
 		return p, err
 	}
+	if err := p.startSQS(ctx, o.Now); err != nil {
+		return p, err
+	}
 	if err := p.tokenKeys(o.KMS); err != nil {
 		return p, err
 	}
@@ -113,6 +121,12 @@ func Assemble(ctx context.Context, o PartsOptions) (p *Parts, err error) {
 	tables := map[string]string{"PlatformTable": cfg.PlatformTable, "ServiceTable": cfg.ServiceTable}
 	if err := storage.CreateTables(ctx, db.Client, tables); err != nil {
 		return p, err
+	}
+	if p.Dynamo != nil {
+		// The service table's stream carries the outbox's events (template.yaml).
+		if _, err := p.Dynamo.EnableStream(cfg.ServiceTable); err != nil {
+			return p, err
+		}
 	}
 	p.Deps = app.New(cfg, o.Log, db, config.EnvSecrets{Getenv: getenv}, o.Now, &http.Client{Timeout: o.HTTPTimeout})
 	return p, nil

@@ -7,6 +7,7 @@
 package stack
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -27,12 +28,13 @@ import (
 	"wxchannel/shared/staffauth"
 	"wxchannel/shared/storage"
 	"wxchannel/shared/tenant"
+	"wxchannel/shared/webhook/receiver"
 	"wxchannel/shared/wechat/wechatsim"
 )
 
 // MountFunc builds every function on one handler, routed as API Gateway
-// routes them, and returns the scheduled jobs (functions.Mount).
-type MountFunc func(ctx context.Context, d *app.Deps) (http.Handler, []lambdarun.Scheduled, error)
+// routes them, and returns the other functions (functions.Mount).
+type MountFunc func(ctx context.Context, d *app.Deps) (http.Handler, lambdarun.Workers, error)
 
 // Local defaults. They are development values, not secrets of any real
 // platform; the simulator accepts them.
@@ -54,6 +56,10 @@ var devDefaults = map[string]string{
 
 // DemoTenant is the tenant the stack creates and issues staff tokens for.
 const DemoTenant = "demo"
+
+// DemoWebhookSecret is the secret the demo tenant's webhook signs with:
+// the dev server's CRM receiver (/dev/webhook) verifies with it.
+const DemoWebhookSecret = "whsec_demo-crm-local-only-0000"
 
 // DemoEngineer is the engineer the dev stack issues a token for.
 const DemoEngineer = "demo-engineer"
@@ -90,8 +96,15 @@ type Options struct {
 // Stack is a running product.
 type Stack struct {
 	*Parts
-	URL            string
-	Jobs           []lambdarun.Scheduled
+	URL     string
+	Jobs    []lambdarun.Scheduled
+	Workers lambdarun.Workers
+	// Webhook is the demo tenant's CRM: a receiver at /dev/webhook that
+	// verifies and shows what the product delivered to it.
+	Webhook *receiver.Receiver
+	// Events plays the event functions' triggers (nil on an external
+	// DynamoDB endpoint, whose stream this stack cannot read).
+	Events         *EventPipeline
 	AdminToken     string
 	EngineerToken  string
 	ComponentAppID string
@@ -114,6 +127,8 @@ type Info struct {
 	ComponentAppID  string `json:"component_appid"`
 	PublicAppID     string `json:"public_appid"`
 	TemplateVersion string `json:"template_version"`
+	// WebhookReceiver lists what the demo tenant's CRM received.
+	WebhookReceiver string `json:"webhook_receiver"`
 }
 
 func (o *Options) defaults() {
@@ -182,14 +197,16 @@ func Start(ctx context.Context, o Options, mount MountFunc) (st *Stack, err erro
 	if err := st.seedDemoTenant(ctx); err != nil {
 		return st, err
 	}
-	router, jobs, err := mount(ctx, st.Deps)
+	router, workers, err := mount(ctx, st.Deps)
 	if err != nil {
 		return st, err
 	}
-	st.Jobs = jobs
+	st.Jobs, st.Workers = workers.Jobs, workers
+	st.Webhook = receiver.New([]byte(DemoWebhookSecret))
 	mux := http.NewServeMux()
 	mux.Handle("/", router)
 	mux.HandleFunc("GET /dev/info", st.serveInfo)
+	mux.Handle("/dev/webhook", st.Webhook)
 	st.srv = loopback.Start(st.ln, mux)
 	runCtx, cancel := context.WithCancel(context.Background())
 	st.cancel = cancel
@@ -197,9 +214,21 @@ func Start(ctx context.Context, o Options, mount MountFunc) (st *Stack, err erro
 	if err := st.prepareSimulator(ctx, pushURL); err != nil {
 		return st, err
 	}
+	if err := st.connectDemoCRM(ctx); err != nil {
+		return st, err
+	}
+	switch st.Events, err = st.EventPipeline(ctx, workers, log); {
+	case errors.Is(err, ErrNoStream):
+		log.WarnContext(ctx, "events stay in the outbox: the event pipeline needs the embedded DynamoDB server")
+	case err != nil:
+		return st, err
+	}
 	if !o.NoSchedules {
-		for _, j := range jobs {
+		for _, j := range workers.Jobs {
 			go runEvery(runCtx, j, time.Duration(float64(j.Every)/o.ScheduleScale))
+		}
+		if st.Events != nil {
+			go st.Events.Run(runCtx, time.Second)
 		}
 	}
 	if st.Sim != nil {
@@ -257,10 +286,34 @@ func (st *Stack) seedDemoTenant(ctx context.Context) error {
 	return nil
 }
 
+// connectDemoCRM points the demo tenant's webhook at the dev server's
+// receiver, through the admin API as a tenant admin would (a webhook kept
+// from an earlier run stays).
+func (st *Stack) connectDemoCRM(ctx context.Context) error {
+	body, _ := json.Marshal(map[string]any{"url": st.URL + "/dev/webhook", "secret": DemoWebhookSecret, "version": 0})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, st.URL+"/admin/webhook", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+st.AdminToken)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("demo webhook: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusConflict {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return fmt.Errorf("demo webhook: %d %s", resp.StatusCode, msg)
+	}
+	return nil
+}
+
 // Info describes the stack for local clients.
 func (st *Stack) Info() Info {
 	in := Info{API: st.URL, Tenant: DemoTenant, AdminToken: st.AdminToken, EngineerToken: st.EngineerToken,
-		ComponentAppID: st.ComponentAppID, PublicAppID: st.PublicAppID, TemplateVersion: TemplateVersion}
+		ComponentAppID: st.ComponentAppID, PublicAppID: st.PublicAppID, TemplateVersion: TemplateVersion,
+		WebhookReceiver: st.URL + "/dev/webhook"}
 	if st.Sim != nil {
 		in.WeChatSimulator = st.Sim.URL
 	}

@@ -23,7 +23,11 @@ type API struct {
 	T    testing.TB
 	Base string
 	// Jobs are the scheduled functions by name, run as EventBridge would.
-	Jobs   map[string]lambdarun.Scheduled
+	Jobs map[string]lambdarun.Scheduled
+	// Events plays the event functions' triggers (nil on another DynamoDB
+	// endpoint, which has no stream this stack can read); PumpEvents
+	// drives it.
+	Events *stack.EventPipeline
 	client apiclient.Client
 }
 
@@ -42,14 +46,19 @@ func SetupWith(t testing.TB, mount stack.MountFunc, tune func(*Env)) *API {
 		tune(env)
 	}
 	ctx := context.Background()
-	h, jobs, err := mount(ctx, env.Deps)
+	h, workers, err := mount(ctx, env.Deps)
 	if err != nil {
 		t.Fatal(err)
 	}
 	a := &API{Env: env, T: t, Base: ServeThroughLambda(t, h), Jobs: map[string]lambdarun.Scheduled{}}
 	a.client = apiclient.Client{Base: a.Base}
-	for _, j := range jobs {
+	for _, j := range workers.Jobs {
 		a.Jobs[j.Name] = j
+	}
+	if env.Dynamo != nil {
+		if a.Events, err = env.EventPipeline(ctx, workers, env.Deps.Log); err != nil {
+			t.Fatal(err)
+		}
 	}
 	// Like WeChat, the simulator pushes authorization events to our
 	// authorization event URL when an admin confirms.
@@ -61,6 +70,22 @@ func SetupWith(t testing.TB, mount stack.MountFunc, tune func(*Env)) *API {
 		t.Fatal(err)
 	}
 	return a
+}
+
+// PumpEvents moves every event that is due through the pipeline: the
+// stream into the queue, the queue to the webhooks. It returns how many
+// queued messages the delivery function was given. Without the embedded
+// server's stream the test is skipped.
+func (a *API) PumpEvents() int {
+	a.T.Helper()
+	if a.Events == nil {
+		a.T.Skip("the event pipeline needs the embedded DynamoDB server's stream")
+	}
+	n, err := a.Events.Pump(context.Background())
+	if err != nil {
+		a.T.Fatalf("event pipeline: %v", err)
+	}
+	return n
 }
 
 // PushURL is our authorization event URL, where WeChat pushes tickets.

@@ -15,6 +15,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -26,10 +27,12 @@ import (
 
 	"wxchannel/shared/app"
 	"wxchannel/shared/config"
+	"wxchannel/shared/lambdarun"
 	"wxchannel/shared/local/dynamofault"
 	"wxchannel/shared/local/dynamoserver"
 	"wxchannel/shared/local/iamcheck"
 	"wxchannel/shared/local/kmsserver"
+	"wxchannel/shared/local/sqsserver"
 	"wxchannel/shared/local/stack"
 	"wxchannel/shared/logging"
 	"wxchannel/shared/staffauth"
@@ -98,6 +101,19 @@ type Env struct {
 	Vars map[string]string
 
 	parts *stack.Parts
+}
+
+// EventPipeline maps the event functions w holds to the stand-ins.
+func (e *Env) EventPipeline(ctx context.Context, w lambdarun.Workers, log *slog.Logger) (*stack.EventPipeline, error) {
+	return e.parts.EventPipeline(ctx, w, log)
+}
+
+// SQS is the SQS stand-in holding the events queue.
+func (e *Env) SQS() *sqsserver.Server { return e.parts.SQS }
+
+// EventsQueueURLs are the events queue and its dead-letter queue.
+func (e *Env) EventsQueueURLs() (queue, deadLetters string) {
+	return e.parts.EventsQueueURL, e.parts.EventsDeadLetterURL
 }
 
 // UploadBucket is the photo bucket of the in-process S3 server.
