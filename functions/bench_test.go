@@ -97,9 +97,9 @@ type benchWorld struct {
 
 const benchApp = "wxbe0c0000000000a1"
 
-func newBenchWorld(b *testing.B) *benchWorld {
+func newBenchWorld(b *testing.B, opts ...testenv.Option) *benchWorld {
 	ctx := context.Background()
-	env := testenv.New(b)
+	env := testenv.New(b, opts...)
 	router, workers, err := functions.Mount(ctx, env.Deps)
 	if err != nil {
 		b.Fatal(err)

@@ -36,15 +36,23 @@ type crm struct {
 func newCRM(t *testing.T) *crm {
 	t.Helper()
 	a := testenv.Setup(t, functions.Mount)
-	c := &crm{API: a, recv: receiver.New(), admin: a.Staff("acme", "admin-1", staffauth.RoleAdmin),
-		secret: "whsec_acme-crm-shared-secret-0001"}
-	c.recv.SetClock(a.Clock.Now)
-	c.recv.SetSecrets([]byte(c.secret))
-	srv := httptest.NewServer(c.recv)
-	t.Cleanup(srv.Close)
-	c.url = srv.URL + "/hooks/wxchannel"
-	a.Must(a.Do("PUT", "/admin/webhook", c.admin, map[string]any{"url": c.url, "secret": c.secret, "version": 0}), 201)
+	c := &crm{API: a, admin: a.Staff("acme", "admin-1", staffauth.RoleAdmin), secret: "whsec_acme-crm-shared-secret-0001"}
+	c.recv, c.url = startCRM(a, c.admin, c.secret)
 	return c
+}
+
+// startCRM starts a CRM's webhook receiver, verifying with secret, and has
+// the tenant's admin point the tenant's webhook at it; it returns the
+// receiver and the webhook's URL.
+func startCRM(a *testenv.API, admin, secret string) (*receiver.Receiver, string) {
+	a.T.Helper()
+	recv := receiver.New([]byte(secret))
+	recv.SetClock(a.Clock.Now)
+	srv := httptest.NewServer(recv)
+	a.T.Cleanup(srv.Close)
+	url := srv.URL + "/hooks/wxchannel"
+	a.Must(a.Do("PUT", "/admin/webhook", admin, map[string]any{"url": url, "secret": secret, "version": 0}), 201)
+	return recv, url
 }
 
 // customer logs a customer of acme in and returns their session.

@@ -5,8 +5,9 @@
 // needs; the public request path with DynamoDB and WeChat latencies
 // injected; the token refresher and the nearby query as they are and as
 // they were; the message crypto against a plain standard-library version;
-// a bounded loopback load test of ticket push, login and work-order
-// create; and the machine's load during each section.
+// the events each change writes and the event pipeline's delivery rate on
+// loopback; a bounded loopback load test of ticket push, login and
+// work-order create; and the machine's load during each section.
 //
 //	make bench            (go run ./cmd/benchreport)
 package main
@@ -138,6 +139,10 @@ const (
 	noLatency       = ""
 )
 
+// functionsPkg holds the benchmarks that run requests through the
+// functions' own handlers.
+const functionsPkg = "./functions/"
+
 // requestRuns is how often the per-request benchmarks run, each in its own
 // process, in turn: the report gives the median with the fastest and the
 // slowest run.
@@ -145,8 +150,9 @@ const requestRuns = 3
 
 // benchmark runs the Go benchmarks: each function's representative
 // request, at loopback speed and with injected latency; the token
-// refresher and the nearby query, as they are and as they were; and the
-// message crypto. Each section records the machine's conditions.
+// refresher and the nearby query, as they are and as they were; the
+// message crypto; and the event pipeline: the events each change writes
+// and the delivery rate. Each section records the machine's conditions.
 func (r *report) benchmark(ctx context.Context, benchtime string, quick bool) error {
 	sections := []struct {
 		name, latency string
@@ -154,7 +160,7 @@ func (r *report) benchmark(ctx context.Context, benchtime string, quick bool) er
 	}{
 		{"per-request benchmarks", noLatency, func(ctx context.Context) error {
 			perReq, err := goBench(ctx, benchRun{
-				pkg: "./functions/", pattern: "BenchmarkFunction", benchtime: benchtime, cpu: 1, count: requestRuns,
+				pkg: functionsPkg, pattern: "BenchmarkFunction", benchtime: benchtime, cpu: 1, count: requestRuns,
 			})
 			for i := range r.fns {
 				r.fns[i].Bench = perReq["Function/"+r.fns[i].Name]
@@ -162,7 +168,7 @@ func (r *report) benchmark(ctx context.Context, benchtime string, quick bool) er
 			return err
 		}},
 		{"request path with latency", injectedLatency, func(ctx context.Context) (err error) {
-			r.latency, err = goBench(ctx, benchRun{pkg: "./functions/", pattern: "BenchmarkLatency", benchtime: "50x", cpu: 1, count: requestRuns})
+			r.latency, err = goBench(ctx, benchRun{pkg: functionsPkg, pattern: "BenchmarkLatency", benchtime: "50x", cpu: 1, count: requestRuns})
 			return err
 		}},
 		{"token refresh with latency", injectedLatency, func(ctx context.Context) (err error) {
@@ -200,6 +206,19 @@ func (r *report) benchmark(ctx context.Context, benchtime string, quick bool) er
 			}
 			r.pushBench, err = goBench(ctx, benchRun{
 				pkg: "./shared/componentpush/", pattern: "BenchmarkTicketPushDecryptVerify", benchtime: "1s", count: cryptoRuns,
+			})
+			return err
+		}},
+		{"events per change", noLatency, func(ctx context.Context) (err error) {
+			r.eventChanges, err = goBench(ctx, benchRun{
+				pkg: functionsPkg, pattern: "BenchmarkEventsPerChange", benchtime: eventChangeTimes(quick), cpu: 1,
+			})
+			return err
+		}},
+		{"event delivery on loopback", noLatency, func(ctx context.Context) (err error) {
+			r.eventDelivery, err = goBench(ctx, benchRun{
+				// -short: 400 events of 40 work orders instead of 2,000 of 200.
+				pkg: functionsPkg, pattern: "BenchmarkEventDelivery", benchtime: "1x", count: deliveryRuns(quick), short: quick,
 			})
 			return err
 		}},
@@ -244,6 +263,25 @@ type benchRun struct {
 	cpu                     int  // -cpu (GOMAXPROCS); 0 keeps the machine's
 	count                   int  // runs in turn; the median by ns/op is kept
 	short                   bool // -short: skip the largest scaling runs
+}
+
+// eventChangeTimes is how often each change is made: the counts are the
+// same every time, so a quick run makes each once.
+func eventChangeTimes(quick bool) string {
+	if quick {
+		return "1x"
+	}
+	return "5x"
+}
+
+// deliveryRuns is how often the delivery benchmark runs, in turn, each in
+// its own process: its rate moves with what else the machine does, so the
+// report gives the median run.
+func deliveryRuns(quick bool) int {
+	if quick {
+		return 1
+	}
+	return 3
 }
 
 // cryptoRuns is how often the crypto benchmarks run: the median of several

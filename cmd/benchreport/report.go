@@ -9,6 +9,8 @@ import (
 	"strings"
 	"text/template"
 	"time"
+
+	"wxchannel/shared/outbox"
 )
 
 type fnRow struct {
@@ -27,15 +29,18 @@ type report struct {
 	latency, refreshLatency, nearbyDense map[string]benchResult
 	refresh, nearby                      map[string]benchResult
 	crypto, pushBench                    map[string]benchResult
-	load                                 []loadResult
-	conditions                           []condition
-	loadDur                              time.Duration
-	loadMax                              int
-	goVersion                            string
-	cpus                                 int
-	machine                              string
-	took                                 time.Duration
-	date                                 string
+	// eventChanges is the events and DynamoDB calls of each change;
+	// eventDelivery the event pipeline's delivery runs.
+	eventChanges, eventDelivery map[string]benchResult
+	load                        []loadResult
+	conditions                  []condition
+	loadDur                     time.Duration
+	loadMax                     int
+	goVersion                   string
+	cpus                        int
+	machine                     string
+	took                        time.Duration
+	date                        string
 }
 
 // need is what a function's benchmarked request is, the fewest DynamoDB
@@ -124,6 +129,11 @@ type reportView struct {
 	LoadDuration                   string
 	LoadMax                        int
 	Load                           []loadView
+	EventChanges                   []eventChangeView
+	EventChangeTimes               int  // how often each change was made
+	EventsGoalMet                  bool // every change wrote one event, in its transaction
+	Delivery                       []deliveryView
+	DeliveryLoad                   *deliveryLoad // nil without a delivery run
 }
 
 type functionView struct {
@@ -194,6 +204,38 @@ type cryptoView struct {
 	NsPerOp, BytesPerOp, AllocsPerOp float64
 }
 
+// eventChangeView is one change: the events it wrote and what it asked of
+// DynamoDB.
+type eventChangeView struct {
+	Change, Event            string
+	Events, TxItems, TxEvent float64
+	Calls                    string
+	// WithoutEvent is the transaction's items less the event's: what the
+	// change writes for itself.
+	WithoutEvent float64
+	Meets        bool
+}
+
+// deliveryView is one run of the event pipeline.
+type deliveryView struct {
+	Run                string
+	Queued, Delivered  float64
+	Took               string // the median run's, with the fastest and slowest runs'
+	Rate               float64
+	Backlog, DownCalls float64
+	CallsPerEvent      float64
+	CPUPerEvent        string // µs, "n/a" where the platform cannot tell
+}
+
+// deliveryLoad is what the delivery runs carried, and how the run with a
+// CRM down compares with the one without.
+type deliveryLoad struct {
+	Events, WorkOrders, Tenants, Runs int
+	// OthersPercent is the other tenants' delivery rate with one CRM down,
+	// in percent of the rate with every CRM up; 0 without both runs.
+	OthersPercent float64
+}
+
 type loadView struct {
 	Endpoint                      string
 	Concurrency, Requests, Errors int
@@ -227,6 +269,16 @@ func (r *report) view() reportView {
 		LoadDuration:    r.loadDur.String(),
 		LoadMax:         r.loadMax,
 		Load:            r.loadViews(),
+		EventChanges:    r.eventChangeViews(),
+		Delivery:        r.deliveryViews(),
+		DeliveryLoad:    r.deliveryLoad(),
+	}
+	v.EventsGoalMet = len(v.EventChanges) > 0
+	for _, c := range v.EventChanges {
+		v.EventsGoalMet = v.EventsGoalMet && c.Meets
+	}
+	for _, res := range r.eventChanges {
+		v.EventChangeTimes = res.N
 	}
 	if m, ok := r.pushBench["TicketPushDecryptVerify"]; ok {
 		v.Push = &cryptoView{NsPerOp: m.Metrics["ns/op"], AllocsPerOp: m.Metrics["allocs/op"]}
@@ -434,12 +486,16 @@ func (r *report) loadViews() []loadView {
 	return out
 }
 
-func calls(m map[string]float64) string {
-	total := m["ddb-calls/op"]
+// calls is a request's DynamoDB calls, with the count of each operation.
+func calls(m map[string]float64) string { return callsPer(m, "/op") }
+
+// callsPer is calls for metrics per unit ("/op", "/change").
+func callsPer(m map[string]float64, per string) string {
+	total := m["ddb-calls"+per]
 	var parts []string
 	for _, k := range sortedKeys(m) {
-		if strings.HasPrefix(k, "ddb-") && k != "ddb-calls/op" {
-			parts = append(parts, fmt.Sprintf("%s %s", num(m[k]), strings.TrimSuffix(strings.TrimPrefix(k, "ddb-"), "/op")))
+		if op, ok := strings.CutSuffix(strings.TrimPrefix(k, "ddb-"), per); ok && strings.HasPrefix(k, "ddb-") && op != "calls" {
+			parts = append(parts, fmt.Sprintf("%s %s", num(m[k]), op))
 		}
 	}
 	if len(parts) == 0 {
@@ -500,4 +556,85 @@ func sortedByN(m map[string]benchResult) []string {
 		}
 	}
 	return keys
+}
+
+// eventChanges are the changes of BenchmarkEventsPerChange in a work
+// order's life order, with the event each writes.
+var eventChanges = []struct{ name, change, event string }{
+	{"create", "a customer submits a work order", outbox.WorkOrderCreated},
+	{"accept", "an engineer accepts it", outbox.WorkOrderAccepted},
+	{"en_route", "the engineer is on the way", outbox.WorkOrderEnRoute},
+	{"check_in", "the engineer checks in on site", outbox.WorkOrderCheckedIn},
+	{"in_progress", "the engineer starts the work", outbox.WorkOrderInProgress},
+	{"check_out", "the engineer checks out", outbox.WorkOrderCheckedOut},
+	{"complete", "the engineer finishes", outbox.WorkOrderCompleted},
+	{"rate", "the customer rates the work", outbox.WorkOrderRated},
+	{"cancel", "the customer cancels a submitted order", outbox.WorkOrderCancelled},
+	{"registration_pending", "a customer registers by serial number", outbox.RegistrationPending},
+	{"registration_approve", "the admin approves the registration", outbox.RegistrationApproved},
+	{"registration_reject", "the admin rejects a registration", outbox.RegistrationRejected},
+}
+
+// eventChangeViews lists the measured changes in a work order's life
+// order, then any the list above does not know, by name.
+func (r *report) eventChangeViews() []eventChangeView {
+	var out []eventChangeView
+	view := func(change, event string, m map[string]float64) eventChangeView {
+		return eventChangeView{Change: change, Event: event, Events: m["events/change"], Calls: callsPer(m, "/change"),
+			TxItems: m["tx-items/change"], TxEvent: m["tx-events/change"], WithoutEvent: m["tx-items/change"] - m["tx-events/change"],
+			Meets: m["events/change"] == 1 && m["tx-events/change"] == 1}
+	}
+	known := map[string]bool{}
+	for _, c := range eventChanges {
+		known["EventsPerChange/"+c.name] = true
+		if res, ok := r.eventChanges["EventsPerChange/"+c.name]; ok {
+			out = append(out, view(c.change, c.event, res.Metrics))
+		}
+	}
+	for _, k := range sortedKeys(r.eventChanges) {
+		if !known[k] {
+			out = append(out, view(strings.TrimPrefix(k, "EventsPerChange/"), "—", r.eventChanges[k].Metrics))
+		}
+	}
+	return out
+}
+
+// The delivery benchmark's runs: every CRM up, and one tenant's down.
+const (
+	deliveryAllUp   = "EventDelivery/crm=all_up"
+	deliveryOneDown = "EventDelivery/crm=one_down"
+)
+
+func (r *report) deliveryViews() []deliveryView {
+	var out []deliveryView
+	for _, run := range []struct{ key, name string }{
+		{deliveryAllUp, "every CRM up"}, {deliveryOneDown, "one tenant's CRM down (503)"},
+	} {
+		res, ok := r.eventDelivery[run.key]
+		if !ok {
+			continue
+		}
+		m := res.Metrics
+		took := secs(m["ns/op"])
+		if res.Runs > 1 {
+			took = fmt.Sprintf("%s (%s–%s)", took, secs(res.Min), secs(res.Max))
+		}
+		out = append(out, deliveryView{Run: run.name, Queued: m["events/run"], Delivered: m["delivered/run"], Took: took,
+			Rate: m["events/s"], Backlog: m["backlog/run"], DownCalls: m["down-crm-calls/run"],
+			CallsPerEvent: m["ddb-calls/event"], CPUPerEvent: cpuFigure(m, "cpu-µs/event")})
+	}
+	return out
+}
+
+func (r *report) deliveryLoad() *deliveryLoad {
+	up, ok := r.eventDelivery[deliveryAllUp]
+	if !ok {
+		return nil
+	}
+	l := &deliveryLoad{Events: int(up.Metrics["events/run"]), WorkOrders: int(up.Metrics["work-orders"]),
+		Tenants: int(up.Metrics["tenants"]), Runs: max(up.Runs, 1)}
+	if down, ok := r.eventDelivery[deliveryOneDown]; ok && up.Metrics["events/s"] > 0 {
+		l.OthersPercent = 100 * down.Metrics["events/s"] / up.Metrics["events/s"]
+	}
+	return l
 }
