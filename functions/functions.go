@@ -65,6 +65,7 @@ var All = []Function{
 	{Name: "tokenrefresh", Job: tokens.NewRefreshJob, Every: 5 * time.Minute, CallsWeChat: true},
 	{Name: "auditreconcile", Job: release.NewReconcileJob, Every: 10 * time.Minute, CallsWeChat: true},
 	{Name: "visitclose", Job: workorder.NewVisitCloseJob, Every: 15 * time.Minute},
+	{Name: "admindesk", HTTP: workorder.NewDeskHandler},
 	{Name: "adminevents", HTTP: delivery.NewAdminHandler, FixedEgress: true},
 	{Name: "eventfanout", Stream: delivery.NewFanoutHandler},
 	{Name: "eventdelivery", Queue: delivery.NewDeliveryHandler, FixedEgress: true},

@@ -24,24 +24,25 @@ const SchemaVersion = 1
 
 // Event types. The prefix names the entity.
 const (
-	WorkOrderCreated        = "work_order.created"
-	WorkOrderAssigned       = "work_order.assigned"
-	WorkOrderAccepted       = "work_order.accepted"
-	WorkOrderDeclined       = "work_order.declined"
-	WorkOrderEnRoute        = "work_order.en_route"
-	WorkOrderInProgress     = "work_order.in_progress"
-	WorkOrderCheckedIn      = "work_order.checked_in"
-	WorkOrderCheckedOut     = "work_order.checked_out"
-	WorkOrderOnHold         = "work_order.on_hold"
-	WorkOrderResumed        = "work_order.resumed"
-	WorkOrderCannotComplete = "work_order.cannot_complete"
-	WorkOrderCompleted      = "work_order.completed"
-	WorkOrderCancelled      = "work_order.cancelled"
-	WorkOrderRated          = "work_order.rated"
-	WorkOrderPhotoAdded     = "work_order.photo_added"
-	RegistrationPending     = "registration.pending"
-	RegistrationApproved    = "registration.approved"
-	RegistrationRejected    = "registration.rejected"
+	WorkOrderCreated         = "work_order.created"
+	WorkOrderAssigned        = "work_order.assigned"
+	WorkOrderAccepted        = "work_order.accepted"
+	WorkOrderDeclined        = "work_order.declined"
+	WorkOrderEnRoute         = "work_order.en_route"
+	WorkOrderInProgress      = "work_order.in_progress"
+	WorkOrderCheckedIn       = "work_order.checked_in"
+	WorkOrderCheckedOut      = "work_order.checked_out"
+	WorkOrderOnHold          = "work_order.on_hold"
+	WorkOrderResumed         = "work_order.resumed"
+	WorkOrderCannotComplete  = "work_order.cannot_complete"
+	WorkOrderCompleted       = "work_order.completed"
+	WorkOrderCancelled       = "work_order.cancelled"
+	WorkOrderRated           = "work_order.rated"
+	WorkOrderPhotoAdded      = "work_order.photo_added"
+	WorkOrderPriorityChanged = "work_order.priority_changed"
+	RegistrationPending      = "registration.pending"
+	RegistrationApproved     = "registration.approved"
+	RegistrationRejected     = "registration.rejected"
 	// WebhookTest is the event the tenant admin's test button sends; it is
 	// delivered at once and never stored.
 	WebhookTest = "webhook.test"
@@ -51,7 +52,7 @@ const (
 var Types = []string{
 	WorkOrderCreated, WorkOrderAssigned, WorkOrderAccepted, WorkOrderDeclined, WorkOrderEnRoute, WorkOrderInProgress,
 	WorkOrderCheckedIn, WorkOrderCheckedOut, WorkOrderOnHold, WorkOrderResumed, WorkOrderCannotComplete,
-	WorkOrderCompleted, WorkOrderCancelled, WorkOrderRated, WorkOrderPhotoAdded,
+	WorkOrderCompleted, WorkOrderCancelled, WorkOrderRated, WorkOrderPhotoAdded, WorkOrderPriorityChanged,
 	RegistrationPending, RegistrationApproved, RegistrationRejected,
 }
 

@@ -23,6 +23,8 @@ const (
 	AttrGSI1SK = "gsi1sk"
 	AttrGSI2PK = "gsi2pk"
 	AttrGSI2SK = "gsi2sk"
+	AttrGSI3PK = "gsi3pk"
+	AttrGSI3SK = "gsi3sk"
 	// AttrTTL holds an epoch-second expiry; DynamoDB deletes such items
 	// lazily, so code that depends on expiry also checks the time itself.
 	AttrTTL = "ttl"
@@ -32,6 +34,7 @@ const (
 const (
 	IndexGSI1 = "gsi1"
 	IndexGSI2 = "gsi2"
+	IndexGSI3 = "gsi3"
 )
 
 // IndexSpec is a global secondary index and its projection.
@@ -88,6 +91,12 @@ var Tables = []TableSpec{
 			{Name: IndexGSI1, HashKey: AttrGSI1PK, RangeKey: AttrGSI1SK},
 			{Name: IndexGSI2, HashKey: AttrGSI2PK, RangeKey: AttrGSI2SK, ProjectionType: types.ProjectionTypeInclude,
 				NonKeyAttributes: []string{"id", "category", "status", "latitude", "longitude", "created_at"}},
+			// The work-order desk: gsi3pk = desk#<tenant>#<status>, gsi3sk =
+			// <created ns>#<id>, projecting what the desk's list shows
+			// (workorder.DeskAttributes, held to it by a test).
+			{Name: IndexGSI3, HashKey: AttrGSI3PK, RangeKey: AttrGSI3SK, ProjectionType: types.ProjectionTypeInclude,
+				NonKeyAttributes: []string{"id", "status", "category", "priority", "due_at", "engineer_id", "engineer_name",
+					"device_sn", "user_id", "contact_name", "address", "created_at", "version"}},
 		},
 		TTLAttribute: AttrTTL,
 	},

@@ -48,6 +48,8 @@ type Settings struct {
 	RetirePublicQR bool `dynamo:"retire_public_qr" json:"retire_public_qr"`
 	// FieldWork: engineers' visits and mileage (fieldwork.go).
 	FieldWork
+	// Dispatch: the work-order desk's SLAs and rules (dispatch.go).
+	Dispatch
 	// Version increases with every saved change (optimistic concurrency).
 	Version int `dynamo:"version" json:"version"`
 }
@@ -81,6 +83,9 @@ func (s *Settings) Validate() error {
 		return fmt.Errorf("max_checkin_distance_m: between %d and %d", minCheckinOrCheckoutDistanceM, MaxCheckinDistanceLimitM)
 	}
 	if err := s.validateFieldWork(); err != nil {
+		return err
+	}
+	if err := s.validateDispatch(); err != nil {
 		return err
 	}
 	reason, err := textfield.Line(0, MaxLocationReasonLen).Clean(s.LocationReason)

@@ -25,11 +25,20 @@ type Snapshot struct {
 	Longitude   float64  `json:"longitude"`
 	Photos      []string `json:"photos"`
 	EngineerID  string   `json:"engineer_id,omitempty"`
-	Timeline    []Event  `json:"timeline"`
-	Rating      int      `json:"rating,omitempty"`
-	Comment     string   `json:"comment,omitempty"`
-	CreatedAt   int64    `json:"created_at"`
-	Version     int      `json:"version"`
+	// EngineerName is the assigned engineer's name in the directory.
+	EngineerName string `json:"engineer_name,omitempty"`
+	Priority     string `json:"priority,omitempty"`
+	DueAt        int64  `json:"due_at,omitempty"`
+	ETA          int64  `json:"eta,omitempty"`
+	HeldFrom     Status `json:"held_from,omitempty"`
+	AssignedAt   int64  `json:"assigned_at,omitempty"`
+	// Timeline holds the desk's and engineers' reasons too (the customer's
+	// view leaves them out).
+	Timeline  []Event `json:"timeline"`
+	Rating    int     `json:"rating,omitempty"`
+	Comment   string  `json:"comment,omitempty"`
+	CreatedAt int64   `json:"created_at"`
+	Version   int     `json:"version"`
 }
 
 // snapshot is o as its events carry it.
@@ -40,13 +49,15 @@ func snapshot(o Order) Snapshot {
 	}
 	return Snapshot{ID: o.ID, Status: o.Status, Category: o.Category, Description: o.Description, DeviceSN: o.DeviceSN,
 		CustomerID: o.UserID, ContactName: o.ContactName, Phone: o.Phone, Address: o.Address, Latitude: o.Latitude,
-		Longitude: o.Longitude, Photos: photos, EngineerID: o.EngineerID, Timeline: o.Timeline, Rating: o.Rating,
+		Longitude: o.Longitude, Photos: photos, EngineerID: o.EngineerID, EngineerName: o.EngineerName, Priority: o.Priority,
+		DueAt: o.DueAt, ETA: o.ETA, HeldFrom: o.HeldFrom, AssignedAt: o.AssignedAt, Timeline: o.Timeline, Rating: o.Rating,
 		Comment: o.Comment, CreatedAt: o.CreatedAt, Version: o.Version}
 }
 
 // statusEvents names the event of each status an order moves into.
 var statusEvents = map[Status]string{
 	StatusSubmitted:  outbox.WorkOrderCreated,
+	StatusAssigned:   outbox.WorkOrderAssigned,
 	StatusAccepted:   outbox.WorkOrderAccepted,
 	StatusEnRoute:    outbox.WorkOrderEnRoute,
 	StatusInProgress: outbox.WorkOrderInProgress,

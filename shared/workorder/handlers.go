@@ -29,7 +29,7 @@ func serviceFrom(d *app.Deps) (*Service, *uploads.Bucket, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	return NewService(NewStore(d.DB), qrscene.FromDeps(d), tenant.NewStore(d.DB), bucket, d.Now), bucket, nil
+	return NewService(NewStore(d.DB), qrscene.FromDeps(d), tenant.NewStore(d.DB), bucket, d.Now).WithStaff(staffFrom(d)), bucket, nil
 }
 
 // formSigner signs upload forms to the bucket within the owners' slots,
@@ -143,18 +143,22 @@ func (h *followUpHandler) handleList(w http.ResponseWriter, r *http.Request, c u
 	if err != nil {
 		return err
 	}
+	for i, o := range page.Orders {
+		page.Orders[i] = forCustomer(o)
+	}
 	httpapi.WriteJSON(w, http.StatusOK, page)
 	return nil
 }
 
 func (h *followUpHandler) handleDetail(w http.ResponseWriter, r *http.Request, c usersession.Claims) error {
 	o, err := h.orders.OwnDetail(r.Context(), c, r.PathValue("id"))
+	o.Order = forCustomer(o.Order)
 	return httpapi.Reply(w, http.StatusOK, o, err)
 }
 
 func (h *followUpHandler) handleCancel(w http.ResponseWriter, r *http.Request, c usersession.Claims) error {
 	o, err := h.orders.Cancel(r.Context(), c, r.PathValue("id"))
-	return httpapi.Reply(w, http.StatusOK, o, err)
+	return httpapi.Reply(w, http.StatusOK, forCustomer(o), err)
 }
 
 func (h *followUpHandler) handleRate(w http.ResponseWriter, r *http.Request, c usersession.Claims) error {
@@ -163,7 +167,7 @@ func (h *followUpHandler) handleRate(w http.ResponseWriter, r *http.Request, c u
 		return err
 	}
 	o, err := h.orders.Rate(r.Context(), c, r.PathValue("id"), req)
-	return httpapi.Reply(w, http.StatusOK, o, err)
+	return httpapi.Reply(w, http.StatusOK, forCustomer(o), err)
 }
 
 // engineerHandler is the engineerapi function: nearby orders, acceptance,
@@ -198,6 +202,12 @@ func (h *engineerHandler) routes(rt *httpapi.Router) *httpapi.Router {
 	rt.Handle("POST /engineer/work-orders/{id}/visit-photos", h.staff.Engineer(h.handleVisitPhotos))
 	rt.Handle("POST /engineer/uploads", h.staff.Engineer(h.handleUploads))
 	rt.Handle("GET /engineer/mileage", h.staff.Engineer(h.handleMileage))
+	rt.Handle("GET /engineer/work-orders", h.staff.Engineer(h.handleMyDay))
+	rt.Handle("POST /engineer/work-orders/{id}/decline", h.staff.Engineer(h.engineerMove(h.orders.Decline)))
+	rt.Handle("POST /engineer/work-orders/{id}/transfer", h.staff.Engineer(h.handleTransfer))
+	rt.Handle("POST /engineer/work-orders/{id}/hold", h.staff.Engineer(h.engineerMove(h.orders.Hold)))
+	rt.Handle("POST /engineer/work-orders/{id}/resume", h.staff.Engineer(h.handleResume))
+	rt.Handle("POST /engineer/work-orders/{id}/cannot-complete", h.staff.Engineer(h.engineerMove(h.orders.CannotComplete)))
 	return rt
 }
 

@@ -19,12 +19,27 @@ type Status string
 // Statuses of a work order.
 const (
 	StatusSubmitted  Status = "submitted"
+	StatusAssigned   Status = "assigned"
 	StatusAccepted   Status = "accepted"
 	StatusEnRoute    Status = "en_route"
 	StatusInProgress Status = "in_progress"
-	StatusCompleted  Status = "completed"
-	StatusCancelled  Status = "cancelled"
+	StatusOnHold     Status = "on_hold"
+	// StatusCannotComplete: the engineer gave up (a reason says why); the
+	// desk assigns it again or cancels it.
+	StatusCannotComplete Status = "cannot_complete"
+	StatusCompleted      Status = "completed"
+	StatusCancelled      Status = "cancelled"
 )
+
+// Statuses lists every status, in the order an order usually goes.
+var Statuses = []Status{StatusSubmitted, StatusAssigned, StatusAccepted, StatusEnRoute, StatusInProgress, StatusOnHold,
+	StatusCannotComplete, StatusCompleted, StatusCancelled}
+
+// WithEngineer reports whether an order in s is in an engineer's hands
+// (on their list of the day).
+func (s Status) WithEngineer() bool {
+	return s == StatusAssigned || s == StatusAccepted || s == StatusEnRoute || s == StatusInProgress || s == StatusOnHold
+}
 
 // Open reports whether an order in s still needs work.
 func (s Status) Open() bool { return s != StatusCompleted && s != StatusCancelled }
@@ -54,7 +69,12 @@ var Categories = []string{"repair", "installation", "maintenance", "inspection",
 type Event struct {
 	Status Status `dynamo:"status" json:"status"`
 	At     int64  `dynamo:"at" json:"at"`
-	Note   string `dynamo:"note,omitempty" json:"note,omitempty"`
+	// Note is what the customer reads (the engineer's own note, or the
+	// product's words for the change).
+	Note string `dynamo:"note,omitempty" json:"note,omitempty"`
+	// Reason is the engineer's or the desk's reason (declined, on hold,
+	// cannot complete): for the desk, never shown to the customer.
+	Reason string `dynamo:"reason,omitempty" json:"reason,omitempty"`
 }
 
 // Order is a work order.
@@ -79,11 +99,28 @@ type Order struct {
 	Photos      []string `dynamo:"photos,omitempty" json:"photos,omitempty"`
 	Status      Status   `dynamo:"status" json:"status"`
 	EngineerID  string   `dynamo:"engineer_id,omitempty" json:"engineer_id,omitempty"`
-	Timeline    []Event  `dynamo:"timeline" json:"timeline"`
-	Rating      int      `dynamo:"rating,omitempty" json:"rating,omitempty"`
-	Comment     string   `dynamo:"comment,omitempty" json:"comment,omitempty"`
-	CreatedAt   int64    `dynamo:"created_at" json:"created_at"`
-	Version     int      `dynamo:"version" json:"version"`
+	// EngineerName is the assigned engineer's display name from the
+	// tenant's directory when assigned (the customer sees it).
+	EngineerName string `dynamo:"engineer_name,omitempty" json:"engineer_name,omitempty"`
+	// Priority (urgent, high, normal, low) and DueAt (unix s; 0: no SLA)
+	// come from the tenant's per-category SLA (tenant.Dispatch).
+	Priority string `dynamo:"priority,omitempty" json:"priority,omitempty"`
+	DueAt    int64  `dynamo:"due_at,omitempty" json:"due_at,omitempty"`
+	// ETA is the arrival the engineer on the way gave (unix s).
+	ETA int64 `dynamo:"eta,omitempty" json:"eta,omitempty"`
+	// HeldFrom is the status an order on hold resumes into.
+	HeldFrom Status `dynamo:"held_from,omitempty" json:"held_from,omitempty"`
+	// AssignedAt is when the current engineer got the order.
+	AssignedAt int64 `dynamo:"assigned_at,omitempty" json:"assigned_at,omitempty"`
+	// DeskPK/DeskSK place the order in the desk's index (gsi3): its
+	// tenant and status, newest first.
+	DeskPK    string  `dynamo:"gsi3pk,omitempty" json:"-"`
+	DeskSK    string  `dynamo:"gsi3sk,omitempty" json:"-"`
+	Timeline  []Event `dynamo:"timeline" json:"timeline"`
+	Rating    int     `dynamo:"rating,omitempty" json:"rating,omitempty"`
+	Comment   string  `dynamo:"comment,omitempty" json:"comment,omitempty"`
+	CreatedAt int64   `dynamo:"created_at" json:"created_at"`
+	Version   int     `dynamo:"version" json:"version"`
 }
 
 // Open reports whether the order still needs work.
@@ -198,6 +235,9 @@ func (r *RatingRequest) Validate() error {
 type MoveRequest struct {
 	Status Status `json:"status"`
 	Note   string `json:"note"`
+	// ETA is the arrival the engineer expects when setting off (en_route;
+	// unix seconds; optional): the customer reads it.
+	ETA int64 `json:"eta,omitempty"`
 }
 
 // Validate checks the note and leaves it cleaned as it is stored.

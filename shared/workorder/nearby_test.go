@@ -511,3 +511,13 @@ func TestAnOfferedOrderShowsTheWorkNotTheCustomer(t *testing.T) {
 	}
 	a.Must(a.Do("GET", "/engineer/work-orders/not-an-id", first, nil), 404)
 }
+
+func TestDeskIndexProjectsWhatTheDeskShows(t *testing.T) {
+	for _, spec := range storage.Tables {
+		for _, ix := range spec.Indexes {
+			if ix.Name == storage.IndexGSI3 && !slices.Equal(ix.NonKeyAttributes, workorder.DeskAttributes) {
+				t.Fatalf("gsi3 projects %v, the desk reads %v", ix.NonKeyAttributes, workorder.DeskAttributes)
+			}
+		}
+	}
+}

@@ -24,8 +24,15 @@ type Service struct {
 	settings *tenant.Store
 	photos   *uploads.Bucket
 	attacher *uploads.Attacher
-	now      func() time.Time
+	// staff looks engineers up in the tenant's directory (nil where the
+	// function does not dispatch).
+	staff StaffLookup
+	now   func() time.Time
 }
+
+// WithStaff lets the service dispatch with the tenant's engineer
+// directory.
+func (s *Service) WithStaff(lookup StaffLookup) *Service { s.staff = lookup; return s }
 
 // NewService returns the work-order flows over their collaborators. photos
 // is the upload bucket: the photos of new orders and visits are verified
@@ -163,7 +170,7 @@ func (s *Service) Cancel(ctx context.Context, c usersession.Claims, id string) (
 	if !slices.Contains(customerCancellable, o.Status) {
 		return Order{}, apperr.E(apperr.Conflict, "cannot_cancel", "an engineer is already on the way; contact the service desk to cancel")
 	}
-	return s.store.transition(ctx, o, StatusCancelled, "cancelled by the customer", s.now(), nil)
+	return s.store.transition(ctx, o, StatusCancelled, "You cancelled the request", s.now(), nil)
 }
 
 // Rate records the user's rating of a completed order, once.
@@ -208,11 +215,23 @@ func (s *Service) Accept(ctx context.Context, c staffauth.Claims, id string) (Or
 	if err != nil {
 		return Order{}, err
 	}
-	if o.Status != StatusSubmitted {
+	offered := o.Status == StatusSubmitted && o.EngineerID == ""
+	if !offered && (o.Status != StatusAssigned || o.EngineerID != c.Subject) {
 		return Order{}, apperr.E(apperr.Conflict, "not_available", "this work order is no longer open for acceptance")
 	}
-	return s.store.transition(ctx, o, StatusAccepted, "accepted by engineer "+c.Subject, s.now(), func(next *Order) {
-		next.EngineerID = c.Subject
+	name := o.EngineerName
+	if offered && s.staff != nil { // taken from the nearby list: the directory names them, if it has them
+		if eng, err := s.staff(ctx, c.TenantID, c.Subject); err == nil {
+			name = eng.Name
+		} else if !apperr.Is(err, "not_found") {
+			return Order{}, err
+		}
+	}
+	return s.store.transition(ctx, o, StatusAccepted, "", s.now(), func(next *Order) {
+		if offered {
+			next.AssignedAt = s.now().Unix()
+		}
+		next.EngineerID, next.EngineerName = c.Subject, name
 	})
 }
 
@@ -276,7 +295,27 @@ func (s *Service) Move(ctx context.Context, c staffauth.Claims, id string, req M
 	if !slices.Contains(engineerMoves[o.Status], req.Status) {
 		return Order{}, apperr.Errorf(apperr.Conflict, "invalid_transition", "cannot move a work order from %s to %s", o.Status, req.Status)
 	}
-	return s.store.transition(ctx, o, req.Status, req.Note, s.now(), nil)
+	now := s.now()
+	var eta time.Time
+	if req.ETA != 0 {
+		eta = time.Unix(req.ETA, 0)
+		if req.Status != StatusEnRoute || !eta.After(now) || eta.Sub(now) > maxETA {
+			return Order{}, apperr.InvalidField("eta", "with en_route only: the expected arrival (unix seconds), within 24 hours")
+		}
+	}
+	note := req.Note
+	if note == "" && req.Status == StatusEnRoute {
+		st, err := s.settings.Settings(ctx, c.TenantID)
+		if err != nil {
+			return Order{}, err
+		}
+		note = etaWords(o.EngineerName, eta, st.Location())
+	}
+	return s.store.transition(ctx, o, req.Status, note, now, func(next *Order) {
+		if req.Status == StatusEnRoute {
+			next.ETA = req.ETA
+		}
+	})
 }
 
 // CheckIn records the engineer on site, within the tenant's distance of

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -206,7 +205,7 @@ func (s *Store) create(ctx context.Context, sub Submission, pre createReads, bef
 			return CreateResult{}, err
 		}
 	}
-	o := newOrder(sub)
+	o := newOrder(sub, pre.settings)
 	err := s.writeNew(ctx, sub, o, bodyHash, seenID)
 	if dynamo.IsCondCheckFailed(err) {
 		return s.explainCreateConflict(ctx, sub, before, retried)
@@ -217,19 +216,20 @@ func (s *Store) create(ctx context.Context, sub Submission, pre createReads, bef
 	return CreateResult{Order: o}, nil
 }
 
-func newOrder(sub Submission) Order {
+func newOrder(sub Submission, st tenant.Settings) Order {
 	now, req := sub.At, sub.Request
 	id := newID(now)
-	// Offered to nearby engineers until accepted or cancelled (transition).
-	cellPK, cellSK := NearbyKeys(sub.TenantID, req.Latitude, req.Longitude, now, id)
-	return Order{
+	o := Order{
 		PK: orderPK(sub.TenantID, id), SK: "order", ID: id, TenantID: sub.TenantID, UserID: sub.UserID,
 		UserPK: userOrdersPK(sub.TenantID, sub.UserID), UserSK: fmt.Sprintf("%019d#%s", now.UnixNano(), id),
-		CellPK: cellPK, CellSK: cellSK,
 		Category: req.Category, Description: req.Description, DeviceSN: req.DeviceSN, ContactName: req.ContactName,
 		Phone: req.Phone, Address: req.Address, Latitude: req.Latitude, Longitude: req.Longitude, Photos: req.Photos,
-		Status: StatusSubmitted, Timeline: []Event{{Status: StatusSubmitted, At: now.Unix()}}, CreatedAt: now.Unix(), Version: 1,
+		Status: StatusSubmitted, Timeline: []Event{{Status: StatusSubmitted, At: now.Unix(), Note: words(StatusSubmitted, "")}},
+		CreatedAt: now.Unix(), Version: 1,
 	}
+	o.withSLA(st.Dispatch, DefaultPriority)
+	o.placeInIndexes() // offered to nearby engineers, on the desk
+	return o
 }
 
 func rateSK(now time.Time) string { return "rate#" + now.UTC().Format("2006010215") }
@@ -243,6 +243,9 @@ func (s *Store) writeNew(ctx context.Context, sub Submission, o Order, bodyHash,
 	tx.Put(s.table.Put(o).If("attribute_not_exists('pk')"))
 	if err := s.addOrderEvent(tx, outbox.WorkOrderCreated, o, now); err != nil {
 		return err
+	}
+	if key := slaKey(o); key != "" {
+		tx.Put(s.table.Put(slaItem{PK: slaPK(o.TenantID), SK: key, OrderID: o.ID}))
 	}
 	// The order's place in its device's history (none without a serial).
 	device.AddOrderLink(tx, s.table, sub.TenantID, o.DeviceSN,
@@ -359,21 +362,11 @@ func (s *Store) Mine(ctx context.Context, tenantID, userID string, limit int, cu
 	return out, next, err
 }
 
-// transition moves an order from its status to to, appending to the
-// timeline; change applies the move's other changes (assignee...). The
-// order is written whole, conditioned on the version it was read at, with
-// its event in one transaction: what the event carries is what is stored.
+// transition moves an order from its status to to (apply): note is the
+// customer's words ("" for the product's), change the move's other
+// changes (assignee...).
 func (s *Store) transition(ctx context.Context, o Order, to Status, note string, now time.Time, change func(*Order)) (Order, error) {
-	next := o
-	next.Status, next.Version = to, o.Version+1
-	next.Timeline = append(slices.Clone(o.Timeline), Event{Status: to, At: now.Unix(), Note: note})
-	if !to.Offered() {
-		next.CellPK, next.CellSK = "", "" // no longer offered to nearby engineers
-	}
-	if change != nil {
-		change(&next)
-	}
-	return next, s.write(ctx, o, next, statusEvents[to], now)
+	return s.apply(ctx, o, move{to: to, event: statusEvents[to], note: note, change: change}, now)
 }
 
 // write stores next over o, which it replaces if still at o's version,
@@ -381,6 +374,14 @@ func (s *Store) transition(ctx context.Context, o Order, to Status, note string,
 func (s *Store) write(ctx context.Context, o, next Order, typ string, now time.Time) error {
 	tx := s.db.Dynamo.WriteTx()
 	tx.Put(s.table.Put(next).If("'version' = ?", o.Version))
+	if before, after := slaKey(o), slaKey(next); before != after {
+		if before != "" {
+			tx.Delete(s.table.Delete("pk", slaPK(o.TenantID)).Range("sk", before))
+		}
+		if after != "" {
+			tx.Put(s.table.Put(slaItem{PK: slaPK(next.TenantID), SK: after, OrderID: next.ID}))
+		}
+	}
 	if err := s.addOrderEvent(tx, typ, next, now); err != nil {
 		return err
 	}
