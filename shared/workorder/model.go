@@ -57,7 +57,7 @@ var engineerMoves = map[Status][]Status{
 
 // customerCancellable lists the statuses in which the customer may still
 // cancel: nobody is on the way yet.
-var customerCancellable = []Status{StatusSubmitted, StatusAccepted}
+var customerCancellable = []Status{StatusSubmitted, StatusAssigned, StatusAccepted}
 
 // checkInAllowed lists the statuses in which an engineer checks in on site.
 var checkInAllowed = []Status{StatusEnRoute, StatusInProgress}
