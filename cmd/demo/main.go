@@ -467,6 +467,9 @@ func (d *demo) followUp() error {
 // accepted an event of type last about the order, and describes the
 // order's events it accepted, oldest first.
 func (d *demo) crmReceived(orderID, last string) (string, error) {
+	if !d.info.EventsDelivered {
+		return "nothing: with an external DynamoDB endpoint the events stay in the outbox (GET /admin/events)", nil
+	}
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		var got struct {

@@ -229,8 +229,8 @@ func (s *Store) deskByStatus(ctx context.Context, tenantID string, q DeskQuery, 
 		eg.Go(func() error {
 			query := s.table.Get("gsi3pk", deskPK(tenantID, st)).Index(storage.IndexGSI3).
 				Range("gsi3sk", dynamo.Between, lo, hi).Order(dynamo.Descending)
-			query = q.filter(query, true).Limit(q.Limit + 1)
-			if err := query.All(gctx, &results[i]); err != nil {
+			var err error
+			if results[i], err = collect[DeskOrder](gctx, q.filter(query, true), q.Limit+1); err != nil {
 				return fmt.Errorf("desk list (%s): %w", st, err)
 			}
 			return nil
@@ -258,9 +258,8 @@ func (s *Store) deskByIndex(ctx context.Context, tenantID, index, hashAttr, part
 ) ([]DeskOrder, error) {
 	lo, hi := q.skRange(cursor)
 	query := s.table.Get(hashAttr, partition).Index(index).Range(rangeAttr, dynamo.Between, lo, hi).Order(dynamo.Descending)
-	query = q.filter(query, false).Limit(q.Limit + 1)
-	var found []Order
-	if err := query.All(ctx, &found); err != nil {
+	found, err := collect[Order](ctx, q.filter(query, false), q.Limit+1)
+	if err != nil {
 		return nil, fmt.Errorf("desk list: %w", err)
 	}
 	if readWhole {
@@ -268,7 +267,6 @@ func (s *Store) deskByIndex(ctx context.Context, tenantID, index, hashAttr, part
 		for i, o := range found {
 			ids[i] = o.ID
 		}
-		var err error
 		if found, err = s.GetMany(ctx, tenantID, ids); err != nil {
 			return nil, err
 		}
@@ -307,6 +305,23 @@ func (s *Store) deskByDevice(ctx context.Context, tenantID string, q DeskQuery, 
 		}
 	}
 	return out, nil
+}
+
+// collect reads the first n items query selects (its filter applied),
+// page after page. It counts the items itself instead of setting the
+// query's Limit: a Limit on an index query makes guregu/dynamo describe
+// the table to infer the paging key, which needs nothing here.
+func collect[T any](ctx context.Context, query *dynamo.Query, n int) ([]T, error) {
+	it := query.SearchLimit(n).Iter()
+	var out []T
+	for len(out) < n {
+		var v T
+		if !it.Next(ctx, &v) {
+			break
+		}
+		out = append(out, v)
+	}
+	return out, it.Err()
 }
 
 // GetMany reads orders of a tenant by id in consistent batches of 100;

@@ -127,8 +127,11 @@ type Info struct {
 	ComponentAppID  string `json:"component_appid"`
 	PublicAppID     string `json:"public_appid"`
 	TemplateVersion string `json:"template_version"`
-	// WebhookReceiver lists what the demo tenant's CRM received.
+	// WebhookReceiver lists what the demo tenant's CRM received;
+	// EventsDelivered says the event pipeline runs (not on an external
+	// DynamoDB endpoint, whose stream the stack cannot read).
 	WebhookReceiver string `json:"webhook_receiver"`
+	EventsDelivered bool   `json:"events_delivered"`
 }
 
 func (o *Options) defaults() {
@@ -313,7 +316,7 @@ func (st *Stack) connectDemoCRM(ctx context.Context) error {
 func (st *Stack) Info() Info {
 	in := Info{API: st.URL, Tenant: DemoTenant, AdminToken: st.AdminToken, EngineerToken: st.EngineerToken,
 		ComponentAppID: st.ComponentAppID, PublicAppID: st.PublicAppID, TemplateVersion: TemplateVersion,
-		WebhookReceiver: st.URL + "/dev/webhook"}
+		WebhookReceiver: st.URL + "/dev/webhook", EventsDelivered: st.Events != nil}
 	if st.Sim != nil {
 		in.WeChatSimulator = st.Sim.URL
 	}
