@@ -10,20 +10,24 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"wxchannel/functions"
 	"wxchannel/shared/lambdarun"
 	"wxchannel/shared/local/browser"
 	"wxchannel/shared/local/cputime"
+	"wxchannel/shared/local/stack"
 	"wxchannel/shared/local/testenv"
 	"wxchannel/shared/staffauth"
 	"wxchannel/shared/tokens"
+	"wxchannel/shared/webhook/receiver"
 	"wxchannel/shared/wechat/wechatsim"
 )
 
@@ -86,8 +90,13 @@ type benchWorld struct {
 	router   http.Handler
 	adapters map[string]*httpadapter.HandlerAdapterV2
 	jobs     map[string]lambdarun.Scheduled
+	workers  lambdarun.Workers
 	cases    map[string]benchCase
-	capture  *pushCapture
+	// crm is the bench tenant's webhook receiver (eventdelivery's case),
+	// set as its webhook once crmSet.
+	crm     *httptest.Server
+	crmSet  bool
+	capture *pushCapture
 
 	admin, engineer, session, scene, orderID string
 	users                                    []string
@@ -105,6 +114,9 @@ func newBenchWorld(b *testing.B, opts ...testenv.Option) *benchWorld {
 		b.Fatal(err)
 	}
 	w := &benchWorld{env: env, router: router, adapters: map[string]*httpadapter.HandlerAdapterV2{}, jobs: map[string]lambdarun.Scheduled{}}
+	w.workers = workers
+	w.crm = httptest.NewServer(receiver.New())
+	b.Cleanup(w.crm.Close)
 	for _, j := range workers.Jobs {
 		w.jobs[j.Name] = j
 	}
@@ -220,7 +232,66 @@ func (w *benchWorld) buildCases() map[string]benchCase {
 		"auditreconcile": func(b *testing.B, i int) func() int {
 			return w.job(b, "auditreconcile")
 		},
+		"admindesk": func(b *testing.B, i int) func() int {
+			return w.lambda(b, "admindesk", req("GET", "/admin/work-orders?status=submitted&limit=20", w.admin, nil))
+		},
+		"adminevents": func(b *testing.B, i int) func() int {
+			return w.lambda(b, "adminevents", req("GET", "/admin/events/status", w.admin, nil))
+		},
+		"eventfanout": func(b *testing.B, i int) func() int {
+			rec := w.outboxRecord(b)
+			h := w.workers.Streams[0].Handle
+			return func() int {
+				out, err := h(ctx, events.DynamoDBEvent{Records: []events.DynamoDBEventRecord{rec}})
+				if err != nil || len(out.BatchItemFailures) > 0 {
+					b.Logf("eventfanout: %v %v", out, err)
+					return 500
+				}
+				return 200
+			}
+		},
+		"eventdelivery": func(b *testing.B, i int) func() int {
+			msg := w.queuedEvent(b, i)
+			h := w.workers.Queues[0].Handle
+			return func() int {
+				out, err := h(ctx, events.SQSEvent{Records: []events.SQSMessage{msg}})
+				if err != nil || len(out.BatchItemFailures) > 0 {
+					b.Logf("eventdelivery: %v %v", out, err)
+					return 500
+				}
+				return 200
+			}
+		},
 	}
+}
+
+// outboxRecord is the stream record of the newest event in the bench
+// tenant's outbox, as the fan-out's trigger delivers it.
+func (w *benchWorld) outboxRecord(b *testing.B) events.DynamoDBEventRecord {
+	srv := w.env.Embedded(b, "it reads the service table's stream")
+	recs := srv.StreamRecords(w.env.Deps.Config.ServiceTable, "", 0)
+	for _, r := range slices.Backward(recs) {
+		if stack.FanoutFilter(r) {
+			return r
+		}
+	}
+	b.Fatal("no outbox event in the stream")
+	return events.DynamoDBEventRecord{}
+}
+
+// queuedEvent is a queued event as the delivery function's trigger hands
+// it over, for the bench tenant, whose webhook (a receiver on loopback)
+// it sets up the first time.
+func (w *benchWorld) queuedEvent(b *testing.B, i int) events.SQSMessage {
+	if !w.crmSet {
+		w.json(b, "PUT", "/admin/webhook", w.admin, map[string]any{"url": w.crm.URL + "/hook", "version": 0}, 201)
+		w.crmSet = true
+	}
+	rec := w.outboxRecord(b)
+	body := rec.Change.NewImage["body"].String()
+	return events.SQSMessage{MessageId: fmt.Sprintf("bench-%d", i), ReceiptHandle: fmt.Sprintf("bench-%d", i), Body: body,
+		Attributes: map[string]string{"ApproximateReceiveCount": "1", "MessageGroupId": "acme:" + w.orderID,
+			"SentTimestamp": fmt.Sprint(w.env.Clock.Now().UnixMilli())}}
 }
 
 // measure times each request and reports the per-request figures. The

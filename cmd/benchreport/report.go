@@ -97,6 +97,13 @@ var needs = map[string]need{
 	"tokenrefresh":   {"a scheduled run with nothing due", 2, "the component token and one query of the due index"},
 	"visitclose":     {"a scheduled run with nothing overdue", 1, "one query of the open-visit index up to now"},
 	"auditreconcile": {"a scheduled run with nothing waiting", 2, "one query of each pending index (release pipelines, authorization events)"},
+	"admindesk":      {"the desk's submitted orders", 1, "one query of the desk index's partition of that status"},
+	"adminevents": {"GET the delivery status", 3,
+		"the tenant's delivery counters, whether a webhook is set, and the oldest dead letters (a query)"},
+	"eventfanout": {"a stream batch of one event", 1,
+		"the event is queued (SQS, not DynamoDB); one update counts it queued for the tenant's status"},
+	"eventdelivery": {"a queue batch of one event, delivered", 3,
+		"per tenant in the batch, its webhook and its delivery status (two gets), then one update of the status"},
 }
 
 //go:embed report.md.tmpl

@@ -149,6 +149,7 @@ func bootstrapEnv(name, runtimeAPI, sinkURL string) []string {
 		"AWS_REGION=cn-north-1", "AWS_ACCESS_KEY_ID=startup", "AWS_SECRET_ACCESS_KEY=startup", "AWS_SESSION_TOKEN=startup",
 		"STAGE=bench", "PLATFORM_TABLE=platform", "SERVICE_TABLE=service", "COMPONENT_APPID=wxd0c0mp0nent0dev1",
 		"PUBLIC_APPID=wxd0pub11c0app0dev", "API_BASE_URL=https://api.wxchannel.test", "UPLOAD_BUCKET=uploads",
+		"EVENTS_QUEUE_URL=https://sqs.cn-north-1.amazonaws.com.cn/000000000000/wxchannel-bench-events.fifo",
 		// As deployed: secrets come from Secrets Manager, read on first use.
 		"SECRETS_ARN=arn:aws-cn:secretsmanager:cn-north-1:000000000000:secret:wxchannel-bench",
 		"DYNAMODB_ENDPOINT=" + sinkURL, "WECHAT_API_BASE=" + sinkURL,
