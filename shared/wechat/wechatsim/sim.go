@@ -78,6 +78,8 @@ type Sim struct {
 	startDomain  string
 	codes        *codeMgmt
 	publicTokens map[string]*tokenSet // public appid → its access tokens
+
+	subscriptions *subscriptions // templates, grants and sent messages (subscribe.go)
 }
 
 type fault struct {
@@ -135,9 +137,10 @@ func New(opts Options) (*Sim, error) {
 		compTokens: newTokenSet(), preAuth: map[string]time.Time{}, authCodes: map[string]*authCode{},
 		authorizers: map[string]*Authorizer{}, jsCodes: map[string]*jsCode{}, logins: map[string][]time.Time{},
 		publicApps: map[string]string{}, codes: newCodeMgmt(), publicTokens: map[string]*tokenSet{},
-		startDomain: opts.StartPageDomain,
+		startDomain: opts.StartPageDomain, subscriptions: newSubscriptions(),
 	}
 	s.routes()
+	s.subscribeRoutes()
 	return s, nil
 }
 
