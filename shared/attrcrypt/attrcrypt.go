@@ -259,3 +259,15 @@ func newAEAD(key []byte) (cipher.AEAD, error) {
 	}
 	return cipher.NewGCM(block)
 }
+
+// FromConfig is the product's sealer of stored credentials (WeChat tokens,
+// webhook secrets): data keys of the KMS key TOKEN_KMS_KEY_ID names (AWS),
+// else the TOKEN_ENCRYPTION_KEY secret (local runs). Building it reads no
+// secret and calls nothing.
+func FromConfig(cfg config.Config, secrets config.Secrets, now func() time.Time) *Sealer {
+	return New(Options{
+		KMSKeyID: cfg.TokenKMSKeyID, Region: cfg.Region, KMSEndpoint: cfg.KMSEndpoint,
+		Secrets: secrets, KeySecret: config.SecretTokenEncryptionKey, PreviousKeySecret: config.SecretPreviousTokenEncryptionKey,
+		Now: now,
+	})
+}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -265,8 +266,8 @@ func (t *tenantRun) settle(change func(*outcome)) {
 
 // groupOf is the group part of a message group id (<tenant>:<group>).
 func groupOf(messageGroup, tenantID string) string {
-	if p := tenantID + ":"; len(messageGroup) > len(p) && messageGroup[:len(p)] == p {
-		return messageGroup[len(p):]
+	if group, ok := strings.CutPrefix(messageGroup, tenantID+":"); ok && group != "" {
+		return group
 	}
 	return messageGroup
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -146,8 +147,7 @@ func fromRecord(r events.DynamoDBEventRecord) (queued, bool) {
 	q := queued{seq: r.Change.SequenceNumber, tenantID: str(outbox.AttrTenantID), group: str(outbox.AttrGroup),
 		id: str(outbox.AttrID), body: str(outbox.AttrBody)}
 	q.dedup = q.id
-	if len(sk) < len(outbox.SortKeyPrefix) || sk[:len(outbox.SortKeyPrefix)] != outbox.SortKeyPrefix ||
-		q.tenantID == "" || q.group == "" || q.id == "" || q.body == "" {
+	if !strings.HasPrefix(sk, outbox.SortKeyPrefix) || q.tenantID == "" || q.group == "" || q.id == "" || q.body == "" {
 		return queued{}, false
 	}
 	return q, true

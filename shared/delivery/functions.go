@@ -43,11 +43,7 @@ func queueFromDeps(d *app.Deps) (*Queue, error) {
 // storeFromDeps is the delivery store, sealing webhook secrets as the
 // WeChat tokens are sealed (KMS data keys in AWS, the local key locally).
 func storeFromDeps(d *app.Deps) *Store {
-	return NewStore(d.DB, attrcrypt.New(attrcrypt.Options{
-		KMSKeyID: d.Config.TokenKMSKeyID, Region: d.Config.Region, KMSEndpoint: d.Config.KMSEndpoint,
-		Secrets: d.Secrets, KeySecret: config.SecretTokenEncryptionKey, PreviousKeySecret: config.SecretPreviousTokenEncryptionKey,
-		Now: d.Now,
-	}))
+	return NewStore(d.DB, attrcrypt.FromConfig(d.Config, d.Secrets, d.Now))
 }
 
 // webhookClient is the client posting to CRMs.

@@ -90,15 +90,24 @@ func NewStore(db *storage.DB, sealer *attrcrypt.Sealer) *Store {
 // errNoWebhook: the tenant has no webhook.
 var errNoWebhook = errors.New("no webhook configured")
 
-// Webhook reads a tenant's webhook with its secrets open.
-func (s *Store) Webhook(ctx context.Context, tenantID string) (Webhook, error) {
+// webhookItem reads a tenant's webhook as stored (errNoWebhook: none).
+func (s *Store) webhookItem(ctx context.Context, tenantID string) (webhookItem, error) {
 	var it webhookItem
 	err := s.table.Get("pk", storage.TenantPartition(tenantID)).Range("sk", dynamo.Equal, skWebhook).Consistent(true).One(ctx, &it)
 	if storage.IsNotFound(err) {
-		return Webhook{}, errNoWebhook
+		return webhookItem{}, errNoWebhook
 	}
 	if err != nil {
-		return Webhook{}, fmt.Errorf("read the webhook of %s: %w", tenantID, err)
+		return webhookItem{}, fmt.Errorf("read the webhook of %s: %w", tenantID, err)
+	}
+	return it, nil
+}
+
+// Webhook reads a tenant's webhook with its secrets open.
+func (s *Store) Webhook(ctx context.Context, tenantID string) (Webhook, error) {
+	it, err := s.webhookItem(ctx, tenantID)
+	if err != nil {
+		return Webhook{}, err
 	}
 	w := Webhook{URL: it.URL, Enabled: it.Enabled, SecretHint: it.SecretHint, UpdatedAt: time.Unix(it.UpdatedAt, 0),
 		PreviousUntil: time.Unix(it.PreviousUntil, 0), Version: it.Version}

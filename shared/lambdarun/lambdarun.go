@@ -53,21 +53,25 @@ func Handler(ctx context.Context, name string, factory app.HandlerFactory, d *ap
 // Job builds the job from the environment and runs it for each scheduled
 // event.
 func Job(name string, factory app.JobFactory) {
-	ctx := context.Background()
-	d, err := app.FromEnv(ctx)
-	if err != nil {
-		exit(name, err)
-	}
-	job, err := factory(ctx, d)
-	if err != nil {
-		exit(name, err)
-	}
-	lambda.Start(ScheduledHandler(name, d, job))
+	start(name, factory, func(d *app.Deps, job app.Job) any { return ScheduledHandler(name, d, job) })
 }
 
 // Stream builds the stream consumer from the environment and serves its
 // event source mapping.
 func Stream(name string, factory app.StreamFactory) {
+	start(name, factory, func(_ *app.Deps, h app.StreamHandler) any { return StreamHandler(name, h) })
+}
+
+// Queue builds the queue consumer from the environment and serves its
+// event source mapping.
+func Queue(name string, factory app.QueueFactory) {
+	start(name, factory, func(_ *app.Deps, h app.QueueHandler) any { return QueueHandler(name, h) })
+}
+
+// start builds a function's dependencies from the environment and its
+// handler with factory, and serves the handler wrap makes of it; it exits
+// on a configuration error, as every function does.
+func start[H any](name string, factory func(context.Context, *app.Deps) (H, error), wrap func(*app.Deps, H) any) {
 	ctx := context.Background()
 	d, err := app.FromEnv(ctx)
 	if err != nil {
@@ -77,7 +81,7 @@ func Stream(name string, factory app.StreamFactory) {
 	if err != nil {
 		exit(name, err)
 	}
-	lambda.Start(StreamHandler(name, h))
+	lambda.Start(wrap(d, h))
 }
 
 // StreamHandler tags each invocation with the function and its request id.
@@ -85,21 +89,6 @@ func StreamHandler(name string, h app.StreamHandler) app.StreamHandler {
 	return func(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
 		return h(invocation(ctx, name), ev)
 	}
-}
-
-// Queue builds the queue consumer from the environment and serves its
-// event source mapping.
-func Queue(name string, factory app.QueueFactory) {
-	ctx := context.Background()
-	d, err := app.FromEnv(ctx)
-	if err != nil {
-		exit(name, err)
-	}
-	h, err := factory(ctx, d)
-	if err != nil {
-		exit(name, err)
-	}
-	lambda.Start(QueueHandler(name, h))
 }
 
 // QueueHandler tags each invocation with the function and its request id.

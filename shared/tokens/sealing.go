@@ -6,7 +6,6 @@ import (
 
 	"wxchannel/shared/app"
 	"wxchannel/shared/attrcrypt"
-	"wxchannel/shared/config"
 )
 
 // The attributes of a token item that hold credentials. Each is sealed on
@@ -22,11 +21,7 @@ const (
 // secret (local runs). It reads no secret and calls nothing until the first
 // seal or open.
 func sealerFromDeps(d *app.Deps) *attrcrypt.Sealer {
-	return attrcrypt.New(attrcrypt.Options{
-		KMSKeyID: d.Config.TokenKMSKeyID, Region: d.Config.Region, KMSEndpoint: d.Config.KMSEndpoint,
-		Secrets: d.Secrets, KeySecret: config.SecretTokenEncryptionKey, PreviousKeySecret: config.SecretPreviousTokenEncryptionKey,
-		Now: d.Now,
-	})
+	return attrcrypt.FromConfig(d.Config, d.Secrets, d.Now)
 }
 
 // binding ties a sealed value to its token item and attribute.
