@@ -109,6 +109,7 @@ $(eval $(call sam_target,AuditReconcileFunction,auditreconcile))
 $(eval $(call sam_target,VisitCloseFunction,visitclose))
 $(eval $(call sam_target,AdminDeskFunction,admindesk))
 $(eval $(call sam_target,AdminEventsFunction,adminevents))
+$(eval $(call sam_target,AdminNotifyFunction,adminnotify))
 $(eval $(call sam_target,EventFanoutFunction,eventfanout))
 $(eval $(call sam_target,EventDeliveryFunction,eventdelivery))
 

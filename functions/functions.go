@@ -12,6 +12,7 @@ import (
 	"wxchannel/shared/componentpush"
 	"wxchannel/shared/delivery"
 	"wxchannel/shared/device/qrexport"
+	"wxchannel/shared/notify"
 	"wxchannel/shared/release"
 	"wxchannel/shared/signin"
 	"wxchannel/shared/terminaluser"
@@ -52,7 +53,9 @@ var All = []Function{
 	{Name: "authcallback", HTTP: authorization.NewCallbackHandler, CallsWeChat: true},
 	{Name: "adminbinding", HTTP: authorization.NewAdminHandler, CallsWeChat: true},
 	{Name: "userlogin", HTTP: signin.NewLoginHandler, CallsWeChat: true},
-	{Name: "portalregister", HTTP: terminaluser.NewRegistrationHandler},
+	// The user's own view: profile, registration, devices, and their
+	// notifications (subscriptions and the in-app feed).
+	{Name: "portalregister", HTTP: notify.WithPortal},
 	{Name: "adminportal", HTTP: terminaluser.NewAdminHandler},
 	{Name: "workordercreate", HTTP: workorder.NewCreateHandler},
 	{Name: "workorders", HTTP: workorder.NewFollowUpHandler},
@@ -68,5 +71,8 @@ var All = []Function{
 	{Name: "admindesk", HTTP: workorder.NewDeskHandler},
 	{Name: "adminevents", HTTP: delivery.NewAdminHandler, FixedEgress: true},
 	{Name: "eventfanout", Stream: delivery.NewFanoutHandler},
-	{Name: "eventdelivery", Queue: delivery.NewDeliveryHandler, FixedEgress: true},
+	// Delivers each event to the tenant's CRM and sends the customer's
+	// subscribe messages (notify.Sender) from the same queue.
+	{Name: "eventdelivery", Queue: delivery.NewDeliveryHandler, FixedEgress: true, CallsWeChat: true},
+	{Name: "adminnotify", HTTP: notify.NewAdminHandler},
 }

@@ -1,11 +1,12 @@
-// Command portalregister is the Lambda through which terminal users register
-// (invitation code, equipment serial number), read their profile and their
-// devices, and look up the QR codes they scan.
+// Command portalregister is the Lambda through which terminal users see
+// themselves and register: profile, registration by invitation code or
+// serial number, devices, and their notifications (subscriptions and the
+// in-app feed).
 package main
 
 import (
 	"wxchannel/shared/lambdarun"
-	"wxchannel/shared/terminaluser"
+	"wxchannel/shared/notify"
 )
 
-func main() { lambdarun.HTTP("portalregister", terminaluser.NewRegistrationHandler) }
+func main() { lambdarun.HTTP("portalregister", notify.WithPortal) }

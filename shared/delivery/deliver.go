@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"golang.org/x/sync/errgroup"
 
+	"wxchannel/shared/notify"
 	"wxchannel/shared/webhook"
 )
 
@@ -50,6 +51,7 @@ func Backoff(attempt int, jitter float64) time.Duration {
 // Deliverer is the events queue's consumer.
 type Deliverer struct {
 	store  *Store
+	sender *notify.Sender
 	client *webhook.Client
 	sqs    *sqs.Client
 	url    string
@@ -57,11 +59,12 @@ type Deliverer struct {
 	now    func() time.Time
 }
 
-// NewDeliverer returns the queue consumer.
-func NewDeliverer(store *Store, client *webhook.Client, sqsClient *sqs.Client, queueURL string, log *slog.Logger,
-	now func() time.Time,
+// NewDeliverer returns the queue consumer; sender sends the
+// notification copies.
+func NewDeliverer(store *Store, sender *notify.Sender, client *webhook.Client, sqsClient *sqs.Client, queueURL string,
+	log *slog.Logger, now func() time.Time,
 ) *Deliverer {
-	return &Deliverer{store: store, client: client, sqs: sqsClient, url: queueURL, log: log, now: now}
+	return &Deliverer{store: store, sender: sender, client: client, sqs: sqsClient, url: queueURL, log: log, now: now}
 }
 
 // envelope is the part of an event the consumer reads.
@@ -99,7 +102,12 @@ func (d *Deliverer) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSE
 	groups := map[string][]message{}
 	var order []string
 	var failures []events.SQSBatchItemFailure
+	var notes []events.SQSMessage
 	for _, m := range ev.Records {
+		if isForSender(m.Attributes["MessageGroupId"]) {
+			notes = append(notes, m)
+			continue
+		}
 		msg, err := parseMessage(m)
 		if err != nil {
 			// Not an event of ours: nothing can ever deliver it; keep it
@@ -126,6 +134,15 @@ func (d *Deliverer) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSE
 	var mu sync.Mutex
 	eg, gctx := errgroup.WithContext(ctx)
 	eg.SetLimit(10)
+	if len(notes) > 0 {
+		eg.Go(func() error {
+			kept := d.handleNotifications(gctx, notes)
+			mu.Lock()
+			failures = append(failures, kept...)
+			mu.Unlock()
+			return nil
+		})
+	}
 	for _, g := range order {
 		msgs := groups[g]
 		eg.Go(func() error {

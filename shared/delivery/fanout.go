@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"wxchannel/shared/notify"
 	"wxchannel/shared/outbox"
 )
 
@@ -33,8 +34,29 @@ type queued struct {
 	tenantID string
 	group    string
 	id       string
+	typ      string
 	dedup    string
 	body     string
+}
+
+// NotifyGroupPrefix starts the group of an event's copy for the
+// notification sender (notify.Sender): the same queue carries it, in a
+// group of its own, so a CRM that is down never holds a customer's
+// message back, nor the other way round.
+const NotifyGroupPrefix = "notify#"
+
+// forSender is q's copy for the notification sender.
+func (q queued) forSender() queued {
+	c := q
+	c.group, c.dedup = NotifyGroupPrefix+q.group, q.id+".notify"
+	return c
+}
+
+// isForSender reports whether a message group (<tenant>:<group>) is a
+// notification sender's.
+func isForSender(messageGroup string) bool {
+	_, group, _ := strings.Cut(messageGroup, ":")
+	return strings.HasPrefix(group, NotifyGroupPrefix)
 }
 
 // message is the queue's SendMessageBatch entry for q.
@@ -108,11 +130,16 @@ func (f *Fanout) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.Dy
 			continue
 		}
 		qs = append(qs, q)
+		if notify.Notifies(q.typ) {
+			qs = append(qs, q.forSender())
+		}
 	}
 	sent, err := f.queue.send(ctx, qs)
 	perTenant := map[string]int{}
 	for _, q := range qs[:sent] {
-		perTenant[q.tenantID]++
+		if !strings.HasPrefix(q.group, NotifyGroupPrefix) {
+			perTenant[q.tenantID]++
+		}
 	}
 	for tenantID, n := range perTenant {
 		if cerr := f.store.enqueued(ctx, tenantID, n); cerr != nil {
@@ -145,7 +172,7 @@ func fromRecord(r events.DynamoDBEventRecord) (queued, bool) {
 		sk = v.String()
 	}
 	q := queued{seq: r.Change.SequenceNumber, tenantID: str(outbox.AttrTenantID), group: str(outbox.AttrGroup),
-		id: str(outbox.AttrID), body: str(outbox.AttrBody)}
+		id: str(outbox.AttrID), typ: str(outbox.AttrType), body: str(outbox.AttrBody)}
 	q.dedup = q.id
 	if !strings.HasPrefix(sk, outbox.SortKeyPrefix) || q.tenantID == "" || q.group == "" || q.id == "" || q.body == "" {
 		return queued{}, false

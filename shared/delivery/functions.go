@@ -17,8 +17,10 @@ import (
 	"wxchannel/shared/awsconf"
 	"wxchannel/shared/config"
 	"wxchannel/shared/httpapi"
+	"wxchannel/shared/notify"
 	"wxchannel/shared/outbox"
 	"wxchannel/shared/staffauth"
+	"wxchannel/shared/tokens"
 	"wxchannel/shared/webhook"
 )
 
@@ -84,5 +86,6 @@ func NewDeliveryHandler(_ context.Context, d *app.Deps) (app.QueueHandler, error
 	if err != nil {
 		return nil, err
 	}
-	return NewDeliverer(storeFromDeps(d), webhookClient(d), queue.client, queue.url, d.Log, d.Now).Handle, nil
+	sender := notify.NewSender(notify.NewStore(d.DB), d.WeChat, tokens.FromDeps(d), d.Config.PublicAppID, d.Log, d.Now)
+	return NewDeliverer(storeFromDeps(d), sender, webhookClient(d), queue.client, queue.url, d.Log, d.Now).Handle, nil
 }

@@ -182,6 +182,9 @@ type ReconcileSummary struct {
 	Failed       int `json:"failed"`
 	EventsDone   int `json:"events_done"`
 	EventsFailed int `json:"events_failed"`
+	// PublicTemplates says what the public mini program's template setup
+	// did when it ran ("" when its templates were in place).
+	PublicTemplates string `json:"public_templates,omitempty"`
 }
 
 func (j *reconcileJob) Run(ctx context.Context) (any, error) {
@@ -189,6 +192,11 @@ func (j *reconcileJob) Run(ctx context.Context) (any, error) {
 	var err error
 	if sum.EventsDone, sum.EventsFailed, err = j.auth.RetryPending(ctx); err != nil {
 		return sum, err
+	}
+	if sum.PublicTemplates, err = j.pipeline.keepPublicTemplates(ctx); err != nil {
+		// The public mini program's notifications wait for the next run;
+		// the pipelines need not.
+		j.pipeline.cfg.Log.WarnContext(ctx, "public subscribe templates", "err", err.Error())
 	}
 	pending, err := j.pipeline.Pending(ctx)
 	if err != nil {

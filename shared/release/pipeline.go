@@ -14,6 +14,7 @@ import (
 	"wxchannel/shared/app"
 	"wxchannel/shared/apperr"
 	"wxchannel/shared/binding"
+	"wxchannel/shared/notify"
 	"wxchannel/shared/qrscene"
 	"wxchannel/shared/storage"
 	"wxchannel/shared/tenant"
@@ -213,6 +214,7 @@ type Service struct {
 	settings *tenant.Store
 	scenes   *qrscene.Codec
 	wx       *wechat.Client
+	notify   *notify.Setup
 	table    dynamo.Table
 	service  dynamo.Table
 	cfg      Config
@@ -225,6 +227,8 @@ type Parts struct {
 	Settings *tenant.Store
 	Scenes   *qrscene.Codec
 	WeChat   *wechat.Client
+	// Notify sets up the subscribe-message templates.
+	Notify *notify.Setup
 	// Pipelines is the platform table; Service the service table (the
 	// tenants' settings, read with their binding).
 	Pipelines, Service dynamo.Table
@@ -233,14 +237,15 @@ type Parts struct {
 // NewService returns the pipeline over its parts.
 func NewService(p Parts, cfg Config) *Service {
 	return &Service{tokens: p.Tokens, bindings: p.Bindings, settings: p.Settings, scenes: p.Scenes,
-		wx: p.WeChat, table: p.Pipelines, service: p.Service, cfg: cfg}
+		wx: p.WeChat, notify: p.Notify, table: p.Pipelines, service: p.Service, cfg: cfg}
 }
 
 // ServiceFromDeps builds the pipeline at a function's edge around its one
 // token manager.
 func ServiceFromDeps(d *app.Deps, tm *tokens.Manager) *Service {
 	return NewService(Parts{Tokens: tm, Bindings: binding.NewStore(d.DB), Settings: tenant.NewStore(d.DB),
-		Scenes: qrscene.FromDeps(d), WeChat: d.WeChat, Pipelines: d.DB.Platform, Service: d.DB.Service},
+		Scenes: qrscene.FromDeps(d), WeChat: d.WeChat, Notify: notify.NewSetup(d.WeChat, notify.NewStore(d.DB), d.Now),
+		Pipelines: d.DB.Platform, Service: d.DB.Service},
 		Config{APIBaseURL: d.Config.APIBaseURL, UploadBucket: d.Config.UploadBucket, Region: d.Config.Region,
 			PublicAppID: d.Config.PublicAppID, Now: d.Now, Log: d.Log})
 }

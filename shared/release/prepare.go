@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"time"
 
 	"wxchannel/shared/config"
+	"wxchannel/shared/notify"
 	"wxchannel/shared/tenant"
 	"wxchannel/shared/uploads"
 	"wxchannel/shared/wechat"
@@ -40,10 +42,13 @@ type preparing struct {
 	s        *Service
 	aat      wechat.TokenSource
 	settings tenant.Settings
+	appid    string
+	tenantID string
 }
 
 // Prepare sets categories, applies for the location privacy interface,
-// declares the privacy settings and sets the server domains. Every step is
+// declares the privacy settings, sets the server domains and sets up the
+// subscribe-message templates of the customers' notifications. Every step is
 // idempotent: running it again only does what is missing.
 func (s *Service) Prepare(ctx context.Context, tenantID string) ([]Step, error) {
 	b, err := s.boundApp(ctx, tenantID)
@@ -54,12 +59,13 @@ func (s *Service) Prepare(ctx context.Context, tenantID string) ([]Step, error) 
 	if err != nil {
 		return nil, err
 	}
-	run := preparing{s: s, aat: s.tokens.AuthorizerTokenSource(b.AppID), settings: st}
+	run := preparing{s: s, aat: s.tokens.AuthorizerTokenSource(b.AppID), settings: st, appid: b.AppID, tenantID: tenantID}
 	return []Step{
 		step("categories", func() (StepStatus, string, error) { return run.categories(ctx) }),
 		step("location_privacy_interface", func() (StepStatus, string, error) { return run.locationInterface(ctx) }),
 		step("privacy_settings", func() (StepStatus, string, error) { return run.privacySettings(ctx) }),
 		step("server_domains", func() (StepStatus, string, error) { return run.serverDomains(ctx) }),
+		step("subscribe_templates", func() (StepStatus, string, error) { return run.subscribeTemplates(ctx) }),
 		{Step: "ext_json", Status: StepDone, Detail: s.ExtJSON(b.AppID, tenantID, st.DisplayName)},
 	}, nil
 }
@@ -161,4 +167,54 @@ func hostOf(base string) string {
 		return "example.invalid"
 	}
 	return u.Hostname()
+}
+
+// subscribeTemplates gives each notification kind a template in the mini
+// program (after the categories step: the library files titles by
+// category) and records them for the sender.
+func (run preparing) subscribeTemplates(ctx context.Context) (StepStatus, string, error) {
+	res, err := run.s.notify.Run(ctx, run.aat, run.appid, notify.TemplatesKey(run.tenantID))
+	if err != nil {
+		return "", "", err
+	}
+	if !res.Ready() {
+		return StepFailed, res.Summary(), nil
+	}
+	return StepDone, res.Summary(), nil
+}
+
+// SetUpPublicTemplates sets up the subscribe-message templates of the
+// platform's public mini program (with its own token). The reconcile job
+// runs it when they are missing; it is idempotent.
+func (s *Service) SetUpPublicTemplates(ctx context.Context) (notify.SetupResult, error) {
+	if s.cfg.PublicAppID == "" {
+		return notify.SetupResult{}, &config.MissingError{Names: []string{config.EnvPublicAppID}}
+	}
+	return s.notify.Run(ctx, s.tokens.PublicTokenSource(), s.cfg.PublicAppID, notify.PublicTemplatesKey(s.cfg.PublicAppID))
+}
+
+// publicTemplatesRetry is how long the reconcile job waits before it tries
+// again to set up public templates that were incomplete.
+const publicTemplatesRetry = time.Hour
+
+// keepPublicTemplates sets the public mini program's templates up when
+// they were never set up, or were incomplete an hour ago; it says what it
+// did ("" when nothing was needed). One read when they are in place.
+func (s *Service) keepPublicTemplates(ctx context.Context) (string, error) {
+	if s.cfg.PublicAppID == "" {
+		return "", nil
+	}
+	have, err := s.notify.Load(ctx, notify.PublicTemplatesKey(s.cfg.PublicAppID))
+	if err != nil {
+		return "", err
+	}
+	stale := s.cfg.Now().Sub(time.Unix(have.UpdatedAt, 0)) >= publicTemplatesRetry
+	if have.AppID != "" && (len(have.Missing) == 0 || !stale) {
+		return "", nil
+	}
+	res, err := s.SetUpPublicTemplates(ctx)
+	if err != nil {
+		return "", err
+	}
+	return res.Summary(), nil
 }

@@ -36,6 +36,10 @@ type LoginRequest struct {
 	Code  string `json:"code"`
 	AppID string `json:"appid,omitempty"`
 	Scene string `json:"scene,omitempty"`
+	// EnvVersion is the version the user runs (wx.getAccountInfoSync's
+	// miniProgram.envVersion: develop, trial or release; release when
+	// absent): their subscribe messages open the same version.
+	EnvVersion string `json:"env_version,omitempty"`
 	// ClientIP is where the request came from (not part of the body).
 	ClientIP string `json:"-"`
 }
@@ -99,6 +103,9 @@ func (l *Login) Login(ctx context.Context, req LoginRequest) (LoginReply, error)
 	if !jsCodePattern.MatchString(req.Code) {
 		return LoginReply{}, apperr.InvalidField("code", "the wx.login code is missing or malformed")
 	}
+	if !terminaluser.ValidEnvVersion(req.EnvVersion) {
+		return LoginReply{}, apperr.InvalidField("env_version", "develop, trial or release")
+	}
 	if req.AppID == "" && req.Scene == "" {
 		return LoginReply{}, apperr.BadRequest("invalid_request",
 			"give appid (an enterprise mini program), scene (the QR code the mini program was opened with) or both")
@@ -127,7 +134,8 @@ func (l *Login) Login(ctx context.Context, req LoginRequest) (LoginReply, error)
 		return LoginReply{}, err
 	}
 	// in.session.SessionKey is dropped here: nothing we offer needs it.
-	user, err := l.Users.Upsert(ctx, in.tenantID, in.appid, in.session.OpenID, in.session.UnionID, l.Now())
+	user, err := l.Users.Upsert(ctx, terminaluser.Login{TenantID: in.tenantID, AppID: in.appid,
+		OpenID: in.session.OpenID, UnionID: in.session.UnionID, EnvVersion: req.EnvVersion}, l.Now())
 	if err != nil {
 		return LoginReply{}, err
 	}

@@ -4,8 +4,11 @@ package terminaluser
 
 import (
 	"context"
+
 	"net/http"
 	"time"
+
+	"github.com/guregu/dynamo/v2"
 
 	"wxchannel/shared/app"
 	"wxchannel/shared/apperr"
@@ -25,14 +28,35 @@ type registrationHandler struct {
 	users    *Store
 	devices  *device.Portal
 	sessions *usersession.Sessions
+	sections []MeSection
 	now      func() time.Time
+}
+
+// MeSection is a part of GET /portal/me another package adds: the items
+// it needs are read in the page's one batch, and what Build makes of them
+// is the answer's field Name.
+type MeSection struct {
+	Name string
+	// Keys are the items the section reads for the signed-in user.
+	Keys func(c usersession.Claims) []dynamo.Keyed
+	// Build makes the section from the items read that exist (the
+	// user's profile and the tenant's settings among them).
+	Build func(items []dynamo.Item) (any, error)
 }
 
 // NewRegistrationHandler builds the portalregister function's handler.
 func NewRegistrationHandler(ctx context.Context, d *app.Deps) (*httpapi.Router, error) {
-	h := &registrationHandler{users: NewStore(d.DB), sessions: usersession.FromDeps(d), now: d.Now,
-		devices: device.NewPortal(device.NewStore(d.DB), qrscene.FromDeps(d), tenant.NewStore(d.DB))}
-	return h.routes(httpapi.NewRouter(d.Log)), nil
+	return NewRegistrationHandlerWith()(ctx, d)
+}
+
+// NewRegistrationHandlerWith builds the portalregister function's handler
+// with more sections on GET /portal/me.
+func NewRegistrationHandlerWith(sections ...MeSection) app.HandlerFactory {
+	return func(ctx context.Context, d *app.Deps) (*httpapi.Router, error) {
+		h := &registrationHandler{users: NewStore(d.DB), sessions: usersession.FromDeps(d), now: d.Now, sections: sections,
+			devices: device.NewPortal(device.NewStore(d.DB), qrscene.FromDeps(d), tenant.NewStore(d.DB))}
+		return h.routes(httpapi.NewRouter(d.Log)), nil
+	}
 }
 
 func (h *registrationHandler) routes(rt *httpapi.Router) *httpapi.Router {
@@ -64,7 +88,11 @@ func (h *registrationHandler) withUser(next userHandler) httpapi.HandlerFunc {
 // reason of a rejection) when they have one, the tenant's access settings
 // and whether they may submit.
 func (h *registrationHandler) handleMe(w http.ResponseWriter, r *http.Request, c usersession.Claims) error {
-	u, st, reg, err := h.users.Me(r.Context(), c.TenantID, c.UserID)
+	var more []dynamo.Keyed
+	for _, sec := range h.sections {
+		more = append(more, sec.Keys(c)...)
+	}
+	u, st, reg, items, err := h.users.MeWith(r.Context(), c.TenantID, c.UserID, more)
 	if storage.IsNotFound(err) {
 		return apperr.E(apperr.Unauthenticated, "invalid_session", "log in again")
 	}
@@ -74,6 +102,11 @@ func (h *registrationHandler) handleMe(w http.ResponseWriter, r *http.Request, c
 	me := map[string]any{"user": u, "access": PublicSettings(st), "can_create_work_orders": CanCreate(st, u)}
 	if reg != nil {
 		me["registration"] = reg
+	}
+	for _, sec := range h.sections {
+		if me[sec.Name], err = sec.Build(items); err != nil {
+			return err
+		}
 	}
 	httpapi.WriteJSON(w, http.StatusOK, me)
 	return nil

@@ -6,6 +6,7 @@ import (
 	"encoding/base32"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -43,6 +44,28 @@ type User struct {
 	DeviceSN   string `dynamo:"device_sn,omitempty" json:"device_sn,omitempty"`
 	CreatedAt  int64  `dynamo:"created_at" json:"created_at"`
 	LastLogin  int64  `dynamo:"last_login" json:"last_login"`
+	// EnvVersion is the mini program version the user last signed in
+	// with (develop, trial, release).
+	EnvVersion string `dynamo:"env_version,omitempty" json:"-"`
+}
+
+// Mini program versions a user signs in with.
+const (
+	EnvDevelop = "develop"
+	EnvTrial   = "trial"
+	EnvRelease = "release"
+)
+
+// ValidEnvVersion reports whether v is a version a login may name ("" is
+// release).
+func ValidEnvVersion(v string) bool {
+	return v == "" || v == EnvDevelop || v == EnvTrial || v == EnvRelease
+}
+
+// Login is what a sign-in records of a user.
+type Login struct {
+	TenantID, AppID, OpenID, UnionID string
+	EnvVersion                       string
 }
 
 // UserID derives the user id of an openid within a tenant.
@@ -81,13 +104,18 @@ func NewStore(db *storage.DB) *Store {
 
 // Upsert records a login: it creates the user as a guest the first time
 // and refreshes the login time and unionid afterwards.
-func (s *Store) Upsert(ctx context.Context, tenantID, appid, openid, unionid string, now time.Time) (User, error) {
-	id := UserID(tenantID, appid, openid)
-	u := s.table.Update("pk", UserPartition(tenantID, id)).Range("sk", profileSK).
-		Set("tenant_id", tenantID).Set("user_id", id).Set("appid", appid).Set("openid", openid).
-		Set("last_login", now.Unix()).SetIfNotExists("status", StatusGuest).SetIfNotExists("created_at", now.Unix())
-	if unionid != "" {
-		u = u.Set("unionid", unionid)
+func (s *Store) Upsert(ctx context.Context, in Login, now time.Time) (User, error) {
+	id := UserID(in.TenantID, in.AppID, in.OpenID)
+	env := in.EnvVersion
+	if env == "" {
+		env = EnvRelease
+	}
+	u := s.table.Update("pk", UserPartition(in.TenantID, id)).Range("sk", profileSK).
+		Set("tenant_id", in.TenantID).Set("user_id", id).Set("appid", in.AppID).Set("openid", in.OpenID).
+		Set("last_login", now.Unix()).Set("env_version", env).SetIfNotExists("status", StatusGuest).
+		SetIfNotExists("created_at", now.Unix())
+	if in.UnionID != "" {
+		u = u.Set("unionid", in.UnionID)
 	}
 	var out User
 	if err := u.Value(ctx, &out); err != nil {
@@ -108,7 +136,7 @@ func (s *Store) Get(ctx context.Context, tenantID, userID string) (User, error) 
 // request of a signed-in user needs first. A missing user is
 // storage.ErrNotFound.
 func (s *Store) GetWithSettings(ctx context.Context, tenantID, userID string) (User, tenant.Settings, error) {
-	u, st, _, err := s.read(ctx, tenantID, userID, false)
+	u, st, _, _, err := s.read(ctx, tenantID, userID, false, nil)
 	return u, st, err
 }
 
@@ -117,42 +145,75 @@ func (s *Store) GetWithSettings(ctx context.Context, tenantID, userID string) (U
 // registration (nil when there is none). A missing user is
 // storage.ErrNotFound.
 func (s *Store) Me(ctx context.Context, tenantID, userID string) (User, tenant.Settings, *Registration, error) {
-	return s.read(ctx, tenantID, userID, true)
+	u, st, reg, _, err := s.read(ctx, tenantID, userID, true, nil)
+	return u, st, reg, err
 }
 
-func (s *Store) read(ctx context.Context, tenantID, userID string, withRegistration bool) (
-	User, tenant.Settings, *Registration, error,
+// MeWith reads what Me reads and the items more names, in the same batch;
+// it returns the items of more that exist (the profile too, for readers
+// that decode it with them).
+func (s *Store) MeWith(ctx context.Context, tenantID, userID string, more []dynamo.Keyed) (
+	User, tenant.Settings, *Registration, []dynamo.Item, error,
+) {
+	return s.read(ctx, tenantID, userID, true, more)
+}
+
+func (s *Store) read(ctx context.Context, tenantID, userID string, withRegistration bool, more []dynamo.Keyed) (
+	User, tenant.Settings, *Registration, []dynamo.Item, error,
 ) {
 	u, st, found := User{}, tenant.Defaults(), false
 	var reg *Registration
+	var extra []dynamo.Item
 	keys := []dynamo.Keyed{ProfileKey(tenantID, userID), tenant.SettingsKey(tenantID)}
 	if withRegistration {
 		keys = append(keys, dynamo.Keys{storage.TenantPartition(tenantID), registrationSK(userID)})
+	}
+	settingsPK, settingsSK := settingsKeyParts(tenantID)
+	for _, k := range more {
+		if !slices.ContainsFunc(keys, func(have dynamo.Keyed) bool { return sameKey(have, k) }) {
+			keys = append(keys, k)
+		}
 	}
 	it := s.table.Batch("pk", "sk").Get(keys...).Consistent(true).Iter()
 	var item dynamo.Item
 	for it.Next(ctx, &item) {
 		var err error
+		pk, _ := item["pk"].(*types.AttributeValueMemberS)
 		sk, _ := item["sk"].(*types.AttributeValueMemberS)
 		switch {
-		case sk != nil && sk.Value == profileSK:
+		case pk == nil || sk == nil:
+		case sk.Value == profileSK && pk.Value == UserPartition(tenantID, userID):
 			err, found = dynamo.UnmarshalItem(item, &u), true
-		case sk != nil && strings.HasPrefix(sk.Value, "registration#"):
+			extra = append(extra, item)
+		case withRegistration && pk.Value == storage.TenantPartition(tenantID) && sk.Value == registrationSK(userID):
 			reg = new(Registration)
 			err = dynamo.UnmarshalItem(item, reg)
-		default:
+		case pk.Value == settingsPK && sk.Value == settingsSK:
 			st, err = tenant.SettingsFromItem(item)
+			extra = append(extra, item)
+		default:
+			extra = append(extra, item)
 		}
 		if err != nil {
-			return User{}, tenant.Settings{}, nil, fmt.Errorf("read user and settings: %w", err)
+			return User{}, tenant.Settings{}, nil, nil, fmt.Errorf("read user and settings: %w", err)
 		}
 		item = nil
 	}
 	if err := it.Err(); err != nil && !errors.Is(err, dynamo.ErrNotFound) { // ErrNotFound: no item exists
-		return User{}, tenant.Settings{}, nil, fmt.Errorf("read user and settings: %w", err)
+		return User{}, tenant.Settings{}, nil, nil, fmt.Errorf("read user and settings: %w", err)
 	}
 	if !found {
-		return User{}, tenant.Settings{}, nil, storage.ErrNotFound
+		return User{}, tenant.Settings{}, nil, nil, storage.ErrNotFound
 	}
-	return u, st, reg, nil
+	return u, st, reg, extra, nil
+}
+
+func settingsKeyParts(tenantID string) (string, string) {
+	k := tenant.SettingsKey(tenantID)
+	return k[0].(string), k[1].(string)
+}
+
+// sameKey reports whether a and b name the same item.
+func sameKey(a, b dynamo.Keyed) bool {
+	return a.HashKey() == b.HashKey() && a.RangeKey() == b.RangeKey()
 }

@@ -308,3 +308,14 @@ func redact(err error) error {
 	}
 	return err
 }
+
+// NotSent reports whether err says the call certainly did nothing at
+// WeChat: the request never left, or WeChat answered -1 (busy, not
+// processed). Such a call may be made again without doing it twice.
+func NotSent(err error) bool {
+	if apiErr, ok := errors.AsType[*APIError](err); ok {
+		return apiErr.Code == CodeBusy
+	}
+	var te *transportError
+	return errors.As(err, &te) && te.notSent
+}

@@ -5,6 +5,7 @@ package workorder
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 	"wxchannel/shared/app"
 	"wxchannel/shared/apperr"
 	"wxchannel/shared/httpapi"
+	"wxchannel/shared/notify"
 	"wxchannel/shared/qrscene"
 	"wxchannel/shared/staffauth"
 	"wxchannel/shared/tenant"
@@ -60,6 +62,8 @@ type createHandler struct {
 	orders   *Service
 	sessions *usersession.Sessions
 	forms    *uploads.FormSigner
+	notify   *notify.Portal
+	log      *slog.Logger
 }
 
 // NewCreateHandler builds the workordercreate function's handler. One
@@ -70,7 +74,8 @@ func NewCreateHandler(ctx context.Context, d *app.Deps) (*httpapi.Router, error)
 	if err != nil {
 		return nil, err
 	}
-	h := &createHandler{orders: orders, sessions: usersession.FromDeps(d), forms: formSigner(d, bucket)}
+	h := &createHandler{orders: orders, sessions: usersession.FromDeps(d), forms: formSigner(d, bucket),
+		notify: notify.PortalFromDeps(d), log: d.Log}
 	return h.routes(httpapi.NewRouter(d.Log)), nil
 }
 
@@ -97,7 +102,16 @@ func (h *createHandler) handleCreate(w http.ResponseWriter, r *http.Request, c u
 	if res.Replayed || res.Duplicate {
 		status = http.StatusOK
 	}
-	httpapi.WriteJSON(w, status, map[string]any{"work_order": res.Order, "duplicate": res.Duplicate, "replayed": res.Replayed})
+	out := map[string]any{"work_order": res.Order, "duplicate": res.Duplicate, "replayed": res.Replayed}
+	// What the mini program asks the user to accept next, so that they
+	// hear how the order goes (wx.requestSubscribeMessage with these ids).
+	// The order is saved either way: a failed read only leaves it out.
+	if subs, err := h.notify.RequestNext(r.Context(), c); err == nil {
+		out["subscribe"] = subs
+	} else {
+		h.log.WarnContext(r.Context(), "subscriptions to request", "err", err.Error())
+	}
+	httpapi.WriteJSON(w, status, out)
 	return nil
 }
 

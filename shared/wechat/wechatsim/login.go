@@ -13,10 +13,19 @@ type jsCode struct {
 }
 
 // AddPublicApp registers the platform's own mini program and its secret.
+//
+// The platform set its public mini program up by hand in WeChat's admin
+// console: it starts with the service categories the product's own
+// mini programs get (Home Services, Equipment Management).
 func (s *Sim) AddPublicApp(appid, secret string) {
 	s.mu.Lock()
 	s.publicApps[appid] = secret
 	s.mu.Unlock()
+	c := s.code()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p := c.prep(appid)
+	p.categories[21], p.categories[31] = 2, 3
 }
 
 // IssueJSCode is what wx.login returns inside a mini program: a one-time
