@@ -88,6 +88,7 @@ type demo struct {
 
 	appid       string
 	session     string
+	openid      string
 	publicUser  string
 	orderID     string
 	secondOrder string
@@ -262,7 +263,8 @@ func (d *demo) release() error {
 
 func (d *demo) customer() error {
 	d.section("Terminal user: login, registration, work order")
-	login, err := d.wxLogin(d.appid, "o-demo-"+d.run, loginRequest{AppID: d.appid})
+	d.openid = "o-demo-" + d.run
+	login, err := d.wxLogin(d.appid, d.openid, loginRequest{AppID: d.appid})
 	if err != nil {
 		return err
 	}
@@ -290,6 +292,9 @@ func (d *demo) customer() error {
 	}
 	d.orderID = str(created, "work_order", "id")
 	d.step("customer asks for service", "POST /portal/work-orders → "+d.orderID+" "+str(created, "work_order", "status"))
+	if err := d.subscribe(created); err != nil {
+		return err
+	}
 	got, err := d.crmReceived(d.orderID, "work_order.created")
 	if err != nil {
 		return err
@@ -341,6 +346,14 @@ func (d *demo) wxLogin(appid, openid string, req loginRequest) (map[string]any, 
 
 func (d *demo) engineer() error {
 	d.section("Engineer: nearby, check-in, check-out")
+	// The engineer is in the tenant's directory: the customer reads their name.
+	if _, err := d.admin("GET", "/admin/engineers/"+stack.DemoEngineer, nil, 200); err != nil {
+		eng := map[string]any{"display_name": "王伟", "skills": []string{"repair"}, "version": 0}
+		if _, err := d.admin("PUT", "/admin/engineers/"+stack.DemoEngineer, eng, 201); err != nil {
+			return err
+		}
+		d.step("admin adds the engineer to the directory", "PUT /admin/engineers/"+stack.DemoEngineer+" → 王伟 (repair)")
+	}
 	near, err := d.engineerCall("GET",
 		fmt.Sprintf("/engineer/work-orders/nearby?lat=%.4f&lng=%.4f&radius_km=5", siteLat+0.01, siteLng+0.016), nil, 200)
 	if err != nil {
@@ -378,8 +391,13 @@ func (d *demo) serve(id string, site position) error {
 	if _, err := d.engineerCall("POST", order+"/accept", nil, 200); err != nil {
 		return err
 	}
-	if err := d.setStatus(id, "en_route", ""); err != nil {
+	if err := d.setStatus(id, "en_route", "", time.Now().Add(30*time.Minute)); err != nil {
 		return err
+	}
+	if id == d.orderID {
+		if err := d.onTheWay(); err != nil {
+			return err
+		}
 	}
 	in, err := d.engineerCall("POST", order+"/check-in", onSite, 201)
 	if err != nil {
@@ -399,11 +417,15 @@ func (d *demo) serve(id string, site position) error {
 	return nil
 }
 
-// setStatus moves order id on as the engineer, with an optional note.
-func (d *demo) setStatus(id, status, note string) error {
+// setStatus moves order id on as the engineer, with an optional note
+// and arrival time.
+func (d *demo) setStatus(id, status, note string, eta ...time.Time) error {
 	body := map[string]any{"status": status}
 	if note != "" {
 		body["note"] = note
+	}
+	if len(eta) > 0 {
+		body["eta"] = eta[0].Unix()
 	}
 	_, err := d.engineerCall("POST", "/engineer/work-orders/"+id+"/status", body, 200)
 	return err
@@ -427,6 +449,21 @@ func (d *demo) followUp() error {
 		return err
 	}
 	d.step("customer rates the service", "POST /portal/work-orders/{id}/rating → 5 stars (once only)")
+	if d.info.EventsDelivered {
+		feed, err := d.call("GET", "/portal/notifications", d.session, nil, nil, 200)
+		if err != nil {
+			return err
+		}
+		var titles []string
+		notes, _ := feed["notifications"].([]any)
+		for _, n := range slices.Backward(notes) { // oldest first
+			if m, _ := n.(map[string]any); m["work_order_id"] == d.orderID {
+				titles = append(titles, fmt.Sprintf("%v (%v)", m["title"], m["wechat"]))
+			}
+		}
+		d.step("customer opens the notifications in the mini program",
+			fmt.Sprintf("GET /portal/notifications → %s; unread %v", strings.Join(titles, ", "), feed["unread"]))
+	}
 	got, err := d.crmReceived(d.orderID, "work_order.rated")
 	if err != nil {
 		return err
@@ -499,6 +536,78 @@ func (d *demo) crmReceived(orderID, last string) (string, error) {
 		}
 		if time.Now().After(deadline) {
 			return "", fmt.Errorf("the CRM did not receive %s for %s within 15 s (it has %v)", last, orderID, types)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// subscribe plays the mini program after the order: it asks the customer
+// (wx.requestSubscribeMessage) about the templates the order's answer
+// names; the customer accepts them all (WeChat records the grants, the
+// simulator's console plays that), and the mini program reports the
+// answer.
+func (d *demo) subscribe(created map[string]any) error {
+	ids, _ := get(created, "subscribe", "request_next").([]any)
+	if len(ids) == 0 {
+		return fmt.Errorf("the order's answer names no template to ask for: %v (was the mini program prepared?)", created["subscribe"])
+	}
+	results := map[string]any{"errMsg": "requestSubscribeMessage:ok"}
+	for _, id := range ids {
+		results[fmt.Sprint(id)] = "accept"
+	}
+	if _, err := d.simApp("/sim/subscriptions", d.appid, map[string]any{"openid": d.openid, "template_ids": ids}); err != nil {
+		return err
+	}
+	subs, err := d.call("POST", "/portal/subscriptions", d.session, map[string]any{"results": results}, nil, 200)
+	if err != nil {
+		return err
+	}
+	var kinds []string
+	list, _ := subs["templates"].([]any)
+	for _, t := range list {
+		if m, _ := t.(map[string]any); fmt.Sprint(m["grants"]) != "0" {
+			kinds = append(kinds, fmt.Sprint(m["kind"]))
+		}
+	}
+	d.step("the mini program asks to notify the customer; they accept",
+		"wx.requestSubscribeMessage → POST /portal/subscriptions → grants for "+strings.Join(kinds, ", "))
+	return nil
+}
+
+// onTheWay waits for the customer's WeChat to show the engineer on the
+// way (the simulator's log of delivered subscribe messages).
+func (d *demo) onTheWay() error {
+	if !d.info.EventsDelivered {
+		d.step("the customer's WeChat: engineer on the way", "not sent: with an external DynamoDB endpoint the events stay in the outbox")
+		return nil
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		c := apiclient.Client{Base: d.info.WeChatSimulator, HTTP: d.http}
+		r, err := c.Expect(d.ctx, apiclient.Request{Method: http.MethodGet, Path: "/sim/subscribe-messages?appid=" + d.appid}, http.StatusOK)
+		if err != nil {
+			return err
+		}
+		msgs, _ := r.Body["messages"].([]any)
+		for _, m := range msgs {
+			msg, _ := m.(map[string]any)
+			if msg["touser"] != d.openid || !strings.Contains(fmt.Sprint(msg["page"]), d.orderID) {
+				continue
+			}
+			data, _ := msg["data"].(map[string]any)
+			if !slices.ContainsFunc(slices.Collect(maps.Values(data)), func(v any) bool { return v == "已出发" }) {
+				continue
+			}
+			values := make([]string, 0, len(data))
+			for _, k := range slices.Sorted(maps.Keys(data)) {
+				values = append(values, k+"="+fmt.Sprint(data[k]))
+			}
+			d.step("the customer's WeChat: engineer on the way",
+				fmt.Sprintf("subscribe message → %s, opens %v", strings.Join(values, " "), msg["page"]))
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("no \"engineer on the way\" message for %s within 15 s (%d messages)", d.orderID, len(msgs))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
