@@ -16,7 +16,9 @@ import (
 	"wxchannel/functions"
 	"wxchannel/shared/app"
 	"wxchannel/shared/local/testenv"
+	"wxchannel/shared/notify"
 	"wxchannel/shared/staffauth"
+	"wxchannel/shared/tokens"
 	"wxchannel/shared/wechat/wechatsim"
 )
 
@@ -406,4 +408,80 @@ func TestNotificationRetryAndTimeoutOnThePublicMiniProgram(t *testing.T) {
 	if states[id+"/on_the_way"] != "sent" || states[second+"/on_the_way"] != "unknown" || states[id+"/accepted"] != "no_grant" {
 		t.Fatalf("feed states %v", states)
 	}
+}
+
+// TestSenderOnEveryDynamoDB drives the sender itself with work-order
+// events, without the event pipeline, so that its writes (the claim
+// transaction, the state moves, the nested counters) also run on the
+// second DynamoDB implementation (.ci/moto-e2e): a send, the same event
+// again (nothing twice), WeChat busy (-1: the note waits in retry and a
+// later delivery of the message sends it once), and the counters.
+func TestSenderOnEveryDynamoDB(t *testing.T) {
+	a := testenv.Setup(t, functions.Mount)
+	ctx := context.Background()
+	if _, err := a.Jobs["auditreconcile"].Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	admin := a.Staff("acme", "admin-1", staffauth.RoleAdmin)
+	scene := a.Must(a.Do("POST", "/admin/qr-scenes", admin, map[string]any{}), 201).Str("scene")
+	login := a.Must(a.Login(scene, "openid-s1"), 200)
+	session, userID := login.Str("session_token"), login.Str("user", "user_id")
+	templates := map[string]string{}
+	for _, s := range a.Must(a.Do("GET", "/portal/subscriptions", session, nil), 200).Body["templates"].([]any) {
+		m := s.(map[string]any)
+		templates[m["kind"].(string)] = m["template_id"].(string)
+	}
+	for _, kind := range []string{"accepted", "completed"} {
+		if err := a.Sim.GrantSubscription(testenv.PublicAppID, "openid-s1", templates[kind], 1); err != nil {
+			t.Fatal(err)
+		}
+		a.Must(a.Do("POST", "/portal/subscriptions", session, map[string]any{"results": map[string]any{templates[kind]: "accept"}}), 200)
+	}
+	sender := notify.NewSender(notify.NewStore(a.DB), a.Deps.WeChat, tokens.FromDeps(a.Deps), testenv.PublicAppID, a.Deps.Log, a.Clock.Now)
+	event := func(id, typ string) notify.Message {
+		body, err := json.Marshal(map[string]any{"id": id, "type": typ, "tenant_id": "acme", "occurred_at": a.Clock.Now(),
+			"data": map[string]any{"id": "261124aaaabbbbcccc", "category": "repair", "customer_id": userID, "engineer_name": "王伟"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return notify.Message{Body: string(body), Attempt: 1, QueuedAt: a.Clock.Now()}
+	}
+	accepted := event("ev_0000000000010000000000000001", "work_order.accepted")
+	for range 2 {
+		if settled, err := sender.Send(ctx, accepted); err != nil || !settled {
+			t.Fatalf("accepted: settled %v, %v", settled, err)
+		}
+	}
+	if n := a.Sim.Calls("subscribe_send"); n != 1 || len(a.Sim.SubscribeMessages(testenv.PublicAppID)) != 1 {
+		t.Fatalf("the same event sent %d times", n)
+	}
+
+	// Busy: the client's own retries meet -1 each time; the note waits.
+	completed := event("ev_0000000000020000000000000002", "work_order.completed")
+	a.Sim.InjectError("subscribe_send", -1, 10)
+	if settled, err := sender.Send(ctx, completed); err != nil || settled {
+		t.Fatalf("completed while WeChat is busy: settled %v, %v", settled, err)
+	}
+	a.Sim.ClearFaults()
+	if settled, err := sender.Send(ctx, completed); err != nil || !settled {
+		t.Fatalf("completed again: settled %v, %v", settled, err)
+	}
+	sent := a.Sim.SubscribeMessages(testenv.PublicAppID)
+	if len(sent) != 2 || sent[1].TemplateID != templates["completed"] {
+		t.Fatalf("sent %+v", sent)
+	}
+	stats := a.Must(a.Do("GET", "/admin/notifications", admin, nil), 200).Body["stats"].(map[string]any)
+	totals, byKind := stats["totals"].(map[string]any), stats["by_kind"].(map[string]any)
+	if totals["sent"] != 2.0 || totals["no_grant"] != 1.0 || byKind["rate.no_grant"] != 1.0 || byKind["completed.sent"] != 1.0 {
+		t.Fatalf("stats %v", stats)
+	}
+	feed := a.Must(a.Do("GET", "/portal/notifications?limit=2", session, nil), 200)
+	if len(feed.Body["notifications"].([]any)) != 2 || feed.Body["unread"] != 3.0 || feed.Str("next_cursor") == "" {
+		t.Fatalf("feed page 1 %s", feed.Raw)
+	}
+	rest := a.Must(a.Do("GET", "/portal/notifications?limit=2&cursor="+feed.Str("next_cursor"), session, nil), 200)
+	if len(rest.Body["notifications"].([]any)) != 1 {
+		t.Fatalf("feed page 2 %s", rest.Raw)
+	}
+	a.MustError(a.Do("GET", "/portal/notifications?cursor=bm90LWEtbm90ZQ", session, nil), 400, "invalid_field")
 }
