@@ -273,7 +273,7 @@ func TestNotificationStory(t *testing.T) {
 	page := w.Must(w.Do("GET", "/admin/notifications", w.admin, nil), 200)
 	stats := page.Body["stats"].(map[string]any)
 	totals := stats["totals"].(map[string]any)
-	if totals["sent"] != 2.0 || totals["failed"] != 1.0 || totals["no_grant"] != 4.0 {
+	if totals["sent"] != 2.0 || totals["failed"] != 1.0 || totals["no_grant"] != 4.0 || stats["by_reason"].(map[string]any)["47003"] != 1.0 {
 		t.Fatalf("stats %v", stats)
 	}
 	problem := stats["last_problem"].(map[string]any)

@@ -101,7 +101,7 @@ func (h *admin) handleGet(w http.ResponseWriter, r *http.Request, c staffauth.Cl
 		keys = append(keys, PublicTemplatesKey(h.publicApp))
 	}
 	st := Settings{Off: []Kind{}}
-	stats := Stats{Totals: map[State]int{}, ByKind: map[string]int{}}
+	stats := Stats{Totals: map[State]int{}, ByKind: map[string]int{}, ByReason: map[string]int{}}
 	var enterprise, public *Templates
 	it := h.store.table.Batch("pk", "sk").Get(keys...).Consistent(true).Iter()
 	var item dynamo.Item

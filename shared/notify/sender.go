@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/guregu/dynamo/v2"
@@ -134,15 +135,15 @@ func (s *Sender) notify(ctx context.Context, ev orderEvent, v userView, k Kind, 
 	t, hasTemplate := v.templates.Of(k)
 	switch {
 	case !v.settings.On(k):
-		return s.settle(ctx, ev.TenantID, n, StateOff, "", problemNone)
+		return s.settle(ctx, ev.TenantID, n, StateOff, "", "", problemNone)
 	case !hasTemplate:
-		return s.settle(ctx, ev.TenantID, n, StateNoTemplate, "the mini program has no template for this notification", problemNone)
+		return s.settle(ctx, ev.TenantID, n, StateNoTemplate, "", "the mini program has no template for this notification", problemNone)
 	case v.grants[t.ID] <= 0:
-		return s.settle(ctx, ev.TenantID, n, StateNoGrant, "", problemNone)
+		return s.settle(ctx, ev.TenantID, n, StateNoGrant, "", "", problemNone)
 	}
 	data, err := values(t, ev, v.location())
 	if err != nil {
-		return s.settle(ctx, ev.TenantID, n, StateFailed, err.Error(),
+		return s.settle(ctx, ev.TenantID, n, StateFailed, "value_rule", err.Error(),
 			problem{Code: wechat.CodeInvalidKeywordValue, Kind: k, TemplateID: t.ID, Message: err.Error(), Fix: fixValue})
 	}
 	ok, err := s.store.moveNote(ctx, n, StateSending, []State{StatePending, StateRetry}, func(u *dynamo.Update) *dynamo.Update {
@@ -176,24 +177,24 @@ func (s *Sender) after(ctx context.Context, ev orderEvent, v userView, n Note, t
 		if err := s.store.useGrant(ctx, ev.TenantID, v.user.UserID, t.ID); err != nil {
 			return false, err
 		}
-		return true, s.store.count(ctx, ev.TenantID, n.Kind, StateSent, problemNone, s.now())
+		return true, s.store.count(ctx, ev.TenantID, n.Kind, StateSent, "", problemNone, s.now())
 	case wechat.IsCode(err, wechat.CodeNoSubscription):
 		if err := s.store.clearGrant(ctx, ev.TenantID, v.user.UserID, t.ID); err != nil {
 			return false, err
 		}
-		return s.settleFrom(ctx, ev.TenantID, n, StateNoGrant, "WeChat: no grant left (43101)", problemNone)
+		return s.settleFrom(ctx, ev.TenantID, n, StateNoGrant, "", "WeChat: no grant left (43101)", problemNone)
 	case wechat.IsCode(err, wechat.CodeInvalidKeywordValue):
 		key, _ := wechat.InvalidKeyword(err)
-		return s.settleFrom(ctx, ev.TenantID, n, StateFailed, "WeChat refused the value of "+key+" (47003)",
+		return s.settleFrom(ctx, ev.TenantID, n, StateFailed, "47003", "WeChat refused the value of "+key+" (47003)",
 			problem{Code: wechat.CodeInvalidKeywordValue, Kind: n.Kind, TemplateID: t.ID, Key: key, Message: err.Error(), Fix: fixValue})
 	case wechat.IsCode(err, wechat.CodeInvalidTemplateID):
-		return s.settleFrom(ctx, ev.TenantID, n, StateFailed, "WeChat does not know the template (40037)",
+		return s.settleFrom(ctx, ev.TenantID, n, StateFailed, "40037", "WeChat does not know the template (40037)",
 			problem{Code: wechat.CodeInvalidTemplateID, Kind: n.Kind, TemplateID: t.ID, Message: err.Error(), Fix: fixTemplate})
 	case wechat.IsCode(err, wechat.CodeInvalidOpenID):
-		return s.settleFrom(ctx, ev.TenantID, n, StateFailed, "WeChat does not know the user in this mini program (40003)", problemNone)
+		return s.settleFrom(ctx, ev.TenantID, n, StateFailed, "40003", "WeChat does not know the user in this mini program (40003)", problemNone)
 	case wechat.NotSent(err) || wechat.IsCode(err, wechat.CodeQuotaDaily):
 		if s.now().Sub(m.QueuedAt) >= MaxAge {
-			return s.settleFrom(ctx, ev.TenantID, n, StateFailed, "WeChat did not take the message within a day: "+err.Error(), problemNone)
+			return s.settleFrom(ctx, ev.TenantID, n, StateFailed, "expired", "WeChat did not take the message within a day: "+err.Error(), problemNone)
 		}
 		if _, merr := s.store.moveNote(ctx, n, StateRetry, []State{StateSending}, func(u *dynamo.Update) *dynamo.Update {
 			return u.Set("reason", err.Error())
@@ -203,11 +204,11 @@ func (s *Sender) after(ctx context.Context, ev orderEvent, v userView, n Note, t
 		s.log.InfoContext(ctx, "notification to retry", "tenant", ev.TenantID, "event", ev.ID, "kind", n.Kind, "err", err.Error())
 		return false, nil
 	case errors.As(err, new(*wechat.APIError)):
-		return s.settleFrom(ctx, ev.TenantID, n, StateFailed, err.Error(),
+		return s.settleFrom(ctx, ev.TenantID, n, StateFailed, strconv.Itoa(apiCode(err)), err.Error(),
 			problem{Code: apiCode(err), Kind: n.Kind, TemplateID: t.ID, Message: err.Error(), Fix: fixOther})
 	default:
 		// The request may have reached WeChat (a timeout): never repeat it.
-		return s.settleFrom(ctx, ev.TenantID, n, StateUnknown, err.Error(), problemNone)
+		return s.settleFrom(ctx, ev.TenantID, n, StateUnknown, "timeout", err.Error(), problemNone)
 	}
 }
 
@@ -219,16 +220,20 @@ func apiCode(err error) int {
 }
 
 // settle moves a note not yet sent to a final state and counts it.
-func (s *Sender) settle(ctx context.Context, tenantID string, n Note, to State, reason string, p problem) (bool, error) {
-	return s.move(ctx, tenantID, n, to, []State{StatePending, StateRetry}, reason, p)
+func (s *Sender) settle(ctx context.Context, tenantID string, n Note, to State, why, reason string, p problem) (bool, error) {
+	return s.move(ctx, tenantID, n, to, []State{StatePending, StateRetry}, why, reason, p)
 }
 
 // settleFrom moves a note being sent to a final state and counts it.
-func (s *Sender) settleFrom(ctx context.Context, tenantID string, n Note, to State, reason string, p problem) (bool, error) {
-	return s.move(ctx, tenantID, n, to, []State{StateSending}, reason, p)
+func (s *Sender) settleFrom(ctx context.Context, tenantID string, n Note, to State, why, reason string, p problem) (bool, error) {
+	return s.move(ctx, tenantID, n, to, []State{StateSending}, why, reason, p)
 }
 
-func (s *Sender) move(ctx context.Context, tenantID string, n Note, to State, from []State, reason string, p problem) (bool, error) {
+// move settles a note in state to (from one of from), with the note's
+// reason, and counts it; why is the reason's key in the counters of
+// failures ("" for other outcomes).
+func (s *Sender) move(ctx context.Context, tenantID string, n Note, to State, from []State, why, reason string, p problem,
+) (bool, error) {
 	moved, err := s.store.moveNote(ctx, n, to, from, func(u *dynamo.Update) *dynamo.Update {
 		if reason != "" {
 			return u.Set("reason", reason)
@@ -243,7 +248,7 @@ func (s *Sender) move(ctx context.Context, tenantID string, n Note, to State, fr
 		s.log.WarnContext(context.WithoutCancel(ctx), "notification configuration problem", "tenant", tenantID,
 			"kind", n.Kind, "code", p.Code, "key", p.Key)
 	}
-	return true, s.store.count(ctx, tenantID, n.Kind, to, p, s.now())
+	return true, s.store.count(ctx, tenantID, n.Kind, to, why, p, s.now())
 }
 
 // tokenSource is the token of the mini program appid.

@@ -34,47 +34,50 @@ type problem struct {
 var problemNone = problem{}
 
 // Stats are a tenant's notification outcomes since it started: counts by
-// final state, by kind and state ("completed.sent"), and the last
-// configuration problem.
+// final state, by kind and state ("completed.sent"), failures by reason,
+// and the last configuration problem.
 type Stats struct {
 	Totals      map[State]int  `dynamo:"totals" json:"totals"`
 	ByKind      map[string]int `dynamo:"by_kind" json:"by_kind"`
+	// ByReason counts failures (and unknown outcomes) by reason: a
+	// WeChat errcode ("47003", "40037", "40003", …), "value_rule" (a value
+	// the product could not fit), "expired" (busy or over quota for a
+	// day), "timeout" (the outcome is unknown).
+	ByReason map[string]int `dynamo:"by_reason" json:"by_reason"`
 	LastProblem *problem       `dynamo:"last_problem,omitempty" json:"last_problem,omitempty"`
 	UpdatedAt   int64          `dynamo:"updated_at" json:"updated_at,omitempty"`
 }
 
 // count adds one notification of kind k that ended in state to the
-// tenant's counters (and p as its last problem when p has a code).
-func (s *Store) count(ctx context.Context, tenantID string, k Kind, state State, p problem, now time.Time) error {
+// tenant's counters, a failure also under its reason why, and p as the
+// last problem when p has a code.
+func (s *Store) count(ctx context.Context, tenantID string, k Kind, state State, why string, p problem, now time.Time) error {
 	key := statsKey(tenantID)
-	// The counters' maps must exist before a nested ADD: one write makes
-	// them when missing, and the common case is one write.
-	// ADD takes top-level attributes only: a nested counter is a SET.
-	u := s.table.Update("pk", key[0]).Range("sk", key[1]).
-		SetExpr("totals.$ = if_not_exists(totals.$, ?) + ?", string(state), string(state), 0, 1).
-		SetExpr("by_kind.$ = if_not_exists(by_kind.$, ?) + ?", string(k)+"."+string(state), string(k)+"."+string(state), 0, 1).
-		Set("updated_at", now.Unix())
-	if p.Code != 0 {
-		u = u.Set("last_problem", p)
-	}
-	err := u.If("attribute_exists(totals) AND attribute_exists(by_kind)").Run(ctx)
-	if !dynamo.IsCondCheckFailed(err) {
-		if err != nil {
-			return fmt.Errorf("count a notification: %w", err)
+	// ADD takes top-level attributes only: a nested counter is a SET, and
+	// its map must exist. The common case is one write; the first count
+	// of a tenant (or of a counter map added since) makes the maps first.
+	update := func() error {
+		u := s.table.Update("pk", key[0]).Range("sk", key[1]).
+			SetExpr("totals.$ = if_not_exists(totals.$, ?) + ?", string(state), string(state), 0, 1).
+			SetExpr("by_kind.$ = if_not_exists(by_kind.$, ?) + ?", string(k)+"."+string(state), string(k)+"."+string(state), 0, 1).
+			Set("updated_at", now.Unix())
+		if why != "" {
+			u = u.SetExpr("by_reason.$ = if_not_exists(by_reason.$, ?) + ?", why, why, 0, 1)
 		}
-		return nil
+		if p.Code != 0 {
+			u = u.Set("last_problem", p)
+		}
+		return u.If("attribute_exists(totals) AND attribute_exists(by_kind) AND attribute_exists(by_reason)").Run(ctx)
 	}
-	// First count of the tenant: create the maps (a concurrent first
-	// count is caught by the condition and retried once).
-	first := s.table.Update("pk", key[0]).Range("sk", key[1]).
-		Set("totals", map[string]int{string(state): 1}).Set("by_kind", map[string]int{string(k) + "." + string(state): 1}).
-		Set("updated_at", now.Unix())
-	if p.Code != 0 {
-		first = first.Set("last_problem", p)
-	}
-	err = first.If("attribute_not_exists(totals)").Run(ctx)
+	err := update()
 	if dynamo.IsCondCheckFailed(err) {
-		return s.count(ctx, tenantID, k, state, p, now)
+		empty := map[string]int{}
+		if err := s.table.Update("pk", key[0]).Range("sk", key[1]).
+			SetExpr("totals = if_not_exists(totals, ?)", empty).SetExpr("by_kind = if_not_exists(by_kind, ?)", empty).
+			SetExpr("by_reason = if_not_exists(by_reason, ?)", empty).Run(ctx); err != nil {
+			return fmt.Errorf("start the notification counters: %w", err)
+		}
+		err = update()
 	}
 	if err != nil {
 		return fmt.Errorf("count a notification: %w", err)
@@ -85,7 +88,7 @@ func (s *Store) count(ctx context.Context, tenantID string, k Kind, state State,
 // Stats reads a tenant's counters.
 func (s *Store) Stats(ctx context.Context, tenantID string) (Stats, error) {
 	key := statsKey(tenantID)
-	st := Stats{Totals: map[State]int{}, ByKind: map[string]int{}}
+	st := Stats{Totals: map[State]int{}, ByKind: map[string]int{}, ByReason: map[string]int{}}
 	err := s.table.Get("pk", key[0]).Range("sk", dynamo.Equal, key[1]).Consistent(true).One(ctx, &st)
 	if err != nil && !errors.Is(err, dynamo.ErrNotFound) {
 		return Stats{}, fmt.Errorf("read notification stats: %w", err)
