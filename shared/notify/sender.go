@@ -194,7 +194,8 @@ func (s *Sender) after(ctx context.Context, ev orderEvent, v userView, n Note, t
 		return s.settleFrom(ctx, ev.TenantID, n, StateFailed, "40003", "WeChat does not know the user in this mini program (40003)", problemNone)
 	case wechat.NotSent(err) || wechat.IsCode(err, wechat.CodeQuotaDaily):
 		if s.now().Sub(m.QueuedAt) >= MaxAge {
-			return s.settleFrom(ctx, ev.TenantID, n, StateFailed, "expired", "WeChat did not take the message within a day: "+err.Error(), problemNone)
+			return s.settleFrom(ctx, ev.TenantID, n, StateFailed, "expired",
+				"WeChat did not take the message within a day: "+err.Error(), problemNone)
 		}
 		if _, merr := s.store.moveNote(ctx, n, StateRetry, []State{StateSending}, func(u *dynamo.Update) *dynamo.Update {
 			return u.Set("reason", err.Error())

@@ -37,13 +37,13 @@ var problemNone = problem{}
 // final state, by kind and state ("completed.sent"), failures by reason,
 // and the last configuration problem.
 type Stats struct {
-	Totals      map[State]int  `dynamo:"totals" json:"totals"`
-	ByKind      map[string]int `dynamo:"by_kind" json:"by_kind"`
+	Totals map[State]int  `dynamo:"totals" json:"totals"`
+	ByKind map[string]int `dynamo:"by_kind" json:"by_kind"`
 	// ByReason counts failures (and unknown outcomes) by reason: a
 	// WeChat errcode ("47003", "40037", "40003", …), "value_rule" (a value
 	// the product could not fit), "expired" (busy or over quota for a
 	// day), "timeout" (the outcome is unknown).
-	ByReason map[string]int `dynamo:"by_reason" json:"by_reason"`
+	ByReason    map[string]int `dynamo:"by_reason" json:"by_reason"`
 	LastProblem *problem       `dynamo:"last_problem,omitempty" json:"last_problem,omitempty"`
 	UpdatedAt   int64          `dynamo:"updated_at" json:"updated_at,omitempty"`
 }
