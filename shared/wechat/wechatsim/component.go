@@ -208,6 +208,9 @@ func (s *Sim) routes() {
 	s.handle("GET", "/cgi-bin/token", "token", s.appToken)
 	s.codeRoutes()
 	s.prepareRoutes()
+	s.onboardRoutes()
+	s.releaseOpsRoutes()
+	s.fleetRoutes()
 	s.consoleRoutes()
 }
 
