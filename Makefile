@@ -11,11 +11,13 @@ FUZZTIME  ?= 10s
 
 .PHONY: test-moto run test build bench bench-all lint lint-template fuzz deploy clean demo sizes
 
-## run: start the dev server (embedded DynamoDB + WeChat simulator) on 127.0.0.1:8080
+## run: start the dev server (embedded DynamoDB + WeChat simulator) on $DEV_ADDR (127.0.0.1:8080); `devserver -h` lists its flags
+# Built, then exec'd: a stop signal reaches the server itself (`go run`
+# would not pass SIGTERM on, leaving the port taken).
 run:
-	$(GO) run ./cmd/devserver
+	$(GO) build -o $(BUILD_DIR)/devserver ./cmd/devserver && exec $(BUILD_DIR)/devserver $(DEV_FLAGS)
 
-## demo: the walkthrough over HTTP against the dev server `make run` started (another terminal)
+## demo: the walkthrough over HTTP against the dev server `make run` started (another terminal; the same DEV_ADDR)
 demo:
 	$(GO) run ./cmd/demo
 

@@ -45,8 +45,9 @@ func main() {
 // returns the process's exit code; it returns rather than exits so that the
 // interrupt handler is stopped first.
 func walkthrough() int {
-	api := flag.String("api", envOr("DEMO_API", "http://127.0.0.1:8080"), "base URL of the dev server")
+	api := flag.String("api", defaultAPI(os.Getenv), "base URL of the dev server (DEMO_API; else http:// and DEV_ADDR, as `make run` was told)")
 	flag.Parse()
+	fmt.Printf("demo: against %s\n", *api)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	if err := Run(ctx, *api, os.Stdout); err != nil {
@@ -54,6 +55,18 @@ func walkthrough() int {
 		return 1
 	}
 	return 0
+}
+
+// defaultAPI finds the dev server the way `make run` was told where to
+// listen: DEMO_API when set, else DEV_ADDR, else the dev server's default.
+func defaultAPI(getenv func(string) string) string {
+	if v := getenv("DEMO_API"); v != "" {
+		return v
+	}
+	if v := getenv("DEV_ADDR"); v != "" {
+		return "http://" + v
+	}
+	return "http://127.0.0.1:8080"
 }
 
 // Run drives the story against the dev server at api and prints each step.
@@ -715,11 +728,4 @@ func suffix() string {
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
-}
-
-func envOr(k, def string) string {
-	if v := os.Getenv(k); v != "" {
-		return v
-	}
-	return def
 }

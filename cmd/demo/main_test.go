@@ -51,3 +51,20 @@ func TestWalkthrough(t *testing.T) {
 		t.Errorf("WeChat saw %d submissions and %d releases, want 2 each", st.Sim.Calls("submit_audit"), st.Sim.Calls("release"))
 	}
 }
+
+// TestDemoFindsTheServerAsMakeRunWasTold: DEMO_API wins, else DEV_ADDR
+// (what `make run` listens on), else the dev server's default.
+func TestDemoFindsTheServerAsMakeRunWasTold(t *testing.T) {
+	for _, c := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{}, "http://127.0.0.1:8080"},
+		{map[string]string{"DEV_ADDR": "127.0.0.1:18080"}, "http://127.0.0.1:18080"},
+		{map[string]string{"DEV_ADDR": "127.0.0.1:18080", "DEMO_API": "http://127.0.0.1:9000"}, "http://127.0.0.1:9000"},
+	} {
+		if got := defaultAPI(func(k string) string { return c.env[k] }); got != c.want {
+			t.Errorf("%v: %s, want %s", c.env, got, c.want)
+		}
+	}
+}

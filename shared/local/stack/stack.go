@@ -132,6 +132,14 @@ type Info struct {
 	// DynamoDB endpoint, whose stream the stack cannot read).
 	WebhookReceiver string `json:"webhook_receiver"`
 	EventsDelivered bool   `json:"events_delivered"`
+	// The platform's WeChat-side settings, as a developer's own push tool
+	// needs them: where WeChat posts authorization events and mini program
+	// messages, the message Token and the EncodingAESKey that sign and
+	// encrypt them (the dev defaults, or what the environment set).
+	AuthorizationEventURL string `json:"authorization_event_url"`
+	MessageEventURL       string `json:"message_event_url"`
+	MessageToken          string `json:"message_token"`
+	EncodingAESKey        string `json:"encoding_aes_key"`
 }
 
 func (o *Options) defaults() {
@@ -316,7 +324,9 @@ func (st *Stack) connectDemoCRM(ctx context.Context) error {
 func (st *Stack) Info() Info {
 	in := Info{API: st.URL, Tenant: DemoTenant, AdminToken: st.AdminToken, EngineerToken: st.EngineerToken,
 		ComponentAppID: st.ComponentAppID, PublicAppID: st.PublicAppID, TemplateVersion: TemplateVersion,
-		WebhookReceiver: st.URL + "/dev/webhook", EventsDelivered: st.Events != nil}
+		WebhookReceiver: st.URL + "/dev/webhook", EventsDelivered: st.Events != nil,
+		AuthorizationEventURL: st.URL + "/wechat/component/events", MessageEventURL: st.URL + "/wechat/events/$APPID$",
+		MessageToken: st.Vars[config.SecretComponentToken], EncodingAESKey: st.Vars[config.SecretEncodingAESKey]}
 	if st.Sim != nil {
 		in.WeChatSimulator = st.Sim.URL
 	}
