@@ -63,6 +63,7 @@ func (h *adminHandler) routes(rt *httpapi.Router) *httpapi.Router {
 	rt.Handle("DELETE /admin/miniprogram/binding", h.staff.Admin(h.handleUnbind))
 	rt.Handle("GET /admin/portal/settings", h.staff.Admin(h.handleGetSettings))
 	rt.Handle("PUT /admin/portal/settings", h.staff.Admin(h.handlePutSettings))
+	h.onboardRoutes(rt)
 	return rt
 }
 
@@ -70,7 +71,7 @@ func (h *adminHandler) routes(rt *httpapi.Router) *httpapi.Router {
 // links: WeChat refuses its authorization page opened from the console's
 // domain.
 func (h *adminHandler) handleStart(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {
-	link, err := h.flow.IssueStartLink(r.Context(), c.TenantID)
+	link, err := h.flow.IssueStartLink(r.Context(), c.TenantID, KindMiniProgram)
 	return httpapi.Reply(w, http.StatusCreated, link, err)
 }
 

@@ -30,6 +30,10 @@ const (
 	ReasonAccountAbnormal    = "account_abnormal"
 	ReasonAuthCodeExpired    = "auth_code_expired"
 	ReasonRevoked            = "authorization_revoked"
+	// Official accounts.
+	ReasonNotOfficialAccount = "not_official_account"
+	ReasonOABoundElsewhere   = "official_account_bound_elsewhere"
+	ReasonOtherOABound       = "other_official_account_bound"
 )
 
 // Problem is a failure reason with what the admin should do about it.
@@ -82,6 +86,21 @@ var solutions = map[string]Problem{
 		Code:     ReasonAuthCodeExpired,
 		Message:  "The authorization took too long and its code expired.",
 		Solution: "Start the authorization again from Settings > WeChat Mini Program and finish it within 10 minutes.",
+	},
+	ReasonNotOfficialAccount: {
+		Code:     ReasonNotOfficialAccount,
+		Message:  "The account you authorized is a Mini Program, not an Official Account.",
+		Solution: "Scan the authorization QR code again and choose your enterprise's Official Account.",
+	},
+	ReasonOABoundElsewhere: {
+		Code:     ReasonOABoundElsewhere,
+		Message:  "This Official Account is already connected to another enterprise on our platform.",
+		Solution: "Use your enterprise's own Official Account, or ask the other enterprise's administrator to disconnect it first.",
+	},
+	ReasonOtherOABound: {
+		Code:     ReasonOtherOABound,
+		Message:  "Your enterprise already has a different Official Account connected.",
+		Solution: "Disconnect the current Official Account in Settings > WeChat Official Account, then authorize the new one.",
 	},
 	ReasonRevoked: {
 		Code:     ReasonRevoked,
@@ -140,4 +159,37 @@ func Diagnose(resp wechat.AuthorizerInfoResponse, granted []int) []Problem {
 		out = append(out, ProblemFor(ReasonIncompleteInfo, "Missing: "+strings.Join(incomplete, ", ")+"."))
 	}
 	return out
+}
+
+// DiagnoseRegistered checks a mini program the platform registered for the
+// tenant (quick registration). It is new: it has no name, icon,
+// description or category yet (preparation sets what the product needs),
+// and one registered from an enterprise's documents starts uncertified.
+// What still makes it unusable: not a mini program, an abnormal account,
+// or a permission set not granted.
+func DiagnoseRegistered(resp wechat.AuthorizerInfoResponse, granted []int) []Problem {
+	keep := []string{ReasonNotMiniProgram, ReasonAccountAbnormal, ReasonMissingPermissions}
+	var out []Problem
+	for _, p := range Diagnose(resp, granted) {
+		if slices.Contains(keep, p.Code) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// DiagnoseOfficialAccount checks an authorized official account: it must be
+// one, in normal status. An uncertified one is connected (the status shows
+// it): quick registration is the step that needs the certification.
+func DiagnoseOfficialAccount(resp wechat.AuthorizerInfoResponse) []Problem {
+	info := resp.AuthorizerInfo
+	if info.MiniProgramInfo != nil {
+		return []Problem{ProblemFor(ReasonNotOfficialAccount, "")}
+	}
+	if info.AccountStatus != 0 && info.AccountStatus != 1 {
+		p := ProblemFor(ReasonAccountAbnormal, fmt.Sprintf("(account status %d)", info.AccountStatus))
+		p.Message = strings.Replace(p.Message, "Mini Program", "Official Account", 1)
+		return []Problem{p}
+	}
+	return nil
 }

@@ -24,6 +24,29 @@ const (
 	mobileAuthPage = "https://open.weixin.qq.com/wxaopen/safe/bindcomponent"
 )
 
+// Kind is the kind of account an authorization connects.
+type Kind string
+
+// Kinds of account. A mini program is the empty kind: flows and outcomes
+// stored before official accounts existed read as mini programs.
+const (
+	KindMiniProgram     Kind = ""
+	KindOfficialAccount Kind = "official_account"
+	// kindRegistered is a mini program the platform registered for the
+	// tenant (quick registration): it arrives without a name, icon or
+	// categories, which preparation sets, so its diagnosis asks less.
+	kindRegistered Kind = "registered_mini_program"
+)
+
+// authType is componentloginpage's auth_type for the kind: 1 lists
+// official accounts only, 2 mini programs only.
+func (k Kind) authType() string {
+	if k == KindOfficialAccount {
+		return "1"
+	}
+	return "2"
+}
+
 // Config is what the flow needs besides its stores and clients.
 type Config struct {
 	ComponentAppID string
@@ -88,7 +111,7 @@ type StartLink struct {
 // opens, so the admin always gets the code's whole life on WeChat's page.
 // It does make sure a flow could begin now (the state key, the component
 // token), so the console hears at once of a verify ticket that never came.
-func (s *Service) IssueStartLink(ctx context.Context, tenantID string) (StartLink, error) {
+func (s *Service) IssueStartLink(ctx context.Context, tenantID string, kind Kind) (StartLink, error) {
 	if s.cfg.APIBaseURL == "" {
 		return StartLink{}, &config.MissingError{Names: []string{config.EnvAPIBaseURL}}
 	}
@@ -100,7 +123,7 @@ func (s *Service) IssueStartLink(ctx context.Context, tenantID string) (StartLin
 		return StartLink{}, fmt.Errorf("component token: %w", err)
 	}
 	expires := s.cfg.Now().Add(StartLinkTTL)
-	token := signStartLink(keys.Current, startClaims{Tenant: tenantID, Expires: expires.Unix()})
+	token := signStartLink(keys.Current, startClaims{Tenant: tenantID, Expires: expires.Unix(), Kind: kind})
 	return StartLink{URL: s.cfg.APIBaseURL + StartPath + "?" + url.Values{"t": {token}}.Encode(), ExpiresAt: expires.UTC()}, nil
 }
 
@@ -111,6 +134,7 @@ type Links struct {
 	PCURL     string
 	MobileURL string
 	ExpiresAt time.Time
+	Kind      Kind
 }
 
 // OpenStartLink verifies a start link's token and begins a flow for the
@@ -123,12 +147,15 @@ func (s *Service) OpenStartLink(ctx context.Context, token string) (Links, error
 	if err != nil {
 		return Links{}, err
 	}
-	return s.begin(ctx, c.Tenant)
+	if c.Kind != KindMiniProgram && c.Kind != KindOfficialAccount {
+		return Links{}, ErrStartLinkInvalid
+	}
+	return s.begin(ctx, c.Tenant, c.Kind)
 }
 
 // begin creates a pre-auth code and a signed, single-use state for the
 // tenant, and returns both authorization links.
-func (s *Service) begin(ctx context.Context, tenantID string) (Links, error) {
+func (s *Service) begin(ctx context.Context, tenantID string, kind Kind) (Links, error) {
 	if s.cfg.APIBaseURL == "" {
 		return Links{}, &config.MissingError{Names: []string{config.EnvAPIBaseURL}}
 	}
@@ -145,18 +172,18 @@ func (s *Service) begin(ctx context.Context, tenantID string) (Links, error) {
 	if codeExp := now.Add(time.Duration(pre.ExpiresIn) * time.Second); pre.ExpiresIn > 0 && codeExp.Before(expires) {
 		expires = codeExp
 	}
-	st := flowState{Tenant: tenantID, Nonce: newNonce(), Expires: expires.Unix()}
-	if err := s.store.putFlow(ctx, tenantID, st.Nonce, pre.Code, expires.Add(time.Hour), expires.Add(24*time.Hour)); err != nil {
+	st := flowState{Tenant: tenantID, Nonce: newNonce(), Expires: expires.Unix(), Kind: kind}
+	if err := s.store.putFlow(ctx, tenantID, kind, st.Nonce, pre.Code, expires.Add(time.Hour), expires.Add(24*time.Hour)); err != nil {
 		return Links{}, fmt.Errorf("store the flow: %w", err)
 	}
 	// WeChat redirects only to the start-page domain, our API domain.
 	redirect := s.cfg.APIBaseURL + CallbackPath + "?" + url.Values{"state": {signState(keys.Current, st)}}.Encode()
 	q := url.Values{"component_appid": {s.cfg.ComponentAppID}, "pre_auth_code": {pre.Code},
-		"redirect_uri": {redirect}, "auth_type": {"2"}}
+		"redirect_uri": {redirect}, "auth_type": {kind.authType()}}
 	mq := url.Values{"action": {"bindcomponent"}, "no_scan": {"1"}, "component_appid": {s.cfg.ComponentAppID},
-		"pre_auth_code": {pre.Code}, "redirect_uri": {redirect}, "auth_type": {"2"}}
+		"pre_auth_code": {pre.Code}, "redirect_uri": {redirect}, "auth_type": {kind.authType()}}
 	return Links{PCURL: pcAuthPage + "?" + q.Encode(), MobileURL: mobileAuthPage + "?" + mq.Encode() + "#wechat_redirect",
-		ExpiresAt: expires.UTC()}, nil
+		ExpiresAt: expires.UTC(), Kind: kind}, nil
 }
 
 // Result is the outcome of an authorization, as the admin sees it.
@@ -165,11 +192,14 @@ type Result struct {
 	// Pending is set when WeChat has not yet confirmed, by its push, which
 	// authorization came back: the binding finishes when it does, and the
 	// connection status shows the outcome.
-	Pending  bool             `json:"pending,omitempty"`
-	Message  string           `json:"message,omitempty"`
-	AppID    string           `json:"appid,omitempty"`
-	Binding  *binding.Binding `json:"binding,omitempty"`
-	Problems []Problem        `json:"problems,omitempty"`
+	Pending bool             `json:"pending,omitempty"`
+	Message string           `json:"message,omitempty"`
+	AppID   string           `json:"appid,omitempty"`
+	Binding *binding.Binding `json:"binding,omitempty"`
+	// OfficialAccount is the bound official account of an official
+	// account's authorization.
+	OfficialAccount *OfficialAccount `json:"official_account,omitempty"`
+	Problems        []Problem        `json:"problems,omitempty"`
 }
 
 // Errors of the callback.
@@ -201,7 +231,7 @@ func (s *Service) Callback(ctx context.Context, rawState, authCode string) (Resu
 	if err != nil {
 		return Result{}, err
 	}
-	preAuth, err := s.store.consumeState(ctx, st.Nonce, st.Tenant)
+	flow, err := s.store.consumeState(ctx, st.Nonce, st.Tenant)
 	if err != nil {
 		if errors.Is(err, storage.ErrConflict) {
 			return Result{}, ErrStateUsed
@@ -213,22 +243,26 @@ func (s *Service) Callback(ctx context.Context, rawState, authCode string) (Resu
 		return Result{}, err
 	}
 	if !ok {
-		return s.pending(ctx, st.Tenant)
+		return s.pending(ctx, st.Tenant, flow.Kind)
 	}
-	if preAuth == "" || pushed.PreAuthCode != preAuth {
+	if flow.PreAuthCode == "" || pushed.PreAuthCode != flow.PreAuthCode {
 		return Result{}, ErrNotThisFlow
 	}
-	res, err := s.complete(ctx, st.Tenant, authCode)
+	res, err := s.complete(ctx, st.Tenant, flow.Kind, authCode)
 	if errors.Is(err, errFinishing) {
-		return s.pending(ctx, st.Tenant)
+		return s.pending(ctx, st.Tenant, flow.Kind)
 	}
 	return res, err
 }
 
-// pending shows the tenant's authorization as finishing.
-func (s *Service) pending(ctx context.Context, tenantID string) (Result, error) {
-	if err := s.store.markPending(ctx, tenantID, s.cfg.Now()); err != nil {
-		return Result{}, err
+// pending shows the tenant's authorization as finishing (the mini
+// program's connection status shows it; an official account's outcome
+// shows on its own status once the push came).
+func (s *Service) pending(ctx context.Context, tenantID string, kind Kind) (Result, error) {
+	if kind == KindMiniProgram {
+		if err := s.store.markPending(ctx, tenantID, s.cfg.Now()); err != nil {
+			return Result{}, err
+		}
 	}
 	return Result{Pending: true, Message: "WeChat has not confirmed the authorization yet; the connection finishes as soon as it does."}, nil
 }
@@ -252,7 +286,7 @@ func (s *Service) waitForPush(ctx context.Context, authCode string) (componentpu
 // complete exchanges the code and binds, once per code: the push and the
 // callback carry the same code, and whichever comes second reads the
 // recorded outcome. A recorded outcome of another tenant is never shown.
-func (s *Service) complete(ctx context.Context, tenantID, authCode string) (Result, error) {
+func (s *Service) complete(ctx context.Context, tenantID string, kind Kind, authCode string) (Result, error) {
 	if o, err := s.store.outcome(ctx, authCode); err == nil {
 		return s.resultOf(ctx, tenantID, o)
 	}
@@ -280,12 +314,16 @@ func (s *Service) complete(ctx context.Context, tenantID, authCode string) (Resu
 	if err != nil {
 		return Result{}, fmt.Errorf("query auth: %w", err)
 	}
-	res, err := s.bindAuthorized(ctx, tenantID, authCode, info)
+	bind := s.bindAuthorized
+	if kind == KindOfficialAccount {
+		bind = s.bindOfficialAccount
+	}
+	res, err := bind(ctx, tenantID, kind, authCode, info)
 	if err != nil {
 		return Result{}, err
 	}
 	if !res.Bound { // a binding records its outcome in its own transaction
-		o := outcomeItem{TenantID: tenantID, AppID: info.AuthorizerAppID, Problems: res.Problems}
+		o := outcomeItem{TenantID: tenantID, AppID: info.AuthorizerAppID, Kind: kind, Problems: res.Problems}
 		if err := s.store.putOutcome(ctx, authCode, o, s.cfg.Now()); err != nil {
 			s.cfg.Log.WarnContext(ctx, "record authorization outcome", "err", err.Error())
 		}
@@ -299,6 +337,12 @@ func (s *Service) resultOf(ctx context.Context, tenantID string, o outcomeItem) 
 		return Result{}, ErrNotThisFlow
 	}
 	res := Result{Bound: o.Bound, AppID: o.AppID, Problems: o.Problems}
+	if o.Bound && o.Kind == KindOfficialAccount {
+		if oa, err := s.store.officialAccountByAppID(ctx, o.AppID); err == nil && oa.TenantID == tenantID {
+			res.OfficialAccount = &oa
+		}
+		return res, nil
+	}
 	if o.Bound {
 		b, err := s.store.ByAppID(ctx, o.AppID)
 		if err == nil && b.TenantID == tenantID {
@@ -310,7 +354,9 @@ func (s *Service) resultOf(ctx context.Context, tenantID string, o outcomeItem) 
 
 // bindAuthorized diagnoses the authorizer and binds it to the tenant,
 // recording the outcome of authCode with the binding.
-func (s *Service) bindAuthorized(ctx context.Context, tenantID, authCode string, info wechat.AuthorizationInfo) (Result, error) {
+func (s *Service) bindAuthorized(ctx context.Context, tenantID string, kind Kind, authCode string, info wechat.AuthorizationInfo) (
+	Result, error,
+) {
 	wx := s.wx
 	now := s.cfg.Now()
 	details, err := wx.AuthorizerInfo(ctx, s.tokens.ComponentTokenSource(), info.AuthorizerAppID)
@@ -321,7 +367,11 @@ func (s *Service) bindAuthorized(ctx context.Context, tenantID, authCode string,
 		return Result{}, fmt.Errorf("authorizer info: %w", err)
 	}
 	appid := info.AuthorizerAppID
-	if problems := Diagnose(details, info.PermissionIDs()); len(problems) > 0 {
+	diagnose := Diagnose
+	if kind == kindRegistered {
+		diagnose = DiagnoseRegistered
+	}
+	if problems := diagnose(details, info.PermissionIDs()); len(problems) > 0 {
 		if err := s.store.recordAttempt(ctx, tenantID, appid, problems, now); err != nil {
 			return Result{}, fmt.Errorf("record attempt: %w", err)
 		}
@@ -339,7 +389,7 @@ func (s *Service) bindAuthorized(ctx context.Context, tenantID, authCode string,
 		// permissions and refresh token.
 		b.BoundAt, b.Generation = prev.BoundAt, prev.Generation
 	}
-	outcome := s.store.outcomePut(authCode, outcomeItem{TenantID: tenantID, AppID: appid, Bound: true}, now)
+	outcome := s.store.outcomePut(authCode, outcomeItem{TenantID: tenantID, AppID: appid, Bound: true, Kind: kind}, now)
 	tokensPut, err := s.tokens.AuthorizerTokensPut(ctx, info)
 	if err != nil {
 		return Result{}, fmt.Errorf("seal authorizer tokens: %w", err)
@@ -370,6 +420,8 @@ func (s *Service) ProcessEvent(ctx context.Context, ev componentpush.Event) erro
 	switch ev.InfoType {
 	case componentpush.InfoUnauthorized:
 		err = s.revoked(ctx, ev.AuthorizerAppID)
+	case componentpush.InfoFastRegister:
+		err = s.registrationPushed(ctx, ev)
 	case componentpush.InfoAuthorized, componentpush.InfoUpdateAuthorized:
 		revoked, rerr := s.events.RevokedAfter(ctx, ev.AuthorizerAppID, ev.CreateTime)
 		if rerr != nil {
@@ -380,7 +432,7 @@ func (s *Service) ProcessEvent(ctx context.Context, ev componentpush.Event) erro
 			s.cfg.Log.InfoContext(ctx, "authorization event older than a revocation; ignored", "appid", ev.AuthorizerAppID)
 			break
 		}
-		tenantID, terr := s.tenantOfEvent(ctx, ev)
+		tenantID, kind, terr := s.tenantOfEvent(ctx, ev)
 		if terr != nil {
 			return terr
 		}
@@ -389,7 +441,7 @@ func (s *Service) ProcessEvent(ctx context.Context, ev componentpush.Event) erro
 			s.cfg.Log.WarnContext(ctx, "authorization event without a known tenant", "appid", ev.AuthorizerAppID)
 			break
 		}
-		_, err = s.complete(ctx, tenantID, ev.AuthorizationCode)
+		_, err = s.complete(ctx, tenantID, kind, ev.AuthorizationCode)
 		if errors.Is(err, ErrNotThisFlow) {
 			err = nil // the code's outcome belongs to the flow that issued it
 		}
@@ -405,29 +457,44 @@ func (s *Service) ProcessEvent(ctx context.Context, ev componentpush.Event) erro
 // from outside our console (the admin changed permissions in WeChat) only
 // refreshes the binding in place, so it goes to the tenant the mini program
 // is bound to; it can never move a binding.
-func (s *Service) tenantOfEvent(ctx context.Context, ev componentpush.Event) (string, error) {
+func (s *Service) tenantOfEvent(ctx context.Context, ev componentpush.Event) (string, Kind, error) {
 	if ev.PreAuthCode != "" {
-		tenantID, err := s.store.tenantForPreAuth(ctx, ev.PreAuthCode)
+		f, err := s.store.flowOfPreAuth(ctx, ev.PreAuthCode)
 		if err == nil {
-			return tenantID, nil
+			return f.TenantID, f.Kind, nil
 		}
 		if !storage.IsNotFound(err) {
-			return "", fmt.Errorf("find the flow of the pre-auth code: %w", err)
+			return "", "", fmt.Errorf("find the flow of the pre-auth code: %w", err)
 		}
 	}
 	if ev.InfoType != componentpush.InfoUpdateAuthorized {
-		return "", nil
+		return "", "", nil
 	}
 	b, err := s.store.ByAppID(ctx, ev.AuthorizerAppID)
-	if storage.IsNotFound(err) || (err == nil && !b.Bound()) {
-		return "", nil
+	if err == nil && b.Bound() {
+		return b.TenantID, KindMiniProgram, nil
 	}
-	return b.TenantID, err
+	if err != nil && !storage.IsNotFound(err) {
+		return "", "", err
+	}
+	oa, err := s.store.officialAccountByAppID(ctx, ev.AuthorizerAppID)
+	if err == nil && oa.Bound() {
+		return oa.TenantID, KindOfficialAccount, nil
+	}
+	if err != nil && !storage.IsNotFound(err) {
+		return "", "", err
+	}
+	return "", "", nil
 }
 
 // revoked handles an unauthorized push: the binding is kept as history and
 // marked unbound, and the tokens are no longer refreshed.
 func (s *Service) revoked(ctx context.Context, appid string) error {
+	if oa, err := s.store.officialAccountByAppID(ctx, appid); err == nil && oa.Bound() {
+		return s.unbindOfficialAccount(ctx, oa, ReasonRevoked)
+	} else if err != nil && !storage.IsNotFound(err) {
+		return err
+	}
 	b, err := s.store.ByAppID(ctx, appid)
 	if errors.Is(err, storage.ErrNotFound) || (err == nil && !b.Bound()) {
 		return nil

@@ -33,6 +33,7 @@ func NewCallbackHandler(ctx context.Context, d *app.Deps) (*httpapi.Router, erro
 func (h *callbackHandler) routes(rt *httpapi.Router) *httpapi.Router {
 	rt.HandleHTTP("GET "+StartPath, http.HandlerFunc(h.handleStartPage))
 	rt.Handle("GET "+CallbackPath, h.handleCallback)
+	rt.Handle("GET "+FastRegisterCallbackPath, h.handleFastRegisterCallback)
 	return rt
 }
 
@@ -43,6 +44,24 @@ func (h *callbackHandler) handleCallback(w http.ResponseWriter, r *http.Request)
 		return apperr.BadRequest("missing_parameters", "state and auth_code are required")
 	}
 	res, err := h.flow.Callback(r.Context(), state, code)
+	return writeResult(w, res, err)
+}
+
+// handleFastRegisterCallback answers WeChat's quick registration page
+// sending the admin back with its ticket.
+func (h *callbackHandler) handleFastRegisterCallback(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	state, ticket := q.Get("state"), q.Get("ticket")
+	if state == "" || ticket == "" || len(ticket) > 512 {
+		return apperr.BadRequest("missing_parameters", "state and ticket are required")
+	}
+	res, err := h.flow.FastRegisterCallback(r.Context(), state, ticket)
+	return writeResult(w, res, err)
+}
+
+// writeResult answers an authorization's outcome: 200 bound, 202 pending,
+// 422 with the problems, or the flow's error.
+func writeResult(w http.ResponseWriter, res Result, err error) error {
 	switch {
 	case errors.Is(err, ErrStateInvalid):
 		return apperr.BadRequest("invalid_state", "the authorization link is not valid; start again from the console")

@@ -109,6 +109,9 @@ func (h *callbackHandler) handleStartPage(w http.ResponseWriter, r *http.Request
 		h.log.Log(r.Context(), level, "start page refused", "status", status, "err", err.Error())
 	} else {
 		page.Title, page.Links = "Connect your WeChat Mini Program", &links
+		if links.Kind == KindOfficialAccount {
+			page.Title = "Connect your WeChat Official Account"
+		}
 		page.Until = links.ExpiresAt.In(beijing).Format("15:04") + " (Beijing time)"
 	}
 	writeStartPage(w, status, page)

@@ -51,14 +51,22 @@ permission selected.</li>
 // renderStart writes the steps and the two links, the one for the device
 // first.
 func (p startPage) renderStart(b *strings.Builder) {
-	b.WriteString(startIntro)
+	intro, steps := startIntro, [2]string{wechatSteps, computerSteps}
+	if p.Links.Kind == KindOfficialAccount {
+		// The same steps, for the enterprise's Official Account.
+		intro = strings.ReplaceAll(intro, "Mini Program", "Official Account")
+		for i := range steps {
+			steps[i] = strings.ReplaceAll(steps[i], "Mini Program", "Official Account")
+		}
+	}
+	b.WriteString(intro)
 	pc := p.link("wechat-pc", p.Device != deviceWeChat, p.Links.PCURL, "Show the QR code")
 	mobile := p.link("wechat-mobile", p.Device == deviceWeChat, p.Links.MobileURL, "Authorize in WeChat")
 	if p.Device == deviceWeChat {
-		b.WriteString(wechatSteps + mobile + pc)
+		b.WriteString(steps[0] + mobile + pc)
 		b.WriteString("<p class=\"hint\">The second button is for a computer: it shows a QR code to scan with WeChat.</p>\n")
 	} else {
-		b.WriteString(computerSteps + pc + mobile)
+		b.WriteString(steps[1] + pc + mobile)
 		b.WriteString("<p class=\"hint\">The second button works only inside WeChat on a phone")
 		if p.Device == devicePhone {
 			b.WriteString(": this\nbrowser is not WeChat, so use a computer, or open the console in WeChat")

@@ -51,6 +51,9 @@ const (
 	kindState tokenKind = ""
 	// kindStartLink is the token of a link to the start page.
 	kindStartLink tokenKind = "authorization start link"
+	// kindFastRegister is the state WeChat's quick registration page
+	// redirects back with.
+	kindFastRegister tokenKind = "quick registration state"
 )
 
 // key is the kind's signing key derived from the state key.
@@ -68,6 +71,9 @@ type flowState struct {
 	Tenant  string `json:"t"`
 	Nonce   string `json:"n"`
 	Expires int64  `json:"e"`
+	// Kind is the kind of account the flow connects (absent: a mini
+	// program, as in states issued before official accounts).
+	Kind Kind `json:"k,omitempty"`
 }
 
 // startClaims is what a start link's token carries: the tenant whose admin
@@ -76,6 +82,7 @@ type flowState struct {
 type startClaims struct {
 	Tenant  string `json:"t"`
 	Expires int64  `json:"e"`
+	Kind    Kind   `json:"k,omitempty"`
 }
 
 func newNonce() string {
@@ -144,10 +151,11 @@ func openToken(keys config.KeyRing, kind tokenKind, raw string) ([]byte, error) 
 	return payload, nil
 }
 
-// verifyState checks the signature (with any key of the ring) and expiry.
-// Single use is enforced by the caller with the nonce's item.
-func verifyState(keys config.KeyRing, raw string, now time.Time) (flowState, error) {
-	payload, err := openToken(keys, kindState, raw)
+// verifyFlowToken checks a flow token of kind (a state or a quick
+// registration state): signed by a key of the ring, naming a tenant and a
+// nonce, not expired.
+func verifyFlowToken(keys config.KeyRing, kind tokenKind, raw string, now time.Time) (flowState, error) {
+	payload, err := openToken(keys, kind, raw)
 	if err != nil {
 		return flowState{}, fmt.Errorf("%w: %w", ErrStateInvalid, err)
 	}
@@ -159,6 +167,12 @@ func verifyState(keys config.KeyRing, raw string, now time.Time) (flowState, err
 		return flowState{}, ErrStateExpired
 	}
 	return s, nil
+}
+
+// verifyState checks the signature (with any key of the ring) and expiry.
+// Single use is enforced by the caller with the nonce's item.
+func verifyState(keys config.KeyRing, raw string, now time.Time) (flowState, error) {
+	return verifyFlowToken(keys, kindState, raw, now)
 }
 
 // verifyStartLink checks a start link's token: signed for start links by a

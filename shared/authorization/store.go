@@ -43,7 +43,10 @@ type flowItem struct {
 	SK          string `dynamo:"sk,range"`
 	TenantID    string `dynamo:"tenant_id"`
 	PreAuthCode string `dynamo:"pre_auth_code,omitempty"`
-	TTL         int64  `dynamo:"ttl"`
+	// Kind is what the flow connects: a mini program (absent) or an
+	// official account.
+	Kind Kind  `dynamo:"kind,omitempty"`
+	TTL  int64 `dynamo:"ttl"`
 }
 
 // pendingItem says a tenant's admin came back from WeChat's page and the
@@ -63,6 +66,7 @@ type outcomeItem struct {
 	TenantID string    `dynamo:"tenant_id"`
 	AppID    string    `dynamo:"appid"`
 	Bound    bool      `dynamo:"bound"`
+	Kind     Kind      `dynamo:"kind,omitempty"`
 	Problems []Problem `dynamo:"problems,omitempty"`
 	TTL      int64     `dynamo:"ttl"`
 }
@@ -139,22 +143,24 @@ func (s *Store) tenantRecords(ctx context.Context, tenantID string) (tenantRecor
 
 // putFlow records a started flow: its state nonce and its pre-auth code,
 // both naming the tenant, in one transaction.
-func (s *Store) putFlow(ctx context.Context, tenantID, nonce, preAuthCode string, stateExpires, codeExpires time.Time) error {
+func (s *Store) putFlow(ctx context.Context, tenantID string, kind Kind, nonce, preAuthCode string,
+	stateExpires, codeExpires time.Time,
+) error {
 	tx := s.db.Dynamo.WriteTx()
-	tx.Put(s.table.Put(flowItem{PK: "authstate#" + nonce, SK: "flow", TenantID: tenantID, PreAuthCode: preAuthCode, TTL: stateExpires.Unix()}).
-		If("attribute_not_exists('pk')"))
-	tx.Put(s.table.Put(flowItem{PK: "preauth#" + preAuthCode, SK: "flow", TenantID: tenantID, TTL: codeExpires.Unix()}).
+	tx.Put(s.table.Put(flowItem{PK: "authstate#" + nonce, SK: "flow", TenantID: tenantID, PreAuthCode: preAuthCode, Kind: kind,
+		TTL: stateExpires.Unix()}).If("attribute_not_exists('pk')"))
+	tx.Put(s.table.Put(flowItem{PK: "preauth#" + preAuthCode, SK: "flow", TenantID: tenantID, Kind: kind, TTL: codeExpires.Unix()}).
 		If("attribute_not_exists('pk')"))
 	return tx.Run(ctx)
 }
 
-// consumeState deletes the state nonce's item and returns the pre-auth code
-// it was issued with; it fails with storage.ErrConflict when the state was
-// already used (or never issued).
-func (s *Store) consumeState(ctx context.Context, nonce, tenantID string) (string, error) {
+// consumeState deletes the state nonce's item and returns it (the pre-auth
+// code it was issued with, the kind of account); it fails with
+// storage.ErrConflict when the state was already used (or never issued).
+func (s *Store) consumeState(ctx context.Context, nonce, tenantID string) (flowItem, error) {
 	var old flowItem
 	err := s.table.Delete("pk", "authstate#"+nonce).Range("sk", "flow").If("'tenant_id' = ?", tenantID).OldValue(ctx, &old)
-	return old.PreAuthCode, storage.TranslateErr(err)
+	return old, storage.TranslateErr(err)
 }
 
 // markPending shows the tenant's authorization as finishing until WeChat's
@@ -163,10 +169,10 @@ func (s *Store) markPending(ctx context.Context, tenantID string, now time.Time)
 	return s.table.Put(pendingItem{PK: tenantPK(tenantID), SK: skPending, At: now.Unix(), TTL: now.Add(pendingFor).Unix()}).Run(ctx)
 }
 
-func (s *Store) tenantForPreAuth(ctx context.Context, preAuthCode string) (string, error) {
+func (s *Store) flowOfPreAuth(ctx context.Context, preAuthCode string) (flowItem, error) {
 	var f flowItem
 	err := s.table.Get("pk", "preauth#"+preAuthCode).Range("sk", dynamo.Equal, "flow").Consistent(true).One(ctx, &f)
-	return f.TenantID, storage.TranslateErr(err)
+	return f, storage.TranslateErr(err)
 }
 
 func (s *Store) outcome(ctx context.Context, code string) (outcomeItem, error) {

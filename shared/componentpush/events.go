@@ -29,6 +29,12 @@ type Event struct {
 	PreAuthCode       string `dynamo:"pre_auth_code,omitempty" json:"-"`
 	ReceivedAt        int64  `dynamo:"received_at" json:"received_at"`
 	Processed         bool   `dynamo:"processed" json:"processed"`
+	// A quick registration's outcome: the key of the registration, WeChat's
+	// status (0 success) and message, and what it echoed.
+	RegistrationKey    string `dynamo:"registration_key,omitempty" json:"-"`
+	RegistrationStatus int    `dynamo:"registration_status,omitempty" json:"registration_status,omitempty"`
+	RegistrationMsg    string `dynamo:"registration_msg,omitempty" json:"registration_msg,omitempty"`
+	RegistrationName   string `dynamo:"registration_name,omitempty" json:"-"`
 	// TTL: events are kept 90 days for the binding history.
 	TTL int64 `dynamo:"ttl" json:"-"`
 }
@@ -49,6 +55,28 @@ func eventOf(msg Message, now time.Time) Event {
 		AuthorizationCode: msg.AuthorizationCode, CodeExpiresAt: msg.AuthorizationCodeExpiredTime, PreAuthCode: msg.PreAuthCode,
 		ReceivedAt: now.Unix(), TTL: now.Add(90 * 24 * time.Hour).Unix(),
 		PendingPK: pendingEventsPK, PendingSK: fmt.Sprintf("%012d#%s#%s", msg.CreateTime, msg.AuthorizerAppid, msg.InfoType),
+	}
+}
+
+// RegistrationPartition is the partition of what one enterprise
+// registration leads to: its pushes (kept here) and the authorization
+// flow's link to the tenant that asked for it. A registration is named by
+// the company code and the legal representative's WeChat id, which the
+// push echoes back; WeChat runs one registration per principal at a time.
+func RegistrationPartition(code, legalWeChat string) string {
+	sum := sha256.Sum256([]byte(strings.ToUpper(strings.TrimSpace(code)) + "\x00" + strings.TrimSpace(legalWeChat)))
+	return "fastreg#" + hex.EncodeToString(sum[:16])
+}
+
+// registrationEventOf records a registration push under its registration.
+func registrationEventOf(msg Message, now time.Time) Event {
+	pk := RegistrationPartition(msg.Info.Code, msg.Info.LegalPersonaWechat)
+	return Event{
+		PK: pk, SK: fmt.Sprintf("event#%012d#%s#%d", msg.CreateTime, msg.InfoType, msg.Status),
+		AuthorizerAppID: msg.RegisteredAppID, InfoType: msg.InfoType, CreateTime: msg.CreateTime, AuthorizationCode: msg.AuthCode,
+		RegistrationKey: pk, RegistrationStatus: msg.Status, RegistrationMsg: msg.Msg, RegistrationName: msg.Info.Name,
+		ReceivedAt: now.Unix(), TTL: now.Add(90 * 24 * time.Hour).Unix(),
+		PendingPK: pendingEventsPK, PendingSK: fmt.Sprintf("%012d#%s#%s", msg.CreateTime, pk, msg.InfoType),
 	}
 }
 

@@ -43,6 +43,26 @@ type Message struct {
 	AuthorizationCode            string `xml:"AuthorizationCode"`
 	AuthorizationCodeExpiredTime int64  `xml:"AuthorizationCodeExpiredTime"`
 	PreAuthCode                  string `xml:"PreAuthCode"`
+	// A quick registration's outcome (notify_third_fasteregister): the new
+	// mini program, WeChat's status and message, its authorization code
+	// and the registration's details echoed back. XML names are
+	// case-sensitive, so appid is not AppId.
+	RegisteredAppID string           `xml:"appid"`
+	Status          int              `xml:"status"`
+	AuthCode        string           `xml:"auth_code"`
+	Msg             string           `xml:"msg"`
+	Info            RegistrationInfo `xml:"info"`
+}
+
+// RegistrationInfo is what an enterprise registration's push echoes of
+// the request (fastregisterweapp's body).
+type RegistrationInfo struct {
+	Name               string `xml:"name"`
+	Code               string `xml:"code"`
+	CodeType           int    `xml:"code_type"`
+	LegalPersonaWechat string `xml:"legal_persona_wechat"`
+	LegalPersonaName   string `xml:"legal_persona_name"`
+	ComponentPhone     string `xml:"component_phone"`
 }
 
 // MetricVerifyTicketReceived counts the verify tickets stored (a repeated
@@ -56,6 +76,9 @@ const (
 	InfoAuthorized       = "authorized"
 	InfoUpdateAuthorized = "updateauthorized"
 	InfoUnauthorized     = "unauthorized"
+	// InfoFastRegister is an enterprise quick registration's outcome
+	// (https://developers.weixin.qq.com/doc/oplatform/openApi/register-management/fast-registration-ent/api_registerminiprogram.html).
+	InfoFastRegister = "notify_third_fasteregister"
 )
 
 type dedupeItem struct {
@@ -192,8 +215,29 @@ func (h *ticketPushHandler) effect(msg Message, now time.Time) ([]*dynamo.Put, *
 			puts = append(puts, h.events.codePut(ev, now))
 		}
 		return puts, &ev, nil
+	case InfoFastRegister:
+		if err := validRegistration(msg); err != nil {
+			return nil, nil, err
+		}
+		ev := registrationEventOf(msg, now)
+		return []*dynamo.Put{h.events.put(ev)}, &ev, nil
 	}
 	return nil, nil, apperr.BadRequest("unknown_info_type", "unsupported InfoType")
+}
+
+// validRegistration checks a registration push: it names the registration
+// (the code and the legal representative's WeChat id it echoes), and a
+// success carries the new mini program and its authorization code.
+func validRegistration(msg Message) error {
+	in := msg.Info
+	if in.Code == "" || len(in.Code) > 64 || in.LegalPersonaWechat == "" || len(in.LegalPersonaWechat) > 64 ||
+		len(in.Name) > 512 || len(in.LegalPersonaName) > 256 || len(msg.Msg) > 1024 {
+		return apperr.BadRequest("malformed_push", "the registration push names no valid registration")
+	}
+	if msg.Status == 0 && (!validAppID(msg.RegisteredAppID) || msg.AuthCode == "" || len(msg.AuthCode) > 512) {
+		return apperr.BadRequest("malformed_push", "a successful registration push carries no valid appid and authorization code")
+	}
+	return nil
 }
 
 func validAppID(s string) bool {

@@ -139,6 +139,11 @@ func (l *Login) Login(ctx context.Context, req LoginRequest) (LoginReply, error)
 	if err != nil {
 		return LoginReply{}, err
 	}
+	// The same person in another of the tenant's apps (one unionid) is
+	// the same customer.
+	if user, err = l.Users.LinkByUnionID(ctx, user, l.Now()); err != nil {
+		return LoginReply{}, err
+	}
 	st, err := l.settingsOf(ctx, in)
 	if err != nil {
 		return LoginReply{}, err

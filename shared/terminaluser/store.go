@@ -47,6 +47,9 @@ type User struct {
 	// EnvVersion is the mini program version the user last signed in
 	// with (develop, trial, release).
 	EnvVersion string `dynamo:"env_version,omitempty" json:"-"`
+	// LinkedUserID is the user of another of the tenant's apps with the
+	// same unionid whose customer this user became (see LinkByUnionID).
+	LinkedUserID string `dynamo:"linked_user_id,omitempty" json:"linked_user_id,omitempty"`
 }
 
 // Mini program versions a user signs in with.
