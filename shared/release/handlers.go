@@ -64,10 +64,12 @@ func (h *reviewSubmitHandler) handleSubmit(w http.ResponseWriter, r *http.Reques
 }
 
 // adminHandler is the releaseadmin function: preparation, status,
-// versions, release, undo, rollback and QR codes.
+// versions, release, undo, rollback, QR codes, and the release operations
+// (testers, speed-up, rejection screenshots).
 type adminHandler struct {
-	pipeline *Service
-	staff    *staffauth.Verifier
+	pipeline    *Service
+	staff       *staffauth.Verifier
+	screenshots *ScreenshotStore
 }
 
 // NewAdminHandler builds the releaseadmin function's handler.
@@ -76,7 +78,11 @@ func NewAdminHandler(ctx context.Context, d *app.Deps) (*httpapi.Router, error) 
 	if err != nil {
 		return nil, err
 	}
-	h := &adminHandler{pipeline: ServiceFromDeps(d, tokens.FromDeps(d)), staff: staff}
+	screenshots, err := NewScreenshotStore(d.Config)
+	if err != nil {
+		return nil, err
+	}
+	h := &adminHandler{pipeline: ServiceFromDeps(d, tokens.FromDeps(d)), staff: staff, screenshots: screenshots}
 	return h.routes(httpapi.NewRouter(d.Log)), nil
 }
 
@@ -88,6 +94,11 @@ func (h *adminHandler) routes(rt *httpapi.Router) *httpapi.Router {
 	rt.Handle("POST /admin/miniprogram/undo-review", h.staff.Admin(h.handleUndoReview))
 	rt.Handle("POST /admin/miniprogram/rollback", h.staff.Admin(h.handleRollback))
 	rt.Handle("GET /admin/miniprogram/qrcode", h.staff.Admin(h.handleQRCode))
+	rt.Handle("GET /admin/miniprogram/testers", h.staff.Admin(h.handleTesters))
+	rt.Handle("POST /admin/miniprogram/testers", h.staff.Admin(h.handleAddTester))
+	rt.Handle("DELETE /admin/miniprogram/testers/{userstr}", h.staff.Admin(h.handleRemoveTester))
+	rt.Handle("POST /admin/miniprogram/speedup", h.staff.Admin(h.handleSpeedUp))
+	rt.Handle("GET /admin/miniprogram/audit-screenshots", h.staff.Admin(h.handleAuditScreenshots))
 	return rt
 }
 
@@ -97,8 +108,8 @@ func (h *adminHandler) handlePrepare(w http.ResponseWriter, r *http.Request, c s
 }
 
 func (h *adminHandler) handleStatus(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {
-	p, err := h.pipeline.boundPipeline(r.Context(), c.TenantID)
-	return httpapi.Reply(w, http.StatusOK, statusOf(p), err)
+	st, err := h.pipeline.ReleaseStatus(r.Context(), c.TenantID)
+	return httpapi.Reply(w, http.StatusOK, st, err)
 }
 
 func (h *adminHandler) handleVersions(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {
@@ -122,8 +133,51 @@ func (h *adminHandler) handleRollback(w http.ResponseWriter, r *http.Request, c 
 }
 
 func (h *adminHandler) handleQRCode(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {
-	code, err := h.pipeline.QRCode(r.Context(), c.TenantID, r.URL.Query().Get("device_sn"))
+	q := r.URL.Query()
+	switch q.Get("kind") {
+	case "":
+	case string(QRTrial):
+		code, err := h.pipeline.TrialQRCode(r.Context(), c.TenantID)
+		return httpapi.Reply(w, http.StatusOK, code, err)
+	default:
+		return apperr.InvalidField("kind", "trial, or none for the code users scan")
+	}
+	code, err := h.pipeline.QRCode(r.Context(), c.TenantID, q.Get("device_sn"))
 	return httpapi.Reply(w, http.StatusOK, code, err)
+}
+
+func (h *adminHandler) handleTesters(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {
+	testers, err := h.pipeline.Testers(r.Context(), c.TenantID)
+	return httpapi.Reply(w, http.StatusOK, map[string]any{"testers": testers}, err)
+}
+
+func (h *adminHandler) handleAddTester(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {
+	var req struct {
+		WeChatID string `json:"wechat_id"`
+	}
+	if err := httpapi.DecodeJSON(r, &req, 1<<10); err != nil {
+		return err
+	}
+	t, err := h.pipeline.AddTester(r.Context(), c.TenantID, req.WeChatID, c.Subject)
+	return httpapi.Reply(w, http.StatusCreated, t, err)
+}
+
+func (h *adminHandler) handleRemoveTester(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {
+	if err := h.pipeline.RemoveTester(r.Context(), c.TenantID, r.PathValue("userstr")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (h *adminHandler) handleSpeedUp(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {
+	p, err := h.pipeline.SpeedUp(r.Context(), c.TenantID)
+	return httpapi.Reply(w, http.StatusOK, statusOf(p), err)
+}
+
+func (h *adminHandler) handleAuditScreenshots(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {
+	shots, err := h.pipeline.AuditScreenshots(r.Context(), c.TenantID, h.screenshots)
+	return httpapi.Reply(w, http.StatusOK, shots, err)
 }
 
 // eventsHandler is the wechatevents function: WeChat's message and event

@@ -51,6 +51,9 @@ const (
 	ActionRelease    Action = "release"
 	ActionGetQRCode  Action = "get_qrcode"
 	ActionRollback   Action = "rollback"
+	// ActionSpeedUp is offered with the release status when a review is
+	// slow and speed-ups remain (releaseops.go).
+	ActionSpeedUp Action = "speed_up_review"
 )
 
 // nextActions is the transition table the admin sees: what can be done in
@@ -109,6 +112,9 @@ type Pipeline struct {
 	LastError        *Problem `dynamo:"last_error,omitempty" json:"last_error,omitempty"`
 	UpdatedAt        int64    `dynamo:"updated_at" json:"updated_at"`
 	Rev              int64    `dynamo:"rev" json:"-"`
+	// SpedUpAt is when the admin sped the pending review up (Unix
+	// seconds; WeChat allows it once per review).
+	SpedUpAt int64 `dynamo:"sped_up_at,omitempty" json:"sped_up_at,omitempty"`
 }
 
 // NextActions tells the admin what can be done in the pipeline's state:
@@ -404,7 +410,9 @@ func (s *Service) submit(ctx context.Context, wx *wechat.Client, p Pipeline) (Pi
 	switch {
 	case err == nil:
 		p.State, p.AuditID, p.AuditReason, p.LastError = StateUnderReview, id, "", nil
-		p.SubmittedAt = s.cfg.Now().Unix()
+		// A new review: the last rejection's screenshots and speed-up
+		// belong to the one before.
+		p.SubmittedAt, p.Screenshots, p.SpedUpAt = s.cfg.Now().Unix(), nil, 0
 		return s.save(ctx, p)
 	case wechat.IsCode(err, wechat.CodePrivacyScanPending):
 		pr := problems[wechat.CodePrivacyScanPending]

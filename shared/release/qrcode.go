@@ -72,6 +72,25 @@ func (s *Service) QRCode(ctx context.Context, tenantID, deviceSN string) (QRCode
 	return out, nil
 }
 
+// TrialQRCode returns the trial version's QR code of the tenant's own
+// mini program, before and after its first release: testers open the
+// next version with it (only the admin and bound testers can).
+func (s *Service) TrialQRCode(ctx context.Context, tenantID string) (QRCode, error) {
+	p, err := s.boundPipeline(ctx, tenantID)
+	if notBound(err) {
+		return QRCode{}, apperr.E(apperr.Conflict, "no_trial_version",
+			"the public mini program has no trial version of yours: connect your own mini program")
+	}
+	if err != nil {
+		return QRCode{}, err
+	}
+	ct, img, err := s.wx.TrialQRCode(ctx, s.tokens.AuthorizerTokenSource(p.AppID), portalPage)
+	if err != nil {
+		return QRCode{}, err
+	}
+	return QRCode{Kind: QRTrial, ContentType: ct, ImageBase64: base64.StdEncoding.EncodeToString(img)}, nil
+}
+
 func (s *Service) publicQR(ctx context.Context, tenantID, deviceSN string) (QRCode, error) {
 	if s.cfg.PublicAppID == "" {
 		return QRCode{}, &config.MissingError{Names: []string{config.EnvPublicAppID}}
@@ -113,11 +132,8 @@ func (s *Service) Versions(ctx context.Context, tenantID string) (Versions, erro
 	case err == nil:
 		st := statusOf(p)
 		pending := p.ReleasePending()
-		// A newer template than the released version can be submitted,
-		// unless it is under review or already approved and only waits
-		// to be released.
-		approvedLatest := pending && out.Latest != nil && p.Version == out.Latest.UserVersion
-		available := out.Latest != nil && !p.State.reviewPending() && p.ReleasedVersion != out.Latest.UserVersion && !approvedLatest
+		// The same rule the operator's view across tenants applies.
+		available := p.NewVersionAvailable(out.Latest)
 		out.Mode, out.Pipeline, out.NewVersionAvailable, out.ReleasePending = "enterprise", &st, &available, &pending
 	case !notBound(err):
 		return Versions{}, err

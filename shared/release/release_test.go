@@ -112,6 +112,11 @@ func TestSubmitRejectResubmitApproveReleaseQR(t *testing.T) {
 	if qr := w.call("GET", "/admin/miniprogram/qrcode", nil, 200); qr["kind"] != "release" || qr["image_base64"] == "" {
 		t.Fatalf("qr %v", qr)
 	}
+	// Testers still reach the next trial version after the release.
+	if qr := w.call("GET", "/admin/miniprogram/qrcode?kind=trial", nil, 200); qr["kind"] != "trial" || qr["image_base64"] == "" {
+		t.Fatalf("trial qr after release %v", qr)
+	}
+	w.call("GET", "/admin/miniprogram/qrcode?kind=banner", nil, 400)
 	v := w.call("GET", "/admin/miniprogram/versions", nil, 200)
 	if v["new_version_available"] != false || v["mode"] != "enterprise" {
 		t.Fatalf("versions %v", v)

@@ -2,6 +2,7 @@ package wechatsim
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -19,6 +20,9 @@ import (
 type AuditOutcome struct {
 	Status int
 	Reason string
+	// ScreenShot is a rejection's screenshots: media_ids joined by |
+	// (rejectionScreenshots when empty), served by get_material.
+	ScreenShot string
 }
 
 // Template is a code template of the platform's library.
@@ -136,8 +140,9 @@ func (s *Sim) FinishAudit(ctx context.Context, appid string, push bool) error {
 	}
 	st.auditStatus, st.auditReason, st.screenshot = o.Status, o.Reason, ""
 	if o.Status == 1 {
-		st.screenshot = rejectionScreenshots
+		st.screenshot = cmp.Or(o.ScreenShot, rejectionScreenshots)
 	}
+	shots := st.screenshot
 	msgURL := c.messageURL
 	c.mu.Unlock()
 	if !push || msgURL == "" {
@@ -153,7 +158,7 @@ func (s *Sim) FinishAudit(ctx context.Context, appid string, push bool) error {
 		inner = fmt.Sprintf("<Event><![CDATA[weapp_audit_success]]></Event><SuccTime>%d</SuccTime>", now)
 	case 1:
 		inner = fmt.Sprintf("<Event><![CDATA[weapp_audit_fail]]></Event><Reason><![CDATA[%s]]></Reason><FailTime>%d</FailTime>"+
-			"<ScreenShot><![CDATA[%s]]></ScreenShot>", o.Reason, now, rejectionScreenshots)
+			"<ScreenShot><![CDATA[%s]]></ScreenShot>", o.Reason, now, shots)
 	default:
 		inner = fmt.Sprintf("<Event><![CDATA[weapp_audit_delay]]></Event><Reason><![CDATA[%s]]></Reason><DelayTime>%d</DelayTime>", o.Reason, now)
 	}

@@ -53,6 +53,8 @@ type Options struct {
 type Sim struct {
 	// URL is the base URL when started with Start.
 	URL string
+	// releaseOps: trial testers, review quota, speed-ups, audit media.
+	releaseOps *releaseOps
 
 	opts    Options
 	crypter *wxcrypt.Crypter
@@ -137,7 +139,7 @@ func New(opts Options) (*Sim, error) {
 		compTokens: newTokenSet(), preAuth: map[string]time.Time{}, authCodes: map[string]*authCode{},
 		authorizers: map[string]*Authorizer{}, jsCodes: map[string]*jsCode{}, logins: map[string][]time.Time{},
 		publicApps: map[string]string{}, codes: newCodeMgmt(), publicTokens: map[string]*tokenSet{},
-		startDomain: opts.StartPageDomain, subscriptions: newSubscriptions(),
+		startDomain: opts.StartPageDomain, subscriptions: newSubscriptions(), releaseOps: newReleaseOps(),
 	}
 	s.routes()
 	s.subscribeRoutes()
