@@ -112,6 +112,7 @@ $(eval $(call sam_target,VisitCloseFunction,visitclose))
 $(eval $(call sam_target,AdminDeskFunction,admindesk))
 $(eval $(call sam_target,AdminEventsFunction,adminevents))
 $(eval $(call sam_target,AdminNotifyFunction,adminnotify))
+$(eval $(call sam_target,PlatformAdminFunction,platformadmin))
 $(eval $(call sam_target,EventFanoutFunction,eventfanout))
 $(eval $(call sam_target,EventDeliveryFunction,eventdelivery))
 

@@ -12,6 +12,7 @@ import (
 	"wxchannel/shared/componentpush"
 	"wxchannel/shared/delivery"
 	"wxchannel/shared/device/qrexport"
+	"wxchannel/shared/fleet"
 	"wxchannel/shared/notify"
 	"wxchannel/shared/release"
 	"wxchannel/shared/signin"
@@ -75,4 +76,6 @@ var All = []Function{
 	// subscribe messages (notify.Sender) from the same queue.
 	{Name: "eventdelivery", Queue: delivery.NewDeliveryHandler, FixedEgress: true, CallsWeChat: true},
 	{Name: "adminnotify", HTTP: notify.NewAdminHandler},
+	// The platform operator's view across tenants and bulk submissions.
+	{Name: "platformadmin", HTTP: fleet.NewPlatformHandler, CallsWeChat: true},
 }

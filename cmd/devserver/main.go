@@ -165,6 +165,7 @@ wxchannel dev server
   tenant              %s (Demo Equipment Co.: guest access, invitation codes, serial registration)
   admin token         %s
   engineer token      %s
+  operator token      %s   (the platform operator: /platform/...)
 
 WeChat side (what a push tool of your own needs)
   component appid     %s
@@ -183,7 +184,7 @@ Next:
   docs/portal-api.md and docs/authorization.md list every route.
 Stop with Ctrl-C (or SIGTERM).
 `, in.API, st.Deps.Config.DynamoDBEndpoint, sim, st.Deps.Config.S3Endpoint, in.Tenant, in.AdminToken, in.EngineerToken,
-		in.ComponentAppID, in.AuthorizationEventURL, in.MessageEventURL, in.MessageToken, in.EncodingAESKey, sim,
+		in.OperatorToken, in.ComponentAppID, in.AuthorizationEventURL, in.MessageEventURL, in.MessageToken, in.EncodingAESKey, sim,
 		in.API, in.API, in.API)
 	return err
 }

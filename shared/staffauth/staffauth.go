@@ -1,5 +1,7 @@
-// Package staffauth authenticates tenant staff (admins and engineers) with
-// bearer tokens issued by the CRM: HS256 JWTs naming the tenant and role.
+// Package staffauth authenticates staff with bearer tokens issued by the
+// CRM: HS256 JWTs naming the tenant and role. A tenant's admins and
+// engineers carry their tenant's id; the platform's operators carry
+// PlatformTenant, which no tenant's token may name.
 package staffauth
 
 import (
@@ -20,11 +22,33 @@ import (
 	"wxchannel/shared/tenant"
 )
 
-// Roles a staff token may carry.
+// Roles a staff token may carry. Admins and engineers act for their
+// tenant; an operator acts for the platform across tenants and never for
+// one of them.
 const (
 	RoleAdmin    = "admin"
 	RoleEngineer = "engineer"
+	RoleOperator = "operator"
 )
+
+// PlatformTenant is the tenant claim of an operator token: the platform
+// itself. It is reserved: a token naming it with a tenant role, or an
+// operator token naming a real tenant, is not valid, so neither kind of
+// token can stand in for the other whatever route it is shown to.
+const PlatformTenant = "platform"
+
+// tenantRoles are the roles that act for a tenant; a route that names no
+// role admits these and never an operator.
+var tenantRoles = []string{RoleAdmin, RoleEngineer}
+
+// consistentClaims says whether tenantID and role belong together: the
+// platform with the operator role, a tenant with a tenant role.
+func consistentClaims(tenantID, role string) bool {
+	if role == RoleOperator {
+		return tenantID == PlatformTenant
+	}
+	return slices.Contains(tenantRoles, role) && tenantID != PlatformTenant
+}
 
 // Issuer and audience of staff tokens.
 const (
@@ -36,7 +60,8 @@ const (
 const MaxTTL = 12 * time.Hour
 
 // Claims identify a staff member. The tenant of every admin or engineer
-// request comes from here, never from the request body.
+// request comes from here, never from the request body; an operator's is
+// PlatformTenant.
 type Claims struct {
 	TenantID string
 	Subject  string
@@ -55,8 +80,8 @@ func Issue(key []byte, c Claims, ttl time.Duration, now time.Time) (string, erro
 	if len(key) < config.MinSigningKeyBytes {
 		return "", fmt.Errorf("staff signing key must be at least %d bytes", config.MinSigningKeyBytes)
 	}
-	if !tenant.ValidID(c.TenantID) || c.Subject == "" || (c.Role != RoleAdmin && c.Role != RoleEngineer) {
-		return "", errors.New("staff claims need a valid tenant, a subject and a known role")
+	if !tenant.ValidID(c.TenantID) || c.Subject == "" || !consistentClaims(c.TenantID, c.Role) {
+		return "", errors.New("staff claims need a valid tenant, a subject and a known role (operators name the platform, others a tenant)")
 	}
 	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, jwtClaims{
 		Tenant: c.TenantID, Role: c.Role,
@@ -133,7 +158,8 @@ func (v *Verifier) parse(ctx context.Context, raw string) (jwtClaims, error) {
 }
 
 // Authenticate returns the claims of the request's bearer token if it is
-// valid and carries one of roles (any role when none are given). Errors are
+// valid and carries one of roles (a tenant role, admin or engineer, when
+// none are given: an operator is admitted only where named). Errors are
 // *apperr.Error: Unauthenticated for a missing, malformed, forged or expired
 // token or one whose lifetime exceeds MaxTTL however its dates are set,
 // Forbidden for a role that may not call the route.
@@ -152,10 +178,13 @@ func (v *Verifier) Authenticate(r *http.Request, roles ...string) (Claims, error
 		}
 		return Claims{}, apperr.E(apperr.Unauthenticated, "invalid_token", "the token is not valid")
 	}
-	if !v.withinLifetime(c) || !tenant.ValidID(c.Tenant) || c.Subject == "" {
+	if !v.withinLifetime(c) || !tenant.ValidID(c.Tenant) || c.Subject == "" || !consistentClaims(c.Tenant, c.Role) {
 		return Claims{}, apperr.E(apperr.Unauthenticated, "invalid_token", "the token is not valid")
 	}
-	if len(roles) > 0 && !slices.Contains(roles, c.Role) {
+	if len(roles) == 0 {
+		roles = tenantRoles
+	}
+	if !slices.Contains(roles, c.Role) {
 		return Claims{}, apperr.E(apperr.Forbidden, "forbidden_role", "this action needs the role "+strings.Join(roles, " or "))
 	}
 	return Claims{TenantID: c.Tenant, Subject: c.Subject, Role: c.Role}, nil
@@ -185,3 +214,7 @@ func (v *Verifier) Admin(h StaffHandler) httpapi.HandlerFunc { return v.Require(
 
 // Engineer wraps h so that it runs only for an engineer.
 func (v *Verifier) Engineer(h StaffHandler) httpapi.HandlerFunc { return v.Require(h, RoleEngineer) }
+
+// Operator wraps h so that it runs only for a platform operator (whose
+// claims name PlatformTenant).
+func (v *Verifier) Operator(h StaffHandler) httpapi.HandlerFunc { return v.Require(h, RoleOperator) }

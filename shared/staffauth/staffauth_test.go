@@ -92,3 +92,70 @@ func tamper(tok string) string {
 	parts[1] = base64.RawURLEncoding.EncodeToString([]byte(forged))
 	return strings.Join(parts, ".")
 }
+
+// TestOperatorAndTenantTokensNeverStandInForEachOther: an operator token
+// names the platform and passes only routes that name the operator role;
+// a tenant's token never passes them, and a token pairing the platform
+// with a tenant role (or a tenant with the operator role) is no token at
+// all, even when signed with our key.
+func TestOperatorAndTenantTokensNeverStandInForEachOther(t *testing.T) {
+	now := time.Date(2026, 11, 24, 8, 0, 0, 0, time.UTC)
+	operatorClaims := staffauth.Claims{TenantID: staffauth.PlatformTenant, Subject: "olga", Role: staffauth.RoleOperator}
+	operator, err := staffauth.Issue([]byte(key), operatorClaims, time.Hour, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, _ := staffauth.Issue([]byte(key), staffauth.Claims{TenantID: "t1", Subject: "alice", Role: staffauth.RoleAdmin}, time.Hour, now)
+	// Hand-signed with our key: what a CRM bug or a confused issuer could make.
+	handSigned := func(tenantID, role string) string {
+		tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"tenant": tenantID, "sub": "mallory", "role": role,
+			"iss": staffauth.Issuer, "aud": staffauth.Audience, "iat": now.Unix(), "exp": now.Add(time.Hour).Unix()}).SignedString([]byte(key))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	cases := []struct {
+		name     string
+		token    string
+		roles    []string
+		wantCode string // "" when accepted
+	}{
+		{"operator on an operator route", operator, []string{staffauth.RoleOperator}, ""},
+		{"operator on an admin route", operator, []string{staffauth.RoleAdmin}, "forbidden_role"},
+		{"operator on an engineer route", operator, []string{staffauth.RoleEngineer}, "forbidden_role"},
+		{"operator where no role is named", operator, nil, "forbidden_role"},
+		{"admin on an operator route", admin, []string{staffauth.RoleOperator}, "forbidden_role"},
+		{"admin role naming the platform", handSigned(staffauth.PlatformTenant, staffauth.RoleAdmin), nil, "invalid_token"},
+		{"admin role naming the platform on an admin route", handSigned(staffauth.PlatformTenant, staffauth.RoleAdmin),
+			[]string{staffauth.RoleAdmin}, "invalid_token"},
+		{"operator role naming a tenant", handSigned("t1", staffauth.RoleOperator), []string{staffauth.RoleOperator}, "invalid_token"},
+		{"unknown role", handSigned("t1", "superuser"), nil, "invalid_token"},
+	}
+	v := verifier(now)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := httptest.NewRequest("GET", "/platform/versions", nil)
+			r.Header.Set("Authorization", "Bearer "+tc.token)
+			c, err := v.Authenticate(r, tc.roles...)
+			if tc.wantCode == "" {
+				if err != nil || c != operatorClaims {
+					t.Fatalf("got %+v, %v; want %+v", c, err, operatorClaims)
+				}
+				return
+			}
+			if code := httpapi.AsError(err).Code; code != tc.wantCode {
+				t.Fatalf("got %q (%v), want %s", code, err, tc.wantCode)
+			}
+		})
+	}
+	for _, c := range []staffauth.Claims{
+		{TenantID: "t1", Subject: "x", Role: staffauth.RoleOperator},
+		{TenantID: staffauth.PlatformTenant, Subject: "x", Role: staffauth.RoleAdmin},
+		{TenantID: staffauth.PlatformTenant, Subject: "x", Role: staffauth.RoleEngineer},
+	} {
+		if _, err := staffauth.Issue([]byte(key), c, time.Hour, now); err == nil {
+			t.Errorf("Issue(%+v) signed a token", c)
+		}
+	}
+}

@@ -107,6 +107,7 @@ type Stack struct {
 	Events         *EventPipeline
 	AdminToken     string
 	EngineerToken  string
+	OperatorToken  string
 	ComponentAppID string
 	PublicAppID    string
 
@@ -124,6 +125,7 @@ type Info struct {
 	Tenant          string `json:"tenant"`
 	AdminToken      string `json:"admin_token"`
 	EngineerToken   string `json:"engineer_token"`
+	OperatorToken   string `json:"operator_token"`
 	ComponentAppID  string `json:"component_appid"`
 	PublicAppID     string `json:"public_appid"`
 	TemplateVersion string `json:"template_version"`
@@ -289,6 +291,12 @@ func (st *Stack) seedDemoTenant(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// The platform operator's token names the platform, not a tenant.
+	st.OperatorToken, err = staffauth.Issue([]byte(key), staffauth.Claims{TenantID: staffauth.PlatformTenant, Subject: "demo-operator",
+		Role: staffauth.RoleOperator}, staffauth.MaxTTL, now)
+	if err != nil {
+		return err
+	}
 	s := tenant.Defaults()
 	s.DisplayName, s.InvitationCodes, s.SerialRegistration = "Demo Equipment Co.", true, true
 	if _, err := tenant.NewStore(st.Deps.DB).PutSettings(ctx, DemoTenant, s); err != nil && !errors.Is(err, storage.ErrConflict) {
@@ -322,7 +330,7 @@ func (st *Stack) connectDemoCRM(ctx context.Context) error {
 
 // Info describes the stack for local clients.
 func (st *Stack) Info() Info {
-	in := Info{API: st.URL, Tenant: DemoTenant, AdminToken: st.AdminToken, EngineerToken: st.EngineerToken,
+	in := Info{API: st.URL, Tenant: DemoTenant, AdminToken: st.AdminToken, EngineerToken: st.EngineerToken, OperatorToken: st.OperatorToken,
 		ComponentAppID: st.ComponentAppID, PublicAppID: st.PublicAppID, TemplateVersion: TemplateVersion,
 		WebhookReceiver: st.URL + "/dev/webhook", EventsDelivered: st.Events != nil,
 		AuthorizationEventURL: st.URL + "/wechat/component/events", MessageEventURL: st.URL + "/wechat/events/$APPID$",
