@@ -290,26 +290,41 @@ func (s *Service) complete(ctx context.Context, tenantID string, kind Kind, auth
 	if o, err := s.store.outcome(ctx, authCode); err == nil {
 		return s.resultOf(ctx, tenantID, o)
 	}
+	// One path exchanges: the other waits for the outcome it records.
+	claimed, err := s.store.claimExchange(ctx, authCode, s.cfg.Now())
+	if err != nil {
+		return Result{}, err
+	}
+	if !claimed {
+		return s.awaitOutcome(ctx, tenantID, authCode)
+	}
+	res, err := s.exchange(ctx, tenantID, kind, authCode)
+	if err != nil {
+		// Nothing was recorded: free the code for the next try (the other
+		// path, or the retry of a push left unfinished).
+		if rerr := s.store.releaseExchange(context.WithoutCancel(ctx), authCode); rerr != nil {
+			s.cfg.Log.WarnContext(ctx, "free the code's exchange", "err", rerr.Error())
+		}
+	}
+	return res, err
+}
+
+// exchange exchanges code with WeChat and binds what it names, as the one
+// path that claimed it.
+func (s *Service) exchange(ctx context.Context, tenantID string, kind Kind, authCode string) (Result, error) {
 	cat := s.tokens.ComponentTokenSource()
 	info, err := s.wx.QueryAuth(ctx, cat, authCode)
 	if wechat.IsCode(err, wechat.CodeAuthCodeInvalid) {
-		// Used by the other path a moment ago: wait a little for its
-		// outcome, else it is still finishing (it records the outcome when
-		// done; a push left unfinished is retried by RetryPending).
-		for range 20 {
-			time.Sleep(100 * time.Millisecond)
-			if o, oerr := s.store.outcome(ctx, authCode); oerr == nil {
-				return s.resultOf(ctx, tenantID, o)
-			}
-		}
-		return Result{}, errFinishing
+		// Used a moment ago by a path whose claim had lapsed: wait for its
+		// outcome.
+		return s.awaitOutcome(ctx, tenantID, authCode)
 	}
 	if wechat.IsCode(err, wechat.CodeAuthCodeExpired) {
-		return Result{Problems: []Problem{ProblemFor(ReasonAuthCodeExpired, "")}}, nil
+		return s.recordFailure(ctx, tenantID, kind, authCode, ProblemFor(ReasonAuthCodeExpired, "")), nil
 	}
 	if wechat.IsCode(err, wechat.CodeNotAuthorized) {
 		// Revoked before we completed it.
-		return Result{Problems: []Problem{ProblemFor(ReasonRevoked, "")}}, nil
+		return s.recordFailure(ctx, tenantID, kind, authCode, ProblemFor(ReasonRevoked, "")), nil
 	}
 	if err != nil {
 		return Result{}, fmt.Errorf("query auth: %w", err)
@@ -329,6 +344,34 @@ func (s *Service) complete(ctx context.Context, tenantID string, kind Kind, auth
 		}
 	}
 	return res, nil
+}
+
+// recordFailure records that code led to problem, for the other path to
+// read, and answers it.
+func (s *Service) recordFailure(ctx context.Context, tenantID string, kind Kind, authCode string, problem Problem) Result {
+	o := outcomeItem{TenantID: tenantID, Kind: kind, Problems: []Problem{problem}}
+	if err := s.store.putOutcome(ctx, authCode, o, s.cfg.Now()); err != nil {
+		s.cfg.Log.WarnContext(ctx, "record authorization outcome", "err", err.Error())
+	}
+	return Result{Problems: o.Problems}
+}
+
+// awaitOutcome waits a little for the outcome the other path records for
+// code; without it the authorization is still finishing (the other path
+// records the outcome when done; a push left unfinished is retried by
+// RetryPending).
+func (s *Service) awaitOutcome(ctx context.Context, tenantID, authCode string) (Result, error) {
+	for range 20 {
+		select {
+		case <-ctx.Done():
+			return Result{}, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+		if o, err := s.store.outcome(ctx, authCode); err == nil {
+			return s.resultOf(ctx, tenantID, o)
+		}
+	}
+	return Result{}, errFinishing
 }
 
 // resultOf shows a recorded outcome to its own tenant only.

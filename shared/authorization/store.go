@@ -181,6 +181,36 @@ func (s *Store) outcome(ctx context.Context, code string) (outcomeItem, error) {
 	return o, storage.TranslateErr(err)
 }
 
+// exchangeClaimFor is how long a claim to exchange a code holds: an
+// exchange and its binding take well under it, and a path that died
+// mid-way leaves the code to the other after it.
+const exchangeClaimFor = 30 * time.Second
+
+// claimExchange makes the caller the one path (push or callback) that
+// exchanges code with WeChat: a conditional put on the code's partition.
+// It reports false when the other path holds a live claim.
+func (s *Store) claimExchange(ctx context.Context, code string, now time.Time) (bool, error) {
+	err := s.table.Put(struct {
+		PK    string `dynamo:"pk,hash"`
+		SK    string `dynamo:"sk,range"`
+		Until int64  `dynamo:"until"`
+		TTL   int64  `dynamo:"ttl"`
+	}{componentpush.CodePartition(code), "exchange", now.Add(exchangeClaimFor).Unix(), now.Add(24 * time.Hour).Unix()}).
+		If("attribute_not_exists('pk') OR 'until' < ?", now.Unix()).Run(ctx)
+	if dynamo.IsCondCheckFailed(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("claim the code's exchange: %w", err)
+	}
+	return true, nil
+}
+
+// releaseExchange drops a claim whose exchange ended without an outcome.
+func (s *Store) releaseExchange(ctx context.Context, code string) error {
+	return storage.TranslateErr(s.table.Delete("pk", componentpush.CodePartition(code)).Range("sk", "exchange").Run(ctx))
+}
+
 func (s *Store) putOutcome(ctx context.Context, code string, o outcomeItem, now time.Time) error {
 	return s.outcomePut(code, o, now).Run(ctx)
 }
