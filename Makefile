@@ -9,7 +9,7 @@ GOFLAGS_LAMBDA := -trimpath -tags lambda.norpc -ldflags '$(LDFLAGS)'
 TEST_FLAGS ?= -count=1 -timeout 15m
 FUZZTIME  ?= 10s
 
-.PHONY: test-moto run test build bench bench-all lint lint-template fuzz deploy clean demo sizes
+.PHONY: test-moto run test build bench bench-all lint lint-template fuzz deploy clean demo sizes console-screenshots
 
 ## run: start the dev server (embedded DynamoDB + WeChat simulator) on $DEV_ADDR (127.0.0.1:8080); `devserver -h` lists its flags
 # Built, then exec'd: a stop signal reaches the server itself (`go run`
@@ -26,6 +26,10 @@ test:
 	@rec=$$(mktemp -d) && trap 'rm -rf "$$rec"' EXIT && \
 	WXCHANNEL_IAM_RECORD=$$rec $(GO) test $(TEST_FLAGS) ./... && \
 	$(GO) run ./cmd/iamcoverage -record $$rec
+
+## console-screenshots: the console's browser tests, writing each page's screenshot into docs/console (needs Chromium)
+console-screenshots:
+	CONSOLE_SCREENSHOTS=docs/console $(GO) test -count=1 -run 'TestAnAdmin|TestEveryPage' ./shared/console/
 
 ## test-moto: the end-to-end packages and the walkthrough against moto's DynamoDB server (Python 3 with moto 5)
 test-moto:
@@ -113,6 +117,7 @@ $(eval $(call sam_target,AdminDeskFunction,admindesk))
 $(eval $(call sam_target,AdminEventsFunction,adminevents))
 $(eval $(call sam_target,AdminNotifyFunction,adminnotify))
 $(eval $(call sam_target,PlatformAdminFunction,platformadmin))
+$(eval $(call sam_target,ConsoleFunction,console))
 $(eval $(call sam_target,EventFanoutFunction,eventfanout))
 $(eval $(call sam_target,EventDeliveryFunction,eventdelivery))
 

@@ -10,6 +10,7 @@ import (
 	"wxchannel/shared/app"
 	"wxchannel/shared/authorization"
 	"wxchannel/shared/componentpush"
+	"wxchannel/shared/console"
 	"wxchannel/shared/delivery"
 	"wxchannel/shared/device/qrexport"
 	"wxchannel/shared/fleet"
@@ -76,6 +77,8 @@ var All = []Function{
 	// subscribe messages (notify.Sender) from the same queue.
 	{Name: "eventdelivery", Queue: delivery.NewDeliveryHandler, FixedEgress: true, CallsWeChat: true},
 	{Name: "adminnotify", HTTP: notify.NewAdminHandler},
+	// The tenant admin's web console: embedded static files on the API's domain.
+	{Name: "console", HTTP: console.NewHandler},
 	// The platform operator's view across tenants and bulk submissions.
 	{Name: "platformadmin", HTTP: fleet.NewPlatformHandler, CallsWeChat: true},
 }

@@ -166,6 +166,8 @@ wxchannel dev server
   admin token         %s
   engineer token      %s
   operator token      %s   (the platform operator: /platform/...)
+  console             %s/console/#token=%s
+                      (the tenant admin's console: open it in a browser)
 
 WeChat side (what a push tool of your own needs)
   component appid     %s
@@ -184,7 +186,8 @@ Next:
   docs/portal-api.md and docs/authorization.md list every route.
 Stop with Ctrl-C (or SIGTERM).
 `, in.API, st.Deps.Config.DynamoDBEndpoint, sim, st.Deps.Config.S3Endpoint, in.Tenant, in.AdminToken, in.EngineerToken,
-		in.OperatorToken, in.ComponentAppID, in.AuthorizationEventURL, in.MessageEventURL, in.MessageToken, in.EncodingAESKey, sim,
+		in.OperatorToken, in.API, in.AdminToken,
+		in.ComponentAppID, in.AuthorizationEventURL, in.MessageEventURL, in.MessageToken, in.EncodingAESKey, sim,
 		in.API, in.API, in.API)
 	return err
 }
