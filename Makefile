@@ -9,7 +9,7 @@ GOFLAGS_LAMBDA := -trimpath -tags lambda.norpc -ldflags '$(LDFLAGS)'
 TEST_FLAGS ?= -count=1 -timeout 15m
 FUZZTIME  ?= 10s
 
-.PHONY: test-moto run test build bench bench-all lint lint-template fuzz deploy clean demo sizes console-screenshots
+.PHONY: test-moto run test build bench bench-all lint lint-template fuzz deploy clean demo sizes console-screenshots openapi
 
 ## run: start the dev server (embedded DynamoDB + WeChat simulator) on $DEV_ADDR (127.0.0.1:8080); `devserver -h` lists its flags
 # Built, then exec'd: a stop signal reaches the server itself (`go run`
@@ -26,6 +26,10 @@ test:
 	@rec=$$(mktemp -d) && trap 'rm -rf "$$rec"' EXIT && \
 	WXCHANNEL_IAM_RECORD=$$rec $(GO) test $(TEST_FLAGS) ./... && \
 	$(GO) run ./cmd/iamcoverage -record $$rec
+
+## openapi: regenerate docs/openapi.json (and its embedded copy) from the route table in shared/apispec/contract
+openapi:
+	$(GO) generate ./shared/apispec
 
 ## console-screenshots: the console's browser tests, writing each page's screenshot into docs/console (needs Chromium)
 console-screenshots:
@@ -118,6 +122,7 @@ $(eval $(call sam_target,AdminEventsFunction,adminevents))
 $(eval $(call sam_target,AdminNotifyFunction,adminnotify))
 $(eval $(call sam_target,PlatformAdminFunction,platformadmin))
 $(eval $(call sam_target,ConsoleFunction,console))
+$(eval $(call sam_target,ApiSpecFunction,apispec))
 $(eval $(call sam_target,EventFanoutFunction,eventfanout))
 $(eval $(call sam_target,EventDeliveryFunction,eventdelivery))
 

@@ -7,6 +7,7 @@ package functions
 import (
 	"time"
 
+	"wxchannel/shared/apispec"
 	"wxchannel/shared/app"
 	"wxchannel/shared/authorization"
 	"wxchannel/shared/componentpush"
@@ -79,6 +80,8 @@ var All = []Function{
 	{Name: "adminnotify", HTTP: notify.NewAdminHandler},
 	// The tenant admin's web console: embedded static files on the API's domain.
 	{Name: "console", HTTP: console.NewHandler},
+	// The OpenAPI document of every route (docs/api-contract.md).
+	{Name: "apispec", HTTP: apispec.NewHandler},
 	// The platform operator's view across tenants and bulk submissions.
 	{Name: "platformadmin", HTTP: fleet.NewPlatformHandler, CallsWeChat: true},
 }

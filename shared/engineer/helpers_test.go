@@ -35,7 +35,7 @@ func setup(t *testing.T) *world {
 	store := engineer.NewStore(env.DB)
 	rt := engineer.Routes(httpapi.NewRouter(env.Deps.Log), staff, store, env.Clock.Now,
 		func(s string) bool { return slices.Contains(categories, s) })
-	return &world{t: t, env: env, store: store, api: apiclient.Client{Base: testenv.ServeThroughLambda(t, rt)}}
+	return &world{t: t, env: env, store: store, api: testenv.ContractClient(t, testenv.ServeThroughLambda(t, rt))}
 }
 
 // admin and engineerToken sign staff tokens of tenant.

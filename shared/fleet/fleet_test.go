@@ -44,7 +44,7 @@ func newWorld(t *testing.T) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.platform = apiclient.Client{Base: testenv.ServeThroughLambda(t, h)}
+	w.platform = testenv.ContractClient(t, testenv.ServeThroughLambda(t, h))
 	w.operator = w.Staff(staffauth.PlatformTenant, "olga", staffauth.RoleOperator)
 	w.Sim.SetMessageURL(w.MessageURL())
 	w.Sim.SetPrivacyScanDelay(0)

@@ -29,6 +29,8 @@ type API struct {
 	// drives it.
 	Events *stack.EventPipeline
 	client apiclient.Client
+	// checked counts the exchanges held to the OpenAPI contract.
+	checked contractCounts
 }
 
 // Reply is a reply with its JSON body decoded.
@@ -52,6 +54,7 @@ func SetupWith(t testing.TB, mount stack.MountFunc, tune func(*Env)) *API {
 	}
 	a := &API{Env: env, T: t, Base: ServeThroughLambda(t, h), Jobs: map[string]lambdarun.Scheduled{}}
 	a.client = apiclient.Client{Base: a.Base}
+	t.Cleanup(func() { a.checked.report(t) })
 	for _, j := range workers.Jobs {
 		a.Jobs[j.Name] = j
 	}
@@ -102,11 +105,7 @@ func (a *API) Do(method, path, token string, body any, headers ...string) Reply 
 	for i := 0; i+1 < len(headers); i += 2 {
 		h[headers[i]] = headers[i+1]
 	}
-	r, err := a.client.Do(context.Background(), apiclient.Request{Method: method, Path: path, Token: token, Body: body, Headers: h})
-	if err != nil {
-		a.T.Fatal(err)
-	}
-	return r
+	return a.Send(apiclient.Request{Method: method, Path: path, Token: token, Body: body, Headers: h})
 }
 
 // DoRaw sends a raw body as application/json, for bodies a JSON encoder
@@ -121,11 +120,19 @@ func (a *API) DoRaw(method, path, token, raw string) Reply {
 }
 
 // Send sends any request (a raw body of another type, a replayed push).
+// The exchange is held to the OpenAPI contract (contract.go): a reply or
+// an accepted request that breaks it fails the test.
 func (a *API) Send(req apiclient.Request) Reply {
 	a.T.Helper()
-	r, err := a.client.Do(context.Background(), req)
+	rec := &recordingTransport{next: http.DefaultTransport}
+	client := a.client
+	client.HTTP = &http.Client{Transport: rec}
+	r, err := client.Do(context.Background(), req)
 	if err != nil {
 		a.T.Fatal(err)
+	}
+	if err := checkContract(a.Base, rec.exchanges(), &a.checked); err != nil {
+		a.T.Error(err)
 	}
 	return r
 }
