@@ -34,7 +34,6 @@ import (
 	"wxchannel/shared/local/apiclient"
 	"wxchannel/shared/local/browser"
 	"wxchannel/shared/local/stack"
-	"wxchannel/shared/wechat/wechatsim"
 )
 
 func main() {
@@ -178,7 +177,7 @@ func (d *demo) authorize() error {
 	if err != nil {
 		return err
 	}
-	pc := page.LinkTo(wechatsim.PCAuthPage)
+	pc := pcLink(page)
 	scan, err := d.simApp("/sim/authorize", d.appid, map[string]any{"auth_url": pc, "referer": page.Referer(pc)})
 	if err != nil {
 		return err
@@ -221,14 +220,26 @@ func (d *demo) startPage() (browser.Page, error) {
 		return browser.Page{}, err
 	}
 	page := browser.Page{URL: start.String(), Header: r.Header, Body: r.Raw}
-	pc := page.LinkTo(wechatsim.PCAuthPage)
+	pc := pcLink(page)
 	if pc == "" {
 		return page, errors.New("the start page has no link to WeChat's authorization page")
 	}
-	d.step("admin opens our start page on the API domain", fmt.Sprintf("GET %s → %s page linking to WeChat (Referrer-Policy %s); "+
-		"its pre-auth code needed the component token, minted from the stored ticket and kept in DynamoDB", start.Path,
-		strings.TrimSuffix(r.Header.Get("Content-Type"), "; charset=utf-8"), r.Header.Get("Referrer-Policy")))
+	d.step("admin opens our start page (the start-page domain; locally the dev server)",
+		fmt.Sprintf("GET %s → %s page linking to WeChat (Referrer-Policy %s); "+
+			"its pre-auth code needed the component token, minted from the stored ticket and kept in DynamoDB", start.Path,
+			strings.TrimSuffix(r.Header.Get("Content-Type"), "; charset=utf-8"), r.Header.Get("Referrer-Policy")))
 	return page, nil
+}
+
+// pcLink is the start page's button to WeChat's PC authorization page:
+// WeChat's own host when deployed, the simulator's page on a dev server.
+func pcLink(page browser.Page) string {
+	for _, l := range page.Links() {
+		if l.ID == "wechat-pc" {
+			return l.Href
+		}
+	}
+	return ""
 }
 
 func (d *demo) release() error {

@@ -18,11 +18,23 @@ import (
 	"wxchannel/shared/wechat"
 )
 
-// Authorization page hosts.
+// WeChat's authorization pages: the PC page with a QR code and the page
+// that works inside WeChat on a phone.
 const (
-	pcAuthPage     = "https://mp.weixin.qq.com/cgi-bin/componentloginpage"
-	mobileAuthPage = "https://open.weixin.qq.com/wxaopen/safe/bindcomponent"
+	pcAuthHost     = "https://mp.weixin.qq.com"
+	pcAuthPath     = "/cgi-bin/componentloginpage"
+	mobileAuthHost = "https://open.weixin.qq.com"
+	mobileAuthPath = "/wxaopen/safe/bindcomponent"
 )
+
+// authPages are the two pages' addresses: WeChat's own, or both under
+// base when one is set (a local stack's simulator).
+func authPages(base string) (pc, mobile string) {
+	if base == "" {
+		return pcAuthHost + pcAuthPath, mobileAuthHost + mobileAuthPath
+	}
+	return base + pcAuthPath, base + mobileAuthPath
+}
 
 // Kind is the kind of account an authorization connects.
 type Kind string
@@ -52,6 +64,11 @@ type Config struct {
 	ComponentAppID string
 	// APIBaseURL is our public base URL, for WeChat's redirect back.
 	APIBaseURL string
+	// BrowserBaseURL is the base of the start link the admin's browser
+	// opens (APIBaseURL when empty); WeChatPagesBase replaces WeChat's
+	// page hosts (empty: WeChat's own). Both differ only locally, where
+	// the public base resolves nowhere and the simulator plays WeChat.
+	BrowserBaseURL, WeChatPagesBase string
 	// StateKeys is the key that signs the flow's state (and the one it
 	// replaced).
 	StateKeys config.KeySource
@@ -79,6 +96,7 @@ func NewService(store *Store, tm *tokens.Manager, events *componentpush.EventSto
 func ServiceFromDeps(d *app.Deps, tm *tokens.Manager) *Service {
 	return NewService(NewStore(d.DB), tm, componentpush.NewEventStore(d.DB), d.WeChat, Config{
 		ComponentAppID: d.Config.ComponentAppID, APIBaseURL: d.Config.APIBaseURL, Now: d.Now, Log: d.Log,
+		BrowserBaseURL: d.Config.BrowserBaseURL, WeChatPagesBase: d.Config.WeChatPagesBase,
 		StateKeys: config.KeySource{Secrets: d.Secrets, Name: config.SecretStateSigningKey},
 	})
 }
@@ -124,7 +142,11 @@ func (s *Service) IssueStartLink(ctx context.Context, tenantID string, kind Kind
 	}
 	expires := s.cfg.Now().Add(StartLinkTTL)
 	token := signStartLink(keys.Current, startClaims{Tenant: tenantID, Expires: expires.Unix(), Kind: kind})
-	return StartLink{URL: s.cfg.APIBaseURL + StartPath + "?" + url.Values{"t": {token}}.Encode(), ExpiresAt: expires.UTC()}, nil
+	base := s.cfg.BrowserBaseURL
+	if base == "" {
+		base = s.cfg.APIBaseURL
+	}
+	return StartLink{URL: base + StartPath + "?" + url.Values{"t": {token}}.Encode(), ExpiresAt: expires.UTC()}, nil
 }
 
 // Links are where the start page sends the admin to authorize: a PC page
@@ -182,7 +204,8 @@ func (s *Service) begin(ctx context.Context, tenantID string, kind Kind) (Links,
 		"redirect_uri": {redirect}, "auth_type": {kind.authType()}}
 	mq := url.Values{"action": {"bindcomponent"}, "no_scan": {"1"}, "component_appid": {s.cfg.ComponentAppID},
 		"pre_auth_code": {pre.Code}, "redirect_uri": {redirect}, "auth_type": {kind.authType()}}
-	return Links{PCURL: pcAuthPage + "?" + q.Encode(), MobileURL: mobileAuthPage + "?" + mq.Encode() + "#wechat_redirect",
+	pc, mobile := authPages(s.cfg.WeChatPagesBase)
+	return Links{PCURL: pc + "?" + q.Encode(), MobileURL: mobile + "?" + mq.Encode() + "#wechat_redirect",
 		ExpiresAt: expires.UTC(), Kind: kind}, nil
 }
 

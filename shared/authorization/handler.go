@@ -8,6 +8,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"wxchannel/shared/app"
 	"wxchannel/shared/apperr"
@@ -41,10 +42,10 @@ func (h *callbackHandler) handleCallback(w http.ResponseWriter, r *http.Request)
 	q := r.URL.Query()
 	state, code := q.Get("state"), q.Get("auth_code")
 	if state == "" || code == "" || len(code) > 512 {
-		return apperr.BadRequest("missing_parameters", "state and auth_code are required")
+		return h.answer(w, r, Result{}, apperr.BadRequest("missing_parameters", "state and auth_code are required"))
 	}
 	res, err := h.flow.Callback(r.Context(), state, code)
-	return writeResult(w, res, err)
+	return h.answer(w, r, res, err)
 }
 
 // handleFastRegisterCallback answers WeChat's quick registration page
@@ -53,35 +54,61 @@ func (h *callbackHandler) handleFastRegisterCallback(w http.ResponseWriter, r *h
 	q := r.URL.Query()
 	state, ticket := q.Get("state"), q.Get("ticket")
 	if state == "" || ticket == "" || len(ticket) > 512 {
-		return apperr.BadRequest("missing_parameters", "state and ticket are required")
+		return h.answer(w, r, Result{}, apperr.BadRequest("missing_parameters", "state and ticket are required"))
 	}
 	res, err := h.flow.FastRegisterCallback(r.Context(), state, ticket)
-	return writeResult(w, res, err)
+	return h.answer(w, r, res, err)
 }
 
-// writeResult answers an authorization's outcome: 200 bound, 202 pending,
-// 422 with the problems, or the flow's error.
-func writeResult(w http.ResponseWriter, res Result, err error) error {
+// answer answers an authorization's outcome: 200 bound, 202 pending, 422
+// with the problems, or the flow's error. WeChat's redirect lands the
+// admin's browser here, so a request that accepts HTML gets a page saying
+// the same with a way back to the console; API clients get JSON.
+func (h *callbackHandler) answer(w http.ResponseWriter, r *http.Request, res Result, err error) error {
+	status, err := resultStatus(res, err)
+	if !acceptsHTML(r) {
+		if err != nil {
+			return err
+		}
+		httpapi.WriteJSON(w, status, res)
+		return nil
+	}
+	if err != nil {
+		status = httpapi.StatusOf(err)
+		if status >= http.StatusInternalServerError {
+			h.log.ErrorContext(r.Context(), "authorization callback failed", "status", status, "err", err.Error())
+		}
+	}
+	writeResultPage(w, status, resultPageOf(res, err))
+	return nil
+}
+
+// acceptsHTML reports whether the request comes from a browser's
+// navigation, which asks for text/html first; API clients ask for JSON or
+// anything.
+func acceptsHTML(r *http.Request) bool {
+	return strings.Contains(r.Header.Get("Accept"), "text/html")
+}
+
+// resultStatus is the status of an authorization's outcome, or the
+// flow's error as the admin should read it.
+func resultStatus(res Result, err error) (int, error) {
 	switch {
 	case errors.Is(err, ErrStateInvalid):
-		return apperr.BadRequest("invalid_state", "the authorization link is not valid; start again from the console")
+		return 0, apperr.BadRequest("invalid_state", "the authorization link is not valid; start again from the console")
 	case errors.Is(err, ErrStateExpired):
-		return apperr.BadRequest("state_expired", "the authorization link expired; start again from the console")
+		return 0, apperr.BadRequest("state_expired", "the authorization link expired; start again from the console")
 	case errors.Is(err, ErrStateUsed):
-		return apperr.E(apperr.Conflict, "state_used", "this authorization link was already used; start again from the console")
+		return 0, apperr.E(apperr.Conflict, "state_used", "this authorization link was already used; start again from the console")
 	case errors.Is(err, ErrNotThisFlow):
-		return apperr.E(apperr.Conflict, "authorization_mismatch",
+		return 0, apperr.E(apperr.Conflict, "authorization_mismatch",
 			"this authorization does not belong to the link you started; start again from the console")
 	case err != nil:
-		return err
-	}
-	status := http.StatusOK
-	switch {
+		return 0, err
 	case res.Pending:
-		status = http.StatusAccepted
+		return http.StatusAccepted, nil
 	case !res.Bound:
-		status = http.StatusUnprocessableEntity
+		return http.StatusUnprocessableEntity, nil
 	}
-	httpapi.WriteJSON(w, status, res)
-	return nil
+	return http.StatusOK, nil
 }

@@ -23,10 +23,19 @@ const (
 	EnvPublicAppID      = "PUBLIC_APPID"
 	EnvWeChatBaseURL    = "WECHAT_API_BASE"
 	EnvAPIBaseURL       = "API_BASE_URL"
-	EnvLogLevel         = "LOG_LEVEL"
-	EnvMaxBodyBytes     = "MAX_BODY_BYTES"
-	EnvUploadBucket     = "UPLOAD_BUCKET"
-	EnvS3Endpoint       = "S3_ENDPOINT"
+	// EnvBrowserBaseURL is the base of our pages an admin's browser opens
+	// (the authorization start link); default API_BASE_URL. Only a local
+	// stack sets it: its public base is a name no browser resolves.
+	EnvBrowserBaseURL = "BROWSER_BASE_URL"
+	// EnvWeChatPagesBase replaces the scheme and host of WeChat's
+	// authorization pages the start page links to (mp.weixin.qq.com,
+	// open.weixin.qq.com); default WeChat's own. Local only: the
+	// simulator's pages.
+	EnvWeChatPagesBase = "WECHAT_PAGES_BASE"
+	EnvLogLevel        = "LOG_LEVEL"
+	EnvMaxBodyBytes    = "MAX_BODY_BYTES"
+	EnvUploadBucket    = "UPLOAD_BUCKET"
+	EnvS3Endpoint      = "S3_ENDPOINT"
 	// EnvStaffTokenKeys holds the CRM's token-signing public keys (a JWKS
 	// document or a PEM key); when set, staff tokens must be RS256/ES256.
 	EnvStaffTokenKeys = "STAFF_TOKEN_PUBLIC_KEYS"
@@ -67,6 +76,10 @@ type Config struct {
 	PublicAppID      string
 	WeChatBaseURL    string
 	APIBaseURL       string // public base URL of our HTTP API, for redirect URIs and ext_json
+	// BrowserBaseURL is the base of our pages an admin's browser opens
+	// (APIBaseURL unless set); WeChatPagesBase, when set, is where the
+	// browser finds WeChat's authorization pages (local only).
+	BrowserBaseURL, WeChatPagesBase string
 	// SecretARNs are the Secrets Manager secrets this function may read, by
 	// bundle name (see Bundles); none: secrets come from the environment.
 	SecretARNs   map[string]string
@@ -111,6 +124,8 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		PublicAppID:         getenv(EnvPublicAppID),
 		WeChatBaseURL:       def(getenv(EnvWeChatBaseURL), DefaultWeChatBaseURL),
 		APIBaseURL:          strings.TrimRight(getenv(EnvAPIBaseURL), "/"),
+		BrowserBaseURL:      strings.TrimRight(getenv(EnvBrowserBaseURL), "/"),
+		WeChatPagesBase:     strings.TrimRight(getenv(EnvWeChatPagesBase), "/"),
 		LogLevel:            def(getenv(EnvLogLevel), "info"),
 		MaxBodyBytes:        DefaultMaxBodyBytes,
 		UploadBucket:        getenv(EnvUploadBucket),
@@ -141,8 +156,12 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	if err := c.Require(EnvPlatformTable, EnvServiceTable); err != nil {
 		return Config{}, err
 	}
+	if c.BrowserBaseURL == "" {
+		c.BrowserBaseURL = c.APIBaseURL
+	}
 	urls := map[string]string{EnvWeChatBaseURL: c.WeChatBaseURL, EnvDynamoDBEndpoint: c.DynamoDBEndpoint, EnvAPIBaseURL: c.APIBaseURL,
-		EnvEventsQueueURL: c.EventsQueueURL, EnvSQSEndpoint: c.SQSEndpoint}
+		EnvEventsQueueURL: c.EventsQueueURL, EnvSQSEndpoint: c.SQSEndpoint, EnvBrowserBaseURL: c.BrowserBaseURL,
+		EnvWeChatPagesBase: c.WeChatPagesBase}
 	for name, raw := range urls {
 		if raw == "" {
 			continue

@@ -31,6 +31,8 @@ func TestFromEnv(t *testing.T) {
 		{"missing one table", with(config.EnvServiceTable, ""), "missing configuration: SERVICE_TABLE"},
 		{"bad endpoint", with(config.EnvDynamoDBEndpoint, "localhost:8000"), "DYNAMODB_ENDPOINT must be an http(s) URL"},
 		{"bad wechat base", with(config.EnvWeChatBaseURL, "ftp://x"), "WECHAT_API_BASE must be an http(s) URL"},
+		{"bad browser base", with(config.EnvBrowserBaseURL, "127.0.0.1:8080"), "BROWSER_BASE_URL must be an http(s) URL"},
+		{"bad WeChat pages base", with(config.EnvWeChatPagesBase, "mp.weixin.qq.com"), "WECHAT_PAGES_BASE must be an http(s) URL"},
 		{"body limit not a number", with(config.EnvMaxBodyBytes, "lots"), "MAX_BODY_BYTES"},
 		{"body limit too large", with(config.EnvMaxBodyBytes, "99999999"), "MAX_BODY_BYTES"},
 	}
@@ -50,6 +52,23 @@ func TestFromEnv(t *testing.T) {
 				t.Fatalf("error %v, want %q", err, tc.wantErr)
 			}
 		})
+	}
+}
+
+// TestTheAdminsBrowserOpensTheAPIBaseUnlessToldOtherwise: deployed, the
+// start link is on the API base; a local stack names its own address.
+func TestTheAdminsBrowserOpensTheAPIBaseUnlessToldOtherwise(t *testing.T) {
+	for _, tc := range []struct{ browser, want string }{
+		{"", "https://api.example.test"},
+		{"http://127.0.0.1:8080/", "http://127.0.0.1:8080"},
+	} {
+		cfg, err := config.FromEnv(func(k string) string {
+			return map[string]string{config.EnvPlatformTable: "p", config.EnvServiceTable: "s", config.EnvAPIBaseURL: "https://api.example.test/",
+				config.EnvBrowserBaseURL: tc.browser}[k]
+		})
+		if err != nil || cfg.BrowserBaseURL != tc.want || cfg.APIBaseURL != "https://api.example.test" || cfg.WeChatPagesBase != "" {
+			t.Errorf("BROWSER_BASE_URL %q: %+v %v", tc.browser, cfg, err)
+		}
 	}
 }
 

@@ -93,7 +93,8 @@ func newWorld(t *testing.T) *world {
 	exe := chromePath(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	st, err := stack.Start(ctx, stack.Options{Addr: "127.0.0.1:0", DynamoDBEndpoint: os.Getenv("DYNAMODB_ENDPOINT"), LogLevel: "error"}, functions.Mount)
+	st, err := stack.Start(ctx, stack.Options{Addr: "127.0.0.1:0", DynamoDBEndpoint: os.Getenv("DYNAMODB_ENDPOINT"), LogLevel: "error",
+		BrowserMapsPublicHosts: true}, functions.Mount)
 	if err != nil {
 		t.Fatal(err)
 	}

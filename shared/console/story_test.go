@@ -56,7 +56,7 @@ func TestAnAdminConnectsPreparesAndReleasesTheMiniProgramByClicking(t *testing.T
 		chromedp.WaitVisible(chromedp.CSS("#connect svg.qr")), w.screenshot("channel-authorize"))
 	tab, closeTab := w.newTab(ctx, click("#start-link"))
 	w.run(tab, "authorize on WeChat's page", chromedp.WaitVisible(chromedp.ID("wechat-pc")), click("#wechat-pc"),
-		waitText("body", `"bound":true`))
+		waitText("#result", "is connected"))
 	result := value(tab, w, "callback", chromedp.Text(chromedp.CSS("body")))
 	closeTab()
 	if !strings.Contains(result, appid) {

@@ -43,6 +43,10 @@ type PartsOptions struct {
 	ClientOptions []func(*dynamodb.Options)
 	// HTTPTimeout bounds outbound calls (WeChat); default 10 s.
 	HTTPTimeout time.Duration
+	// SimulatedWeChatPages points the start page's links to WeChat's
+	// authorization pages at the simulator's own page (WECHAT_PAGES_BASE),
+	// for a person clicking through in an ordinary browser.
+	SimulatedWeChatPages bool
 	// KMS starts the KMS stand-in and seals the stored tokens with data
 	// keys of a key it holds, as the functions do in AWS, instead of with
 	// the local key.
@@ -177,6 +181,9 @@ func (p *Parts) startSim(o PartsOptions) error {
 		p.closers = append(p.closers, sim.Close)
 		sim.AddPublicApp(p.Vars[config.EnvPublicAppID], p.Vars[config.SecretPublicAppSecret])
 		base = sim.URL
+		if o.SimulatedWeChatPages {
+			p.Vars[config.EnvWeChatPagesBase] = sim.AuthPagesBase()
+		}
 	}
 	p.Vars[config.EnvWeChatBaseURL] = base
 	return nil

@@ -67,6 +67,14 @@ const DemoEngineer = "demo-engineer"
 // PublicAPIBase is the API's public base URL in the dev stack.
 const PublicAPIBase = "https://api.wxchannel.test"
 
+// DemoMiniProgram is the enterprise's certified mini program the
+// simulator knows from the start, ready to be authorized by the demo
+// tenant's admin on the simulator's authorization page.
+var DemoMiniProgram = wechatsim.Authorizer{AppID: "wxd0e0000000000001", Name: "Demo Equipment Service (enterprise mini program)",
+	UserName: "gh_d0e000000001", PrincipalName: "Demo Equipment Co., Ltd.", HeadImg: "https://wx.qlogo.cn/mmopen/demo-equipment/0",
+	Signature: "After-sales service for Demo Equipment", MiniProgram: true, VerifyType: 0, Permissions: []int{17, 18, 30},
+	Categories: []wechatsim.Category{{First: "Tools", Second: "Equipment management"}}}
+
 // TemplateVersion is the platform's code template the simulator offers.
 const TemplateVersion = "1.0.0"
 
@@ -91,6 +99,12 @@ type Options struct {
 	Getenv func(string) string
 	// ClientOptions are applied to the DynamoDB client (tests' recorders).
 	ClientOptions []func(*dynamodb.Options)
+	// BrowserMapsPublicHosts says the admin's browser resolves the public
+	// API domain and WeChat's page hosts to this stack (the browser tests
+	// map them to a TLS front): links keep them, as deployed. Otherwise,
+	// as with `make run`, the links an admin's browser opens are on the
+	// stack's own address and lead to the simulator's authorization page.
+	BrowserMapsPublicHosts bool
 }
 
 // Stack is a running product.
@@ -201,8 +215,15 @@ func Start(ctx context.Context, o Options, mount MountFunc) (st *Stack, err erro
 		return st, fmt.Errorf("listen: %w", err)
 	}
 	st.URL = "http://" + st.ln.Addr().String()
-	st.Parts, err = Assemble(ctx, PartsOptions{Vars: o.vars(), Log: log, DynamoDBEndpoint: o.DynamoDBEndpoint, WeChatBase: o.WeChatBase,
-		UploadBucket: o.Getenv(config.EnvUploadBucket), S3Endpoint: o.Getenv(config.EnvS3Endpoint), ClientOptions: o.ClientOptions})
+	vars := o.vars()
+	if !o.BrowserMapsPublicHosts {
+		// The public base is what WeChat is told; a browser on this
+		// machine resolves no such name, so it opens our pages here.
+		vars[config.EnvBrowserBaseURL] = st.URL
+	}
+	st.Parts, err = Assemble(ctx, PartsOptions{Vars: vars, Log: log, DynamoDBEndpoint: o.DynamoDBEndpoint, WeChatBase: o.WeChatBase,
+		UploadBucket: o.Getenv(config.EnvUploadBucket), S3Endpoint: o.Getenv(config.EnvS3Endpoint), ClientOptions: o.ClientOptions,
+		SimulatedWeChatPages: !o.BrowserMapsPublicHosts})
 	if err != nil {
 		return st, err
 	}
@@ -258,6 +279,13 @@ func (st *Stack) prepareSimulator(ctx context.Context, pushURL string) error {
 	}
 	st.Sim.SetPushURL(pushURL)
 	st.Sim.SetMessageURL(st.URL + "/wechat/events/$APPID$")
+	if st.Var(config.EnvBrowserBaseURL) == st.URL {
+		// The admin's browser reaches the start-page domain here.
+		st.Sim.ServeStartPageDomainAt(st.URL)
+	}
+	// An enterprise mini program to pick on the simulator's
+	// authorization page (the simulator starts empty at every run).
+	st.Sim.AddAuthorizer(DemoMiniProgram)
 	// The platform's code template, as uploaded from the developer tools.
 	st.Sim.AddTemplate(wechatsim.Template{ID: 1, Version: TemplateVersion, Desc: "after-sales service portal"})
 	// WeChat scans a fresh commit for privacy interfaces for minutes;

@@ -46,7 +46,8 @@ func (s *Sim) SetStartPageDomain(domain string) {
 // s.mu is held.
 func (s *Sim) checkStartPage(referer, redirectURI string) error {
 	entry, back := hostOf(referer), hostOf(redirectURI)
-	if s.startDomain == "" || !strings.EqualFold(entry, s.startDomain) || !strings.EqualFold(back, s.startDomain) {
+	fromStartPage := strings.EqualFold(entry, s.startDomain) || (s.startDomainAt != "" && sameOrigin(referer, s.startDomainAt))
+	if s.startDomain == "" || !fromStartPage || !strings.EqualFold(back, s.startDomain) {
 		if entry == "" {
 			entry = "空" // what WeChat's page shows for a missing Referer
 		}
@@ -54,6 +55,24 @@ func (s *Sim) checkStartPage(referer, redirectURI string) error {
 			ErrStartPageDomain, entry, back, s.startDomain)
 	}
 	return nil
+}
+
+// ServeStartPageDomainAt plays an admin's machine that reaches the
+// registered start-page domain at base (a local stack's own address, as a
+// hosts entry would): a click from a page on base counts as one from the
+// start-page domain, and the simulator's authorization page sends the
+// browser back to base. Other hosts are still refused.
+func (s *Sim) ServeStartPageDomainAt(base string) {
+	s.mu.Lock()
+	s.startDomainAt = strings.TrimRight(base, "/")
+	s.mu.Unlock()
+}
+
+// sameOrigin reports whether rawURL is on base's scheme, host and port.
+func sameOrigin(rawURL, base string) bool {
+	u, err := url.Parse(rawURL)
+	b, berr := url.Parse(base)
+	return err == nil && berr == nil && u.Host != "" && strings.EqualFold(u.Scheme, b.Scheme) && strings.EqualFold(u.Host, b.Host)
 }
 
 func hostOf(rawURL string) string {
@@ -78,7 +97,7 @@ func (s *Sim) ScanAuthorization(authURL, referer, appid string) (string, error) 
 	if err != nil {
 		return "", err
 	}
-	if page := u.Scheme + "://" + u.Host + u.Path; page != PCAuthPage && page != MobileAuthPage && page != legacyMobileAuthPage {
+	if page := u.Scheme + "://" + u.Host + u.Path; !s.isAuthPage(page) {
 		return "", fmt.Errorf("not a WeChat authorization page: %s", page)
 	}
 	q := u.Query()
@@ -122,6 +141,19 @@ func (s *Sim) ScanAuthorization(authURL, referer, appid string) (string, error) 
 	rq.Set("expires_in", "600")
 	redirect.RawQuery = rq.Encode()
 	return redirect.String(), nil
+}
+
+// isAuthPage reports whether page is one of WeChat's authorization pages,
+// or the simulator's own page playing it (AuthPagesBase).
+func (s *Sim) isAuthPage(page string) bool {
+	switch page {
+	case PCAuthPage, MobileAuthPage, legacyMobileAuthPage:
+		return true
+	}
+	if s.URL == "" {
+		return false
+	}
+	return page == s.URL+pcAuthPath || page == s.URL+mobileAuthPath
 }
 
 // ConfirmAuthorization plays the admin confirming on WeChat's page (see

@@ -62,3 +62,34 @@ func TestAuthorizationPageOpensOnlyFromTheStartPageDomain(t *testing.T) {
 		t.Fatalf("redirect %s", redirect)
 	}
 }
+
+// TestAStartPageServedLocallyCountsAsTheStartPageDomain: a local stack's
+// start page, on the address where this machine reaches the start-page
+// domain, opens the authorization page; another host or port does not.
+func TestAStartPageServedLocallyCountsAsTheStartPageDomain(t *testing.T) {
+	sim, c, _ := start(t)
+	ctx := context.Background()
+	tok, err := c.ComponentToken(ctx, sim.IssueTicket())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim.AddAuthorizer(wechatsim.Authorizer{AppID: "wx1111111111111111", MiniProgram: true, Permissions: []int{17, 18, 30}})
+	sim.SetStartPageDomain("api.example.test")
+	sim.ServeStartPageDomainAt("http://127.0.0.1:8080")
+	link := func() string {
+		pre, err := c.CreatePreAuthCode(ctx, wechat.StaticToken(tok.AccessToken))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return wechatsim.PCAuthPage + "?" + url.Values{"component_appid": {"wxcomp"}, "pre_auth_code": {pre.Code},
+			"redirect_uri": {"https://api.example.test/wechat/auth/callback?state=s"}, "auth_type": {"2"}}.Encode()
+	}
+	for _, referer := range []string{"http://127.0.0.1:9090/", "http://localhost:8080/", "https://127.0.0.1:8080/"} {
+		if _, err := sim.ScanAuthorization(link(), referer, "wx1111111111111111"); !errors.Is(err, wechatsim.ErrStartPageDomain) {
+			t.Errorf("a click from %s: %v, want WeChat's start-page domain refusal", referer, err)
+		}
+	}
+	if _, err := sim.ScanAuthorization(link(), "http://127.0.0.1:8080/", "wx1111111111111111"); err != nil {
+		t.Fatalf("the local start page's click: %v", err)
+	}
+}

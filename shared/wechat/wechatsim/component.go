@@ -212,6 +212,7 @@ func (s *Sim) routes() {
 	s.releaseOpsRoutes()
 	s.fleetRoutes()
 	s.consoleRoutes()
+	s.authPageRoutes()
 }
 
 func (s *Sim) componentToken(_ *http.Request, body []byte) (any, int) {

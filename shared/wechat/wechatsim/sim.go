@@ -78,8 +78,13 @@ type Sim struct {
 	publicApps   map[string]string      // appid → secret
 	pushURL      string
 	startDomain  string
-	codes        *codeMgmt
-	publicTokens map[string]*tokenSet // public appid → its access tokens
+	// startDomainAt is where this machine reaches the start-page domain
+	// (ServeStartPageDomainAt); authPageVisits are the simulator's
+	// authorization pages opened and not yet confirmed (authpage_browser.go).
+	startDomainAt  string
+	authPageVisits map[string]authPageVisit
+	codes          *codeMgmt
+	publicTokens   map[string]*tokenSet // public appid → its access tokens
 
 	subscriptions *subscriptions // templates, grants and sent messages (subscribe.go)
 }
@@ -139,7 +144,8 @@ func New(opts Options) (*Sim, error) {
 		compTokens: newTokenSet(), preAuth: map[string]time.Time{}, authCodes: map[string]*authCode{},
 		authorizers: map[string]*Authorizer{}, jsCodes: map[string]*jsCode{}, logins: map[string][]time.Time{},
 		publicApps: map[string]string{}, codes: newCodeMgmt(), publicTokens: map[string]*tokenSet{},
-		startDomain: opts.StartPageDomain, subscriptions: newSubscriptions(), releaseOps: newReleaseOps(),
+		startDomain: opts.StartPageDomain, authPageVisits: map[string]authPageVisit{}, subscriptions: newSubscriptions(),
+		releaseOps: newReleaseOps(),
 	}
 	s.routes()
 	s.subscribeRoutes()
