@@ -6,6 +6,7 @@ import (
 	"context"
 
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/guregu/dynamo/v2"
@@ -162,6 +163,7 @@ func NewAdminHandler(ctx context.Context, d *app.Deps) (*httpapi.Router, error) 
 }
 
 func (h *adminHandler) routes(rt *httpapi.Router) *httpapi.Router {
+	rt.Handle("GET /admin/invitations", h.staff.Admin(h.handleListInvitations))
 	rt.Handle("POST /admin/invitations", h.staff.Admin(h.handleCreateInvitation))
 	rt.Handle("DELETE /admin/invitations/{code}", h.staff.Admin(h.handleRevokeInvitation))
 	rt.Handle("GET /admin/registrations", h.staff.Admin(h.handlePendingRegistrations))
@@ -183,6 +185,23 @@ func (h *adminHandler) handleCreateInvitation(w http.ResponseWriter, r *http.Req
 		return err
 	}
 	httpapi.WriteJSON(w, http.StatusCreated, inv)
+	return nil
+}
+
+func (h *adminHandler) handleListInvitations(w http.ResponseWriter, r *http.Request, c staffauth.Claims) error {
+	limit := 100
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 200 {
+			return apperr.InvalidField("limit", "between 1 and 200")
+		}
+		limit = n
+	}
+	page, err := h.users.Invitations(r.Context(), c.TenantID, limit, r.URL.Query().Get("cursor"))
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, page)
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"math/big"
@@ -431,6 +432,46 @@ func (s *Store) CreateInvitation(ctx context.Context, tenantID string, req NewIn
 }
 
 // RevokeInvitation revokes one of the tenant's invitation codes.
+// InvitationPage is a page of a tenant's invitation codes, by code.
+type InvitationPage struct {
+	Invitations []Invitation `json:"invitations"`
+	// NextCursor continues the list ("" at its end).
+	NextCursor string `json:"next_cursor"`
+}
+
+// Invitations lists a tenant's invitation codes (revoked and used up
+// ones too, as they are), limit at a time, after the code cursor names.
+func (s *Store) Invitations(ctx context.Context, tenantID string, limit int, cursor string) (InvitationPage, error) {
+	from := invitationSK("")
+	if cursor != "" {
+		raw, err := base64.RawURLEncoding.DecodeString(cursor)
+		if err != nil || !invitationPattern.Match(raw) {
+			return InvitationPage{}, apperr.InvalidField("cursor", "a next_cursor this list returned")
+		}
+		from = invitationSK(string(raw))
+	}
+	// Codes sort after the prefix; "invitation$" is the first key past
+	// every code ('$' follows '#').
+	q := s.table.Get("pk", storage.TenantPartition(tenantID)).Range("sk", dynamo.Between, from, "invitation$").
+		Consistent(true).Limit(limit + 1)
+	var list []Invitation
+	if err := q.All(ctx, &list); err != nil {
+		return InvitationPage{}, fmt.Errorf("list invitations: %w", err)
+	}
+	if len(list) > 0 && cursor != "" && list[0].SK == from {
+		list = list[1:] // Between includes the cursor's own code
+	}
+	page := InvitationPage{Invitations: list, NextCursor: ""}
+	if len(list) > limit {
+		page.Invitations = list[:limit]
+		page.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(list[limit-1].Code))
+	}
+	if page.Invitations == nil {
+		page.Invitations = []Invitation{}
+	}
+	return page, nil
+}
+
 func (s *Store) RevokeInvitation(ctx context.Context, tenantID, code string) error {
 	if !invitationPattern.MatchString(code) {
 		return apperr.Missing("no such invitation code")

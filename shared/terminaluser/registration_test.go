@@ -1,6 +1,7 @@
 package terminaluser_test
 
 import (
+	"slices"
 	"fmt"
 	"testing"
 	"time"
@@ -209,4 +210,41 @@ func TestApprovalIsPinnedToTheVersionTheAdminReviewed(t *testing.T) {
 	p.MustError(p.Do("POST", "/admin/registrations/"+reviewed["id"].(string)+"/approve", p.admin, map[string]any{"version": 2}), 404, "not_found")
 	p.MustError(p.Do("POST", "/portal/registration/device", user, map[string]any{"device_sn": "AC-2024-0777",
 		"latitude": 31.2, "longitude": 121.4, "address": "1 Lujiazui Ring Road"}), 409, "already_registered")
+}
+
+// TestTheAdminListsTheTenantsInvitationCodes: the list pages through the
+// tenant's codes (revoked ones marked), never another tenant's.
+func TestTheAdminListsTheTenantsInvitationCodes(t *testing.T) {
+	p := newPortal(t) // acme is open
+	admin := p.admin
+	other, _ := p.openTenant("globex")
+	var codes []string
+	for range 3 {
+		codes = append(codes, p.invitation(admin, 2, 7))
+	}
+	p.invitation(other, 1, 7)
+	gone := codes[1]
+	p.Must(p.Do("DELETE", "/admin/invitations/"+gone, admin, nil), 204)
+	slices.Sort(codes)
+	first := p.Must(p.Do("GET", "/admin/invitations?limit=2", admin, nil), 200)
+	second := p.Must(p.Do("GET", "/admin/invitations?limit=2&cursor="+first.Str("next_cursor"), admin, nil), 200)
+	var got []string
+	revoked := map[string]bool{}
+	for _, page := range []testenv.Reply{first, second} {
+		for _, raw := range page.Body["invitations"].([]any) {
+			inv := raw.(map[string]any)
+			got = append(got, inv["code"].(string))
+			revoked[inv["code"].(string)] = inv["revoked"].(bool)
+		}
+	}
+	if !slices.Equal(got, codes) || second.Str("next_cursor") != "" {
+		t.Fatalf("listed %v (next %q), want %v", got, second.Str("next_cursor"), codes)
+	}
+	for _, c := range codes {
+		if revoked[c] != (c == gone) {
+			t.Errorf("code %s revoked=%v", c, revoked[c])
+		}
+	}
+	p.MustError(p.Do("GET", "/admin/invitations?cursor=%21%21", admin, nil), 400, "invalid_field")
+	p.MustError(p.Do("GET", "/admin/invitations?limit=500", admin, nil), 400, "invalid_field")
 }

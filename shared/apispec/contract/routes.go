@@ -211,6 +211,9 @@ var Routes = slices.Concat(
 				Example: map[string]any{"unread": 0}}}},
 	}),
 	function("adminportal", []Route{
+		{Method: http.MethodGet, Path: "/admin/invitations", Auth: Admin, Summary: "The tenant's invitation codes, by code",
+			Query:   []Param{qi("limit", "1 to 200 (100)"), qs("cursor", "next_cursor of the previous page")},
+			Replies: ok(terminaluser.InvitationPage{}), Errors: codeInvalidField},
 		{Method: http.MethodPost, Path: "/admin/invitations", Auth: Admin, Summary: "Issue an invitation code",
 			Request: terminaluser.NewInvitation{}, Replies: created(terminaluser.Invitation{})},
 		{Method: http.MethodDelete, Path: "/admin/invitations/{code}", Auth: Admin, Summary: "Revoke an invitation code",

@@ -84,8 +84,8 @@ function parseSLA(text) {
   return out;
 }
 
-// invitationsView creates codes and revokes them. The API lists no codes,
-// so the list holds those created on this page.
+// invitationsView lists the tenant's codes (the first 200), creates codes
+// and revokes them.
 function invitationsView() {
   const created = [];
   const out = h('div', { id: 'inv-out' });
@@ -94,9 +94,10 @@ function invitationsView() {
   const uses = h('input', { type: 'number', min: 1, max: 1000, value: '1', inputmode: 'numeric' });
   const days = h('input', { type: 'number', min: 1, max: 365, value: '30', inputmode: 'numeric' });
   const revokeCode = h('input', { type: 'text', maxlength: 32, autocomplete: 'off' });
-  const redraw = () => clear(list).append(created.length ? table([t('inv.code'), t('inv.customer'), t('inv.uses'), t('inv.expires'), ''],
+  const rows = () => (created.length ? table([t('inv.code'), t('inv.customer'), t('inv.uses'), t('inv.expires'), ''],
     created.map((c) => h('tr', {}, h('td', { class: 'code' }, c.code), h('td', {}, c.customer_id), h('td', {}, c.uses + ' / ' + c.max_uses),
       h('td', {}, fmtTime(c.expires_at)), h('td', {}, c.revoked ? badge('failed', t('inv.revoked')) : button('', t('inv.revoke'), (e) => revoke(e.target, c.code)))))) : '');
+  const redraw = () => clear(list).append(rows());
   const revoke = async (btn, code) => {
     if (!(await confirmDialog(t('inv.revoke.confirm', { code }), t('inv.revoke')))) return;
     await act(btn, out, async () => {
@@ -121,6 +122,11 @@ function invitationsView() {
   const revokeForm = h('form', { id: 'inv-revoke-form', class: 'inline', novalidate: true }, field('inv-revoke-code', t('inv.revoke.code'), revokeCode),
     h('button', { type: 'submit' }, t('inv.revoke')));
   revokeForm.addEventListener('submit', (e) => { e.preventDefault(); if (revokeCode.value.trim()) revoke(revokeForm.querySelector('button'), revokeCode.value.trim()); });
+  load(list, async () => {
+    const page = await get('/admin/invitations?limit=200');
+    created.push(...(page.invitations || []));
+    return rows();
+  });
   return h('div', {}, form, list, h('p', { class: 'muted' }, t('inv.note')), revokeForm, out);
 }
 
