@@ -431,7 +431,6 @@ func (s *Store) CreateInvitation(ctx context.Context, tenantID string, req NewIn
 	return inv, nil
 }
 
-// RevokeInvitation revokes one of the tenant's invitation codes.
 // InvitationPage is a page of a tenant's invitation codes, by code.
 type InvitationPage struct {
 	Invitations []Invitation `json:"invitations"`
@@ -472,6 +471,7 @@ func (s *Store) Invitations(ctx context.Context, tenantID string, limit int, cur
 	return page, nil
 }
 
+// RevokeInvitation revokes one of the tenant's invitation codes.
 func (s *Store) RevokeInvitation(ctx context.Context, tenantID, code string) error {
 	if !invitationPattern.MatchString(code) {
 		return apperr.Missing("no such invitation code")

@@ -1,8 +1,8 @@
 package terminaluser_test
 
 import (
-	"slices"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
