@@ -294,11 +294,11 @@ var Routes = slices.Concat(
 			Errors:  "already_checked_in checkin_limit too_far_from_site"},
 		{Method: http.MethodPost, Path: "/engineer/work-orders/{id}/check-out", Auth: Engineer, Summary: "Check out",
 			Request: workorder.CheckOutRequest{}, Replies: ok(workorder.Visit{}),
-			Errors: "not_checked_in visit_auto_closed"},
+			Errors: "not_checked_in visit_auto_closed visit_changed"},
 		{Method: http.MethodPost, Path: "/engineer/work-orders/{id}/visit-photos", Auth: Engineer, Summary: "Attach photos to the visit",
 			Request: workorder.VisitPhotosRequest{}, Replies: ok(workorder.Visit{}),
 			Errors: "no_photos not_checked_in photo_not_an_image photo_not_uploaded signature_recorded " +
-				"too_many_photos"},
+				"too_many_photos visit_auto_closed visit_changed"},
 		{Method: http.MethodPost, Path: "/engineer/uploads", Auth: Engineer, Summary: "Signed upload forms for wx.uploadFile",
 			Request: uploads.Request{}, Replies: []Reply{{Status: http.StatusCreated, Schema: uploadForms()}}},
 		{Method: http.MethodGet, Path: "/engineer/mileage", Auth: Engineer, Summary: "My mileage for reimbursement",
